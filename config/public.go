@@ -1,0 +1,84 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// PublicSite is the part of a site's configuration that is inlined into
+// the widget bundle and shown to visitors. It never holds secrets.
+type PublicSite struct {
+	ID                string           `json:"id"`
+	Name              string           `json:"name"`
+	Languages         []string         `json:"languages"`
+	DefaultLanguage   string           `json:"defaultLanguage"`
+	NoticeVersion     string           `json:"noticeVersion"`
+	PolicyVersion     string           `json:"policyVersion"`
+	ConsentExpiryDays int              `json:"consentExpiryDays"`
+	Categories        []PublicCategory `json:"categories"`
+}
+
+// PublicCategory is a category as the widget sees it.
+type PublicCategory struct {
+	ID          string          `json:"id"`
+	Required    bool            `json:"required"`
+	Label       Text            `json:"label"`
+	Description Text            `json:"description"`
+	Services    []PublicService `json:"services"`
+}
+
+// PublicService is a service as the widget sees it.
+type PublicService struct {
+	Name     string         `json:"name"`
+	Provider string         `json:"provider"`
+	Purpose  Text           `json:"purpose"`
+	URL      string         `json:"url,omitempty"`
+	Cookies  []PublicCookie `json:"cookies"`
+}
+
+// PublicCookie is a cookie as the widget sees it.
+type PublicCookie struct {
+	Name        string `json:"name"`
+	Duration    string `json:"duration"`
+	Description Text   `json:"description"`
+}
+
+// Public returns the visitor-facing projection of the site, with
+// NoticeVersion set to the SHA-256 (hex) of everything else in it: the
+// content a visitor was shown. A record citing a notice version can be
+// matched to this exact content (see docs/ledger.md).
+func (s *Site) Public() (PublicSite, error) {
+	p := PublicSite{
+		ID:                s.ID,
+		Name:              s.Name,
+		Languages:         s.Languages,
+		DefaultLanguage:   s.DefaultLanguage,
+		PolicyVersion:     s.PolicyVersion,
+		ConsentExpiryDays: s.ConsentExpiryDays,
+		Categories:        make([]PublicCategory, len(s.Categories)),
+	}
+	for i, c := range s.Categories {
+		pc := PublicCategory{ID: c.ID, Required: c.Required, Label: c.Label, Description: c.Description,
+			Services: make([]PublicService, len(c.Services))}
+		for j, svc := range c.Services {
+			ps := PublicService{Name: svc.Name, Provider: svc.Provider, Purpose: svc.Purpose, URL: svc.URL,
+				Cookies: make([]PublicCookie, len(svc.Cookies))}
+			for k, ck := range svc.Cookies {
+				ps.Cookies[k] = PublicCookie(ck)
+			}
+			pc.Services[j] = ps
+		}
+		p.Categories[i] = pc
+	}
+	// encoding/json writes struct fields in declaration order and map keys
+	// sorted, so this encoding is canonical for the hash.
+	b, err := json.Marshal(p)
+	if err != nil {
+		return PublicSite{}, fmt.Errorf("site %s: encode public config: %w", s.ID, err)
+	}
+	sum := sha256.Sum256(b)
+	p.NoticeVersion = hex.EncodeToString(sum[:])
+	return p, nil
+}

@@ -1,0 +1,276 @@
+// Package config holds consentd's two kinds of configuration: the server
+// settings (Config, from flags and CONSENTD_* environment variables) and the
+// per-site files (Site, one YAML file per site in the sites directory).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// IP handling modes for the ledger: how the visitor's IP is kept in a record.
+const (
+	// IPTruncate keeps the network part only: /24 for IPv4, /48 for IPv6.
+	IPTruncate = "truncate"
+	// IPHash keeps a keyed hash (HMAC-SHA-256 with the configured secret).
+	IPHash = "hash"
+	// IPNone keeps nothing.
+	IPNone = "none"
+)
+
+// Config is the server configuration. Every field has a flag and a
+// CONSENTD_* environment variable; a flag given on the command line wins
+// over the environment.
+type Config struct {
+	Listen          string         // address to listen on, host:port
+	RedisURL        string         // redis://, rediss://, unix://, redis+sentinel://, redis+cluster://
+	SitesDir        string         // directory holding one <site>.yaml per site
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For is believed
+	IPMode          string         // IPTruncate, IPHash or IPNone
+	IPHashSecret    string         // key for IPHash; never logged
+	Demo            bool           // serve the demo page at /
+	LogLevel        string         // debug, info, warn, error
+	LogFormat       string         // text or json
+	ShutdownTimeout time.Duration  // how long graceful shutdown may take
+	BatchMax        int            // most records in one group commit
+	BatchWorkers    int            // group commits in flight at once
+	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
+}
+
+// envPrefix is put in front of every environment variable name.
+const envPrefix = "CONSENTD_"
+
+// option describes one setting: its flag name, the help text and how to
+// parse it into the Config.
+type option struct {
+	name  string // flag name; the variable is CONSENTD_ + upper snake case
+	def   string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+// EnvName returns the environment variable that sets the flag name.
+func EnvName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func options() []option {
+	return []option{
+		{"listen", ":8080", "address to listen on (host:port)", func(c *Config, v string) error {
+			if _, _, err := splitHostPort(v); err != nil {
+				return err
+			}
+			c.Listen = v
+			return nil
+		}},
+		{"redis-url", "redis://127.0.0.1:6379/0", "Redis to store the ledger in: redis://[user:pass@]host:port/db, rediss:// (TLS), unix:///path.sock, " +
+			"redis+sentinel://host:port?addr=host2:port&master_name=NAME, redis+cluster://host:port?addr=host2:port", func(c *Config, v string) error {
+			if _, err := RedisOptions(v); err != nil {
+				return err
+			}
+			c.RedisURL = v
+			return nil
+		}},
+		{"sites-dir", "config/sites", "directory with one <site-id>.yaml file per site", func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("must be a directory path")
+			}
+			c.SitesDir = v
+			return nil
+		}},
+		{"trusted-proxies", "", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is trusted (empty: none)", func(c *Config, v string) error {
+			p, err := ParsePrefixes(v)
+			c.TrustedProxies = p
+			return err
+		}},
+		{"ip-mode", IPTruncate, "how a visitor's IP is kept in the ledger: truncate (/24, /48), hash (HMAC with --ip-hash-secret) or none", func(c *Config, v string) error {
+			switch v {
+			case IPTruncate, IPHash, IPNone:
+				c.IPMode = v
+				return nil
+			}
+			return errors.New(`must be "truncate", "hash" or "none"`)
+		}},
+		{"ip-hash-secret", "", "secret key for --ip-mode=hash, at least 32 characters (prefer the environment variable; never logged)", func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.IPHashSecret = v
+			return nil
+		}},
+		{"demo", "false", "serve the demo page at / (for make run)", boolSetter(func(c *Config, b bool) { c.Demo = b })},
+		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return errors.New(`must be "debug", "info", "warn" or "error"`)
+		}},
+		{"log-format", "text", "log format: text or json", func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New(`must be "text" or "json"`)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"shutdown-timeout", "15s", "how long a graceful shutdown may take (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+		{"batch-max", "256", "most consent records written to Redis in one group commit (1-10000)", intSetter(1, 10000, func(c *Config, n int) { c.BatchMax = n })},
+		{"batch-workers", "2", "group commits in flight at once (1-64)", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
+		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
+	}
+}
+
+func boolSetter(f func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		f(c, b)
+		return nil
+	}
+}
+
+func durationSetter(f func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive Go duration such as 500ms, 5s or 1m")
+		}
+		f(c, d)
+		return nil
+	}
+}
+
+func intSetter(lo, hi int, f func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		f(c, n)
+		return nil
+	}
+}
+
+// Load parses the server configuration from args (without the program
+// name) and the environment function getenv (os.Getenv in production).
+// Usage goes to out. An invalid value is an error naming the flag or the
+// variable it came from and what is expected. flag.ErrHelp is returned
+// for -h / --help.
+func Load(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("consentd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	opts := options()
+	values := make(map[string]*string, len(opts))
+	for _, o := range opts {
+		values[o.name] = fs.String(o.name, "", fmt.Sprintf("%s (env %s, default %q)", o.usage, EnvName(o.name), o.def))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: consentd [flags]\n       consentd help\n\nconsentd serves the consent widget, records decisions in Redis and reloads site files on SIGHUP.\nEvery flag can also be set with the environment variable named after it.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see consentd --help)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	var c Config
+	for _, o := range opts {
+		v, source := o.def, ""
+		if env := getenv(EnvName(o.name)); env != "" {
+			v, source = env, EnvName(o.name)
+		}
+		if given[o.name] {
+			v, source = *values[o.name], "--"+o.name
+		}
+		if err := o.set(&c, v); err != nil {
+			if source == "" {
+				source = "default of --" + o.name
+			}
+			return Config{}, fmt.Errorf("%s=%q: %w", source, redactSecret(o.name, v), err)
+		}
+	}
+	if c.IPMode == IPHash && c.IPHashSecret == "" {
+		return Config{}, fmt.Errorf("%s: must be set when %s=hash", EnvName("ip-hash-secret"), EnvName("ip-mode"))
+	}
+	return c, nil
+}
+
+// LoadFromOS is Load with the process's arguments and environment.
+func LoadFromOS() (Config, error) {
+	return Load(os.Args[1:], os.Getenv, os.Stderr)
+}
+
+func redactSecret(name, v string) string {
+	if strings.Contains(name, "secret") {
+		return "[redacted]"
+	}
+	if name == "redis-url" {
+		return RedactURL(v)
+	}
+	return v
+}
+
+// RedactURL returns u with any password replaced, for logs and errors.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	}
+	return p.String()
+}
+
+// ParsePrefixes parses a comma-separated list of IP addresses and CIDR
+// ranges. A bare address is a single-host range.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q: must be an IP address or CIDR range such as 10.0.0.0/8", part)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: must be an IP address or CIDR range such as 10.0.0.0/8", part)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+func splitHostPort(v string) (string, int, error) {
+	i := strings.LastIndex(v, ":")
+	if i < 0 {
+		return "", 0, errors.New("must be host:port, for example :8080 or 127.0.0.1:8080")
+	}
+	port, err := strconv.Atoi(v[i+1:])
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, errors.New("must be host:port with a port from 0 to 65535")
+	}
+	return v[:i], port, nil
+}

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(nil, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":8080" || c.SitesDir != "config/sites" || c.IPMode != IPTruncate || c.BatchMax != 256 || c.AppendTimeout != 5*time.Second {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	env := envOf(map[string]string{"CONSENTD_LISTEN": "127.0.0.1:9000", "CONSENTD_LOG_LEVEL": "debug"})
+	c, err := Load([]string{"--listen", "127.0.0.1:9100"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9100" {
+		t.Errorf("flag should win over env, got %s", c.Listen)
+	}
+	if c.LogLevel != "debug" {
+		t.Errorf("env should win over default, got %s", c.LogLevel)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad listen env", nil, map[string]string{"CONSENTD_LISTEN": "8080"}, `CONSENTD_LISTEN="8080": must be host:port`},
+		{"bad listen flag", []string{"--listen=x:99999"}, nil, `--listen="x:99999": must be host:port with a port`},
+		{"bad redis scheme", nil, map[string]string{"CONSENTD_REDIS_URL": "http://x"}, `CONSENTD_REDIS_URL="http://x": unknown scheme "http"`},
+		{"sentinel without master", nil, map[string]string{"CONSENTD_REDIS_URL": "redis+sentinel://h:26379"}, "master_name"},
+		{"password redacted", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://u:hunter2@h:1/0?bogus=1"}, "xxxxx"},
+		{"bad proxy", nil, map[string]string{"CONSENTD_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `CONSENTD_TRUSTED_PROXIES="10.0.0.0/8,nope": "nope": must be an IP address or CIDR range`},
+		{"bad ip mode", nil, map[string]string{"CONSENTD_IP_MODE": "raw"}, `CONSENTD_IP_MODE="raw": must be "truncate", "hash" or "none"`},
+		{"hash without secret", nil, map[string]string{"CONSENTD_IP_MODE": "hash"}, "CONSENTD_IP_HASH_SECRET: must be set when CONSENTD_IP_MODE=hash"},
+		{"short secret is redacted", nil, map[string]string{"CONSENTD_IP_HASH_SECRET": "short"}, `CONSENTD_IP_HASH_SECRET="[redacted]": must be at least 32 characters`},
+		{"bad duration", nil, map[string]string{"CONSENTD_SHUTDOWN_TIMEOUT": "soon"}, "CONSENTD_SHUTDOWN_TIMEOUT=\"soon\": must be a positive Go duration"},
+		{"bad batch", []string{"--batch-max", "0"}, nil, "--batch-max=\"0\": must be a whole number from 1 to 10000"},
+		{"bad bool", nil, map[string]string{"CONSENTD_DEMO": "yes please"}, "CONSENTD_DEMO=\"yes please\": must be true or false"},
+		{"stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, envOf(tt.env), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("secret leaked into error: %v", err)
+			}
+		})
+	}
+}
+
+func TestHelpDocumentsEveryVariable(t *testing.T) {
+	var out strings.Builder
+	_, err := Load([]string{"--help"}, envOf(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("want flag.ErrHelp, got %v", err)
+	}
+	for _, o := range options() {
+		if !strings.Contains(out.String(), EnvName(o.name)) || !strings.Contains(out.String(), "-"+o.name) {
+			t.Errorf("--help does not document %s / --%s", EnvName(o.name), o.name)
+		}
+	}
+}
+
+func TestRedisOptionsKinds(t *testing.T) {
+	tests := []struct{ url, kind string }{
+		{"redis://127.0.0.1:6379/0", "single"},
+		{"rediss://user:pw@redis.example:6380/1", "single"},
+		{"unix:///run/redis.sock", "single"},
+		{"redis+sentinel://s1:26379?master_name=mymaster&addr=s2:26379", "sentinel"},
+		{"redis+cluster://n1:7000?addr=n2:7001&addr=n3:7002", "cluster"},
+	}
+	for _, tt := range tests {
+		got, err := RedisOptions(tt.url)
+		if err != nil {
+			t.Errorf("%s: %v", tt.url, err)
+			continue
+		}
+		if got.Kind != tt.kind {
+			t.Errorf("%s: kind %s, want %s", tt.url, got.Kind, tt.kind)
+		}
+		c := got.Client()
+		_ = c.Close()
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	p, err := ParsePrefixes("10.0.0.0/8, 192.168.1.7 ,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p) != 3 || p[1].Bits() != 32 || p[2].Bits() != 128 {
+		t.Fatalf("got %v", p)
+	}
+}

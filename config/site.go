@@ -1,0 +1,224 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Languages are the UI languages the widget has built in.
+var builtinLanguages = []string{"fi", "sv", "en"}
+
+// Defaults applied when a site file leaves a field out.
+const (
+	DefaultConsentExpiryDays = 365
+	DefaultLogRetentionDays  = 1095
+)
+
+// Text is a string translated into several languages, keyed by language
+// code ("fi", "sv", "en").
+type Text map[string]string
+
+// Site is one site's configuration, loaded from <sites-dir>/<id>.yaml.
+type Site struct {
+	ID                string     `yaml:"id"`
+	Name              string     `yaml:"name"`
+	Origins           []string   `yaml:"origins"`
+	Languages         []string   `yaml:"languages"`
+	DefaultLanguage   string     `yaml:"defaultLanguage"`
+	PolicyVersion     string     `yaml:"policyVersion"`
+	ConsentExpiryDays int        `yaml:"consentExpiryDays"`
+	LogRetentionDays  int        `yaml:"logRetentionDays"`
+	Categories        []Category `yaml:"categories"`
+
+	// File is the path the site was loaded from (not part of the YAML).
+	File string `yaml:"-"`
+}
+
+// Category is a group of cookies and services the visitor accepts or
+// rejects as one (e.g. "analytics").
+type Category struct {
+	ID          string    `yaml:"id"`
+	Required    bool      `yaml:"required"`
+	Label       Text      `yaml:"label"`
+	Description Text      `yaml:"description"`
+	Services    []Service `yaml:"services"`
+}
+
+// Service is one third-party or first-party service in a category.
+type Service struct {
+	Name     string   `yaml:"name"`
+	Provider string   `yaml:"provider"`
+	Purpose  Text     `yaml:"purpose"`
+	URL      string   `yaml:"url"`
+	Cookies  []Cookie `yaml:"cookies"`
+}
+
+// Cookie is one cookie (or storage item) a service sets.
+type Cookie struct {
+	Name        string `yaml:"name"`
+	Duration    string `yaml:"duration"` // "session" or a number with min, h, d, mo or y: "13mo"
+	Description Text   `yaml:"description"`
+}
+
+// Category returns the category with the given id.
+func (s *Site) Category(id string) (*Category, bool) {
+	for i := range s.Categories {
+		if s.Categories[i].ID == id {
+			return &s.Categories[i], true
+		}
+	}
+	return nil, false
+}
+
+// AllowsOrigin reports whether origin (as sent in the Origin header) is in
+// the site's allowlist.
+func (s *Site) AllowsOrigin(origin string) bool {
+	for _, o := range s.Origins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// HasLanguage reports whether lang is one of the site's languages.
+func (s *Site) HasLanguage(lang string) bool {
+	for _, l := range s.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSiteFileSize bounds a site file; real ones are a few kilobytes.
+const maxSiteFileSize = 1 << 20
+
+// LoadSite reads, parses and validates one site file. Errors name the
+// file, the field path and what is expected; all problems found are
+// reported at once (joined with errors.Join).
+func LoadSite(path string) (*Site, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSiteFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxSiteFileSize {
+		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, maxSiteFileSize)
+	}
+	return ParseSite(path, data)
+}
+
+// ParseSite parses and validates a site file's contents; path is used in
+// error messages and to check that the id matches the file name.
+func ParseSite(path string, data []byte) (*Site, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var s Site
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: file is empty: expected a site definition (id, name, origins, languages, categories)", path)
+		}
+		return nil, fmt.Errorf("%s: %s", path, yamlMessage(err))
+	}
+	s.File = path
+	s.applyDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// yamlMessage turns a yaml.v3 error into a one-line message without the
+// package's prefixes ("yaml: unmarshal errors:").
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			msgs[i] = strings.Replace(m, " in type config.", " in ", 1)
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+func (s *Site) applyDefaults() {
+	if s.DefaultLanguage == "" && len(s.Languages) > 0 {
+		s.DefaultLanguage = s.Languages[0]
+	}
+	if s.ConsentExpiryDays == 0 {
+		s.ConsentExpiryDays = DefaultConsentExpiryDays
+	}
+	if s.LogRetentionDays == 0 {
+		s.LogRetentionDays = DefaultLogRetentionDays
+	}
+	for i, o := range s.Origins {
+		s.Origins[i] = strings.ToLower(strings.TrimSuffix(o, "/"))
+	}
+}
+
+// Sites is a set of loaded sites, keyed by id.
+type Sites map[string]*Site
+
+// LoadSites loads every *.yaml and *.yml file in dir. It fails if any file
+// is invalid (reporting every bad file), if two files share an id, or if
+// there is no site at all.
+func LoadSites(dir string) (Sites, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sites directory: %w", err)
+	}
+	sites := Sites{}
+	var errs []error
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s, err := LoadSite(filepath.Join(dir, name))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := sites[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: id: duplicate site id %q (also in %s)", s.File, s.ID, prev.File))
+			continue
+		}
+		sites[s.ID] = s
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(sites) == 0 {
+		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
+	}
+	return sites, nil
+}
+
+// IDs returns the site ids in sorted order.
+func (ss Sites) IDs() []string {
+	ids := make([]string, 0, len(ss))
+	for id := range ss {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const minimalSite = `
+id: acme
+name: Acme Oy
+origins: [https://www.acme.fi]
+languages: [fi, en]
+policyVersion: "1"
+categories:
+  - id: necessary
+    required: true
+    label: {fi: Välttämättömät, en: Necessary}
+    description: {fi: Tarvitaan., en: Needed.}
+  - id: analytics
+    label: {fi: Analytiikka, en: Analytics}
+    description: {fi: Tilastot., en: Statistics.}
+    services:
+      - name: Matomo
+        provider: Acme Oy
+        purpose: {fi: Tilastot., en: Statistics.}
+        cookies:
+          - name: _pk_id.*
+            duration: 13mo
+            description: {fi: Tunniste., en: Identifier.}
+`
+
+func TestParseSiteValid(t *testing.T) {
+	s, err := ParseSite("sites/acme.yaml", []byte(minimalSite))
+	if err != nil {
+		t.Fatalf("ParseSite: %v", err)
+	}
+	if s.DefaultLanguage != "fi" || s.ConsentExpiryDays != DefaultConsentExpiryDays || s.LogRetentionDays != DefaultLogRetentionDays {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	if !s.AllowsOrigin("https://www.acme.fi") || s.AllowsOrigin("https://evil.example") {
+		t.Error("AllowsOrigin wrong")
+	}
+	if _, ok := s.Category("analytics"); !ok {
+		t.Error("Category(analytics) not found")
+	}
+}
+
+func TestParseSiteErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		replace [2]string // old, new applied to minimalSite
+		want    string
+	}{
+		{"duplicate category id", "acme.yaml", [2]string{"- id: analytics", "- id: necessary"}, `acme.yaml: categories[1].id: duplicate id "necessary"`},
+		{"bad category id", "acme.yaml", [2]string{"- id: analytics", "- id: Analytics!"}, `categories[1].id: "Analytics!" is not a valid id`},
+		{"id vs file name", "other.yaml", [2]string{}, `other.yaml: id: "acme" does not match the file name`},
+		{"missing name", "acme.yaml", [2]string{"name: Acme Oy", ""}, "acme.yaml: name: required"},
+		{"origin with path", "acme.yaml", [2]string{"https://www.acme.fi]", "https://www.acme.fi/page]"}, `origins[0]: "https://www.acme.fi/page" is not an origin`},
+		{"wildcard origin", "acme.yaml", [2]string{"https://www.acme.fi]", "https://*.acme.fi]"}, `origins[0]`},
+		{"unsupported language", "acme.yaml", [2]string{"[fi, en]", "[fi, de]"}, `languages[1]: unsupported language "de"`},
+		{"missing translation", "acme.yaml", [2]string{"label: {fi: Analytiikka, en: Analytics}", "label: {fi: Analytiikka}"}, "categories[1].label.en: missing translation"},
+		{"extra translation", "acme.yaml", [2]string{"label: {fi: Analytiikka, en: Analytics}", "label: {fi: Analytiikka, en: Analytics, sv: Analys}"}, `categories[1].label.sv: language "sv" is not one of the site's languages`},
+		{"bad duration", "acme.yaml", [2]string{"duration: 13mo", "duration: forever"}, `categories[1].services[0].cookies[0].duration: "forever" is not a duration`},
+		{"bad cookie name", "acme.yaml", [2]string{"name: _pk_id.*", "name: \"bad name\""}, `cookies[0].name: "bad name" is not a cookie name`},
+		{"missing provider", "acme.yaml", [2]string{"provider: Acme Oy", ""}, "categories[1].services[0].provider: required"},
+		{"unknown field", "acme.yaml", [2]string{"policyVersion:", "colour: red\npolicyVersion:"}, "acme.yaml: line 6: field colour not found"},
+		{"wrong type", "acme.yaml", [2]string{"policyVersion: \"1\"", "policyVersion: \"1\"\nconsentExpiryDays: soon"}, "acme.yaml: line 7: cannot unmarshal"},
+		{"expiry out of range", "acme.yaml", [2]string{"policyVersion: \"1\"", "policyVersion: \"1\"\nconsentExpiryDays: 9999"}, "consentExpiryDays: 9999 is out of range"},
+		{"default language not listed", "acme.yaml", [2]string{"languages: [fi, en]", "languages: [fi, en]\ndefaultLanguage: sv"}, `defaultLanguage: "sv" is not one of the site's languages`},
+		{"no categories", "acme.yaml", [2]string{"categories:", "categories: []\nx:"}, "acme.yaml: line"},
+		{"empty file", "acme.yaml", [2]string{minimalSite, ""}, "acme.yaml: file is empty"},
+		{"control character", "acme.yaml", [2]string{"name: Acme Oy", "name: \"Acme\\u0007\""}, "name: contains a control character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := minimalSite
+			if tt.replace[0] != "" {
+				if !strings.Contains(src, tt.replace[0]) {
+					t.Fatalf("test setup: %q not in minimal site", tt.replace[0])
+				}
+				src = strings.Replace(src, tt.replace[0], tt.replace[1], 1)
+			}
+			_, err := ParseSite("sites/"+tt.file, []byte(src))
+			if err == nil {
+				t.Fatalf("want error containing %q, got nil", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q\ndoes not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	src := strings.NewReplacer("name: Acme Oy", "name: \"\"", "duration: 13mo", "duration: 0d").Replace(minimalSite)
+	_, err := ParseSite("sites/acme.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "name: required") || !strings.Contains(err.Error(), "duration") {
+		t.Fatalf("want both problems reported, got %v", err)
+	}
+}
+
+func TestLoadSites(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := LoadSites(dir); err == nil || !strings.Contains(err.Error(), "no site files") {
+		t.Fatalf("empty dir: want 'no site files', got %v", err)
+	}
+	write("acme.yaml", minimalSite)
+	write("README.txt", "not a site")
+	sites, err := LoadSites(dir)
+	if err != nil {
+		t.Fatalf("LoadSites: %v", err)
+	}
+	if got := sites.IDs(); len(got) != 1 || got[0] != "acme" {
+		t.Fatalf("IDs = %v", got)
+	}
+	write("broken.yaml", "id: broken\n")
+	if _, err := LoadSites(dir); err == nil || !strings.Contains(err.Error(), "broken.yaml: name: required") {
+		t.Fatalf("broken file: got %v", err)
+	}
+}
+
+func TestDemoSiteIsValid(t *testing.T) {
+	s, err := LoadSite("sites/demo.yaml")
+	if err != nil {
+		t.Fatalf("the shipped demo site must be valid: %v", err)
+	}
+	p, err := s.Public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.NoticeVersion) != 64 {
+		t.Fatalf("notice version %q is not a hex SHA-256", p.NoticeVersion)
+	}
+}
+
+func TestNoticeVersionFollowsContent(t *testing.T) {
+	a, _ := ParseSite("acme.yaml", []byte(minimalSite))
+	b, _ := ParseSite("acme.yaml", []byte(minimalSite))
+	pa, _ := a.Public()
+	pb, _ := b.Public()
+	if pa.NoticeVersion != pb.NoticeVersion {
+		t.Fatal("same content, different version")
+	}
+	b.Categories[1].Description["en"] = "Changed."
+	pb, _ = b.Public()
+	if pa.NoticeVersion == pb.NoticeVersion {
+		t.Fatal("changed text, same version")
+	}
+}

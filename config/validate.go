@@ -1,0 +1,215 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FieldError is one problem in a site file: the file, the field path
+// (e.g. categories[2].id) and what is wrong or expected.
+type FieldError struct {
+	File  string
+	Field string
+	Msg   string
+}
+
+// Error formats the problem as "file: field: message".
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+}
+
+var (
+	siteIDPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	categoryIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	durationPattern   = regexp.MustCompile(`^(session|[1-9][0-9]{0,4}(min|h|d|mo|y))$`)
+	// cookieNamePattern is an RFC 6265 token, plus "*" for families such as _ga_*.
+	cookieNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+)
+
+// SiteIDPattern reports whether id is a well-formed site id.
+func SiteIDPattern(id string) bool { return siteIDPattern.MatchString(id) }
+
+// validator collects field errors for one file.
+type validator struct {
+	file string
+	errs []error
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{File: v.file, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the site and returns every problem found, joined. The
+// messages say what is expected, e.g.
+// `config/sites/demo.yaml: categories[2].id: duplicate id "analytics"`.
+func (s *Site) Validate() error {
+	v := &validator{file: s.File}
+	if s.File == "" {
+		v.file = "<site " + s.ID + ">"
+	}
+	switch {
+	case s.ID == "":
+		v.add("id", "required: a short lowercase id such as \"demo\"")
+	case !siteIDPattern.MatchString(s.ID):
+		v.add("id", "%q is not a valid id: expected lowercase letters, digits and '-', at most 63 characters", s.ID)
+	case s.File != "" && strings.TrimSuffix(filepath.Base(s.File), filepath.Ext(s.File)) != s.ID:
+		v.add("id", "%q does not match the file name: expected the file to be named %s.yaml", s.ID, s.ID)
+	}
+	v.plain("name", s.Name, 200, true)
+	v.origins(s.Origins)
+	v.languages(s)
+	v.plain("policyVersion", s.PolicyVersion, 64, true)
+	if s.ConsentExpiryDays < 1 || s.ConsentExpiryDays > 730 {
+		v.add("consentExpiryDays", "%d is out of range: expected 1 to 730 days (default %d)", s.ConsentExpiryDays, DefaultConsentExpiryDays)
+	}
+	if s.LogRetentionDays < 1 || s.LogRetentionDays > 3650 {
+		v.add("logRetentionDays", "%d is out of range: expected 1 to 3650 days (default %d)", s.LogRetentionDays, DefaultLogRetentionDays)
+	}
+	v.categories(s)
+	return errors.Join(v.errs...)
+}
+
+// plain checks a single-language string: present (if required), valid
+// UTF-8, no control characters, at most max characters.
+func (v *validator) plain(field, val string, max int, required bool) {
+	switch {
+	case val == "" && required:
+		v.add(field, "required")
+	case !utf8.ValidString(val):
+		v.add(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(val) > max:
+		v.add(field, "is too long: expected at most %d characters", max)
+	case strings.IndexFunc(val, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
+		v.add(field, "contains a control character")
+	}
+}
+
+func (v *validator) origins(origins []string) {
+	if len(origins) == 0 {
+		v.add("origins", "required: at least one origin allowed to embed the widget, e.g. https://www.example.fi")
+		return
+	}
+	seen := map[string]bool{}
+	for i, o := range origins {
+		field := fmt.Sprintf("origins[%d]", i)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") {
+			v.add(field, "%q is not an origin: expected scheme://host[:port] such as https://www.example.fi (no path, no wildcard)", o)
+			continue
+		}
+		if seen[o] {
+			v.add(field, "duplicate origin %q", o)
+		}
+		seen[o] = true
+	}
+}
+
+func (v *validator) languages(s *Site) {
+	if len(s.Languages) == 0 {
+		v.add("languages", "required: at least one of %s", strings.Join(builtinLanguages, ", "))
+		return
+	}
+	seen := map[string]bool{}
+	for i, l := range s.Languages {
+		field := fmt.Sprintf("languages[%d]", i)
+		if !isBuiltinLanguage(l) {
+			v.add(field, "unsupported language %q: expected one of %s", l, strings.Join(builtinLanguages, ", "))
+		}
+		if seen[l] {
+			v.add(field, "duplicate language %q", l)
+		}
+		seen[l] = true
+	}
+	if !s.HasLanguage(s.DefaultLanguage) {
+		v.add("defaultLanguage", "%q is not one of the site's languages (%s)", s.DefaultLanguage, strings.Join(s.Languages, ", "))
+	}
+}
+
+func isBuiltinLanguage(l string) bool {
+	for _, b := range builtinLanguages {
+		if b == l {
+			return true
+		}
+	}
+	return false
+}
+
+// text checks a translated string: one non-empty entry per site language
+// and no entries for other languages.
+func (v *validator) text(field string, t Text, langs []string, max int) {
+	if len(t) == 0 {
+		v.add(field, "required: a text per language (%s)", strings.Join(langs, ", "))
+		return
+	}
+	for _, l := range langs {
+		if strings.TrimSpace(t[l]) == "" {
+			v.add(field+"."+l, "missing translation: every site language needs a text")
+			continue
+		}
+		v.plain(field+"."+l, t[l], max, true)
+	}
+	for l := range t {
+		if !containsString(langs, l) {
+			v.add(field+"."+l, "language %q is not one of the site's languages (%s)", l, strings.Join(langs, ", "))
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) categories(s *Site) {
+	if len(s.Categories) == 0 {
+		v.add("categories", "required: at least one category, e.g. necessary")
+		return
+	}
+	seen := map[string]bool{}
+	for i, c := range s.Categories {
+		p := fmt.Sprintf("categories[%d]", i)
+		switch {
+		case c.ID == "":
+			v.add(p+".id", "required")
+		case !categoryIDPattern.MatchString(c.ID):
+			v.add(p+".id", "%q is not a valid id: expected a lowercase letter, then letters, digits, '_' or '-', at most 32 characters", c.ID)
+		case seen[c.ID]:
+			v.add(p+".id", "duplicate id %q", c.ID)
+		}
+		seen[c.ID] = true
+		v.text(p+".label", c.Label, s.Languages, 80)
+		v.text(p+".description", c.Description, s.Languages, 2000)
+		for j, svc := range c.Services {
+			sp := fmt.Sprintf("%s.services[%d]", p, j)
+			v.plain(sp+".name", svc.Name, 200, true)
+			v.plain(sp+".provider", svc.Provider, 200, true)
+			v.text(sp+".purpose", svc.Purpose, s.Languages, 1000)
+			if svc.URL != "" {
+				if u, err := url.Parse(svc.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					v.add(sp+".url", "%q is not a web address: expected https://...", svc.URL)
+				}
+			}
+			for k, ck := range svc.Cookies {
+				cp := fmt.Sprintf("%s.cookies[%d]", sp, k)
+				if !cookieNamePattern.MatchString(ck.Name) {
+					v.add(cp+".name", "%q is not a cookie name: expected letters, digits and !#$%%&'*+.^_`|~- (use * for a family such as _ga_*)", ck.Name)
+				}
+				if !durationPattern.MatchString(ck.Duration) {
+					v.add(cp+".duration", "%q is not a duration: expected \"session\" or a number with min, h, d, mo or y, e.g. 13mo", ck.Duration)
+				}
+				v.text(cp+".description", ck.Description, s.Languages, 1000)
+			}
+		}
+	}
+}

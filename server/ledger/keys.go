@@ -1,0 +1,30 @@
+package ledger
+
+// Every Redis key consentd writes is built here. All keys of one site
+// share the hash tag {site}, so they live in one Redis Cluster slot and
+// one Lua script can touch them atomically.
+
+// LogKey is the stream c:{site}:log: one entry per decision, the proof of
+// consent. Entry fields are listed in Record.fields. Lifetime: trimmed by
+// age (XTRIM MINID) per the site's logRetentionDays.
+func LogKey(site string) string { return "c:{" + site + "}:log" }
+
+// VisitorKey is the hash c:{site}:v:{consentID}: the latest decision of
+// one visitor (same fields as the stream entry plus stream_id). Lifetime:
+// expires consentExpiryDays after the visitor's last decision.
+func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
+
+// DailyKey is the hash c:{site}:d:{yyyy-mm-dd} (UTC day) of report
+// counters: "decisions", "method:<method>", "cat:<category>:yes|no".
+// Lifetime: CounterTTL days after the day's last decision.
+func DailyKey(site, day string) string { return "c:{" + site + "}:d:" + day }
+
+// IdemKey is the string c:{site}:i:{key}: the receipt of a request sent
+// with an Idempotency-Key, so a retried request is stored once. Lifetime:
+// IdempotencyTTL.
+func IdemKey(site, key string) string { return "c:{" + site + "}:i:" + key }
+
+// NoticeKey is the hash c:{site}:notices: notice version → the JSON
+// snapshot of the public site config with that version (what visitors
+// citing the version were shown). Lifetime: kept forever (small).
+func NoticeKey(site string) string { return "c:{" + site + "}:notices" }

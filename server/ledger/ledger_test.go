@@ -1,0 +1,292 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/server/redisproc"
+)
+
+type batchLog struct {
+	mu    sync.Mutex
+	sizes []int
+	errs  int
+}
+
+func (b *batchLog) BatchDone(n int, _ time.Duration, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sizes = append(b.sizes, n)
+	if err != nil {
+		b.errs++
+	}
+}
+
+func (b *batchLog) max() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := 0
+	for _, s := range b.sizes {
+		m = max(m, s)
+	}
+	return m
+}
+
+func setup(t *testing.T, o Options) (*Ledger, *redis.Client, *redisproc.Server) {
+	t.Helper()
+	srv := redisproc.StartT(t, redisproc.Options{})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DialerRetries: 1, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := New(rdb, o)
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l, rdb, srv
+}
+
+func newRecord(site string) *Record {
+	rid, _ := uuid.NewV7()
+	return &Record{
+		Site:          site,
+		RecordID:      rid.String(),
+		ConsentID:     uuid.NewString(),
+		Time:          time.Date(2026, 11, 23, 10, 0, 0, 123e6, time.UTC),
+		NoticeVersion: "ab12",
+		PolicyVersion: "2026-11-01",
+		Method:        MethodCustom,
+		Choices:       map[string]bool{"necessary": true, "analytics": true, "marketing": false},
+		Language:      "fi",
+		URL:           "https://www.example.fi/page",
+		UserAgent:     "test",
+		IP:            "192.0.2.0",
+		VisitorTTL:    365 * 24 * time.Hour,
+		CounterTTL:    400 * 24 * time.Hour,
+		RequiredCats:  []string{"necessary"},
+	}
+}
+
+func TestAppendWritesEntryStateAndCounters(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	r := newRecord("demo")
+	rc, err := l.Append(ctx, r)
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	if rc.RecordID != r.RecordID || rc.ConsentID != r.ConsentID || rc.StreamID == "" || rc.Duplicate {
+		t.Fatalf("receipt %+v", rc)
+	}
+	entries, err := rdb.XRange(ctx, LogKey("demo"), "-", "+").Result()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("XRANGE: %v %v", entries, err)
+	}
+	e := entries[0]
+	want := map[string]string{
+		"v": "1", "record_id": r.RecordID, "consent_id": r.ConsentID, "site": "demo",
+		"time": "2026-11-23T10:00:00.123Z", "method": "custom",
+		"choices": `{"analytics":true,"marketing":false,"necessary":true}`, "notice_version": "ab12",
+		"policy_version": "2026-11-01", "language": "fi", "url": "https://www.example.fi/page", "ip": "192.0.2.0",
+	}
+	for k, v := range want {
+		if e.Values[k] != v {
+			t.Errorf("entry field %s = %v, want %q", k, e.Values[k], v)
+		}
+	}
+	if e.ID != rc.StreamID {
+		t.Errorf("stream id %s, receipt %s", e.ID, rc.StreamID)
+	}
+	state, _ := rdb.HGetAll(ctx, VisitorKey("demo", r.ConsentID)).Result()
+	if state["record_id"] != r.RecordID || state["stream_id"] != rc.StreamID {
+		t.Errorf("visitor state %v", state)
+	}
+	if ttl := rdb.TTL(ctx, VisitorKey("demo", r.ConsentID)).Val(); ttl < 364*24*time.Hour {
+		t.Errorf("visitor TTL %v, want about a year", ttl)
+	}
+	counters, _ := rdb.HGetAll(ctx, DailyKey("demo", "2026-11-23")).Result()
+	wantC := map[string]string{"decisions": "1", "method:custom": "1", "cat:analytics:yes": "1", "cat:marketing:no": "1"}
+	for k, v := range wantC {
+		if counters[k] != v {
+			t.Errorf("counter %s = %q, want %s (all: %v)", k, counters[k], v, counters)
+		}
+	}
+	if _, ok := counters["cat:necessary:yes"]; ok {
+		t.Error("required category must not be counted in opt-in reports")
+	}
+}
+
+func TestIdempotencyKeyStoresOnce(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	key := uuid.NewString()
+	first := newRecord("demo")
+	first.IdempotencyKey = key
+	rc1, err := l.Append(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := newRecord("demo") // a retry gets a fresh record id from the server
+	retry.IdempotencyKey = key
+	rc2, err := l.Append(ctx, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rc2.Duplicate || rc2.RecordID != rc1.RecordID || rc2.ConsentID != rc1.ConsentID || rc2.StreamID != rc1.StreamID || !rc2.Time.Equal(rc1.Time) {
+		t.Fatalf("retry receipt %+v, want the original %+v", rc2, rc1)
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 1 {
+		t.Fatalf("XLEN = %d, want 1", n)
+	}
+	if n := rdb.HGet(ctx, DailyKey("demo", "2026-11-23"), "decisions").Val(); n != "1" {
+		t.Fatalf("decisions counter = %s, want 1 (a duplicate must not count)", n)
+	}
+}
+
+func TestGroupCommitUnderConcurrency(t *testing.T) {
+	obs := &batchLog{}
+	l, rdb, _ := setup(t, Options{BatchMax: 64, Workers: 2, Observer: obs})
+	ctx := context.Background()
+	const goroutines, each = 64, 40
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	ids := sync.Map{}
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				site := "demo"
+				if i%2 == 1 {
+					site = "other" // two sites in one batch: two script calls in one pipeline
+				}
+				r := newRecord(site)
+				rc, err := l.Append(ctx, r)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				ids.Store(rc.StreamID+site, true)
+			}
+		}(g)
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d appends failed", failed.Load())
+	}
+	total := rdb.XLen(ctx, LogKey("demo")).Val() + rdb.XLen(ctx, LogKey("other")).Val()
+	if total != goroutines*each {
+		t.Fatalf("stored %d records, want %d", total, goroutines*each)
+	}
+	if got := rdb.HGet(ctx, DailyKey("demo", "2026-11-23"), "decisions").Val(); got != fmt.Sprint(goroutines*each/2) {
+		t.Fatalf("demo decisions counter = %s", got)
+	}
+	if obs.max() < 2 {
+		t.Fatalf("largest batch was %d: concurrent appends were not grouped", obs.max())
+	}
+	t.Logf("batches: %d for %d records, largest %d", len(obs.sizes), goroutines*each, obs.max())
+}
+
+func TestNoticeSnapshotWrittenWithRecords(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	l.RegisterNotice("demo", "ab12", []byte(`{"id":"demo"}`))
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.HGet(ctx, NoticeKey("demo"), "ab12").Val(); got != `{"id":"demo"}` {
+		t.Fatalf("snapshot = %q", got)
+	}
+	// A later registration of the same version never overwrites the stored one.
+	l.RegisterNotice("demo", "ab12", []byte(`{"changed":true}`))
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.HGet(ctx, NoticeKey("demo"), "ab12").Val(); got != `{"id":"demo"}` {
+		t.Fatalf("snapshot overwritten: %q", got)
+	}
+}
+
+func TestScriptReloadedAfterFlush(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatalf("after SCRIPT FLUSH: %v", err)
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 2 {
+		t.Fatalf("XLEN = %d, want 2 (NOSCRIPT retry must not double-write)", n)
+	}
+}
+
+func TestRedisDownIsUnavailable(t *testing.T) {
+	l, _, srv := setup(t, Options{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := l.Append(ctx, newRecord("demo"))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("want ErrUnavailable, got %v", err)
+	}
+	t.Logf("failed in %v", time.Since(start))
+}
+
+func TestAppendContextCancelled(t *testing.T) {
+	l, _, _ := setup(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Append(ctx, newRecord("demo")); !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestCloseDrainsAcceptedRecords(t *testing.T) {
+	l, rdb, _ := setup(t, Options{BatchMax: 16, Workers: 1})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var stored, closed atomic.Int64
+	for i := 0; i < 400; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.Append(ctx, newRecord("demo"))
+			switch {
+			case err == nil:
+				stored.Add(1)
+			case errors.Is(err, ErrClosed):
+				closed.Add(1)
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if stored.Load()+closed.Load() != 400 {
+		t.Fatalf("stored %d + closed %d != 400", stored.Load(), closed.Load())
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != stored.Load() {
+		t.Fatalf("XLEN %d, but %d callers were told their record is stored", n, stored.Load())
+	}
+	if _, err := l.Append(ctx, newRecord("demo")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close: %v", err)
+	}
+	t.Logf("stored %d before close, %d refused", stored.Load(), closed.Load())
+}
