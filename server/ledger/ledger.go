@@ -227,14 +227,20 @@ func (l *Ledger) commit(batch []*pending) {
 	if len(again) > 0 {
 		l.exec(ctx, again, true)
 	}
-	var firstErr error
-	for _, g := range groups {
-		if err := l.deliver(g); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
+	// Observe before answering, so that whoever has a receipt also sees
+	// the batch in the metrics.
 	if l.opts.Observer != nil {
+		var firstErr error
+		for _, g := range groups {
+			if err := g.cmd.Err(); err != nil {
+				firstErr = err
+				break
+			}
+		}
 		l.opts.Observer.BatchDone(len(batch), time.Since(start), firstErr)
+	}
+	for _, g := range groups {
+		l.deliver(g)
 	}
 }
 
@@ -316,8 +322,8 @@ func (g *siteBatch) scriptArgs() ([]string, []any) {
 }
 
 // deliver answers every caller of the group: its receipt, or
-// ErrUnavailable when this group's script call failed. It returns that error.
-func (l *Ledger) deliver(g *siteBatch) error {
+// ErrUnavailable when this group's script call failed.
+func (l *Ledger) deliver(g *siteBatch) {
 	vals, ok := g.cmd.Val().([]any)
 	err := g.cmd.Err()
 	if err == nil && (!ok || len(vals) != len(g.items)) {
@@ -327,7 +333,7 @@ func (l *Ledger) deliver(g *siteBatch) error {
 		for _, p := range g.items {
 			p.done <- result{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 		}
-		return err
+		return
 	}
 	if len(g.snaps) > 0 {
 		l.noticeMu.Lock()
@@ -341,7 +347,6 @@ func (l *Ledger) deliver(g *siteBatch) error {
 	for i, p := range g.items {
 		p.done <- decode(p.rec, vals[i])
 	}
-	return nil
 }
 
 func decode(r *Record, v any) result {

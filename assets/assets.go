@@ -1,0 +1,20 @@
+// Package assets holds the static files shipped inside the consentd
+// binary: the demo site served by `make run`.
+package assets
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed demo
+var files embed.FS
+
+// Demo returns the demo site's files (index.html, demo.css, demo.js).
+func Demo() fs.FS {
+	sub, err := fs.Sub(files, "demo")
+	if err != nil {
+		panic(err) // "demo" is embedded above; this cannot fail
+	}
+	return sub
+}

@@ -1,0 +1,102 @@
+// Command consentd-dev is what `make run` starts: a redis-server with AOF
+// on and its data under ./data/redis (unless CONSENTD_REDIS_URL points
+// elsewhere), then consentd serving the demo site. Ctrl-C stops consentd
+// first (it drains its pending writes), then Redis.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/consentd/consentd/server/redisproc"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "consentd-dev: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	bin := flag.String("consentd", "bin/consentd", "path of the consentd binary to run")
+	dataDir := flag.String("data", "data/redis", "Redis data directory (AOF)")
+	port := flag.Int("redis-port", envInt("CONSENTD_DEV_REDIS_PORT", 6390), "loopback port for the development Redis (env CONSENTD_DEV_REDIS_PORT)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env := os.Environ()
+	if url := os.Getenv("CONSENTD_REDIS_URL"); url != "" {
+		fmt.Fprintf(os.Stderr, "consentd-dev: using CONSENTD_REDIS_URL; not starting Redis\n")
+	} else {
+		rs, err := redisproc.Start(ctx, redisproc.Options{Dir: *dataDir, Port: *port})
+		if err != nil {
+			return fmt.Errorf("start Redis on 127.0.0.1:%d (set CONSENTD_DEV_REDIS_PORT to use another port): %w", *port, err)
+		}
+		defer func() {
+			if err := rs.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "consentd-dev: %v\n", err)
+			}
+			fmt.Fprintf(os.Stderr, "consentd-dev: Redis stopped; data kept in %s\n", rs.Dir)
+		}()
+		fmt.Fprintf(os.Stderr, "consentd-dev: Redis on %s, AOF in %s  (try: redis-cli -p %d XRANGE 'c:{demo}:log' - +)\n", rs.Addr, rs.Dir, *port)
+		env = append(env, "CONSENTD_REDIS_URL="+rs.URL())
+	}
+	if os.Getenv("CONSENTD_LISTEN") == "" {
+		env = append(env, "CONSENTD_LISTEN=127.0.0.1:8080")
+	}
+	env = append(env, "CONSENTD_DEMO=true")
+
+	cmd := exec.Command(*bin, flag.Args()...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s (run make build first): %w", *bin, err)
+	}
+	fmt.Fprintf(os.Stderr, "consentd-dev: demo site at http://localhost:8080/  — Ctrl-C stops consentd, then Redis\n")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return exitErr(err)
+	case <-ctx.Done():
+	}
+	// The terminal's Ctrl-C reaches consentd too; signal it anyway in case
+	// only this process was told to stop.
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		return exitErr(err)
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		return errors.New("consentd did not stop within 30s; killed")
+	}
+}
+
+func exitErr(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == -1 {
+		return nil // ended by the signal we forwarded
+	}
+	if err != nil {
+		return fmt.Errorf("consentd: %w", err)
+	}
+	return nil
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,135 @@
+// Command consentd serves the consent widget, records decisions in Redis
+// and reloads its site files on SIGHUP. Run `consentd --help` for settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/assets"
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/metrics"
+	"github.com/consentd/consentd/widget"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+// run returns the process exit code: 0 after a clean shutdown, 2 for bad
+// settings, 1 for anything else that stops start-up.
+func run() int {
+	cfg, err := config.LoadFromOS()
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "consentd: invalid setting: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("consentd stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// serve runs until ctx ends, then shuts down in order: stop accepting
+// and finish in-flight requests → drain the ledger → close Redis.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	target, err := config.RedisOptions(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", config.EnvName("redis-url"), err)
+	}
+	redis.SetLogger(redisLogger{log})
+	rdb := target.Client()
+	defer rdb.Close()
+
+	m := metrics.New()
+	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, Demo: assets.Demo()})
+	if err != nil {
+		_ = led.Close(context.Background())
+		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := srv.Reload(); err != nil {
+				log.Error("reload failed; keeping the previous configuration", "err", err)
+				continue
+			}
+			log.Info("reloaded", "sites", srv.SiteIDs())
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = led.Close(context.Background())
+		return fmt.Errorf("%s: %w", config.EnvName("listen"), err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := led.Ping(pingCtx); err != nil {
+		log.Warn("redis not reachable yet; consent posts answer 503 until it is", "redis", config.RedactURL(cfg.RedisURL), "err", err)
+	}
+	cancel()
+	log.Info("consentd listening", "addr", ln.Addr().String(), "redis", config.RedactURL(cfg.RedisURL), "redis_kind", target.Kind,
+		"sites", srv.SiteIDs(), "demo", cfg.Demo)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.App().Listener(ln) }()
+	select {
+	case err := <-serveErr:
+		_ = led.Close(context.Background())
+		return fmt.Errorf("listener: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	deadline := time.Now().Add(cfg.ShutdownTimeout)
+	if err := srv.App().ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	drainCtx, cancelDrain := context.WithDeadline(context.Background(), deadline.Add(time.Second))
+	defer cancelDrain()
+	if err := led.Close(drainCtx); err != nil {
+		return fmt.Errorf("drain ledger: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// redisLogger sends go-redis's internal messages (dial failures, ...) to slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis", "msg", fmt.Sprintf(format, v...))
+}

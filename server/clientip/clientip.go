@@ -1,0 +1,86 @@
+// Package clientip finds a visitor's IP address behind trusted reverse
+// proxies and reduces it to what the ledger may keep: a truncated network
+// (/24, /48) or a keyed hash, never the raw address.
+package clientip
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"strings"
+)
+
+// Resolver resolves and anonymizes client addresses.
+type Resolver struct {
+	trusted []netip.Prefix
+	mode    string // "truncate", "hash" or "none"
+	secret  []byte
+}
+
+// New returns a Resolver. Only peers inside trusted may set
+// X-Forwarded-For. mode is "truncate", "hash" (needs secret) or "none".
+func New(trusted []netip.Prefix, mode, secret string) *Resolver {
+	return &Resolver{trusted: trusted, mode: mode, secret: []byte(secret)}
+}
+
+func (r *Resolver) isTrusted(a netip.Addr) bool {
+	for _, p := range r.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Client returns the client's address. peer is the address of the TCP
+// peer; xff is the X-Forwarded-For header value. The header is used only
+// when the peer is a trusted proxy, and then read from the right, skipping
+// further trusted proxies: the first untrusted hop is the client. Entries
+// left of it could have been written by anyone and are ignored.
+func (r *Resolver) Client(peer netip.Addr, xff string) netip.Addr {
+	peer = peer.Unmap()
+	if xff == "" || !r.isTrusted(peer) {
+		return peer
+	}
+	client := peer
+	hops := strings.Split(xff, ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return client // a trusted proxy passed on garbage: stop at the last good hop
+		}
+		client = a.Unmap()
+		if !r.isTrusted(client) {
+			return client
+		}
+	}
+	return client
+}
+
+// Anonymize reduces an address to what the ledger stores: in truncate
+// mode the /24 (IPv4) or /48 (IPv6) network address, in hash mode the
+// first 16 bytes of HMAC-SHA-256(secret, address) in hex, in none mode "".
+func (r *Resolver) Anonymize(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	a = a.Unmap()
+	switch r.mode {
+	case "none":
+		return ""
+	case "hash":
+		m := hmac.New(sha256.New, r.secret)
+		m.Write(a.AsSlice())
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	bits := 24
+	if a.Is6() {
+		bits = 48
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.Addr().String()
+}

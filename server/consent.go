@@ -1,0 +1,307 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/ledger"
+)
+
+// consentRequest is the body of POST /v1/consent.
+type consentRequest struct {
+	Site          string                     `json:"site"`
+	ConsentID     string                     `json:"consentId"`
+	Choices       map[string]json.RawMessage `json:"choices"`
+	Method        string                     `json:"method"`
+	NoticeVersion string                     `json:"noticeVersion"`
+	Language      string                     `json:"language"`
+	URL           string                     `json:"url"`
+}
+
+// consentResponse is the receipt answered with 201 (or 200 for a retry
+// of a request already stored).
+type consentResponse struct {
+	RecordID      string `json:"recordId"`
+	ConsentID     string `json:"consentId"`
+	Time          string `json:"time"`
+	NoticeVersion string `json:"noticeVersion"`
+	Duplicate     bool   `json:"duplicate,omitempty"`
+}
+
+var (
+	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	versionPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+const (
+	maxURLLength       = 2048
+	maxUserAgentLength = 512
+)
+
+// postConsent validates a decision, stores it and answers with its
+// receipt once Redis has acknowledged it.
+func (s *Server) postConsent(c *fiber.Ctx) error {
+	if err := checkJSONContentType(c.Get(fiber.HeaderContentType)); err != nil {
+		return err
+	}
+	body := c.Body()
+	if len(body) > consentBodyLimit {
+		return &APIError{Code: fiber.StatusRequestEntityTooLarge, Field: "body", Msg: fmt.Sprintf("body is larger than %d bytes", consentBodyLimit)}
+	}
+	req, err := decodeConsent(body)
+	if err != nil {
+		return err
+	}
+	if req.Site == "" {
+		return badRequest("site", "required: the site id")
+	}
+	entry, ok := s.site(req.Site)
+	if !ok {
+		return badRequest("site", "unknown site")
+	}
+	if origin := c.Get(fiber.HeaderOrigin); origin == "" || !entry.site.AllowsOrigin(origin) {
+		return &APIError{Code: fiber.StatusForbidden, Field: "Origin", Msg: "origin is not in the site's allowlist"}
+	}
+	rec, err := buildRecord(entry, req)
+	if err != nil {
+		return err
+	}
+	if key := c.Get("Idempotency-Key"); key != "" {
+		if !saneToken(key, 64) {
+			return badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
+		}
+		rec.IdempotencyKey = strings.Clone(key)
+	}
+	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
+	rec.IP = s.ips.Anonymize(s.clientAddr(c))
+
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
+	defer cancel()
+	receipt, err := s.ledger.Append(ctx, rec)
+	if err != nil {
+		if errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrClosed) {
+			s.log.Warn("consent not stored", "site", rec.Site, "err", err)
+			return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "consent store unavailable, retry later", RetryAfter: "2"}
+		}
+		return err
+	}
+	status := fiber.StatusCreated
+	if receipt.Duplicate {
+		status = fiber.StatusOK
+	}
+	return c.Status(status).JSON(consentResponse{
+		RecordID:      receipt.RecordID,
+		ConsentID:     receipt.ConsentID,
+		Time:          receipt.Time.UTC().Format(ledger.TimeFormat),
+		NoticeVersion: rec.NoticeVersion,
+		Duplicate:     receipt.Duplicate,
+	})
+}
+
+func checkJSONContentType(ct string) error {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &APIError{Code: fiber.StatusUnsupportedMediaType, Field: "Content-Type", Msg: "Content-Type must be application/json"}
+	}
+	return nil
+}
+
+// decodeConsent parses the body strictly: one JSON object, known fields
+// only. Errors name the offending field.
+func decodeConsent(body []byte) (*consentRequest, error) {
+	if !utf8.Valid(body) {
+		return nil, badRequest("body", "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req consentRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, badRequest("body", "unexpected data after the JSON object")
+	}
+	return &req, nil
+}
+
+func jsonError(err error) *APIError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return badRequest("body", "body must be a JSON object")
+		}
+		return badRequest(field, fmt.Sprintf("must be a %s", jsonKind(te.Type.Kind().String())))
+	case errors.As(err, &se):
+		return badRequest("body", fmt.Sprintf("body is not valid JSON (at byte %d)", se.Offset))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("body", "body is empty or cut short: expected a JSON object")
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return badRequest(strings.Trim(f, `"`), "unknown field")
+	}
+	return badRequest("body", "body is not a valid consent request")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "map", "struct":
+		return "JSON object"
+	case "slice":
+		return "JSON array"
+	}
+	return k
+}
+
+// buildRecord checks the request against the site and makes the record.
+func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
+	site := e.site
+	consentID := req.ConsentID
+	if consentID == "" {
+		consentID = uuid.NewString()
+	} else if !uuidPattern.MatchString(consentID) {
+		return nil, badRequest("consentId", "must be a lowercase UUID such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f")
+	}
+	if !validMethod(req.Method) {
+		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
+	}
+	choices, err := checkChoices(site, req.Choices, req.Method)
+	if err != nil {
+		return nil, err
+	}
+	if !versionPattern.MatchString(req.NoticeVersion) {
+		return nil, badRequest("noticeVersion", "must be the 64-hex-digit notice version the widget was built with")
+	}
+	if req.Language == "" || !site.HasLanguage(req.Language) {
+		return nil, badRequest("language", "must be one of the site's languages: "+strings.Join(site.Languages, ", "))
+	}
+	page, err := cleanPageURL(req.URL)
+	if err != nil {
+		return nil, err
+	}
+	recordID, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("record id: %w", err)
+	}
+	var required []string
+	for _, cat := range site.Categories {
+		if cat.Required {
+			required = append(required, cat.ID)
+		}
+	}
+	return &ledger.Record{
+		Site:          site.ID,
+		RecordID:      recordID.String(),
+		ConsentID:     consentID,
+		Time:          time.Now().UTC(),
+		NoticeVersion: req.NoticeVersion,
+		PolicyVersion: site.PolicyVersion,
+		Method:        req.Method,
+		Choices:       choices,
+		Language:      req.Language,
+		URL:           page,
+		VisitorTTL:    time.Duration(site.ConsentExpiryDays) * 24 * time.Hour,
+		CounterTTL:    time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
+		RequiredCats:  required,
+	}, nil
+}
+
+func validMethod(m string) bool {
+	for _, x := range ledger.ClientMethods {
+		if m == x {
+			return true
+		}
+	}
+	return false
+}
+
+// checkChoices requires a true/false for every category of the site and
+// nothing else; required categories must be true, and accept_all,
+// reject_all and withdraw must say what they mean.
+func checkChoices(site *config.Site, raw map[string]json.RawMessage, method string) (map[string]bool, error) {
+	if len(raw) == 0 {
+		return nil, badRequest("choices", "required: an object with true or false for every category")
+	}
+	out := make(map[string]bool, len(raw))
+	for id, v := range raw {
+		cat, ok := site.Category(id)
+		if !ok {
+			return nil, badRequest("choices."+truncate(id, 64), "unknown category")
+		}
+		switch string(bytes.TrimSpace(v)) {
+		case "true":
+			out[id] = true
+		case "false":
+			if cat.Required {
+				return nil, badRequest("choices."+id, "a required category must be true")
+			}
+			out[id] = false
+		default:
+			return nil, badRequest("choices."+id, "must be true or false")
+		}
+	}
+	for _, cat := range site.Categories {
+		granted, ok := out[cat.ID]
+		if !ok {
+			return nil, badRequest("choices."+cat.ID, "missing: every category needs true or false")
+		}
+		switch {
+		case method == ledger.MethodAcceptAll && !granted:
+			return nil, badRequest("method", "accept_all needs every category true")
+		case (method == ledger.MethodRejectAll || method == ledger.MethodWithdraw) && granted && !cat.Required:
+			return nil, badRequest("method", method+" needs every optional category false")
+		}
+	}
+	return out, nil
+}
+
+// cleanPageURL keeps scheme, host and path of the page: query strings and
+// fragments often carry personal data and are dropped.
+func cleanPageURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	if len(raw) > maxURLLength {
+		return "", badRequest("url", fmt.Sprintf("is longer than %d characters", maxURLLength))
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", badRequest("url", "must be the page's absolute http(s) URL")
+	}
+	clean := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return clean.String(), nil
+}
+
+// cleanText copies a header value, replacing invalid UTF-8 and cutting it
+// to at most max bytes on a rune boundary.
+func cleanText(v string, max int) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	return truncate(v, max)
+}
+
+func truncate(v string, max int) string {
+	if len(v) <= max {
+		return strings.Clone(v)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return strings.Clone(v[:cut])
+}

@@ -1,0 +1,337 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/servertest"
+)
+
+const testOrigin = "https://www.oppimo.fi"
+
+// noticeVersion returns the demo site's current notice version.
+func noticeVersion(t *testing.T, env *servertest.Env) string {
+	t.Helper()
+	s, err := config.LoadSite(env.SitesDir + "/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.NoticeVersion
+}
+
+func validBody(nv string) map[string]any {
+	return map[string]any{
+		"site":          "demo",
+		"consentId":     "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
+		"choices":       map[string]any{"necessary": true, "analytics": true, "marketing": false},
+		"method":        "custom",
+		"noticeVersion": nv,
+		"language":      "fi",
+		"url":           "https://www.oppimo.fi/kurssit?email=a@b.fi#top",
+	}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+func post(t *testing.T, env *servertest.Env, body string, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, env.URL+"/v1/consent", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", testOrigin)
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// edit returns the valid body with one change applied.
+func edit(nv string, f func(m map[string]any)) func() string {
+	return func() string {
+		m := validBody(nv)
+		f(m)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+}
+
+func TestConsentRejectsBadInput(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	nv := noticeVersion(t, env)
+	choices := func(c map[string]any) func(m map[string]any) {
+		return func(m map[string]any) { m["choices"] = c }
+	}
+	tests := []struct {
+		name       string
+		body       func() string
+		header     map[string]string
+		wantStatus int
+		wantField  string
+	}{
+		{"wrong content type", edit(nv, func(map[string]any) {}), map[string]string{"Content-Type": "text/plain"}, 415, "Content-Type"},
+		{"no content type", edit(nv, func(map[string]any) {}), map[string]string{"Content-Type": ""}, 415, "Content-Type"},
+		{"body over 8 KiB", edit(nv, func(m map[string]any) { m["url"] = "https://x.fi/" + strings.Repeat("a", 9000) }), nil, 413, "body"},
+		{"not JSON", func() string { return "site=demo" }, nil, 400, "body"},
+		{"empty body", func() string { return "" }, nil, 400, "body"},
+		{"JSON array", func() string { return "[]" }, nil, 400, "body"},
+		{"trailing data", func() string { return edit(nv, func(map[string]any) {})() + "{}" }, nil, 400, "body"},
+		{"invalid UTF-8", func() string { return `{"site":"demo","url":"https://x.fi/` + "\xff" + `"}` }, nil, 400, "body"},
+		{"unknown field", edit(nv, func(m map[string]any) { m["extra"] = 1 }), nil, 400, "extra"},
+		{"site not a string", edit(nv, func(m map[string]any) { m["site"] = 7 }), nil, 400, "site"},
+		{"no site", edit(nv, func(m map[string]any) { delete(m, "site") }), nil, 400, "site"},
+		{"unknown site", edit(nv, func(m map[string]any) { m["site"] = "nope" }), nil, 400, "site"},
+		{"no Origin", edit(nv, func(map[string]any) {}), map[string]string{"Origin": ""}, 403, "Origin"},
+		{"foreign Origin", edit(nv, func(map[string]any) {}), map[string]string{"Origin": "https://evil.example"}, 403, "Origin"},
+		{"bad consentId", edit(nv, func(m map[string]any) { m["consentId"] = "abc" }), nil, 400, "consentId"},
+		{"uppercase consentId", edit(nv, func(m map[string]any) { m["consentId"] = "3F2B6C1E-8D4A-4B7E-9C0D-2A1B3C4D5E6F" }), nil, 400, "consentId"},
+		{"unknown method", edit(nv, func(m map[string]any) { m["method"] = "click" }), nil, 400, "method"},
+		{"no method", edit(nv, func(m map[string]any) { delete(m, "method") }), nil, 400, "method"},
+		{"no choices", edit(nv, func(m map[string]any) { delete(m, "choices") }), nil, 400, "choices"},
+		{"choices not an object", edit(nv, func(m map[string]any) { m["choices"] = []bool{true} }), nil, 400, "choices"},
+		{"unknown category", edit(nv, choices(map[string]any{"necessary": true, "analytics": true, "marketing": false, "ads": true})), nil, 400, "choices.ads"},
+		{"choice not a bool", edit(nv, choices(map[string]any{"necessary": true, "analytics": "yes", "marketing": false})), nil, 400, "choices.analytics"},
+		{"required category false", edit(nv, choices(map[string]any{"necessary": false, "analytics": true, "marketing": false})), nil, 400, "choices.necessary"},
+		{"category missing", edit(nv, choices(map[string]any{"necessary": true, "analytics": true})), nil, 400, "choices.marketing"},
+		{"accept_all with a false", edit(nv, func(m map[string]any) { m["method"] = "accept_all" }), nil, 400, "method"},
+		{"reject_all with a true", edit(nv, func(m map[string]any) { m["method"] = "reject_all" }), nil, 400, "method"},
+		{"bad notice version", edit(nv, func(m map[string]any) { m["noticeVersion"] = "v1" }), nil, 400, "noticeVersion"},
+		{"no notice version", edit(nv, func(m map[string]any) { delete(m, "noticeVersion") }), nil, 400, "noticeVersion"},
+		{"language not of site", edit(nv, func(m map[string]any) { m["language"] = "de" }), nil, 400, "language"},
+		{"relative url", edit(nv, func(m map[string]any) { m["url"] = "/page" }), nil, 400, "url"},
+		{"javascript url", edit(nv, func(m map[string]any) { m["url"] = "javascript:alert(1)" }), nil, 400, "url"},
+		{"bad idempotency key", edit(nv, func(map[string]any) {}), map[string]string{"Idempotency-Key": "a b"}, 400, "Idempotency-Key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := post(t, env, tt.body(), tt.header)
+			if r.Status != tt.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", r.Status, tt.wantStatus, r.Raw)
+			}
+			if r.Body["field"] != tt.wantField {
+				t.Errorf("field %v, want %q; body %s", r.Body["field"], tt.wantField, r.Raw)
+			}
+			if msg, _ := r.Body["error"].(string); msg == "" {
+				t.Errorf("no error message: %s", r.Raw)
+			}
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 0 {
+		t.Fatalf("bad requests wrote %d records", n)
+	}
+}
+
+func TestConsentStoresRecord(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Config: func(c *config.Config) {
+		p, _ := config.ParsePrefixes("127.0.0.1")
+		c.TrustedProxies = p
+	}})
+	nv := noticeVersion(t, env)
+	r := post(t, env, jsonOf(t, validBody(nv)), map[string]string{
+		"X-Forwarded-For": "203.0.113.9, 198.51.100.23",
+		"User-Agent":      "Mozilla/5.0 (test)",
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.Status, r.Raw)
+	}
+	if r.Header.Get("Access-Control-Allow-Origin") != testOrigin || r.Header.Get("Access-Control-Expose-Headers") != "Retry-After" {
+		t.Errorf("CORS headers %v", r.Header)
+	}
+	for _, k := range []string{"recordId", "consentId", "time", "noticeVersion"} {
+		if s, _ := r.Body[k].(string); s == "" {
+			t.Errorf("receipt lacks %s: %s", k, r.Raw)
+		}
+	}
+	ctx := context.Background()
+	entries := env.Redis.XRange(ctx, ledger.LogKey("demo"), "-", "+").Val()
+	if len(entries) != 1 {
+		t.Fatalf("%d entries", len(entries))
+	}
+	e := entries[0].Values
+	want := map[string]string{
+		"record_id":      r.Body["recordId"].(string),
+		"consent_id":     "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
+		"site":           "demo",
+		"method":         "custom",
+		"choices":        `{"analytics":true,"marketing":false,"necessary":true}`,
+		"notice_version": nv,
+		"policy_version": "2026-11-01",
+		"language":       "fi",
+		"url":            "https://www.oppimo.fi/kurssit", // query and fragment dropped
+		"user_agent":     "Mozilla/5.0 (test)",
+		"ip":             "198.51.100.0", // rightmost untrusted hop, truncated to /24
+		"time":           r.Body["time"].(string),
+	}
+	for k, v := range want {
+		if e[k] != v {
+			t.Errorf("%s = %v, want %q", k, e[k], v)
+		}
+	}
+	if strings.Contains(jsonOf(t, e), "198.51.100.23") || strings.Contains(jsonOf(t, e), "203.0.113") {
+		t.Error("a raw IP was stored")
+	}
+}
+
+func TestConsentGeneratesConsentIDAndIgnoresSpoofedXFF(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{}) // no trusted proxies
+	m := validBody(noticeVersion(t, env))
+	delete(m, "consentId")
+	m["method"] = "accept_all"
+	m["choices"] = map[string]any{"necessary": true, "analytics": true, "marketing": true}
+	r := post(t, env, jsonOf(t, m), map[string]string{"X-Forwarded-For": "198.51.100.23"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.Status, r.Raw)
+	}
+	id, _ := r.Body["consentId"].(string)
+	if len(id) != 36 {
+		t.Fatalf("generated consent id %q", id)
+	}
+	e := env.Redis.XRange(context.Background(), ledger.LogKey("demo"), "-", "+").Val()[0].Values
+	if e["consent_id"] != id || e["ip"] != "127.0.0.0" {
+		t.Fatalf("consent_id %v ip %v (X-Forwarded-For from an untrusted peer must be ignored)", e["consent_id"], e["ip"])
+	}
+}
+
+func TestConsentIdempotencyKey(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	body := jsonOf(t, validBody(noticeVersion(t, env)))
+	h := map[string]string{"Idempotency-Key": "0b6d2c1a-retry-test"}
+	first := post(t, env, body, h)
+	second := post(t, env, body, h)
+	if first.Status != http.StatusCreated || second.Status != http.StatusOK {
+		t.Fatalf("statuses %d, %d; want 201, 200", first.Status, second.Status)
+	}
+	if first.Body["recordId"] != second.Body["recordId"] || second.Body["duplicate"] != true {
+		t.Fatalf("retry answered %s, first %s", second.Raw, first.Raw)
+	}
+	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+		t.Fatalf("XLEN %d, want 1", n)
+	}
+}
+
+func TestCORSPreflight(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	tests := []struct {
+		name, origin, method, headers string
+		want                          int
+	}{
+		{"allowed", testOrigin, "POST", "content-type, idempotency-key", 204},
+		{"foreign origin", "https://evil.example", "POST", "content-type", 403},
+		{"no origin", "", "POST", "content-type", 403},
+		{"wrong method", testOrigin, "DELETE", "", 405},
+		{"extra header", testOrigin, "POST", "content-type, x-evil", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodOptions, env.URL+"/v1/consent", nil)
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			req.Header.Set("Access-Control-Request-Method", tt.method)
+			if tt.headers != "" {
+				req.Header.Set("Access-Control-Request-Headers", tt.headers)
+			}
+			r := do(t, req)
+			if r.Status != tt.want {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.want, r.Raw)
+			}
+			if tt.want == 204 {
+				if r.Header.Get("Access-Control-Allow-Origin") != tt.origin || !strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") ||
+					r.Header.Get("Access-Control-Allow-Methods") != "POST" || !strings.Contains(r.Header.Get("Vary"), "Origin") {
+					t.Errorf("preflight headers %v", r.Header)
+				}
+			} else if r.Header.Get("Access-Control-Allow-Origin") == "https://evil.example" {
+				t.Error("foreign origin was allowed")
+			}
+		})
+	}
+}
+
+func TestConsentRedisDownIs503(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	body := jsonOf(t, validBody(noticeVersion(t, env)))
+	if r := post(t, env, body, nil); r.Status != 201 {
+		t.Fatalf("status %d", r.Status)
+	}
+	_ = env.RedisSrv.Kill()
+	r := post(t, env, body, nil)
+	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || r.Body["error"] == nil {
+		t.Fatalf("status %d Retry-After %q body %s", r.Status, r.Header.Get("Retry-After"), r.Raw)
+	}
+	ready := do(t, mustReq(t, http.MethodGet, env.URL+"/readyz"))
+	if ready.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz %d with Redis down", ready.Status)
+	}
+	if h := do(t, mustReq(t, http.MethodGet, env.URL+"/healthz")); h.Status != 200 {
+		t.Fatalf("healthz %d", h.Status)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Config: func(c *config.Config) { c.RateLimit = 3 }})
+	body := jsonOf(t, validBody(noticeVersion(t, env)))
+	for i := 0; i < 3; i++ {
+		if r := post(t, env, body, nil); r.Status != 201 {
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Raw)
+		}
+	}
+	r := post(t, env, body, nil)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.Body["error"] == nil {
+		t.Fatalf("4th request: %d %v %s", r.Status, r.Header, r.Raw)
+	}
+}
+
+func mustReq(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

@@ -1,0 +1,85 @@
+// Package metrics holds consentd's Prometheus metrics in a registry of its
+// own (no global registration) and serves them in the text format.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the counters and histograms consentd exports.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	batchSize   prometheus.Histogram
+	batchTime   prometheus.Histogram
+	redisErrors prometheus.Counter
+	reloads     *prometheus.CounterVec
+}
+
+// New creates the metrics and a registry with Go runtime and process
+// collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consentd_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "consentd_http_request_duration_seconds", Help: "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "consentd_ledger_batch_records", Help: "Records per group commit to Redis.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+		}),
+		batchTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "consentd_ledger_batch_duration_seconds", Help: "Time of one group commit to Redis.",
+			Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1, 3},
+		}),
+		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "consentd_redis_errors_total", Help: "Group commits that Redis did not acknowledge.",
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consentd_config_reloads_total", Help: "Site config reloads by result (ok, error).",
+		}, []string{"result"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Request records one HTTP request.
+func (m *Metrics) Request(route, method string, code int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// BatchDone records one group commit (ledger.Observer).
+func (m *Metrics) BatchDone(records int, took time.Duration, err error) {
+	m.batchSize.Observe(float64(records))
+	m.batchTime.Observe(took.Seconds())
+	if err != nil {
+		m.redisErrors.Inc()
+	}
+}
+
+// Reload records a site config reload.
+func (m *Metrics) Reload(err error) {
+	if err != nil {
+		m.reloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("ok").Inc()
+}

@@ -1,0 +1,165 @@
+// Package server is consentd's HTTP layer: the Fiber app, its routes,
+// middleware and handlers. Dependencies are passed in through Deps.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/asset"
+	"github.com/consentd/consentd/server/clientip"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/metrics"
+)
+
+// Ledger stores consent records (implemented by *ledger.Ledger).
+type Ledger interface {
+	Append(ctx context.Context, r *ledger.Record) (ledger.Receipt, error)
+	RegisterNotice(site, version string, snapshotJSON []byte)
+	Ping(ctx context.Context) error
+}
+
+// WidgetBuilder bundles the widget for one site's public config JSON
+// (widget.Build in production).
+type WidgetBuilder func(siteJSON []byte) ([]byte, error)
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Config  config.Config
+	Ledger  Ledger
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	Widget  WidgetBuilder
+	// Demo holds the demo site's files (index.html, ...); served at / when
+	// Config.Demo is set. May be nil otherwise.
+	Demo fs.FS
+}
+
+// Server is the consentd HTTP server.
+type Server struct {
+	cfg     config.Config
+	ledger  Ledger
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	widget  WidgetBuilder
+	ips     *clientip.Resolver
+	demo    map[string]*asset.Asset
+	app     *fiber.App
+	catalog atomic.Pointer[catalog]
+}
+
+// catalog is an immutable snapshot of every site and its built widget.
+// Reload builds a new one and swaps it in whole.
+type catalog struct {
+	sites   map[string]*siteEntry
+	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
+}
+
+type siteEntry struct {
+	site   *config.Site
+	public config.PublicSite
+	bundle *asset.Asset
+}
+
+// New loads the sites, builds their widgets and sets up the routes. It
+// fails if any site file is invalid.
+func New(d Deps) (*Server, error) {
+	s := &Server{
+		cfg:     d.Config,
+		ledger:  d.Ledger,
+		log:     d.Logger,
+		metrics: d.Metrics,
+		widget:  d.Widget,
+		ips:     clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if d.Config.Demo {
+		demo, err := loadDemo(d.Demo)
+		if err != nil {
+			return nil, err
+		}
+		s.demo = demo
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	s.app = s.newApp()
+	return s, nil
+}
+
+// App returns the Fiber app (for Listener, Test and Shutdown).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Reload reads the sites directory again. If anything is invalid the
+// running configuration stays in force and the error is returned.
+func (s *Server) Reload() error {
+	err := s.load()
+	s.metrics.Reload(err)
+	return err
+}
+
+// SiteIDs returns the ids of the sites in force.
+func (s *Server) SiteIDs() []string {
+	c := s.catalog.Load()
+	ids := make(config.Sites, len(c.sites))
+	for id, e := range c.sites {
+		ids[id] = e.site
+	}
+	return ids.IDs()
+}
+
+func (s *Server) load() error {
+	start := time.Now()
+	sites, err := config.LoadSites(s.cfg.SitesDir)
+	if err != nil {
+		return err
+	}
+	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), origins: map[string]bool{}}
+	for id, site := range sites {
+		pub, err := site.Public()
+		if err != nil {
+			return err
+		}
+		js, err := json.Marshal(pub)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", id, err)
+		}
+		code, err := s.widget(js)
+		if err != nil {
+			return fmt.Errorf("site %s: build widget: %w", id, err)
+		}
+		bundle, err := asset.New("text/javascript; charset=utf-8", code)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", id, err)
+		}
+		s.ledger.RegisterNotice(id, pub.NoticeVersion, js)
+		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle}
+		for _, o := range site.Origins {
+			c.origins[o] = true
+		}
+		raw, gz, br := bundle.Sizes()
+		s.log.Info("site loaded", "site", id, "file", site.File, "notice_version", pub.NoticeVersion[:12],
+			"bundle", "/w/"+id+"."+bundle.Hash+".js", "bytes", raw, "gzip", gz, "brotli", br)
+	}
+	s.catalog.Store(c)
+	s.log.Info("sites ready", "count", len(c.sites), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (s *Server) site(id string) (*siteEntry, bool) {
+	e, ok := s.catalog.Load().sites[id]
+	return e, ok
+}

@@ -1,0 +1,149 @@
+// Package servertest starts a real consentd for tests: a redis-server on a
+// free loopback port, the sites written to a temp dir and the Fiber app on
+// its own loopback listener. Everything stops when the test ends.
+package servertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/assets"
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/metrics"
+	"github.com/consentd/consentd/server/redisproc"
+	"github.com/consentd/consentd/widget"
+)
+
+// Options adjusts the test server.
+type Options struct {
+	// Sites returns site files (name → YAML) for a server at baseURL.
+	// Default: DemoSite(baseURL).
+	Sites func(baseURL string) map[string]string
+	// Config is applied to the server config before start.
+	Config func(*config.Config)
+	// Log receives the server's logs; default: discarded.
+	Log io.Writer
+}
+
+// Env is a running test server.
+type Env struct {
+	URL      string // http://127.0.0.1:PORT
+	SitesDir string
+	Redis    *redis.Client
+	RedisSrv *redisproc.Server
+	Server   *server.Server
+	Ledger   *ledger.Ledger
+}
+
+// Start starts Redis and consentd for the test.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	rs := redisproc.StartT(t, redisproc.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	sites := o.Sites
+	if sites == nil {
+		sites = func(u string) map[string]string { return map[string]string{"demo.yaml": DemoSite(t, u)} }
+	}
+	for name, body := range sites(base) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load([]string{"--sites-dir", dir, "--redis-url", rs.URL(), "--listen", ln.Addr().String(), "--demo=true"},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Config != nil {
+		o.Config(&cfg)
+	}
+	w := o.Log
+	if w == nil {
+		w = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	target, err := config.RedisOptions(cfg.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := target.Client()
+	m := metrics.New()
+	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, Demo: assets.Demo()})
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	go func() { _ = srv.App().Listener(ln) }()
+	check := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() {
+		_ = srv.App().ShutdownWithTimeout(5 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = led.Close(ctx)
+		_ = rdb.Close()
+		_ = check.Close()
+	})
+	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Server: srv, Ledger: led}
+}
+
+// DemoSite returns config/sites/demo.yaml with its origins replaced by
+// baseURL and https://www.oppimo.fi.
+func DemoSite(t testing.TB, baseURL string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(t), "config", "sites", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, "origins:\n")
+	end := strings.Index(s, "languages:")
+	if start < 0 || end < start {
+		t.Fatal("demo.yaml: origins block not found")
+	}
+	return s[:start] + "origins:\n  - " + baseURL + "\n  - https://www.oppimo.fi\n" + s[end:]
+}
+
+// RepoRoot is the repository's top directory.
+func RepoRoot(t testing.TB) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot find the source directory")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// RestartRedis starts redis-server again on the same port and data dir
+// (after RedisSrv.Kill or Stop): what an operator's restart looks like
+// to consentd. The AOF brings back what was acknowledged.
+func (e *Env) RestartRedis(t testing.TB) {
+	t.Helper()
+	_, port, err := net.SplitHostPort(e.RedisSrv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	rs, err := redisproc.Start(context.Background(), redisproc.Options{Dir: e.RedisSrv.Dir, Port: p})
+	if err != nil {
+		t.Fatalf("restart redis: %v", err)
+	}
+	t.Cleanup(func() { _ = rs.Stop() })
+	e.RedisSrv = rs
+}

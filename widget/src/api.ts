@@ -1,0 +1,110 @@
+// Sending decisions to the server. A decision is written to the queue before
+// it is sent and leaves it only when the server has answered 2xx (stored) or
+// another 4xx (will never be accepted), so one that is in flight when the page
+// unloads is sent again on the next page load; its Idempotency-Key lets the
+// server drop the duplicate. Failures (network, 429, 5xx) are retried with
+// exponential back-off (1 s, 2 s, 4 s ... 60 s) or after Retry-After.
+import type { ConsentRequest } from "./types";
+import { type Entry, loadQueue, saveQueue } from "./storage";
+import { uuid } from "./uuid";
+
+/** Posts decisions to one consentd server. */
+export interface Sender {
+  /** Queues a decision and sends it. */
+  send(req: ConsentRequest): void;
+  /** Sends every queued decision that is due and schedules the others. */
+  flush(): void;
+}
+
+const MAX_DELAY = 60e3;
+
+/** Makes a Sender for the API at base (an origin, or "" for this page's). */
+export function sender(base: string): Sender {
+  const url = base + "/v1/consent";
+  const inFlight: Record<string, boolean> = {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let warned = false;
+
+  // The queue is re-read on every change: another tab may have changed it.
+  const update = (key: string, change: (e: Entry) => Entry | null) =>
+    saveQueue(
+      loadQueue()
+        .map((e) => (e.key == key ? change(e) : e))
+        .filter((e): e is Entry => !!e),
+    );
+
+  const attempt = (e: Entry) => {
+    inFlight[e.key] = true;
+    const settle = (change: (e: Entry) => Entry | null) => {
+      delete inFlight[e.key];
+      update(e.key, change);
+      schedule();
+    };
+    const failed = (after: number) =>
+      settle((q) => ({ ...q, tries: q.tries + 1, next: Date.now() + (after || backoff(q.tries)) }));
+    try {
+      fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": e.key },
+        body: e.body,
+        keepalive: true,
+        credentials: "omit",
+      }).then(
+        (res) => {
+          if (res.ok) return settle(() => null);
+          if (res.status == 429 || res.status >= 500) {
+            return failed(retryAfter(res.headers.get("Retry-After")));
+          }
+          if (!warned) {
+            warned = true;
+            console.warn("consentd: decision refused by server, HTTP " + res.status);
+          }
+          settle(() => null);
+        },
+        () => failed(0),
+      );
+    } catch {
+      failed(0); // no fetch at all
+    }
+  };
+
+  // One timer, set for the earliest entry not in flight. It wakes at least
+  // every MAX_DELAY, so a far Retry-After or a clock change cannot stall it.
+  const schedule = () => {
+    clearTimeout(timer);
+    let first = Infinity;
+    for (const e of loadQueue()) if (!inFlight[e.key]) first = Math.min(first, e.next);
+    if (first < Infinity) {
+      timer = setTimeout(flush, Math.min(MAX_DELAY, Math.max(0, first - Date.now())));
+    }
+  };
+
+  const flush = () => {
+    try {
+      const now = Date.now();
+      for (const e of loadQueue()) if (!inFlight[e.key] && e.next <= now) attempt(e);
+      schedule();
+    } catch {
+      // never throw into the host page (this also runs from a timer)
+    }
+  };
+
+  return {
+    send(req) {
+      const e: Entry = { body: JSON.stringify(req), key: uuid(), tries: 0, next: 0 };
+      saveQueue(loadQueue().concat(e));
+      attempt(e);
+    },
+    flush,
+  };
+}
+
+/** Delay before the next try after `tries` earlier failures: 1 s, 2 s, 4 s ... 60 s. */
+const backoff = (tries: number) => Math.min(MAX_DELAY, 1e3 * 2 ** tries);
+
+/** Retry-After (seconds or an HTTP date) in ms; 0 when absent or unusable. */
+function retryAfter(h: string | null): number {
+  if (!h) return 0;
+  const ms = /^\d+$/.test(h.trim()) ? +h * 1e3 : Date.parse(h) - Date.now();
+  return ms > 0 ? ms : 0;
+}

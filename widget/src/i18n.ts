@@ -1,0 +1,36 @@
+// Language choice and UI strings.
+import type { Site } from "./types";
+import fi from "./i18n/fi.json";
+import sv from "./i18n/sv.json";
+import en from "./i18n/en.json";
+
+/** UI strings of the widget in one language. */
+export type Strings = typeof en;
+
+const bundled: Record<string, Strings> = { fi, sv, en };
+
+const primary = (tag: string | null | undefined): string =>
+  (tag || "").split("-")[0].toLowerCase();
+
+/**
+ * Picks the language: the primary subtag of <html lang> if the site offers
+ * it, else the first of the browser's languages that the site offers, else
+ * the site's default language.
+ */
+export function pickLanguage(site: Site): string {
+  const offered = (l: string) => site.languages.indexOf(l) >= 0;
+  const page = primary(document.documentElement.lang);
+  if (offered(page)) return page;
+  const browser = navigator.languages || [navigator.language];
+  for (const tag of browser) {
+    const l = primary(tag);
+    if (offered(l)) return l;
+  }
+  return site.defaultLanguage;
+}
+
+/** UI strings for lang; English when the widget has no translation for it. */
+export function strings(lang: string): Strings {
+  return bundled[lang] || en;
+}
+

@@ -1,0 +1,94 @@
+// Browser storage: the decision cookie and the queue of unsent decisions.
+// Nothing here throws: cookies and localStorage can be blocked (sandboxed
+// iframes, Safari private mode), and then reads give nothing and writes are
+// dropped (the queue falls back to memory).
+import type { Site, State } from "./types";
+import { isUUID } from "./uuid";
+
+const COOKIE = "consentd";
+const QUEUE = "consentd.queue";
+
+/**
+ * Reads the decision cookie. A missing, unreadable or malformed cookie gives
+ * null; the caller compares State.v with the current noticeVersion.
+ */
+export function readState(): State | null {
+  try {
+    for (const part of document.cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (part.slice(0, eq).trim() != COOKIE) continue;
+      const s = JSON.parse(decodeURIComponent(part.slice(eq + 1).trim()));
+      if (
+        s && isUUID(s.id) && typeof s.v == "string" && typeof s.t == "number" &&
+        s.c && typeof s.c == "object" &&
+        Object.keys(s.c).every((k) => s.c[k] === 0 || s.c[k] === 1)
+      ) {
+        return { id: s.id, v: s.v, c: s.c, t: s.t };
+      }
+    }
+  } catch {
+    // malformed: treat as absent
+  }
+  return null;
+}
+
+/** Writes the decision cookie for the site's consent lifetime. */
+export function writeState(state: State, site: Site): void {
+  try {
+    document.cookie =
+      COOKIE + "=" + encodeURIComponent(JSON.stringify(state)) +
+      "; Path=/; SameSite=Lax; Max-Age=" + site.consentExpiryDays * 86400 +
+      (location.protocol == "https:" ? "; Secure" : "");
+  } catch {
+    // cookies blocked: the decision still lives in memory for this page
+  }
+}
+
+/** A decision waiting to be sent to the server. */
+export interface Entry {
+  /** JSON request body. */
+  body: string;
+  /** Idempotency-Key of the decision. */
+  key: string;
+  /** Failed attempts so far. */
+  tries: number;
+  /** Earliest time of the next attempt, ms since the epoch. */
+  next: number;
+}
+
+/** Most entries kept; the oldest are dropped first. */
+const CAP = 20;
+
+// localStorage works until an access throws; from then on the queue lives in
+// memory only (it is still retried on this page).
+let persistent = true;
+let memory: Entry[] = [];
+
+/** Loads the queue; never throws. */
+export function loadQueue(): Entry[] {
+  if (persistent) {
+    try {
+      const list = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+      return Array.isArray(list)
+        ? list.filter((e) => e && typeof e.body == "string" && typeof e.key == "string")
+        : [];
+    } catch (e) {
+      // corrupt JSON is dropped; a throwing localStorage means memory from now on
+      if (!(e instanceof SyntaxError)) persistent = false;
+      else return [];
+    }
+  }
+  return memory;
+}
+
+/** Saves the queue, keeping at most the newest CAP entries; never throws. */
+export function saveQueue(list: Entry[]): void {
+  memory = list.slice(-CAP);
+  if (!persistent) return;
+  try {
+    if (memory.length) localStorage.setItem(QUEUE, JSON.stringify(memory));
+    else localStorage.removeItem(QUEUE);
+  } catch {
+    persistent = false; // unavailable or full: memory keeps it
+  }
+}

@@ -1,0 +1,181 @@
+// Package widget builds the consent widget: the TypeScript sources under src
+// are embedded in the binary and bundled with esbuild, once per site, into one
+// minified script with the site's public configuration inlined.
+package widget
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+//go:embed src
+var sources embed.FS
+
+const (
+	// root is the directory of the sources inside the embedded FS; no import
+	// may leave it.
+	root = "src"
+	// entry is the entry point, relative to the embedded FS.
+	entry = root + "/main.ts"
+	// siteModule is the import path of the virtual module with the site JSON.
+	siteModule = "consentd:site"
+
+	nsSource = "consentd"      // esbuild namespace of the embedded files
+	nsSite   = "consentd-site" // esbuild namespace of the site module
+)
+
+// Build bundles the widget for one site. siteJSON is the public site config
+// (a JSON object with id, languages, categories and so on); it is inlined
+// through a virtual module "consentd:site" (JSON loader) so esbuild minifies
+// it with the code. The result is one minified IIFE script in UTF-8.
+//
+// Build reads only the embedded sources and is safe for concurrent use.
+func Build(siteJSON []byte) ([]byte, error) {
+	js, _, err := bundle(sources, siteJSON)
+	return js, err
+}
+
+// bundle is Build from the sources in fsys (the embedded ones, or test
+// files) that also returns esbuild's warnings.
+func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(siteJSON, &obj); err != nil {
+		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
+	}
+	if obj == nil {
+		return nil, nil, errors.New("widget: site JSON: not an object")
+	}
+
+	result := api.Build(api.BuildOptions{
+		EntryPoints:       []string{entry},
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatIIFE,
+		Platform:          api.PlatformBrowser,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Target:            api.ES2020,
+		Charset:           api.CharsetUTF8,
+		LegalComments:     api.LegalCommentsNone,
+		LogLevel:          api.LogLevelSilent,
+		Plugins:           []api.Plugin{embedPlugin(fsys, string(siteJSON))},
+	})
+	if len(result.Errors) > 0 {
+		return nil, result.Warnings, fmt.Errorf("widget: esbuild: %w", messagesError(result.Errors))
+	}
+	if len(result.OutputFiles) != 1 {
+		return nil, result.Warnings, fmt.Errorf("widget: esbuild wrote %d files, want 1", len(result.OutputFiles))
+	}
+	return result.OutputFiles[0].Contents, result.Warnings, nil
+}
+
+// embedPlugin serves every module from fsys (the embedded sources), and the
+// site config as the virtual module "consentd:site". Nothing is read from disk.
+func embedPlugin(fsys fs.FS, siteJSON string) api.Plugin {
+	return api.Plugin{
+		Name: "consentd-embed",
+		Setup: func(b api.PluginBuild) {
+			b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+				if args.Path == siteModule {
+					return api.OnResolveResult{Path: siteModule, Namespace: nsSite}, nil
+				}
+				p, err := resolve(fsys, args)
+				if err != nil {
+					return api.OnResolveResult{}, err
+				}
+				return api.OnResolveResult{Path: p, Namespace: nsSource}, nil
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSite}, func(api.OnLoadArgs) (api.OnLoadResult, error) {
+				return api.OnLoadResult{Contents: &siteJSON, Loader: api.LoaderJSON}, nil
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSource}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				return load(fsys, args)
+			})
+		},
+	}
+}
+
+// resolve maps an import (or the entry point) to a file path in fsys. Entry points are relative to the FS root, imports to the importer's
+// directory; a path without extension gets ".ts". Paths outside src and bare
+// package imports are refused: the widget has no dependencies.
+func resolve(fsys fs.FS, args api.OnResolveArgs) (string, error) {
+	var p string
+	switch {
+	case args.Kind == api.ResolveEntryPoint:
+		p = path.Clean(args.Path)
+	case args.Namespace != nsSource:
+		return "", fmt.Errorf("import %q from outside the embedded sources", args.Path)
+	case strings.HasPrefix(args.Path, "./") || strings.HasPrefix(args.Path, "../"):
+		p = path.Join(path.Dir(args.Importer), args.Path)
+	default:
+		return "", fmt.Errorf("import %q: only relative imports and %q are allowed", args.Path, siteModule)
+	}
+	if !strings.HasPrefix(p, root+"/") || !fs.ValidPath(p) {
+		return "", fmt.Errorf("import %q resolves to %q, outside %s/", args.Path, p, root)
+	}
+	for _, candidate := range []string{p, p + ".ts"} {
+		if info, err := fs.Stat(fsys, candidate); err == nil && !info.IsDir() {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("import %q: no file %s or %s.ts", args.Path, p, p)
+}
+
+// load reads one embedded file. TypeScript and JSON are handed to esbuild as
+// they are; CSS is minified first and then imported as a string.
+func load(fsys fs.FS, args api.OnLoadArgs) (api.OnLoadResult, error) {
+	data, err := fs.ReadFile(fsys, args.Path)
+	if err != nil {
+		return api.OnLoadResult{}, fmt.Errorf("read %s: %w", args.Path, err)
+	}
+	contents := string(data)
+	switch path.Ext(args.Path) {
+	case ".ts":
+		return api.OnLoadResult{Contents: &contents, Loader: api.LoaderTS}, nil
+	case ".json":
+		return api.OnLoadResult{Contents: &contents, Loader: api.LoaderJSON}, nil
+	case ".css":
+		css := api.Transform(contents, api.TransformOptions{
+			Loader:            api.LoaderCSS,
+			Sourcefile:        args.Path,
+			MinifyWhitespace:  true,
+			MinifySyntax:      true,
+			MinifyIdentifiers: true,
+			Charset:           api.CharsetUTF8,
+			LegalComments:     api.LegalCommentsNone,
+			LogLevel:          api.LogLevelSilent,
+		})
+		if len(css.Errors) > 0 {
+			return api.OnLoadResult{Errors: css.Errors, Warnings: css.Warnings}, nil
+		}
+		minified := strings.TrimSpace(string(css.Code))
+		return api.OnLoadResult{Contents: &minified, Loader: api.LoaderText, Warnings: css.Warnings}, nil
+	default:
+		return api.OnLoadResult{}, fmt.Errorf("%s: unsupported file type", args.Path)
+	}
+}
+
+// messagesError joins esbuild messages into one error, each as
+// "file:line:column: text" when esbuild knows the location.
+func messagesError(msgs []api.Message) error {
+	errs := make([]error, 0, len(msgs))
+	for _, m := range msgs {
+		text := m.Text
+		if m.PluginName != "" {
+			text = "[" + m.PluginName + "] " + text
+		}
+		if l := m.Location; l != nil {
+			text = fmt.Sprintf("%s:%d:%d: %s", l.File, l.Line, l.Column+1, text)
+		}
+		errs = append(errs, errors.New(text))
+	}
+	return errors.Join(errs...)
+}

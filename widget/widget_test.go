@@ -1,0 +1,283 @@
+package widget
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// gzipBudget is the most the gzipped bundle of the test site may weigh.
+const gzipBudget = 6 << 10
+
+// testSite returns the realistic test site (3 languages, 3 categories),
+// changed by edit when it is not nil.
+func testSite(t testing.TB, edit func(site map[string]any)) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/site.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit == nil {
+		return raw
+	}
+	var site map[string]any
+	if err := json.Unmarshal(raw, &site); err != nil {
+		t.Fatal(err)
+	}
+	edit(site)
+	out, err := json.Marshal(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// setLabel sets the label of the first category in every language.
+func setLabel(label string) func(map[string]any) {
+	return func(site map[string]any) {
+		cat := site["categories"].([]any)[0].(map[string]any)
+		cat["label"] = map[string]any{"fi": label, "sv": label, "en": label}
+	}
+}
+
+func gzipSize(t testing.TB, data []byte) int {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Len()
+}
+
+func TestBuild(t *testing.T) {
+	const xss = `</script><img src=x onerror=alert(1)>`
+	tests := []struct {
+		name string
+		site []byte
+		want []string // substrings of the output
+		deny []string // must not occur in the output
+	}{
+		{
+			name: "realistic site",
+			site: testSite(t, nil),
+			want: []string{
+				`id:"demo"`,
+				`"consentd-banner"`, `"accept-all"`, `"reject-all"`, `"consentd:change"`,
+				"/v1/consent", "Idempotency-Key", "consentd.queue",
+			},
+			deny: []string{"randomUUID", "innerHTML", "\\u00e4"},
+		},
+		{
+			name: "UTF-8 kept",
+			site: testSite(t, setLabel("Välttämättömät ÅÄÖ")),
+			want: []string{`"Välttämättömät ÅÄÖ"`, "Hyväksy kaikki", "Godkänn alla"},
+			deny: []string{"\\xE4", "\\xe4", "\\u00e4"},
+		},
+		{
+			// Config text only ever becomes a JS string literal (esbuild also
+			// escapes "</script"), and the TS sets it with textContent.
+			name: "markup in config stays a string",
+			site: testSite(t, setLabel(xss)),
+			want: []string{`"<\/script><img src=x onerror=alert(1)>"`},
+			deny: []string{"</script"},
+		},
+		{
+			name: "minimal site",
+			site: []byte(`{"id":"min","languages":["en"],"defaultLanguage":"en","categories":[]}`),
+			want: []string{`id:"min"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js, warnings, err := bundle(sources, tt.site)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			for _, w := range warnings {
+				t.Errorf("esbuild warning: %s", w.Text)
+			}
+			out := string(js)
+			if n := strings.Count(strings.TrimSuffix(out, "\n"), "\n"); n > 2 {
+				t.Errorf("output has %d newlines, want it minified", n)
+			}
+			if !strings.HasPrefix(out, "(()=>{") || !strings.HasSuffix(out, "})();\n") {
+				t.Errorf("output is not one IIFE: starts %.20q, ends %q", out, out[max(0, len(out)-20):])
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(out, s) {
+					t.Errorf("output lacks %q", s)
+				}
+			}
+			for _, s := range tt.deny {
+				if strings.Contains(out, s) {
+					t.Errorf("output contains %q", s)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildInvalidSite(t *testing.T) {
+	for _, site := range []string{``, `not json`, `{"id":"demo",}`, `null`, `["demo"]`, `"demo"`} {
+		if _, err := Build([]byte(site)); err == nil {
+			t.Errorf("Build(%q) succeeded, want an error", site)
+		}
+	}
+}
+
+func TestBuildSizeBudget(t *testing.T) {
+	js, err := Build(testSite(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzipSize(t, js)
+	t.Logf("bundle: %d bytes raw, %d bytes gzip (budget %d)", len(js), gz, gzipBudget)
+	if gz >= gzipBudget {
+		t.Errorf("gzip size %d bytes, want under %d", gz, gzipBudget)
+	}
+}
+
+// TestBuildConcurrent runs builds in parallel (run with -race) and checks
+// that each gives the same, deterministic output.
+func TestBuildConcurrent(t *testing.T) {
+	sites := [][]byte{testSite(t, nil), testSite(t, setLabel("Toinen"))}
+	want := make([][]byte, len(sites))
+	for i, s := range sites {
+		js, err := Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = js
+	}
+	var wg sync.WaitGroup
+	for n := range 16 {
+		wg.Go(func() {
+			i := n % len(sites)
+			js, err := Build(sites[i])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !bytes.Equal(js, want[i]) {
+				t.Errorf("build %d differs from the sequential build of the same site", n)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestResolveRefusesEscapes(t *testing.T) {
+	for _, imp := range []string{"../widget.go", "./../../go.mod", "lodash", "/etc/passwd", "./missing"} {
+		_, err := resolve(sources, apiResolveArgs(imp))
+		if err == nil {
+			t.Errorf("resolve(%q) succeeded, want an error", imp)
+		}
+	}
+	for imp, want := range map[string]string{"./banner": "src/banner.ts", "./i18n/fi.json": "src/i18n/fi.json", "./style.css": "src/style.css"} {
+		got, err := resolve(sources, apiResolveArgs(imp))
+		if err != nil || got != want {
+			t.Errorf("resolve(%q) = %q, %v; want %q", imp, got, err, want)
+		}
+	}
+}
+
+// apiResolveArgs is an import of p from main.ts.
+func apiResolveArgs(p string) api.OnResolveArgs {
+	return api.OnResolveArgs{Path: p, Importer: entry, Namespace: nsSource, Kind: api.ResolveJSImportStatement}
+}
+
+// TestBuildErrors checks that broken sources fail the build with an error
+// naming the file and line.
+func TestBuildErrors(t *testing.T) {
+	site := testSite(t, nil)
+	tests := []struct {
+		name  string
+		files fstest.MapFS
+		want  string
+	}{
+		{
+			name: "syntax error",
+			files: fstest.MapFS{
+				"src/main.ts": {Data: []byte("import site from \"consentd:site\";\nconsole.log(site.id);\nlet x = ;\n")},
+			},
+			want: "src/main.ts:3:",
+		},
+		{
+			name: "missing import",
+			files: fstest.MapFS{
+				"src/main.ts": {Data: []byte("import { f } from \"./nope\";\nf();\n")},
+			},
+			want: "src/main.ts:1:",
+		},
+		{
+			name: "escaping import",
+			files: fstest.MapFS{
+				"src/main.ts": {Data: []byte("import x from \"../secret.json\";\nconsole.log(x);\n")},
+				"secret.json": {Data: []byte("{}")},
+			},
+			want: "outside src/",
+		},
+		{
+			name: "bad css",
+			files: fstest.MapFS{
+				"src/main.ts": {Data: []byte("import css from \"./s.css\";\nconsole.log(css);\n")},
+				"src/s.css":   {Data: []byte("a { color: red }\n/* unterminated\n")},
+			},
+			want: "src/s.css:3:1: ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := bundle(tt.files, site)
+			if err == nil {
+				t.Fatal("bundle succeeded, want an error")
+			}
+			t.Log(err)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestBuildCSSWarnings checks that esbuild's CSS warnings reach bundle's
+// warnings, which TestBuild requires to be empty for the real sources.
+func TestBuildCSSWarnings(t *testing.T) {
+	files := fstest.MapFS{
+		"src/main.ts": {Data: []byte("import css from \"./s.css\";\nconsole.log(css);\n")},
+		"src/s.css":   {Data: []byte("a { color: red;\n  b {\n")},
+	}
+	_, warnings, err := bundle(files, testSite(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) == 0 {
+		t.Fatal("no warnings for broken CSS")
+	}
+	if l := warnings[0].Location; l == nil || l.File != "src/s.css" {
+		t.Errorf("warning %+v does not point at src/s.css", warnings[0])
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	site := testSite(b, nil)
+	for b.Loop() {
+		if _, err := Build(site); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
