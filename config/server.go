@@ -44,6 +44,7 @@ type Config struct {
 	BatchWorkers    int            // group commits in flight at once
 	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
 	RateLimit       int            // consent posts per client IP per minute; 0 turns the limit off
+	DebugListen     string         // address for pprof; "" (default) serves none
 }
 
 // envPrefix is put in front of every environment variable name.
@@ -125,8 +126,17 @@ func options() []option {
 		}},
 		{"shutdown-timeout", "15s", "how long a graceful shutdown may take (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
 		{"batch-max", "256", "most consent records written to Redis in one group commit (1-10000)", intSetter(1, 10000, func(c *Config, n int) { c.BatchMax = n })},
-		{"batch-workers", "2", "group commits in flight at once (1-64)", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
+		{"batch-workers", "1", "group commits in flight at once (1-64); one gives the largest batches", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
 		{"rate-limit", "600", "most consent posts per client IP per minute, per instance (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.RateLimit = n })},
+		{"debug-listen", "", "address for Go pprof profiling, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)", func(c *Config, v string) error {
+			if v != "" {
+				if _, _, err := splitHostPort(v); err != nil {
+					return err
+				}
+			}
+			c.DebugListen = v
+			return nil
+		}},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
 	}
 }

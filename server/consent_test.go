@@ -193,27 +193,29 @@ func TestConsentStoresRecord(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("%d entries", len(entries))
 	}
-	e := entries[0].Values
-	want := map[string]string{
-		"record_id":      r.Body["recordId"].(string),
-		"consent_id":     "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
-		"site":           "demo",
-		"method":         "custom",
-		"choices":        `{"analytics":true,"marketing":false,"necessary":true}`,
-		"notice_version": nv,
-		"policy_version": "2026-11-01",
-		"language":       "fi",
-		"url":            "https://www.oppimo.fi/kurssit", // query and fragment dropped
-		"user_agent":     "Mozilla/5.0 (test)",
-		"ip":             "198.51.100.0", // rightmost untrusted hop, truncated to /24
-		"time":           r.Body["time"].(string),
+	e, err := ledger.DecodeEntry(entries[0].Values)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range want {
-		if e[k] != v {
-			t.Errorf("%s = %v, want %q", k, e[k], v)
-		}
+	want := ledger.Stored{
+		RecordID:      r.Body["recordId"].(string),
+		ConsentID:     "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
+		Site:          "demo",
+		Method:        "custom",
+		Choices:       map[string]bool{"analytics": true, "marketing": false, "necessary": true},
+		NoticeVersion: nv,
+		PolicyVersion: "2026-11-01",
+		Language:      "fi",
+		URL:           "https://www.oppimo.fi/kurssit", // query and fragment dropped
+		UserAgent:     "Mozilla/5.0 (test)",
+		IP:            "198.51.100.0", // rightmost untrusted hop, truncated to /24
+		Time:          r.Body["time"].(string),
+		V:             1,
 	}
-	if strings.Contains(jsonOf(t, e), "198.51.100.23") || strings.Contains(jsonOf(t, e), "203.0.113") {
+	if jsonOf(t, e) != jsonOf(t, want) {
+		t.Errorf("stored\n %s\nwant\n %s", jsonOf(t, e), jsonOf(t, want))
+	}
+	if raw := jsonOf(t, entries[0].Values); strings.Contains(raw, "198.51.100.23") || strings.Contains(raw, "203.0.113") {
 		t.Error("a raw IP was stored")
 	}
 }
@@ -232,9 +234,12 @@ func TestConsentGeneratesConsentIDAndIgnoresSpoofedXFF(t *testing.T) {
 	if len(id) != 36 {
 		t.Fatalf("generated consent id %q", id)
 	}
-	e := env.Redis.XRange(context.Background(), ledger.LogKey("demo"), "-", "+").Val()[0].Values
-	if e["consent_id"] != id || e["ip"] != "127.0.0.0" {
-		t.Fatalf("consent_id %v ip %v (X-Forwarded-For from an untrusted peer must be ignored)", e["consent_id"], e["ip"])
+	e, err := ledger.DecodeEntry(env.Redis.XRange(context.Background(), ledger.LogKey("demo"), "-", "+").Val()[0].Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ConsentID != id || e.IP != "127.0.0.0" {
+		t.Fatalf("consent_id %v ip %v (X-Forwarded-For from an untrusted peer must be ignored)", e.ConsentID, e.IP)
 	}
 }
 
@@ -334,4 +339,26 @@ func mustReq(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+func TestConsentReadsEveryForwardedForLine(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Config: func(c *config.Config) {
+		p, _ := config.ParsePrefixes("127.0.0.1, 10.0.0.0/8")
+		c.TrustedProxies = p
+	}})
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/consent", strings.NewReader(jsonOf(t, validBody(noticeVersion(t, env)))))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", testOrigin)
+	req.Header.Add("X-Forwarded-For", "203.0.113.50")
+	req.Header.Add("X-Forwarded-For", "10.1.2.3") // a second proxy added its own line
+	if r := do(t, req); r.Status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.Status, r.Raw)
+	}
+	e, err := ledger.DecodeEntry(env.Redis.XRange(context.Background(), ledger.LogKey("demo"), "-", "+").Val()[0].Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.IP != "203.0.113.0" {
+		t.Fatalf("ip %q, want 203.0.113.0 (client behind two trusted proxies)", e.IP)
+	}
 }

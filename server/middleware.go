@@ -116,5 +116,15 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 // TCP peer is a trusted proxy.
 func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	return s.ips.Client(peer, c.Get(fiber.HeaderXForwardedFor))
+	if !s.ips.Trusted(peer) {
+		return peer.Unmap()
+	}
+	// A proxy may add its own header line instead of appending to the
+	// first one: read them all, in order.
+	lines := c.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = string(l)
+	}
+	return s.ips.Client(peer, strings.Join(parts, ","))
 }

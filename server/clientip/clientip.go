@@ -33,29 +33,53 @@ func (r *Resolver) isTrusted(a netip.Addr) bool {
 	return false
 }
 
+// Trusted reports whether a is one of the trusted proxy ranges.
+func (r *Resolver) Trusted(a netip.Addr) bool { return r.isTrusted(a.WithZone("").Unmap()) }
+
 // Client returns the client's address. peer is the address of the TCP
 // peer; xff is the X-Forwarded-For header value. The header is used only
 // when the peer is a trusted proxy, and then read from the right, skipping
 // further trusted proxies: the first untrusted hop is the client. Entries
 // left of it could have been written by anyone and are ignored.
 func (r *Resolver) Client(peer netip.Addr, xff string) netip.Addr {
-	peer = peer.Unmap()
+	peer = peer.WithZone("").Unmap()
 	if xff == "" || !r.isTrusted(peer) {
 		return peer
 	}
 	client := peer
 	hops := strings.Split(xff, ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue // "a, , b" or a trailing comma
+		}
+		a, ok := parseHop(hop)
+		if !ok {
 			return client // a trusted proxy passed on garbage: stop at the last good hop
 		}
-		client = a.Unmap()
+		client = a
 		if !r.isTrusted(client) {
 			return client
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, optionally with a
+// port ("198.51.100.7:443", "[2001:db8::5]:443") or brackets; zones are dropped.
+func parseHop(hop string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a.WithZone("").Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr().WithZone("").Unmap(), true
+	}
+	if strings.HasPrefix(hop, "[") && strings.HasSuffix(hop, "]") {
+		if a, err := netip.ParseAddr(hop[1 : len(hop)-1]); err == nil {
+			return a.WithZone("").Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // Anonymize reduces an address to what the ledger stores: in truncate

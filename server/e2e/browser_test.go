@@ -112,16 +112,18 @@ func click(t *testing.T, ctx context.Context, action string) {
 	run(t, ctx, chromedp.MouseClickXY(r.X+r.W/2, r.Y+r.H/2))
 }
 
-func waitRecords(t *testing.T, env *servertest.Env, n int64) []map[string]any {
+func waitRecords(t *testing.T, env *servertest.Env, n int64) []ledger.Stored {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		entries, err := env.Redis.XRange(ctx, ledger.LogKey("demo"), "-", "+").Result()
 		if err == nil && int64(len(entries)) >= n {
-			out := make([]map[string]any, len(entries))
+			out := make([]ledger.Stored, len(entries))
 			for i, e := range entries {
-				out[i] = e.Values
+				if out[i], err = ledger.DecodeEntry(e.Values); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return out
 		}
@@ -190,25 +192,16 @@ func TestAcceptAllRecordsOnceAndRemembers(t *testing.T) {
 	recs := waitRecords(t, env, 1)
 	r := recs[0]
 	cookie := readCookie(t, ctx)
-	want := map[string]string{
-		"site":           "demo",
-		"method":         "accept_all",
-		"choices":        `{"analytics":true,"marketing":true,"necessary":true}`,
-		"notice_version": demoNoticeVersion(t, env),
-		"language":       "fi",
-		"url":            env.URL + "/",
-		"ip":             "127.0.0.0",
-		"consent_id":     cookie.ID,
+	nv := demoNoticeVersion(t, env)
+	got := fmt.Sprint(r.Site, r.Method, r.Choices, r.NoticeVersion, r.Language, r.URL, r.IP, r.ConsentID)
+	want := fmt.Sprint("demo", "accept_all", map[string]bool{"analytics": true, "marketing": true, "necessary": true}, nv, "fi", env.URL+"/", "127.0.0.0", cookie.ID)
+	if got != want {
+		t.Errorf("record\n got %s\nwant %s", got, want)
 	}
-	for k, v := range want {
-		if r[k] != v {
-			t.Errorf("record %s = %v, want %q", k, r[k], v)
-		}
+	if !strings.Contains(r.UserAgent, "Chrome") || len(r.RecordID) != 36 {
+		t.Errorf("user_agent %q record_id %q", r.UserAgent, r.RecordID)
 	}
-	if ua, _ := r["user_agent"].(string); !strings.Contains(ua, "Chrome") {
-		t.Errorf("user_agent %q", ua)
-	}
-	if cookie.V != want["notice_version"] || cookie.C["analytics"] != 1 {
+	if cookie.V != nv || cookie.C["analytics"] != 1 {
 		t.Errorf("cookie %+v", cookie)
 	}
 	run(t, ctx, chromedp.Poll[bool](`!(`+jsBannerShow+`)`, chromedp.WithPollingTimeout(5*time.Second)))
@@ -235,8 +228,8 @@ func TestRejectAllRecordsOnlyRequired(t *testing.T) {
 	run(t, ctx, chromedp.Poll[bool](jsBannerSettled, chromedp.WithPollingTimeout(10*time.Second)))
 	click(t, ctx, "reject-all")
 	r := waitRecords(t, env, 1)[0]
-	if r["method"] != "reject_all" || r["choices"] != `{"analytics":false,"marketing":false,"necessary":true}` {
-		t.Fatalf("record %v", r)
+	if r.Method != "reject_all" || fmt.Sprint(r.Choices) != "map[analytics:false marketing:false necessary:true]" {
+		t.Fatalf("record %+v", r)
 	}
 	if has := run(t, ctx, chromedp.Evaluate[bool](`window.consentd.has('analytics')`)); has {
 		t.Error("consentd.has('analytics') is true after reject all")
@@ -261,8 +254,8 @@ func TestDecisionSurvivesRedisOutage(t *testing.T) {
 	// Next page view flushes the queue.
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	r := waitRecords(t, env, 1)[0]
-	if r["method"] != "accept_all" || r["consent_id"] != readCookie(t, ctx).ID {
-		t.Fatalf("record %v", r)
+	if r.Method != "accept_all" || r.ConsentID != readCookie(t, ctx).ID {
+		t.Fatalf("record %+v", r)
 	}
 	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
 	time.Sleep(500 * time.Millisecond)

@@ -5,12 +5,12 @@ package ledger
 // one Lua script can touch them atomically.
 
 // LogKey is the stream c:{site}:log: one entry per decision, the proof of
-// consent. Entry fields are listed in Record.fields. Lifetime: trimmed by
-// age (XTRIM MINID) per the site's logRetentionDays.
+// consent. Entry fields: v (format version) and record (the Stored JSON).
+// Lifetime: trimmed by age (XTRIM MINID) per the site's logRetentionDays.
 func LogKey(site string) string { return "c:{" + site + "}:log" }
 
 // VisitorKey is the hash c:{site}:v:{consentID}: the latest decision of
-// one visitor (same fields as the stream entry plus stream_id). Lifetime:
+// one visitor, fields stream_id and record (the Stored JSON). Lifetime:
 // expires consentExpiryDays after the visitor's last decision.
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 

@@ -65,8 +65,9 @@ type snapshot struct {
 }
 
 type pending struct {
-	rec  *Record
-	done chan result
+	rec     *Record
+	encoded []byte // rec.Encode(), done by the caller before queueing
+	done    chan result
 }
 
 type result struct {
@@ -130,7 +131,12 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	l.mu.RUnlock()
 	defer l.inflight.Done()
 
-	p := &pending{rec: r, done: make(chan result, 1)}
+	// Encode in the caller's goroutine: the workers stay free for Redis.
+	enc, err := r.Encode()
+	if err != nil {
+		return Receipt{}, err
+	}
+	p := &pending{rec: r, encoded: enc, done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():
@@ -291,29 +297,25 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 }
 
 func (g *siteBatch) scriptArgs() ([]string, []any) {
+	first := g.items[0].rec
 	keys := make([]string, 0, 2+3*len(g.items))
 	keys = append(keys, LogKey(g.site), NoticeKey(g.site))
-	args := make([]any, 0, 2+len(g.snaps)+len(g.items)*48)
-	args = append(args, len(g.items), len(g.snaps)/2)
+	args := make([]any, 0, 5+len(g.snaps)+len(g.items)*9)
+	args = append(args, len(g.items), len(g.snaps)/2, seconds(first.VisitorTTL), seconds(first.CounterTTL), seconds(IdempotencyTTL))
 	for _, s := range g.snaps {
 		args = append(args, s)
 	}
 	for _, p := range g.items {
 		r := p.rec
-		idem := "0"
-		ikey := IdemKey(g.site, "-")
+		ikey, receipt := "", ""
 		if r.IdempotencyKey != "" {
-			idem = "1"
-			ikey = IdemKey(g.site, r.IdempotencyKey)
+			ikey, receipt = IdemKey(g.site, r.IdempotencyKey), r.receipt()
+		} else {
+			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
 		keys = append(keys, VisitorKey(g.site, r.ConsentID), DailyKey(g.site, r.Day()), ikey)
-		fields := r.fields()
 		counters := r.counters()
-		args = append(args, idem, seconds(IdempotencyTTL), r.receipt(), seconds(r.VisitorTTL), seconds(r.CounterTTL), len(fields))
-		for _, f := range fields {
-			args = append(args, f)
-		}
-		args = append(args, len(counters))
+		args = append(args, p.encoded, receipt, len(counters))
 		for _, c := range counters {
 			args = append(args, c)
 		}

@@ -87,22 +87,22 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 		t.Fatalf("XRANGE: %v %v", entries, err)
 	}
 	e := entries[0]
-	want := map[string]string{
-		"v": "1", "record_id": r.RecordID, "consent_id": r.ConsentID, "site": "demo",
-		"time": "2026-11-23T10:00:00.123Z", "method": "custom",
-		"choices": `{"analytics":true,"marketing":false,"necessary":true}`, "notice_version": "ab12",
-		"policy_version": "2026-11-01", "language": "fi", "url": "https://www.example.fi/page", "ip": "192.0.2.0",
+	raw, _ := e.Values["record"].(string)
+	wantJSON := `{"choices":{"analytics":true,"marketing":false,"necessary":true},"consent_id":"` + r.ConsentID +
+		`","country":"","ip":"192.0.2.0","language":"fi","method":"custom","mode":"","notice_version":"ab12","policy_version":"2026-11-01",` +
+		`"record_id":"` + r.RecordID + `","site":"demo","time":"2026-11-23T10:00:00.123Z","url":"https://www.example.fi/page","user_agent":"test","v":1}`
+	if raw != wantJSON || e.Values["v"] != "1" {
+		t.Errorf("stored entry\n got %v\nwant record=%s", e.Values, wantJSON)
 	}
-	for k, v := range want {
-		if e.Values[k] != v {
-			t.Errorf("entry field %s = %v, want %q", k, e.Values[k], v)
-		}
+	st, err := DecodeEntry(e.Values)
+	if err != nil || st.RecordID != r.RecordID || !st.Choices["analytics"] {
+		t.Errorf("DecodeEntry: %+v %v", st, err)
 	}
 	if e.ID != rc.StreamID {
 		t.Errorf("stream id %s, receipt %s", e.ID, rc.StreamID)
 	}
 	state, _ := rdb.HGetAll(ctx, VisitorKey("demo", r.ConsentID)).Result()
-	if state["record_id"] != r.RecordID || state["stream_id"] != rc.StreamID {
+	if state["record"] != raw || state["stream_id"] != rc.StreamID {
 		t.Errorf("visitor state %v", state)
 	}
 	if ttl := rdb.TTL(ctx, VisitorKey("demo", r.ConsentID)).Val(); ttl < 364*24*time.Hour {

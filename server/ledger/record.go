@@ -6,7 +6,10 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -24,9 +27,12 @@ const (
 // ClientMethods are the methods a client may send.
 var ClientMethods = []string{MethodAcceptAll, MethodRejectAll, MethodCustom, MethodGPC, MethodWithdraw}
 
-// FormatVersion is the version of the record field layout below; it is
-// stored in every entry (field "v") so the format can evolve.
+// FormatVersion is the version of the stored record format (Stored); it
+// is kept in every stream entry (field "v") and in the record itself, so
+// the format can evolve.
 const FormatVersion = "1"
+
+const formatVersion = 1
 
 // Record is one consent decision.
 type Record struct {
@@ -68,31 +74,71 @@ func (r *Record) Day() string { return r.Time.UTC().Format("2006-01-02") }
 // millisecond precision.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// fields returns the stream entry as field/value pairs, in a fixed order.
-func (r *Record) fields() []string {
-	return []string{
-		"v", FormatVersion,
-		"record_id", r.RecordID,
-		"site", r.Site,
-		"consent_id", r.ConsentID,
-		"time", r.Time.UTC().Format(TimeFormat),
-		"method", r.Method,
-		"choices", choicesJSON(r.Choices),
-		"notice_version", r.NoticeVersion,
-		"policy_version", r.PolicyVersion,
-		"language", r.Language,
-		"url", r.URL,
-		"user_agent", r.UserAgent,
-		"ip", r.IP,
-		"country", r.Country,
-		"mode", r.Mode,
-	}
+// Stored is a record as it is kept in Redis: one JSON document whose keys
+// are in sorted order and which has no insignificant white space, so the
+// same record always has the same bytes (the encoding a hash or signature
+// covers). Field names are part of the stored format (FormatVersion).
+type Stored struct {
+	Choices       map[string]bool `json:"choices"`
+	ConsentID     string          `json:"consent_id"`
+	Country       string          `json:"country"`
+	IP            string          `json:"ip"`
+	Language      string          `json:"language"`
+	Method        string          `json:"method"`
+	Mode          string          `json:"mode"`
+	NoticeVersion string          `json:"notice_version"`
+	PolicyVersion string          `json:"policy_version"`
+	RecordID      string          `json:"record_id"`
+	Site          string          `json:"site"`
+	Time          string          `json:"time"`
+	URL           string          `json:"url"`
+	UserAgent     string          `json:"user_agent"`
+	V             int             `json:"v"`
 }
 
-// choicesJSON encodes choices with sorted keys, e.g. {"analytics":true}.
-func choicesJSON(c map[string]bool) string {
-	b, _ := json.Marshal(c) // map[string]bool cannot fail; keys are sorted
-	return string(b)
+// Encode returns the stored JSON form of the record.
+func (r *Record) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(Stored{
+		Choices:       r.Choices,
+		ConsentID:     r.ConsentID,
+		Country:       r.Country,
+		IP:            r.IP,
+		Language:      r.Language,
+		Method:        r.Method,
+		Mode:          r.Mode,
+		NoticeVersion: r.NoticeVersion,
+		PolicyVersion: r.PolicyVersion,
+		RecordID:      r.RecordID,
+		Site:          r.Site,
+		Time:          r.Time.UTC().Format(TimeFormat),
+		URL:           r.URL,
+		UserAgent:     r.UserAgent,
+		V:             formatVersion,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: encode record: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// DecodeEntry reads a stream entry's fields (as go-redis returns them)
+// back into the stored record.
+func DecodeEntry(values map[string]any) (Stored, error) {
+	var s Stored
+	raw, ok := values["record"].(string)
+	if !ok {
+		return s, errors.New("ledger: entry has no record field")
+	}
+	if v, _ := values["v"].(string); v != FormatVersion {
+		return s, fmt.Errorf("ledger: entry format %q, want %q", v, FormatVersion)
+	}
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return s, fmt.Errorf("ledger: decode record: %w", err)
+	}
+	return s, nil
 }
 
 // counters returns the daily counter fields this record increments.

@@ -1,0 +1,332 @@
+// Command consentd-bench measures consentd's HTTP path under load
+// (make bench). It starts a redis-server (AOF on, appendfsync everysec)
+// and the consentd binary on free loopback ports, then drives with wrk,
+// in the same run:
+//
+//  1. GET /healthz — the baseline: the cost of HTTP on this machine;
+//  2. POST /v1/consent — decisions, each acknowledged by Redis.
+//
+// It prints requests/s, p50/p99 latency, the ratio ingest/healthz, and the
+// number of records Redis really holds (XLEN delta), which must equal the
+// 2xx answers wrk counted.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/redisproc"
+)
+
+type options struct {
+	consentd    string
+	duration    time.Duration
+	warmup      time.Duration
+	connections int
+	threads     int
+	fsync       string
+	markdown    bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.consentd, "consentd", "bin/consentd", "consentd binary to measure")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each measured run")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured run before each measured one")
+	flag.IntVar(&o.connections, "connections", 64, "open HTTP connections")
+	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
+	flag.StringVar(&o.fsync, "appendfsync", "everysec", "Redis appendfsync: everysec or always")
+	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "consentd-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// wrkResult is what one wrk run reports.
+type wrkResult struct {
+	Requests   int64
+	Seconds    float64
+	RPS        float64
+	P50, P99   time.Duration
+	Non2xx     int64
+	SockErrors int64
+}
+
+func run(o options) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("wrk not found: install it (Debian: apt-get install -y wrk) or run make bench")
+	}
+	tmp, err := os.MkdirTemp("", "consentd-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ctx := context.Background()
+
+	rs, err := redisproc.Start(ctx, redisproc.Options{Dir: filepath.Join(tmp, "redis"), AppendFsync: o.fsync})
+	if err != nil {
+		return err
+	}
+	defer rs.Stop()
+
+	sitesDir := filepath.Join(tmp, "sites")
+	nv, err := writeSite(sitesDir)
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(o.consentd)
+	cmd.Env = append(os.Environ(),
+		"CONSENTD_LISTEN="+addr,
+		"CONSENTD_REDIS_URL="+rs.URL(),
+		"CONSENTD_SITES_DIR="+sitesDir,
+		"CONSENTD_RATE_LIMIT=0", // one load generator, one IP: the per-IP limit would measure itself
+		"CONSENTD_LOG_LEVEL=warn",
+	)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s (run make build first): %w", o.consentd, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	base := "http://" + addr
+	if err := waitReady(base + "/readyz"); err != nil {
+		return err
+	}
+
+	script := filepath.Join(tmp, "consent.lua")
+	body, _ := json.Marshal(map[string]any{
+		"site":          "demo",
+		"choices":       map[string]bool{"necessary": true, "analytics": true, "marketing": false},
+		"method":        "custom",
+		"noticeVersion": nv,
+		"language":      "fi",
+		"url":           "https://bench.example/page",
+	})
+	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Origin\"] = %q\nwrk.headers[\"User-Agent\"] = \"consentd-bench\"\n",
+		string(body), benchOrigin)
+	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
+		return err
+	}
+
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+
+	fmt.Printf("machine: %d CPUs, %s; wrk -t%d -c%d -d%s (warm-up %s); Redis appendfsync %s\n",
+		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.fsync)
+
+	if _, err := wrk(o, o.warmup, base+"/healthz", ""); err != nil {
+		return err
+	}
+	health, err := wrk(o, o.duration, base+"/healthz", "")
+	if err != nil {
+		return err
+	}
+	if _, err := wrk(o, o.warmup, base+"/v1/consent", script); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // let requests wrk abandoned at its deadline finish
+	before, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
+	if err != nil {
+		return err
+	}
+	ingest, err := wrk(o, o.duration, base+"/v1/consent", script)
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	after, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
+	if err != nil {
+		return err
+	}
+	stored := after - before
+	acked := ingest.Requests - ingest.Non2xx
+	batches := batchStats(base + "/metrics")
+
+	fmt.Printf("\n%-22s %12s %10s %10s %8s\n", "run", "requests/s", "p50", "p99", "errors")
+	fmt.Printf("%-22s %12.0f %10s %10s %8d\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors)
+	fmt.Printf("%-22s %12.0f %10s %10s %8d\n", "POST /v1/consent", ingest.RPS, ingest.P50, ingest.P99, ingest.Non2xx+ingest.SockErrors)
+	ackRate := float64(stored) / ingest.Seconds
+	ratio := ingest.RPS / health.RPS
+	fmt.Printf("\nacknowledged records: %d answered 2xx, %d stored in Redis (XLEN delta) → %.0f records/s\n", acked, stored, ackRate)
+	fmt.Printf("  (wrk abandons up to %d requests in flight at its deadline; the server still stores them, a real client retries with its idempotency key)\n", o.connections)
+	fmt.Printf("ratio ingest/healthz: %.2f\n", ratio)
+	fmt.Printf("group commit: %s\n", batches)
+	if o.markdown {
+		fmt.Printf("\n| %s | %d CPUs | %.0f | %s / %s | %.0f | %s / %s | %.0f | %.2f |\n",
+			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, health.P50, health.P99,
+			ingest.RPS, ingest.P50, ingest.P99, ackRate, ratio)
+	}
+	if stored < acked || stored > acked+int64(o.connections) {
+		return fmt.Errorf("%d requests were answered 2xx but %d records are in Redis: every acknowledged record must be stored", acked, stored)
+	}
+	if ingest.Non2xx+ingest.SockErrors > 0 {
+		return fmt.Errorf("%d consent requests failed", ingest.Non2xx+ingest.SockErrors)
+	}
+	return nil
+}
+
+const benchOrigin = "https://bench.example"
+
+// writeSite writes the demo site with the bench origin and returns its
+// notice version.
+func writeSite(dir string) (string, error) {
+	src, err := os.ReadFile(filepath.Join("config", "sites", "demo.yaml"))
+	if err != nil {
+		return "", fmt.Errorf("run from the repository root: %w", err)
+	}
+	s := string(src)
+	start, end := strings.Index(s, "origins:\n"), strings.Index(s, "languages:")
+	if start < 0 || end < start {
+		return "", errors.New("config/sites/demo.yaml: origins block not found")
+	}
+	s = s[:start] + "origins:\n  - " + benchOrigin + "\n" + s[end:]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		return "", err
+	}
+	site, err := config.LoadSite(path)
+	if err != nil {
+		return "", err
+	}
+	pub, err := site.Public()
+	if err != nil {
+		return "", err
+	}
+	return pub.NoticeVersion, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitReady(url string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready within 15s", url)
+}
+
+func wrk(o options, d time.Duration, url, script string) (wrkResult, error) {
+	args := []string{"-t" + strconv.Itoa(o.threads), "-c" + strconv.Itoa(o.connections), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+	if script != "" {
+		args = append(args, "-s", script)
+	}
+	args = append(args, url)
+	out, err := exec.Command("wrk", args...).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	return parseWrk(string(out))
+}
+
+var (
+	reTotal   = regexp.MustCompile(`(\d+) requests in ([\d.]+)(s|m)`)
+	reRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	reP50     = regexp.MustCompile(`\s50%\s+([\d.]+)(us|ms|s)`)
+	reP99     = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)`)
+	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	reSockErr = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+)
+
+// parseWrk reads wrk's text report (with --latency).
+func parseWrk(out string) (wrkResult, error) {
+	var r wrkResult
+	m := reTotal.FindStringSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("cannot read wrk output:\n%s", out)
+	}
+	r.Requests, _ = strconv.ParseInt(m[1], 10, 64)
+	r.Seconds, _ = strconv.ParseFloat(m[2], 64)
+	if m[3] == "m" {
+		r.Seconds *= 60
+	}
+	if m := reRPS.FindStringSubmatch(out); m != nil {
+		r.RPS, _ = strconv.ParseFloat(m[1], 64)
+	}
+	r.P50 = latency(reP50.FindStringSubmatch(out))
+	r.P99 = latency(reP99.FindStringSubmatch(out))
+	if m := reNon2xx.FindStringSubmatch(out); m != nil {
+		r.Non2xx, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := reSockErr.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			r.SockErrors += n
+		}
+	}
+	return r, nil
+}
+
+func latency(m []string) time.Duration {
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
+	return time.Duration(v * float64(unit)).Round(time.Microsecond)
+}
+
+// batchStats summarizes the ledger's group commits from /metrics.
+func batchStats(url string) string {
+	res, err := http.Get(url)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var sum, count float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "consentd_ledger_batch_records_sum "); ok {
+			sum, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "consentd_ledger_batch_records_count "); ok {
+			count, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if count == 0 {
+		return "no batches"
+	}
+	return fmt.Sprintf("%.0f batches, %.1f records per batch on average", count, sum/count)
+}
