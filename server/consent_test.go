@@ -17,18 +17,7 @@ import (
 const testOrigin = "https://www.oppimo.fi"
 
 // noticeVersion returns the demo site's current notice version.
-func noticeVersion(t *testing.T, env *servertest.Env) string {
-	t.Helper()
-	s, err := config.LoadSite(env.SitesDir + "/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.Public()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.NoticeVersion
-}
+func noticeVersion(t *testing.T, env *servertest.Env) string { return env.NoticeVersion(t, "demo") }
 
 func validBody(nv string) map[string]any {
 	return map[string]any{

@@ -15,7 +15,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -134,19 +133,6 @@ func waitRecords(t *testing.T, env *servertest.Env, n int64) []ledger.Stored {
 	}
 }
 
-func demoNoticeVersion(t *testing.T, env *servertest.Env) string {
-	t.Helper()
-	s, err := config.LoadSite(env.SitesDir + "/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.Public()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.NoticeVersion
-}
-
 type cookieState struct {
 	ID string         `json:"id"`
 	V  string         `json:"v"`
@@ -192,7 +178,7 @@ func TestAcceptAllRecordsOnceAndRemembers(t *testing.T) {
 	recs := waitRecords(t, env, 1)
 	r := recs[0]
 	cookie := readCookie(t, ctx)
-	nv := demoNoticeVersion(t, env)
+	nv := env.NoticeVersion(t, "demo")
 	got := fmt.Sprint(r.Site, r.Method, r.Choices, r.NoticeVersion, r.Language, r.URL, r.IP, r.ConsentID)
 	want := fmt.Sprint("demo", "accept_all", map[string]bool{"analytics": true, "marketing": true, "necessary": true}, nv, "fi", env.URL+"/", "127.0.0.0", cookie.ID)
 	if got != want {

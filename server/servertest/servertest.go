@@ -147,3 +147,18 @@ func (e *Env) RestartRedis(t testing.TB) {
 	t.Cleanup(func() { _ = rs.Stop() })
 	e.RedisSrv = rs
 }
+
+// NoticeVersion returns the current notice version of a site, computed
+// from its file the way the server does.
+func (e *Env) NoticeVersion(t testing.TB, site string) string {
+	t.Helper()
+	s, err := config.LoadSite(filepath.Join(e.SitesDir, site+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.NoticeVersion
+}
