@@ -151,7 +151,9 @@ func TestReloadAndGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the reload error", func() bool { return strings.Contains(logs.String(), "reload failed; keeping the previous configuration") })
+	waitFor(t, "the reload error", func() bool {
+		return strings.Contains(logs.String(), "reload failed; keeping the previous configuration")
+	})
 	if !strings.Contains(logs.String(), `categories[1].id: duplicate id \"necessary\"`) {
 		t.Errorf("reload error does not name the field:\n%s", logs.String())
 	}
