@@ -48,7 +48,7 @@ type PublicCookie struct {
 // Public returns the visitor-facing projection of the site, with
 // NoticeVersion set to the SHA-256 (hex) of everything else in it: the
 // content a visitor was shown. A record citing a notice version can be
-// matched to this exact content (see docs/ledger.md).
+// matched to this exact content (see docs/architecture.md).
 func (s *Site) Public() (PublicSite, error) {
 	p := PublicSite{
 		ID:                s.ID,

@@ -38,7 +38,7 @@ func RedisOptions(raw string) (RedisTarget, error) {
 	}
 	base, kind, _ := strings.Cut(u.Scheme, "+")
 	if base != "redis" && base != "rediss" && base != "unix" {
-		return RedisTarget{}, fmt.Errorf("unknown scheme %q: must be redis, rediss, unix, redis+sentinel or redis+cluster", u.Scheme)
+		return RedisTarget{}, fmt.Errorf("unknown scheme %q: must be redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", u.Scheme)
 	}
 	plain := base + strings.TrimPrefix(raw, u.Scheme)
 	switch kind {
@@ -67,7 +67,7 @@ func RedisOptions(raw string) (RedisTarget, error) {
 		tune(&o.DialerRetries, &o.DialTimeout, &o.MaxRetries)
 		return RedisTarget{Kind: "cluster", cluster: o}, nil
 	}
-	return RedisTarget{}, fmt.Errorf("unknown scheme %q: must be redis, rediss, unix, redis+sentinel or redis+cluster", u.Scheme)
+	return RedisTarget{}, fmt.Errorf("unknown scheme %q: must be redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", u.Scheme)
 }
 
 // tune makes an unreachable Redis fail fast: a request should get its 503

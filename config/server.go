@@ -188,7 +188,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 		values[o.name] = fs.String(o.name, "", fmt.Sprintf("%s (env %s, default %q)", o.usage, EnvName(o.name), o.def))
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: consentd [flags]\n       consentd help\n\nconsentd serves the consent widget, records decisions in Redis and reloads site files on SIGHUP.\nEvery flag can also be set with the environment variable named after it.\n\nFlags:\n")
+		fmt.Fprintf(out, "Usage: consentd [flags]\n\nconsentd serves the consent widget, records decisions in Redis and reloads site files on SIGHUP.\nEvery flag can also be set with the environment variable named after it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -237,14 +237,27 @@ func redactSecret(name, v string) string {
 	return v
 }
 
-// RedactURL returns u with any password replaced, for logs and errors.
+// RedactURL returns u with every password replaced (userinfo and a
+// password query parameter), for logs and errors. A URL that does not
+// parse is not echoed at all.
 func RedactURL(u string) string {
 	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
+	if err != nil {
+		return "[unparseable URL]"
 	}
-	if _, ok := p.User.Password(); ok {
-		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	if p.User != nil {
+		if _, ok := p.User.Password(); ok {
+			p.User = url.UserPassword(p.User.Username(), "xxxxx")
+		}
+	}
+	q := p.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	if len(q) > 0 {
+		p.RawQuery = q.Encode()
 	}
 	return p.String()
 }

@@ -49,6 +49,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad redis scheme", nil, map[string]string{"CONSENTD_REDIS_URL": "http://x"}, `CONSENTD_REDIS_URL="http://x": unknown scheme "http"`},
 		{"sentinel without master", nil, map[string]string{"CONSENTD_REDIS_URL": "redis+sentinel://h:26379"}, "master_name"},
 		{"password redacted", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://u:hunter2@h:1/0?bogus=1"}, "xxxxx"},
+		{"query password redacted", nil, map[string]string{"CONSENTD_REDIS_URL": "redis+sentinel://s:1?master_name=m&password=hunter2&bogus=1"}, "password=xxxxx"},
+		{"unparseable URL not echoed", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://:hunter2@host:abc/0"}, "[unparseable URL]"},
 		{"bad proxy", nil, map[string]string{"CONSENTD_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `CONSENTD_TRUSTED_PROXIES="10.0.0.0/8,nope": "nope": must be an IP address or CIDR range`},
 		{"bad ip mode", nil, map[string]string{"CONSENTD_IP_MODE": "raw"}, `CONSENTD_IP_MODE="raw": must be "truncate", "hash" or "none"`},
 		{"hash without secret", nil, map[string]string{"CONSENTD_IP_MODE": "hash"}, "CONSENTD_IP_HASH_SECRET: must be set when CONSENTD_IP_MODE=hash"},

@@ -59,6 +59,7 @@ func TestParseSiteErrors(t *testing.T) {
 		{"id vs file name", "other.yaml", [2]string{}, `other.yaml: id: "acme" does not match the file name`},
 		{"missing name", "acme.yaml", [2]string{"name: Acme Oy", ""}, "acme.yaml: name: required"},
 		{"origin with path", "acme.yaml", [2]string{"https://www.acme.fi]", "https://www.acme.fi/page]"}, `origins[0]: "https://www.acme.fi/page" is not an origin`},
+		{"origin with default port", "acme.yaml", [2]string{"https://www.acme.fi]", "https://www.acme.fi:443]"}, `origins[0]: "https://www.acme.fi:443" has the default port`},
 		{"wildcard origin", "acme.yaml", [2]string{"https://www.acme.fi]", "https://*.acme.fi]"}, `origins[0]`},
 		{"unsupported language", "acme.yaml", [2]string{"[fi, en]", "[fi, de]"}, `languages[1]: unsupported language "de"`},
 		{"missing translation", "acme.yaml", [2]string{"label: {fi: Analytiikka, en: Analytics}", "label: {fi: Analytiikka}"}, "categories[1].label.en: missing translation"},

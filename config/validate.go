@@ -104,6 +104,10 @@ func (v *validator) origins(origins []string) {
 			v.add(field, "%q is not an origin: expected scheme://host[:port] such as https://www.example.fi (no path, no wildcard)", o)
 			continue
 		}
+		if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
+			v.add(field, "%q has the default port: browsers send the origin without it, so write %s://%s", o, u.Scheme, u.Hostname())
+			continue
+		}
 		if seen[o] {
 			v.add(field, "duplicate origin %q", o)
 		}

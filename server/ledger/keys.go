@@ -6,7 +6,8 @@ package ledger
 
 // LogKey is the stream c:{site}:log: one entry per decision, the proof of
 // consent. Entry fields: v (format version) and record (the Stored JSON).
-// Lifetime: trimmed by age (XTRIM MINID) per the site's logRetentionDays.
+// Lifetime: to be trimmed by age (XTRIM MINID) per the site's
+// logRetentionDays; the retention job is not built yet (controllers issue).
 func LogKey(site string) string { return "c:{" + site + "}:log" }
 
 // VisitorKey is the hash c:{site}:v:{consentID}: the latest decision of

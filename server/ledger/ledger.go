@@ -37,7 +37,7 @@ type Observer interface {
 // Options tunes the group commit.
 type Options struct {
 	BatchMax    int           // most records per batch (default 256)
-	Workers     int           // batches in flight at once (default 2)
+	Workers     int           // batches in flight at once (default 1: the largest batches)
 	ExecTimeout time.Duration // how long one batch may take in Redis (default 3 s)
 	Observer    Observer      // optional
 }
@@ -81,7 +81,7 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 		o.BatchMax = 256
 	}
 	if o.Workers <= 0 {
-		o.Workers = 2
+		o.Workers = 1
 	}
 	if o.ExecTimeout <= 0 {
 		o.ExecTimeout = 3 * time.Second
