@@ -144,10 +144,13 @@ func run(o options) error {
 	if _, err := wrk(o, o.warmup, base+"/healthz", ""); err != nil {
 		return err
 	}
+	pids := []int{cmd.Process.Pid, rs.Pid()}
+	cpu0 := cpuTimes(pids)
 	health, err := wrk(o, o.duration, base+"/healthz", "")
 	if err != nil {
 		return err
 	}
+	healthCPU := perRequest(cpu0, cpuTimes(pids), health.Requests)
 	if _, err := wrk(o, o.warmup, base+"/v1/consent", script); err != nil {
 		return err
 	}
@@ -156,10 +159,12 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	cpu1 := cpuTimes(pids)
 	ingest, err := wrk(o, o.duration, base+"/v1/consent", script)
 	if err != nil {
 		return err
 	}
+	ingestCPU := perRequest(cpu1, cpuTimes(pids), ingest.Requests)
 	time.Sleep(time.Second)
 	after, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
 	if err != nil {
@@ -177,6 +182,8 @@ func run(o options) error {
 	fmt.Printf("\nacknowledged records: %d answered 2xx, %d stored in Redis (XLEN delta) → %.0f records/s\n", acked, stored, ackRate)
 	fmt.Printf("  (wrk abandons up to %d requests in flight at its deadline; the server still stores them, a real client retries with its idempotency key)\n", o.connections)
 	fmt.Printf("ratio ingest/healthz: %.2f\n", ratio)
+	fmt.Printf("CPU per request: healthz consentd %s, redis %s; consent consentd %s, redis %s\n",
+		healthCPU[0], healthCPU[1], ingestCPU[0], ingestCPU[1])
 	fmt.Printf("group commit: %s\n", batches)
 	if o.markdown {
 		fmt.Printf("\n| %s | %d CPUs | %.0f | %s / %s | %.0f | %s / %s | %.0f | %.2f |\n",
@@ -329,4 +336,37 @@ func batchStats(url string) string {
 		return "no batches"
 	}
 	return fmt.Sprintf("%.0f batches, %.1f records per batch on average", count, sum/count)
+}
+
+// cpuTimes reads user+system CPU time of each process from /proc (Linux);
+// zero where it cannot.
+func cpuTimes(pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that closes the command name; utime and stime
+		// are fields 14 and 15 of the whole line, in clock ticks (100 Hz).
+		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		out[i] = time.Duration(u+s) * 10 * time.Millisecond
+	}
+	return out
+}
+
+func perRequest(before, after []time.Duration, requests int64) []time.Duration {
+	out := make([]time.Duration, len(before))
+	for i := range before {
+		if requests > 0 {
+			out[i] = ((after[i] - before[i]) / time.Duration(requests)).Round(100 * time.Nanosecond)
+		}
+	}
+	return out
 }

@@ -178,6 +178,9 @@ func (s *Server) Kill() error {
 	return nil
 }
 
+// Pid is the redis-server process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
