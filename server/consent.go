@@ -199,12 +199,6 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record id: %w", err)
 	}
-	var required []string
-	for _, cat := range site.Categories {
-		if cat.Required {
-			required = append(required, cat.ID)
-		}
-	}
 	return &ledger.Record{
 		Site:          site.ID,
 		RecordID:      recordID.String(),
@@ -218,7 +212,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		URL:           page,
 		VisitorTTL:    time.Duration(site.ConsentExpiryDays) * 24 * time.Hour,
 		CounterTTL:    time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
-		RequiredCats:  required,
+		RequiredCats:  e.required,
 	}, nil
 }
 

@@ -64,9 +64,10 @@ type catalog struct {
 }
 
 type siteEntry struct {
-	site   *config.Site
-	public config.PublicSite
-	bundle *asset.Asset
+	site     *config.Site
+	public   config.PublicSite
+	bundle   *asset.Asset
+	required []string // ids of required categories, computed once per load
 }
 
 // New loads the sites, builds their widgets and sets up the routes. It
@@ -146,7 +147,13 @@ func (s *Server) load() error {
 			return fmt.Errorf("site %s: %w", id, err)
 		}
 		s.ledger.RegisterNotice(id, pub.NoticeVersion, js)
-		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle}
+		var required []string
+		for _, cat := range site.Categories {
+			if cat.Required {
+				required = append(required, cat.ID)
+			}
+		}
+		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, required: required}
 		for _, o := range site.Origins {
 			c.origins[o] = true
 		}
