@@ -37,6 +37,8 @@ type Site struct {
 	ConsentExpiryDays int        `yaml:"consentExpiryDays"`
 	LogRetentionDays  int        `yaml:"logRetentionDays"`
 	Categories        []Category `yaml:"categories"`
+	// Notice is the site's privacy notice (see notice.go, docs/notice.md).
+	Notice Notice `yaml:"notice"`
 
 	// File is the path the site was loaded from (not part of the YAML).
 	File string `yaml:"-"`
