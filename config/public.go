@@ -1,23 +1,18 @@
 package config
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-)
-
 // PublicSite is the part of a site's configuration that is inlined into
 // the widget bundle and shown to visitors. It never holds secrets.
 type PublicSite struct {
-	ID                string           `json:"id"`
-	Name              string           `json:"name"`
-	Languages         []string         `json:"languages"`
-	DefaultLanguage   string           `json:"defaultLanguage"`
-	NoticeVersion     string           `json:"noticeVersion"`
-	PolicyVersion     string           `json:"policyVersion"`
-	ConsentExpiryDays int              `json:"consentExpiryDays"`
-	Categories        []PublicCategory `json:"categories"`
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	Languages       []string `json:"languages"`
+	DefaultLanguage string   `json:"defaultLanguage"`
+	// NoticeVersions are the notice versions per language (set by the
+	// server from the rendered notice, see server/notice).
+	NoticeVersions    map[string]string `json:"noticeVersions"`
+	PolicyVersion     string            `json:"policyVersion"`
+	ConsentExpiryDays int               `json:"consentExpiryDays"`
+	Categories        []PublicCategory  `json:"categories"`
 }
 
 // PublicCategory is a category as the widget sees it.
@@ -45,10 +40,9 @@ type PublicCookie struct {
 	Description Text   `json:"description"`
 }
 
-// Public returns the visitor-facing projection of the site, with
-// NoticeVersion set to the SHA-256 (hex) of everything else in it: the
-// content a visitor was shown. A record citing a notice version can be
-// matched to this exact content (see docs/architecture.md).
+// Public returns the visitor-facing projection of the site. NoticeVersions
+// is left for the caller: the versions hash the rendered notice
+// (server/notice), which this package does not render.
 func (s *Site) Public() (PublicSite, error) {
 	p := PublicSite{
 		ID:                s.ID,
@@ -72,13 +66,5 @@ func (s *Site) Public() (PublicSite, error) {
 		}
 		p.Categories[i] = pc
 	}
-	// encoding/json writes struct fields in declaration order and map keys
-	// sorted, so this encoding is canonical for the hash.
-	b, err := json.Marshal(p)
-	if err != nil {
-		return PublicSite{}, fmt.Errorf("site %s: encode public config: %w", s.ID, err)
-	}
-	sum := sha256.Sum256(b)
-	p.NoticeVersion = hex.EncodeToString(sum[:])
 	return p, nil
 }

@@ -170,6 +170,7 @@ func (s *Site) applyDefaults() {
 	for i, o := range s.Origins {
 		s.Origins[i] = strings.ToLower(strings.TrimSuffix(o, "/"))
 	}
+	s.Notice.applyDefaults()
 }
 
 // Sites is a set of loaded sites, keyed by id.

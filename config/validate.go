@@ -72,6 +72,7 @@ func (s *Site) Validate() error {
 		v.add("logRetentionDays", "%d is out of range: expected 1 to 3650 days (default %d)", s.LogRetentionDays, DefaultLogRetentionDays)
 	}
 	v.categories(s)
+	v.notice(s)
 	return errors.Join(v.errs...)
 }
 

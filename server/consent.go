@@ -80,6 +80,11 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
+	defer cancel()
+	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
+		return s.storeError(rec.Site, err)
+	}
 	if key := c.Get("Idempotency-Key"); key != "" {
 		if !saneToken(key, 64) {
 			return badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
@@ -89,15 +94,9 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
 	rec.IP = s.ips.Anonymize(s.clientAddr(c))
 
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
-	defer cancel()
 	receipt, err := s.ledger.Append(ctx, rec)
 	if err != nil {
-		if errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrClosed) {
-			s.log.Warn("consent not stored", "site", rec.Site, "err", err)
-			return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "consent store unavailable, retry later", RetryAfter: "2"}
-		}
-		return err
+		return s.storeError(rec.Site, err)
 	}
 	status := fiber.StatusCreated
 	if receipt.Duplicate {
@@ -110,6 +109,16 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		NoticeVersion: rec.NoticeVersion,
 		Duplicate:     receipt.Duplicate,
 	})
+}
+
+// storeError turns a ledger failure into 503 + Retry-After; other errors
+// (such as an APIError) pass through.
+func (s *Server) storeError(site string, err error) error {
+	if errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrClosed) {
+		s.log.Warn("consent not stored", "site", site, "err", err)
+		return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "consent store unavailable, retry later", RetryAfter: "2"}
+	}
+	return err
 }
 
 func checkJSONContentType(ct string) error {

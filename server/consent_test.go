@@ -17,7 +17,9 @@ import (
 const testOrigin = "https://www.oppimo.fi"
 
 // noticeVersion returns the demo site's current notice version.
-func noticeVersion(t *testing.T, env *servertest.Env) string { return env.NoticeVersion(t, "demo") }
+func noticeVersion(t *testing.T, env *servertest.Env) string {
+	return env.NoticeVersion(t, "demo", "fi")
+}
 
 func validBody(nv string) map[string]any {
 	return map[string]any{

@@ -35,6 +35,8 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", adaptor.HTTPHandler(s.metrics.Handler()))
 	app.Get("/w/:file", s.widgetJS)
+	app.Get("/n/:site", s.noticePage)
+	app.Get("/n/:site/v/:version", s.noticeVersion)
 	consent := app.Group("/v1/consent", s.cors)
 	consent.Options("", s.preflight)
 	consent.Post("", s.rateLimit(), s.postConsent)

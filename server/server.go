@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,12 +20,15 @@ import (
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
+	"github.com/consentd/consentd/server/notice"
 )
 
 // Ledger stores consent records (implemented by *ledger.Ledger).
 type Ledger interface {
 	Append(ctx context.Context, r *ledger.Record) (ledger.Receipt, error)
 	RegisterNotice(site, version string, snapshotJSON []byte)
+	SaveNotices(ctx context.Context, site string) error
+	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
 	Ping(ctx context.Context) error
 }
 
@@ -38,6 +43,9 @@ type Deps struct {
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 	Widget  WidgetBuilder
+	// UIStrings are the widget's built-in texts per language
+	// (widget.Strings); they are part of every notice version.
+	UIStrings notice.UIStrings
 	// Demo holds the demo site's files (index.html, ...); served at / when
 	// Config.Demo is set. May be nil otherwise.
 	Demo fs.FS
@@ -50,6 +58,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	widget  WidgetBuilder
+	ui      notice.UIStrings
 	ips     *clientip.Resolver
 	demo    map[string]*asset.Asset
 	app     *fiber.App
@@ -68,6 +77,7 @@ type siteEntry struct {
 	public   config.PublicSite
 	bundle   *asset.Asset
 	required []string // ids of required categories, computed once per load
+	notice   *noticeEntry
 }
 
 // New loads the sites, builds their widgets and sets up the routes. It
@@ -79,6 +89,7 @@ func New(d Deps) (*Server, error) {
 		log:     d.Logger,
 		metrics: d.Metrics,
 		widget:  d.Widget,
+		ui:      d.UIStrings,
 		ips:     clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
 	}
 	if s.log == nil {
@@ -134,6 +145,15 @@ func (s *Server) load() error {
 		if err != nil {
 			return err
 		}
+		set, err := notice.Build(site, s.ui)
+		if err != nil {
+			return err
+		}
+		ne, err := newNoticeEntry(site, set)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", id, err)
+		}
+		pub.NoticeVersions = set.Versions()
 		js, err := json.Marshal(pub)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", id, err)
@@ -146,22 +166,28 @@ func (s *Server) load() error {
 		if err != nil {
 			return fmt.Errorf("site %s: %w", id, err)
 		}
-		s.ledger.RegisterNotice(id, pub.NoticeVersion, js)
+		for _, d := range set.Docs {
+			s.ledger.RegisterNotice(id, d.Version, d.Snapshot)
+		}
+		for _, w := range site.CheckNotice() {
+			s.log.Warn("privacy notice incomplete", "site", id, "field", w.Field, "article", w.Article, "msg", w.Msg)
+		}
 		var required []string
 		for _, cat := range site.Categories {
 			if cat.Required {
 				required = append(required, cat.ID)
 			}
 		}
-		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, required: required}
+		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, required: required, notice: ne}
 		for _, o := range site.Origins {
 			c.origins[o] = true
 		}
 		raw, gz, br := bundle.Sizes()
-		s.log.Info("site loaded", "site", id, "file", site.File, "notice_version", pub.NoticeVersion[:12],
+		s.log.Info("site loaded", "site", id, "file", site.File, "notice_versions", shortVersions(set),
 			"bundle", "/w/"+id+"."+bundle.Hash+".js", "bytes", raw, "gzip", gz, "brotli", br)
 	}
 	s.catalog.Store(c)
+	go s.saveNotices(c)
 	s.log.Info("sites ready", "count", len(c.sites), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -169,4 +195,34 @@ func (s *Server) load() error {
 func (s *Server) site(id string) (*siteEntry, bool) {
 	e, ok := s.catalog.Load().sites[id]
 	return e, ok
+}
+
+// saveNotices writes the notice snapshots of every site to Redis, so each
+// version is kept from the moment it can be shown. Best effort: when Redis
+// is down the first record citing a version writes it instead.
+func (s *Server) saveNotices(c *catalog) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for id := range c.sites {
+		if err := s.ledger.SaveNotices(ctx, id); err != nil {
+			s.log.Warn("notice snapshots not saved yet; the first decision will save them", "site", id, "err", err)
+		}
+	}
+}
+
+// shortVersions formats a set's versions for the log: "fi=1a2b3c4d5e6f ...".
+func shortVersions(set *notice.Set) string {
+	langs := make([]string, 0, len(set.Docs))
+	for l := range set.Docs {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	var b strings.Builder
+	for i, l := range langs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l + "=" + set.Docs[l].Version[:12])
+	}
+	return b.String()
 }

@@ -179,3 +179,22 @@ func messagesError(msgs []api.Message) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Strings returns the widget's built-in UI texts in lang (the banner's
+// title, text and button labels), English when the widget has no
+// translation for lang — the same fallback as the widget itself. They are
+// part of what a notice version stands for.
+func Strings(lang string) (map[string]string, error) {
+	b, err := sources.ReadFile("src/i18n/" + lang + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		b, err = sources.ReadFile("src/i18n/en.json")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("widget strings %s: %w", lang, err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("widget strings %s: %w", lang, err)
+	}
+	return m, nil
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,8 +33,14 @@ func main() {
 }
 
 // run returns the process exit code: 0 after a clean shutdown, 2 for bad
-// settings, 1 for anything else that stops start-up.
+// settings, 1 for anything else that stops start-up. A first argument
+// naming a subcommand (consentd notice ...) runs it instead of the server.
 func run() int {
+	if len(os.Args) > 1 {
+		if sub, ok := subcommands()[os.Args[1]]; ok {
+			return sub(os.Args[2:], os.Stdout, os.Stderr)
+		}
+	}
 	cfg, err := config.LoadFromOS()
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -55,6 +62,17 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// subcommand runs `consentd NAME ARGS...` instead of the server: it gets
+// the arguments after NAME and returns the exit code (2 for usage errors).
+type subcommand func(args []string, stdout, stderr io.Writer) int
+
+// subcommands are the commands consentd runs instead of serving, by name.
+func subcommands() map[string]subcommand {
+	return map[string]subcommand{
+		"notice": runNotice,
+	}
 }
 
 func newLogger(cfg config.Config) *slog.Logger {
@@ -80,7 +98,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, Demo: assets.Demo()})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo()})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)

@@ -180,3 +180,27 @@ func TestReloadAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("no clean stop in logs:\n%s", logs.String())
 	}
 }
+
+// `consentd notice check` runs instead of the server: warnings exit 0,
+// an invalid file exits 1 with the field named.
+func TestNoticeCheckCommand(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	site := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(site, []byte("id: demo\nname: Demo\norigins: [https://www.example.fi]\nlanguages: [en]\npolicyVersion: \"1\"\n"+
+		"categories:\n  - {id: necessary, required: true, label: {en: Necessary}, description: {en: Needed.}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "notice", "check", site).CombinedOutput()
+	if err != nil {
+		t.Fatalf("notice check: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), site+": notice.retention: Art. 13(2)(a): ") {
+		t.Fatalf("no retention warning:\n%s", out)
+	}
+	out, err = exec.Command(bin, "notice", "check", filepath.Join(dir, "missing.yaml")).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("missing file: exit %v, want code 1\n%s", err, out)
+	}
+}

@@ -117,7 +117,7 @@ func (a *Asset) body(encoding string) []byte {
 func (a *Asset) Serve(c *fiber.Ctx, cacheControl string) error {
 	enc := a.Pick(c.Get(fiber.HeaderAcceptEncoding))
 	etag := a.ETag(enc)
-	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	c.Vary(fiber.HeaderAcceptEncoding)
 	c.Set(fiber.HeaderCacheControl, cacheControl)
 	c.Set(fiber.HeaderETag, etag)
 	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && etagMatches(inm, etag) {

@@ -178,7 +178,7 @@ func TestAcceptAllRecordsOnceAndRemembers(t *testing.T) {
 	recs := waitRecords(t, env, 1)
 	r := recs[0]
 	cookie := readCookie(t, ctx)
-	nv := env.NoticeVersion(t, "demo")
+	nv := env.NoticeVersion(t, "demo", "fi")
 	got := fmt.Sprint(r.Site, r.Method, r.Choices, r.NoticeVersion, r.Language, r.URL, r.IP, r.ConsentID)
 	want := fmt.Sprint("demo", "accept_all", map[string]bool{"analytics": true, "marketing": true, "necessary": true}, nv, "fi", env.URL+"/", "127.0.0.0", cookie.ID)
 	if got != want {

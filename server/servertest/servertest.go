@@ -5,9 +5,11 @@ package servertest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,7 +89,8 @@ func Start(t testing.TB, o Options) *Env {
 	rdb := target.Client()
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, Demo: assets.Demo()})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
+		UIStrings: widget.Strings, Demo: assets.Demo()})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -148,17 +151,24 @@ func (e *Env) RestartRedis(t testing.TB) {
 	e.RedisSrv = rs
 }
 
-// NoticeVersion returns the current notice version of a site, computed
-// from its file the way the server does.
-func (e *Env) NoticeVersion(t testing.TB, site string) string {
+// NoticeVersion returns the current notice version of a site in lang,
+// as the running server publishes it in GET /n/{site}.json.
+func (e *Env) NoticeVersion(t testing.TB, site, lang string) string {
 	t.Helper()
-	s, err := config.LoadSite(filepath.Join(e.SitesDir, site+".yaml"))
+	resp, err := http.Get(e.URL + "/n/" + site + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.Public()
-	if err != nil {
-		t.Fatal(err)
+	defer resp.Body.Close()
+	var n struct {
+		Versions map[string]string `json:"versions"`
 	}
-	return p.NoticeVersion
+	if err := json.NewDecoder(resp.Body).Decode(&n); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /n/%s.json: %d %v", site, resp.StatusCode, err)
+	}
+	v, ok := n.Versions[lang]
+	if !ok {
+		t.Fatalf("site %s has no %s notice: %v", site, lang, n.Versions)
+	}
+	return v
 }

@@ -72,16 +72,19 @@ function init(): void {
 
   const lang = pickLanguage(site);
   const t = strings(lang);
+  const version = site.noticeVersions[lang];
   const stored = readState();
-  // Only a decision made for the current notice counts.
-  let state = stored && stored.v === site.noticeVersion ? stored : null;
+  // Only a decision made for a current notice (in any of its languages)
+  // counts; a changed notice asks again.
+  let state = null as State | null;
+  for (const l in site.noticeVersions) if (stored && stored.v == site.noticeVersions[l]) state = stored;
 
   const decide = (choices: Choices, method: Method) => {
     // Keep the consent id, also across notice versions.
     const id = (readState() || state || stored || { id: uuid() }).id;
     const c: State["c"] = {};
     for (const k in choices) c[k] = choices[k] ? 1 : 0;
-    state = { id, v: site.noticeVersion, c, t: Math.floor(Date.now() / 1e3) };
+    state = { id, v: version, c, t: Math.floor(Date.now() / 1e3) };
     writeState(state, site);
     closeBanner();
     document.dispatchEvent(new CustomEvent("consentd:change", { detail: copy(state) }));
@@ -90,7 +93,7 @@ function init(): void {
       consentId: id,
       choices,
       method,
-      noticeVersion: site.noticeVersion,
+      noticeVersion: version,
       language: lang,
       url: location.href,
     });

@@ -34,8 +34,11 @@ export interface Site {
   name: string;
   languages: string[];
   defaultLanguage: string;
-  /** Hash of the notice text; a stored decision is valid only for this version. */
-  noticeVersion: string;
+  /**
+   * Notice version per language: the SHA-256 of exactly what the visitor
+   * is shown. A stored decision is valid only for a current version.
+   */
+  noticeVersions: Localized;
   policyVersion: string;
   consentExpiryDays: number;
   categories: Category[];

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/consentd/consentd/config"
+)
+
+// noticeUsage is the help text of `consentd notice`.
+const noticeUsage = `Usage: consentd notice check [--strict] FILE...
+
+check validates each site file and reports what its privacy notice
+(the notice: part) lacks of what GDPR Art. 13 requires, one warning per
+missing item, naming the field to add.
+
+Errors (the file cannot be loaded) go to stderr, warnings and a summary
+per file to stdout.
+
+Flags:
+  --strict   exit 1 when any file has warnings, not only on errors
+
+Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
+--strict), 2 usage error.
+`
+
+// runNotice runs `consentd notice ARGS...` and returns the exit code.
+func runNotice(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "consentd notice: missing command\n\n"+noticeUsage)
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		return runNoticeCheck(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, noticeUsage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "consentd notice: unknown command %q\n\n%s", args[0], noticeUsage)
+		return 2
+	}
+}
+
+// runNoticeCheck runs `consentd notice check [--strict] FILE...`. Flags
+// may come before or after the files; "--" ends the flags.
+func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("consentd notice check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, to stdout for --help
+	strict := fs.Bool("strict", false, "exit 1 when any file has warnings")
+	var files []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, noticeUsage)
+				return 0
+			}
+			fmt.Fprint(stderr, "\n"+noticeUsage) // the flag package printed the error
+			return 2
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			files = append(files, rest...)
+			break
+		}
+		if len(rest) > 0 {
+			files = append(files, rest[0])
+			rest = rest[1:]
+		}
+		args = rest
+	}
+	if len(files) == 0 {
+		fmt.Fprint(stderr, "consentd notice check: no files given\n\n"+noticeUsage)
+		return 2
+	}
+
+	code := 0
+	for _, path := range files {
+		switch ok, warnings := checkNoticeFile(path, stdout, stderr); {
+		case !ok:
+			code = 1
+		case warnings > 0 && *strict:
+			code = 1
+		}
+	}
+	return code
+}
+
+// checkNoticeFile loads one site file and prints its errors (to stderr)
+// or its notice warnings and a summary (to stdout). ok is false when the
+// file has errors.
+func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings int) {
+	site, err := config.LoadSite(path)
+	if err != nil {
+		n := 1
+		var joined interface{ Unwrap() []error }
+		if errors.As(err, &joined) {
+			n = len(joined.Unwrap())
+		}
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintf(stderr, "%s: invalid (%s)\n", path, plural(n, "error"))
+		return false, 0
+	}
+	ws := site.CheckNotice()
+	for _, w := range ws {
+		fmt.Fprintf(stdout, "%s: %s\n", path, w)
+	}
+	if len(ws) == 0 {
+		fmt.Fprintf(stdout, "%s: notice complete (0 warnings)\n", path)
+	} else {
+		fmt.Fprintf(stdout, "%s: notice incomplete (%s)\n", path, plural(len(ws), "warning"))
+	}
+	return true, len(ws)
+}
+
+// plural formats a count with its noun: "1 warning", "3 warnings".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

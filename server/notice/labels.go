@@ -1,0 +1,332 @@
+package notice
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// labels are the notice's own fixed texts (headings, column names,
+// standard sentences) per language. Every language of the widget (fi, sv,
+// en) has every key; TestLabelsComplete checks it.
+var labels = map[string]map[string]string{
+	"fi": {
+		"title":        "Tietosuojaseloste",
+		"toc":          "Sisällys",
+		"languages":    "Kieli",
+		"controller":   "Rekisterinpitäjä",
+		"processors":   "Henkilötietojen käsittelijät",
+		"contact":      "Yhteyshenkilö ja tietosuojavastaava",
+		"register":     "Rekisterin nimi",
+		"purposes":     "Käsittelyn tarkoitus ja oikeusperuste",
+		"data":         "Rekisterin tietosisältö",
+		"sources":      "Säännönmukaiset tietolähteet",
+		"requirement":  "Velvollisuus antaa tietoja",
+		"recipients":   "Tietojen luovutukset ja vastaanottajat",
+		"transfers":    "Tietojen siirto EU:n tai ETA:n ulkopuolelle",
+		"cookies":      "Evästeet",
+		"retention":    "Säilytysaika",
+		"security":     "Rekisterin suojaus",
+		"rights":       "Rekisteröidyn oikeudet",
+		"complaint":    "Oikeus tehdä valitus valvontaviranomaiselle",
+		"automated":    "Automaattinen päätöksenteko ja profilointi",
+		"about":        "Selosteen tiedot",
+		"businessId":   "Y-tunnus",
+		"address":      "Osoite",
+		"phone":        "Puhelin",
+		"email":        "Sähköposti",
+		"web":          "Verkkosivut",
+		"dpo":          "Tietosuojavastaava",
+		"purpose":      "Tarkoitus",
+		"legalBasis":   "Oikeusperuste",
+		"legitimate":   "Oikeutettu etu",
+		"name":         "Nimi",
+		"dataCol":      "Tiedot",
+		"country":      "Maa",
+		"kind":         "Rooli",
+		"none":         "Tietoja ei luovuteta rekisterinpitäjän ulkopuolelle.",
+		"noTransfer":   "Tietoja ei siirretä EU:n tai ETA:n ulkopuolelle.",
+		"transferTo":   "Tietoja siirretään EU:n tai ETA:n ulkopuolelle seuraaviin maihin:",
+		"safeguards":   "Suojatoimet",
+		"cookiesIntro": "Sivusto käyttää alla lueteltuja evästeitä. Välttämättömät evästeet ovat aina käytössä; muita käytetään vain suostumuksellasi, jonka voit muuttaa tai peruuttaa milloin tahansa evästeasetuksista.",
+		"cookie":       "Eväste",
+		"service":      "Palvelu",
+		"duration":     "Voimassa",
+		"alwaysOn":     "aina käytössä",
+		"noCookies":    "Ei evästeitä.",
+		"policy":       "Tietosuojakäytäntö",
+		"retData":      "Tiedot",
+		"retPeriod":    "Säilytysaika",
+		"notApplies":   "Ei sovelleta tähän käsittelyyn.",
+		"useRights":    "Voit käyttää oikeuksiasi ottamalla yhteyttä yllä mainittuun yhteyshenkilöön.",
+		"noAutomated":  "Tietoja ei käytetä automaattiseen päätöksentekoon eikä profilointiin.",
+		"created":      "Laadittu",
+		"updated":      "Päivitetty",
+		"validFrom":    "Voimassa alkaen",
+		"version":      "Versio",
+		"noticeHash":   "Selosteen tunniste",
+		"langName":     "suomi",
+
+		"basis.consent":             "Suostumus (tietosuoja-asetus 6 art. 1 a)",
+		"basis.contract":            "Sopimus (6 art. 1 b)",
+		"basis.legal-obligation":    "Lakisääteinen velvoite (6 art. 1 c)",
+		"basis.vital-interest":      "Elintärkeä etu (6 art. 1 d)",
+		"basis.public-task":         "Yleisen edun mukainen tehtävä tai julkisen vallan käyttö (6 art. 1 e)",
+		"basis.legitimate-interest": "Oikeutettu etu (6 art. 1 f)",
+
+		"safeguard.adequacy":   "Euroopan komission päätös tietosuojan riittävyydestä",
+		"safeguard.dpf":        "EU:n ja Yhdysvaltojen välinen tietosuojakehys (Data Privacy Framework)",
+		"safeguard.scc":        "Euroopan komission vakiosopimuslausekkeet",
+		"safeguard.bcr":        "Yritystä koskevat sitovat säännöt",
+		"safeguard.derogation": "Erityistilanteita koskeva poikkeus (tietosuoja-asetus 49 art.)",
+
+		"kind.processor":  "Henkilötietojen käsittelijä",
+		"kind.recipient":  "Vastaanottaja",
+		"kind.controller": "Itsenäinen rekisterinpitäjä",
+
+		"right.access":           "Oikeus saada pääsy tietoihin",
+		"right.rectification":    "Oikeus tietojen oikaisemiseen",
+		"right.erasure":          "Oikeus tietojen poistamiseen",
+		"right.restriction":      "Oikeus käsittelyn rajoittamiseen",
+		"right.portability":      "Oikeus siirtää tiedot järjestelmästä toiseen",
+		"right.objection":        "Oikeus vastustaa käsittelyä",
+		"right.withdraw-consent": "Oikeus peruuttaa suostumus",
+		"right.automated":        "Automaattisiin päätöksiin liittyvät oikeudet",
+		"right.complaint":        "Oikeus tehdä valitus",
+
+		"unit.min": "minuutti|minuuttia",
+		"unit.h":   "tunti|tuntia",
+		"unit.d":   "päivä|päivää",
+		"unit.mo":  "kuukausi|kuukautta",
+		"unit.y":   "vuosi|vuotta",
+		"session":  "istunto",
+	},
+	"sv": {
+		"title":        "Dataskyddsbeskrivning",
+		"toc":          "Innehåll",
+		"languages":    "Språk",
+		"controller":   "Personuppgiftsansvarig",
+		"processors":   "Personuppgiftsbiträden",
+		"contact":      "Kontaktperson och dataskyddsombud",
+		"register":     "Registrets namn",
+		"purposes":     "Ändamål och rättslig grund för behandlingen",
+		"data":         "Uppgifter i registret",
+		"sources":      "Regelbundna uppgiftskällor",
+		"requirement":  "Skyldighet att lämna uppgifter",
+		"recipients":   "Utlämnande av uppgifter och mottagare",
+		"transfers":    "Överföring av uppgifter utanför EU eller EES",
+		"cookies":      "Kakor",
+		"retention":    "Lagringstid",
+		"security":     "Skydd av registret",
+		"rights":       "Den registrerades rättigheter",
+		"complaint":    "Rätt att lämna klagomål till tillsynsmyndigheten",
+		"automated":    "Automatiserat beslutsfattande och profilering",
+		"about":        "Om beskrivningen",
+		"businessId":   "FO-nummer",
+		"address":      "Adress",
+		"phone":        "Telefon",
+		"email":        "E-post",
+		"web":          "Webbplats",
+		"dpo":          "Dataskyddsombud",
+		"purpose":      "Ändamål",
+		"legalBasis":   "Rättslig grund",
+		"legitimate":   "Berättigat intresse",
+		"name":         "Namn",
+		"dataCol":      "Uppgifter",
+		"country":      "Land",
+		"kind":         "Roll",
+		"none":         "Uppgifter lämnas inte ut utanför den personuppgiftsansvarige.",
+		"noTransfer":   "Uppgifter överförs inte utanför EU eller EES.",
+		"transferTo":   "Uppgifter överförs utanför EU eller EES till följande länder:",
+		"safeguards":   "Skyddsåtgärder",
+		"cookiesIntro": "Webbplatsen använder kakorna nedan. Nödvändiga kakor används alltid; andra används bara med ditt samtycke, som du när som helst kan ändra eller återkalla i kakinställningarna.",
+		"cookie":       "Kaka",
+		"service":      "Tjänst",
+		"duration":     "Lagringstid",
+		"alwaysOn":     "alltid på",
+		"noCookies":    "Inga kakor.",
+		"policy":       "Integritetspolicy",
+		"retData":      "Uppgifter",
+		"retPeriod":    "Lagringstid",
+		"notApplies":   "Gäller inte denna behandling.",
+		"useRights":    "Du kan utöva dina rättigheter genom att kontakta kontaktpersonen ovan.",
+		"noAutomated":  "Uppgifterna används inte för automatiserat beslutsfattande eller profilering.",
+		"created":      "Upprättad",
+		"updated":      "Uppdaterad",
+		"validFrom":    "Gäller från",
+		"version":      "Version",
+		"noticeHash":   "Beskrivningens kod",
+		"langName":     "svenska",
+
+		"basis.consent":             "Samtycke (dataskyddsförordningen art. 6.1 a)",
+		"basis.contract":            "Avtal (art. 6.1 b)",
+		"basis.legal-obligation":    "Rättslig förpliktelse (art. 6.1 c)",
+		"basis.vital-interest":      "Grundläggande intresse (art. 6.1 d)",
+		"basis.public-task":         "Uppgift av allmänt intresse eller myndighetsutövning (art. 6.1 e)",
+		"basis.legitimate-interest": "Berättigat intresse (art. 6.1 f)",
+
+		"safeguard.adequacy":   "Europeiska kommissionens beslut om adekvat skyddsnivå",
+		"safeguard.dpf":        "Dataskyddsramen mellan EU och USA (Data Privacy Framework)",
+		"safeguard.scc":        "Europeiska kommissionens standardavtalsklausuler",
+		"safeguard.bcr":        "Bindande företagsbestämmelser",
+		"safeguard.derogation": "Undantag för särskilda situationer (dataskyddsförordningen art. 49)",
+
+		"kind.processor":  "Personuppgiftsbiträde",
+		"kind.recipient":  "Mottagare",
+		"kind.controller": "Självständig personuppgiftsansvarig",
+
+		"right.access":           "Rätt till tillgång",
+		"right.rectification":    "Rätt till rättelse",
+		"right.erasure":          "Rätt till radering",
+		"right.restriction":      "Rätt till begränsning av behandling",
+		"right.portability":      "Rätt till dataportabilitet",
+		"right.objection":        "Rätt att göra invändningar",
+		"right.withdraw-consent": "Rätt att återkalla samtycke",
+		"right.automated":        "Rättigheter vid automatiserat beslutsfattande",
+		"right.complaint":        "Rätt att lämna klagomål",
+
+		"unit.min": "minut|minuter",
+		"unit.h":   "timme|timmar",
+		"unit.d":   "dag|dagar",
+		"unit.mo":  "månad|månader",
+		"unit.y":   "år|år",
+		"session":  "session",
+	},
+	"en": {
+		"title":        "Privacy notice",
+		"toc":          "Contents",
+		"languages":    "Language",
+		"controller":   "Controller",
+		"processors":   "Processors",
+		"contact":      "Contact person and data protection officer",
+		"register":     "Name of the register",
+		"purposes":     "Purposes and legal basis of processing",
+		"data":         "Personal data processed",
+		"sources":      "Sources of data",
+		"requirement":  "Obligation to provide data",
+		"recipients":   "Recipients and disclosures",
+		"transfers":    "Transfers outside the EU/EEA",
+		"cookies":      "Cookies",
+		"retention":    "Retention",
+		"security":     "Security",
+		"rights":       "Your rights",
+		"complaint":    "Right to lodge a complaint with a supervisory authority",
+		"automated":    "Automated decision-making and profiling",
+		"about":        "About this notice",
+		"businessId":   "Business ID",
+		"address":      "Address",
+		"phone":        "Phone",
+		"email":        "E-mail",
+		"web":          "Website",
+		"dpo":          "Data protection officer",
+		"purpose":      "Purpose",
+		"legalBasis":   "Legal basis",
+		"legitimate":   "Legitimate interest",
+		"name":         "Name",
+		"dataCol":      "Data",
+		"country":      "Country",
+		"kind":         "Role",
+		"none":         "Data is not disclosed outside the controller.",
+		"noTransfer":   "Data is not transferred outside the EU/EEA.",
+		"transferTo":   "Data is transferred outside the EU/EEA to the following countries:",
+		"safeguards":   "Safeguards",
+		"cookiesIntro": "The site uses the cookies listed below. Necessary cookies are always on; others are used only with your consent, which you can change or withdraw at any time in the cookie settings.",
+		"cookie":       "Cookie",
+		"service":      "Service",
+		"duration":     "Duration",
+		"alwaysOn":     "always on",
+		"noCookies":    "No cookies.",
+		"policy":       "Privacy policy",
+		"retData":      "Data",
+		"retPeriod":    "Retention period",
+		"notApplies":   "Does not apply to this processing.",
+		"useRights":    "To use your rights, contact the contact person above.",
+		"noAutomated":  "The data is not used for automated decision-making or profiling.",
+		"created":      "Created",
+		"updated":      "Last updated",
+		"validFrom":    "Valid from",
+		"version":      "Version",
+		"noticeHash":   "Notice fingerprint",
+		"langName":     "English",
+
+		"basis.consent":             "Consent (GDPR Art. 6(1)(a))",
+		"basis.contract":            "Contract (Art. 6(1)(b))",
+		"basis.legal-obligation":    "Legal obligation (Art. 6(1)(c))",
+		"basis.vital-interest":      "Vital interests (Art. 6(1)(d))",
+		"basis.public-task":         "Task in the public interest or official authority (Art. 6(1)(e))",
+		"basis.legitimate-interest": "Legitimate interests (Art. 6(1)(f))",
+
+		"safeguard.adequacy":   "European Commission adequacy decision",
+		"safeguard.dpf":        "EU-US Data Privacy Framework",
+		"safeguard.scc":        "European Commission standard contractual clauses",
+		"safeguard.bcr":        "Binding corporate rules",
+		"safeguard.derogation": "Derogation for specific situations (GDPR Art. 49)",
+
+		"kind.processor":  "Processor",
+		"kind.recipient":  "Recipient",
+		"kind.controller": "Independent controller",
+
+		"right.access":           "Right of access",
+		"right.rectification":    "Right to rectification",
+		"right.erasure":          "Right to erasure",
+		"right.restriction":      "Right to restriction of processing",
+		"right.portability":      "Right to data portability",
+		"right.objection":        "Right to object",
+		"right.withdraw-consent": "Right to withdraw consent",
+		"right.automated":        "Rights related to automated decisions",
+		"right.complaint":        "Right to lodge a complaint",
+
+		"unit.min": "minute|minutes",
+		"unit.h":   "hour|hours",
+		"unit.d":   "day|days",
+		"unit.mo":  "month|months",
+		"unit.y":   "year|years",
+		"session":  "session",
+	},
+}
+
+// label returns the fixed text key in lang (English when lang has none).
+func label(lang, key string) string {
+	if s, ok := labels[lang][key]; ok {
+		return s
+	}
+	return labels["en"][key]
+}
+
+// duration turns a cookie duration from the site file ("session", "30min",
+// "13mo", "2y") into words: "13 kuukautta", "13 månader", "13 months".
+func duration(lang, d string) string {
+	if d == "session" {
+		return label(lang, "session")
+	}
+	i := strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' })
+	if i <= 0 {
+		return d
+	}
+	n, err := strconv.Atoi(d[:i])
+	forms := strings.Split(label(lang, "unit."+d[i:]), "|")
+	if err != nil || len(forms) != 2 {
+		return d
+	}
+	if n == 1 {
+		return "1 " + forms[0]
+	}
+	return strconv.Itoa(n) + " " + forms[1]
+}
+
+var months = [...]string{"January", "February", "March", "April", "May", "June", "July",
+	"August", "September", "October", "November", "December"}
+
+// date formats a YYYY-MM-DD date the way the language writes it:
+// 1.11.2026 in Finnish and Finland-Swedish, 1 November 2026 in English.
+func date(lang, ymd string) string {
+	t, err := time.Parse("2006-01-02", ymd)
+	if err != nil {
+		return ymd
+	}
+	if lang == "en" {
+		return fmt.Sprintf("%d %s %d", t.Day(), months[t.Month()-1], t.Year())
+	}
+	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
+}

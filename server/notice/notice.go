@@ -1,0 +1,225 @@
+// Package notice renders a site's privacy notice (config.Notice) to safe
+// HTML — a fragment shared by the standalone page GET /n/{site} and the
+// widget's notice view — and computes the notice versions: per language,
+// the SHA-256 of a canonical snapshot of everything the visitor is shown.
+// docs/notice.md describes the format for site owners.
+package notice
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+
+	"github.com/consentd/consentd/config"
+)
+
+//go:embed fragment.tmpl page.tmpl notice.css
+var files embed.FS
+
+// Format names the snapshot encoding. A new encoding gets a new name, so
+// an old version can always be recomputed from its stored snapshot.
+const Format = "consentd-notice/1"
+
+// Snapshot is exactly what a visitor was shown in one language: the
+// notice, the banner texts and the policy version. Its canonical JSON
+// encoding (Encode) is stored in Redis under its SHA-256, the version.
+type Snapshot struct {
+	Format        string            `json:"format"`
+	Site          string            `json:"site"`
+	Name          string            `json:"name"`
+	Lang          string            `json:"lang"`
+	PolicyVersion string            `json:"policyVersion"`
+	UI            map[string]string `json:"ui"`
+	HTML          string            `json:"html"`
+}
+
+// Encode returns the canonical encoding: JSON with the fields in the
+// order above, map keys sorted, no HTML escaping, no trailing newline.
+func (s *Snapshot) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, fmt.Errorf("encode notice snapshot: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Version returns the hex SHA-256 of an encoded snapshot.
+func Version(encoded []byte) string {
+	sum := sha256.Sum256(encoded)
+	return hex.EncodeToString(sum[:])
+}
+
+// Document is the notice in one language.
+type Document struct {
+	Lang     string
+	Version  string // Version(Snapshot)
+	Snapshot []byte // canonical encoding of the Snapshot
+	Fragment string // the notice HTML (also in Snapshot)
+	Page     []byte // the standalone HTML page
+}
+
+// Set is a site's notice in every language of the site.
+type Set struct {
+	Site string
+	Docs map[string]*Document // by language
+	// JSON is the structured notice for integrations (GET /n/{site}.json).
+	JSON []byte
+}
+
+// Versions returns language → notice version.
+func (s *Set) Versions() map[string]string {
+	m := make(map[string]string, len(s.Docs))
+	for l, d := range s.Docs {
+		m[l] = d.Version
+	}
+	return m
+}
+
+// UIStrings returns the widget's banner texts in a language (the widget
+// package's Strings); they are part of what a version stands for.
+type UIStrings func(lang string) (map[string]string, error)
+
+// Build renders site's notice in each of its languages.
+func Build(site *config.Site, ui UIStrings) (*Set, error) {
+	set := &Set{Site: site.ID, Docs: make(map[string]*Document, len(site.Languages))}
+	for _, lang := range site.Languages {
+		frag, err := renderFragment(site, lang)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		strs, err := ui(lang)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		snap := Snapshot{Format: Format, Site: site.ID, Name: site.Name, Lang: lang,
+			PolicyVersion: site.PolicyVersion, UI: strs, HTML: frag}
+		enc, err := snap.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		set.Docs[lang] = &Document{Lang: lang, Version: Version(enc), Snapshot: enc, Fragment: frag}
+	}
+	for _, lang := range site.Languages {
+		page, err := renderPage(site, set, lang)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		set.Docs[lang].Page = page
+	}
+	js, err := structured(site, set)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	set.JSON = js
+	return set, nil
+}
+
+// pageCSS is the standalone page's style sheet, inlined and allowed by
+// its hash in the page's Content-Security-Policy.
+var pageCSS = mustRead("notice.css")
+
+// PageCSP is the Content-Security-Policy of the standalone page: nothing
+// but its own inline style sheet.
+var PageCSP = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "default-src 'none'; style-src 'sha256-" + b64(sum[:]) + "'; img-src 'self'; base-uri 'none'; form-action 'none'"
+}()
+
+var pageTmpl = template.Must(template.New("page").ParseFS(files, "page.tmpl"))
+
+type pageView struct {
+	Lang, Title, SiteName, Subtitle string
+	L                               map[string]string
+	CSS                             template.CSS
+	Langs                           []pageLang
+	Fragment                        template.HTML
+	Version, VersionPath            string
+}
+
+type pageLang struct {
+	Lang, Name string
+	Current    bool
+}
+
+func renderPage(site *config.Site, set *Set, lang string) ([]byte, error) {
+	doc := set.Docs[lang]
+	v := pageView{Lang: lang, L: labels[lang], SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
+		Fragment: template.HTML(doc.Fragment), // #nosec G203 -- rendered by html/template
+		Version:  doc.Version, VersionPath: "/n/" + site.ID + "/v/" + doc.Version,
+		Subtitle: site.Notice.RegisterName[lang]}
+	if v.L == nil {
+		v.L = labels["en"]
+	}
+	v.Title = site.Notice.Title[lang]
+	if v.Title == "" {
+		v.Title = v.L["title"]
+	}
+	if len(site.Languages) > 1 {
+		for _, l := range site.Languages {
+			v.Langs = append(v.Langs, pageLang{Lang: l, Name: label(l, "langName"), Current: l == lang})
+		}
+	}
+	var b bytes.Buffer
+	if err := pageTmpl.ExecuteTemplate(&b, "page.tmpl", v); err != nil {
+		return nil, fmt.Errorf("render notice page: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// structuredNotice is GET /n/{site}.json: the notice with the built-in
+// defaults filled in (every right, the complaint authority), the cookies
+// from the categories, and the current version per language.
+type structuredNotice struct {
+	Format          string                  `json:"format"`
+	Site            string                  `json:"site"`
+	Name            string                  `json:"name"`
+	Languages       []string                `json:"languages"`
+	DefaultLanguage string                  `json:"defaultLanguage"`
+	PolicyVersion   string                  `json:"policyVersion"`
+	Versions        map[string]string       `json:"versions"`
+	Notice          config.Notice           `json:"notice"`
+	Cookies         []config.PublicCategory `json:"cookies"`
+}
+
+func structured(site *config.Site, set *Set) ([]byte, error) {
+	n := site.Notice
+	n.Rights = make(map[string]config.Right, len(config.Rights))
+	for _, id := range config.Rights {
+		text, applies := site.RightText(id)
+		a := applies
+		n.Rights[id] = config.Right{Applies: &a, Text: text}
+	}
+	if a, ok := site.ComplaintAuthority(); ok {
+		n.ComplaintAuthority = &a
+	}
+	n.Country = site.NoticeCountry()
+	pub, err := site.Public()
+	if err != nil {
+		return nil, err
+	}
+	out := structuredNotice{Format: "consentd-notice-data/1", Site: site.ID, Name: site.Name, Languages: site.Languages,
+		DefaultLanguage: site.DefaultLanguage, PolicyVersion: site.PolicyVersion, Versions: set.Versions(),
+		Notice: n, Cookies: pub.Categories}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode structured notice: %w", err)
+	}
+	return b, nil
+}
+
+func mustRead(name string) string {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time; cannot fail
+	}
+	return string(b)
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
