@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // PublicSite is the part of a site's configuration that is inlined into
 // the widget bundle and shown to visitors. It never holds secrets.
 type PublicSite struct {
@@ -13,6 +15,9 @@ type PublicSite struct {
 	PolicyVersion     string            `json:"policyVersion"`
 	ConsentExpiryDays int               `json:"consentExpiryDays"`
 	Categories        []PublicCategory  `json:"categories"`
+	// Strings are the site's overrides of the widget's texts, per
+	// language (the strings section's "widget.<key>" entries).
+	Strings map[string]map[string]string `json:"strings,omitempty"`
 }
 
 // PublicCategory is a category as the widget sees it.
@@ -65,6 +70,19 @@ func (s *Site) Public() (PublicSite, error) {
 			pc.Services[j] = ps
 		}
 		p.Categories[i] = pc
+	}
+	for lang, m := range s.Strings {
+		for k, v := range m {
+			if key, ok := strings.CutPrefix(k, "widget."); ok {
+				if p.Strings == nil {
+					p.Strings = map[string]map[string]string{}
+				}
+				if p.Strings[lang] == nil {
+					p.Strings[lang] = map[string]string{}
+				}
+				p.Strings[lang][key] = v
+			}
+		}
 	}
 	return p, nil
 }

@@ -13,8 +13,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Languages are the UI languages the widget has built in.
+// builtinLanguages are the languages whose texts consentd has built in.
+// A site may use others by giving the texts in its strings section.
 var builtinLanguages = []string{"fi", "sv", "en"}
+
+// BuiltinLanguage reports whether consentd has built-in texts for lang.
+func BuiltinLanguage(lang string) bool { return isBuiltinLanguage(lang) }
 
 // Defaults applied when a site file leaves a field out.
 const (
@@ -39,6 +43,11 @@ type Site struct {
 	Categories        []Category `yaml:"categories"`
 	// Notice is the site's privacy notice (see notice.go, docs/notice.md).
 	Notice Notice `yaml:"notice"`
+	// Strings overrides built-in texts per language: keys "widget.<key>"
+	// (the widget's UI texts) and "notice.<key>" (the notice's headings and
+	// standard sentences). A language that is not built in (fi, sv, en)
+	// must give every text. See docs/notice.md#more-languages.
+	Strings map[string]map[string]string `yaml:"strings"`
 
 	// File is the path the site was loaded from (not part of the YAML).
 	File string `yaml:"-"`

@@ -30,6 +30,8 @@ var (
 	durationPattern   = regexp.MustCompile(`^(session|[1-9][0-9]{0,4}(min|h|d|mo|y))$`)
 	// cookieNamePattern is an RFC 6265 token, plus "*" for families such as _ga_*.
 	cookieNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+	languagePattern   = regexp.MustCompile(`^[a-z]{2,3}$`)
+	stringKeyPattern  = regexp.MustCompile(`^(widget|notice)\.[A-Za-z][A-Za-z0-9.-]{0,63}$`)
 )
 
 // SiteIDPattern reports whether id is a well-formed site id.
@@ -73,6 +75,7 @@ func (s *Site) Validate() error {
 	}
 	v.categories(s)
 	v.notice(s)
+	v.strings(s)
 	return errors.Join(v.errs...)
 }
 
@@ -124,8 +127,12 @@ func (v *validator) languages(s *Site) {
 	seen := map[string]bool{}
 	for i, l := range s.Languages {
 		field := fmt.Sprintf("languages[%d]", i)
-		if !isBuiltinLanguage(l) {
-			v.add(field, "unsupported language %q: expected one of %s", l, strings.Join(builtinLanguages, ", "))
+		switch {
+		case !languagePattern.MatchString(l):
+			v.add(field, "%q is not a language code: expected a lowercase ISO 639 code such as fi, sv, en, de", l)
+		case !isBuiltinLanguage(l) && len(s.Strings[l]) == 0:
+			v.add(field, "language %q has no built-in texts (built in: %s): add strings.%s with every text, see docs/notice.md#more-languages",
+				l, strings.Join(builtinLanguages, ", "), l)
 		}
 		if seen[l] {
 			v.add(field, "duplicate language %q", l)
@@ -215,6 +222,26 @@ func (v *validator) categories(s *Site) {
 				}
 				v.text(cp+".description", ck.Description, s.Languages, 1000)
 			}
+		}
+	}
+}
+
+// strings checks the shape of the strings section: site languages only,
+// keys "widget.<key>" or "notice.<key>", non-empty single texts. Whether a
+// key exists is checked where the texts are known (server/notice).
+func (v *validator) strings(s *Site) {
+	for lang, m := range s.Strings {
+		p := "strings." + lang
+		if !s.HasLanguage(lang) {
+			v.add(p, "language %q is not one of the site's languages (%s)", lang, strings.Join(s.Languages, ", "))
+			continue
+		}
+		for k, val := range m {
+			if !stringKeyPattern.MatchString(k) {
+				v.add(p+"."+k, "is not a text key: expected widget.<key> or notice.<key>, e.g. notice.toc")
+				continue
+			}
+			v.plain(p+"."+k, val, 2000, true)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/notice"
+	"github.com/consentd/consentd/widget"
 )
 
 // noticeUsage is the help text of `consentd notice`.
@@ -94,6 +96,10 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 // file has errors.
 func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings int) {
 	site, err := config.LoadSite(path)
+	if err == nil {
+		// Rendering checks what only the renderer knows: the strings keys.
+		_, err = notice.Build(site, widget.Strings)
+	}
 	if err != nil {
 		n := 1
 		var joined interface{ Unwrap() []error }

@@ -70,6 +70,11 @@ func TestRunNotice(t *testing.T) {
 		"email: privacy@acme.fi", "email: privacy(at)acme.fi",
 		"transfers: {outsideEEA: false}", "transfers: {outsideEEA: true, countries: [SE], safeguards: [scc]}",
 	).Replace(completeSite))
+	// Valid YAML, but a text key the renderer does not know.
+	badKey := write("badkey.yaml", strings.NewReplacer(
+		"id: complete", "id: badkey",
+		"categories:", "strings: {en: {notice.contorller: Controller}}\ncategories:",
+	).Replace(completeSite))
 	missing := filepath.Join(dir, "missing.yaml")
 
 	tests := []struct {
@@ -102,6 +107,8 @@ func TestRunNotice(t *testing.T) {
 				invalid + `: notice.transfers.countries[0]: "SE" is in the EU/EEA`,
 				invalid + ": invalid (2 errors)",
 			}, invalid},
+		{"unknown text key", []string{"check", badKey}, 1, nil,
+			[]string{badKey + ": strings.en.notice.contorller: unknown text key", badKey + ": invalid (1 error)"}, ""},
 		{"missing file", []string{"check", missing}, 1, nil,
 			[]string{missing + ": open ", missing + ": invalid (1 error)"}, ""},
 		{"files after --", []string{"check", "--", complete}, 0,

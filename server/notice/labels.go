@@ -1,10 +1,14 @@
 package notice
 
 import (
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/consentd/consentd/config"
 )
 
 // labels are the notice's own fixed texts (headings, column names,
@@ -286,26 +290,37 @@ var labels = map[string]map[string]string{
 	},
 }
 
-// label returns the fixed text key in lang (English when lang has none).
-func label(lang, key string) string {
-	if s, ok := labels[lang][key]; ok {
-		return s
+// labelsFor returns the notice's fixed texts for lang: the built-in ones
+// (English where lang has none), overridden by the site's
+// strings.<lang>."notice.<key>" entries.
+func labelsFor(site *config.Site, lang string) map[string]string {
+	m := make(map[string]string, len(labels["en"]))
+	for k, v := range labels["en"] {
+		m[k] = v
 	}
-	return labels["en"][key]
+	for k, v := range labels[lang] {
+		m[k] = v
+	}
+	for k, v := range site.Strings[lang] {
+		if key, ok := strings.CutPrefix(k, "notice."); ok {
+			m[key] = v
+		}
+	}
+	return m
 }
 
 // duration turns a cookie duration from the site file ("session", "30min",
-// "13mo", "2y") into words: "13 kuukautta", "13 månader", "13 months".
-func duration(lang, d string) string {
+// "13mo", "2y") into words with the labels L: "13 kuukautta", "13 months".
+func duration(L map[string]string, d string) string {
 	if d == "session" {
-		return label(lang, "session")
+		return L["session"]
 	}
 	i := strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' })
 	if i <= 0 {
 		return d
 	}
 	n, err := strconv.Atoi(d[:i])
-	forms := strings.Split(label(lang, "unit."+d[i:]), "|")
+	forms := strings.Split(L["unit."+d[i:]], "|")
 	if err != nil || len(forms) != 2 {
 		return d
 	}
@@ -319,14 +334,62 @@ var months = [...]string{"January", "February", "March", "April", "May", "June",
 	"August", "September", "October", "November", "December"}
 
 // date formats a YYYY-MM-DD date the way the language writes it:
-// 1.11.2026 in Finnish and Finland-Swedish, 1 November 2026 in English.
+// 1.11.2026 in Finnish and Finland-Swedish, 1 November 2026 in English,
+// unchanged (ISO 8601) in other languages.
 func date(lang, ymd string) string {
 	t, err := time.Parse("2006-01-02", ymd)
-	if err != nil {
+	switch {
+	case err != nil:
 		return ymd
-	}
-	if lang == "en" {
+	case lang == "en":
 		return fmt.Sprintf("%d %s %d", t.Day(), months[t.Month()-1], t.Year())
+	case lang == "fi" || lang == "sv":
+		return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
 	}
-	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
+	return ymd
+}
+
+// checkStrings checks the site's strings section against the texts that
+// exist: every key must be a known one, and a language without built-in
+// texts must give all of them (and its own rights texts), so a page never
+// mixes languages. widgetKeys are the widget's UI text keys.
+func checkStrings(site *config.Site, widgetKeys map[string]bool) error {
+	file := site.File
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, &config.FieldError{File: file, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, lang := range site.Languages {
+		m := site.Strings[lang]
+		for k := range m {
+			ns, key, _ := strings.Cut(k, ".")
+			if (ns == "notice" && labels["en"][key] == "") || (ns == "widget" && !widgetKeys[key]) {
+				add("strings."+lang+"."+k, "unknown text key (see docs/notice.md#more-languages for the list)")
+			}
+		}
+		if config.BuiltinLanguage(lang) {
+			continue
+		}
+		var missing []string
+		for key := range labels["en"] {
+			if m["notice."+key] == "" {
+				missing = append(missing, "notice."+key)
+			}
+		}
+		for key := range widgetKeys {
+			if m["widget."+key] == "" {
+				missing = append(missing, "widget."+key)
+			}
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			add("strings."+lang, "%d texts missing for a language without built-in texts: %s", len(missing), strings.Join(missing, ", "))
+		}
+		for _, id := range config.Rights {
+			if t, _ := site.RightText(id); t[lang] == "" {
+				add("notice.rights."+id+".text."+lang, "no built-in text in %q: write the text of this right", lang)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

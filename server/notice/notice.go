@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"strings"
 
 	"github.com/consentd/consentd/config"
 )
@@ -86,15 +87,28 @@ func (s *Set) Versions() map[string]string {
 // package's Strings); they are part of what a version stands for.
 type UIStrings func(lang string) (map[string]string, error)
 
-// Build renders site's notice in each of its languages.
+// Build renders site's notice in each of its languages. It fails, with
+// errors naming the file and field, when the site's strings section has
+// unknown keys or a language without built-in texts lacks some.
 func Build(site *config.Site, ui UIStrings) (*Set, error) {
+	base, err := ui("en")
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	widgetKeys := make(map[string]bool, len(base))
+	for k := range base {
+		widgetKeys[k] = true
+	}
+	if err := checkStrings(site, widgetKeys); err != nil {
+		return nil, err
+	}
 	set := &Set{Site: site.ID, Docs: make(map[string]*Document, len(site.Languages))}
 	for _, lang := range site.Languages {
 		frag, err := renderFragment(site, lang)
 		if err != nil {
 			return nil, fmt.Errorf("site %s: %w", site.ID, err)
 		}
-		strs, err := ui(lang)
+		strs, err := UIFor(site, lang, ui)
 		if err != nil {
 			return nil, fmt.Errorf("site %s: %w", site.ID, err)
 		}
@@ -119,6 +133,25 @@ func Build(site *config.Site, ui UIStrings) (*Set, error) {
 	}
 	set.JSON = js
 	return set, nil
+}
+
+// UIFor returns the widget's texts in lang as the visitor sees them: the
+// built-in ones overridden by the site's strings.<lang>."widget.<key>".
+func UIFor(site *config.Site, lang string, ui UIStrings) (map[string]string, error) {
+	base, err := ui(lang)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range site.Strings[lang] {
+		if key, ok := strings.CutPrefix(k, "widget."); ok {
+			out[key] = v
+		}
+	}
+	return out, nil
 }
 
 // pageCSS is the standalone page's style sheet, inlined and allowed by
@@ -150,20 +183,17 @@ type pageLang struct {
 
 func renderPage(site *config.Site, set *Set, lang string) ([]byte, error) {
 	doc := set.Docs[lang]
-	v := pageView{Lang: lang, L: labels[lang], SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
+	v := pageView{Lang: lang, L: labelsFor(site, lang), SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
 		Fragment: template.HTML(doc.Fragment), // #nosec G203 -- rendered by html/template
 		Version:  doc.Version, VersionPath: "/n/" + site.ID + "/v/" + doc.Version,
 		Subtitle: site.Notice.RegisterName[lang]}
-	if v.L == nil {
-		v.L = labels["en"]
-	}
 	v.Title = site.Notice.Title[lang]
 	if v.Title == "" {
 		v.Title = v.L["title"]
 	}
 	if len(site.Languages) > 1 {
 		for _, l := range site.Languages {
-			v.Langs = append(v.Langs, pageLang{Lang: l, Name: label(l, "langName"), Current: l == lang})
+			v.Langs = append(v.Langs, pageLang{Lang: l, Name: labelsFor(site, l)["langName"], Current: l == lang})
 		}
 	}
 	var b bytes.Buffer

@@ -148,7 +148,7 @@ func TestDurationAndDate(t *testing.T) {
 		{"en", "2d", "2 days"}, {"fi", "1h", "1 tunti"},
 	}
 	for _, tt := range tests {
-		if got := duration(tt.lang, tt.in); got != tt.want {
+		if got := duration(labels[tt.lang], tt.in); got != tt.want {
 			t.Errorf("duration(%s, %s) = %q, want %q", tt.lang, tt.in, got, tt.want)
 		}
 	}
@@ -172,17 +172,17 @@ func TestLabelsComplete(t *testing.T) {
 		}
 	}
 	for _, id := range config.Rights {
-		if label("fi", "right."+id) == "" {
+		if labels["fi"]["right."+id] == "" {
 			t.Errorf("no label for right %s", id)
 		}
 	}
 	for _, b := range config.LegalBases {
-		if label("sv", "basis."+b) == "" {
+		if labels["sv"]["basis."+b] == "" {
 			t.Errorf("no label for basis %s", b)
 		}
 	}
 	for _, s := range config.Safeguards {
-		if label("en", "safeguard."+s) == "" {
+		if labels["en"]["safeguard."+s] == "" {
 			t.Errorf("no label for safeguard %s", s)
 		}
 	}
@@ -326,5 +326,141 @@ func TestPageCSPMatchesStyle(t *testing.T) {
 	i, j := strings.Index(page, "<style>"), strings.Index(page, "</style>")
 	if i < 0 || j < i || page[i+7:j] != pageCSS {
 		t.Fatal("the inline style is not byte-identical to notice.css, so its CSP hash would not match")
+	}
+}
+
+// germanSite is the demo site plus German, with every text given in its
+// strings section; drop removes one key, extra adds one.
+func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
+	t.Helper()
+	s := demoSite(t)
+	s.Languages = append(s.Languages, "de")
+	de := map[string]string{}
+	for k, v := range labels["en"] {
+		de["notice."+k] = "DE " + v
+		if strings.HasPrefix(k, "unit.") {
+			de["notice."+k] = "DEone|DEmany"
+		}
+	}
+	en, _ := ui("en")
+	for k, v := range en {
+		de["widget."+k] = "DE " + v
+	}
+	s.Strings = map[string]map[string]string{"de": de}
+	// Every translated text needs German now: copy English.
+	var addDE func(v reflect.Value)
+	addDE = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Ptr:
+			if !v.IsNil() {
+				addDE(v.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					addDE(v.Field(i))
+				}
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				addDE(v.Index(i))
+			}
+		case reflect.Map:
+			if t, ok := v.Interface().(config.Text); ok && len(t) > 0 {
+				t["de"] = "DE " + t["en"]
+				return
+			}
+			for _, k := range v.MapKeys() {
+				e := reflect.New(v.Type().Elem()).Elem()
+				e.Set(v.MapIndex(k))
+				addDE(e)
+				v.SetMapIndex(k, e)
+			}
+		}
+	}
+	addDE(reflect.ValueOf(&s.Categories).Elem())
+	addDE(reflect.ValueOf(&s.Notice).Elem())
+	if s.Notice.Rights == nil {
+		s.Notice.Rights = map[string]config.Right{}
+	}
+	for _, id := range config.Rights {
+		r := s.Notice.Rights[id]
+		if len(r.Text) == 0 {
+			r.Text = config.Text{}
+			for _, l := range []string{"fi", "sv", "en"} {
+				r.Text[l] = config.DefaultRightText(id)[l]
+			}
+		}
+		r.Text["de"] = "DE right " + id
+		s.Notice.Rights[id] = r
+	}
+	if edit != nil {
+		edit(s)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("the German test site must be valid: %v", err)
+	}
+	_, err := Build(s, ui)
+	return s, err
+}
+
+func TestMoreLanguagesByConfig(t *testing.T) {
+	s, err := germanSite(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := build(t, s)
+	de := set.Docs["de"]
+	page := string(de.Page)
+	for _, want := range []string{`<html lang="de">`, "DE " + labels["en"]["controller"], "DE right access", "2026-11-01",
+		"<td>13 DEmany</td>", "Office of the Data Protection Ombudsman", `lang="de"`, ">DE English<"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("de page lacks %q", want)
+		}
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(de.Snapshot, &snap); err != nil || snap.UI["acceptAll"] != "DE A" {
+		t.Errorf("de snapshot UI %v", snap.UI)
+	}
+
+	tests := []struct {
+		name, field string
+		edit        func(s *config.Site)
+	}{
+		{"a missing notice text", "strings.de: 1 texts missing", func(s *config.Site) { delete(s.Strings["de"], "notice.toc") }},
+		{"a missing widget text", "widget.acceptAll", func(s *config.Site) { delete(s.Strings["de"], "widget.acceptAll") }},
+		{"an unknown key", "strings.de.notice.nope: unknown text key", func(s *config.Site) { s.Strings["de"]["notice.nope"] = "x" }},
+		{"an unknown key in a built-in language", "strings.en.widget.nope: unknown text key", func(s *config.Site) {
+			s.Strings["en"] = map[string]string{"widget.nope": "x"}
+		}},
+		{"no text for a right", "notice.rights.erasure.text.de: no built-in text", func(s *config.Site) {
+			r := s.Notice.Rights["erasure"]
+			delete(r.Text, "de")
+			r.Text = nil
+			s.Notice.Rights["erasure"] = r
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := germanSite(t, tt.edit)
+			if err == nil || !strings.Contains(err.Error(), tt.field) || !strings.Contains(err.Error(), "demo.yaml: ") {
+				t.Fatalf("got %v, want an error with %q", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestStringsOverrideBuiltinTexts(t *testing.T) {
+	base := build(t, demoSite(t))
+	s := demoSite(t)
+	s.Strings = map[string]map[string]string{"en": {"widget.title": "Our cookies", "notice.title": "Data protection"}}
+	set := build(t, s)
+	var snap Snapshot
+	_ = json.Unmarshal(set.Docs["en"].Snapshot, &snap)
+	if snap.UI["title"] != "Our cookies" || !strings.Contains(string(set.Docs["en"].Page), "<h1>Data protection</h1>") {
+		t.Errorf("override not applied: ui %v", snap.UI["title"])
+	}
+	if set.Docs["en"].Version == base.Docs["en"].Version || set.Docs["fi"].Version != base.Docs["fi"].Version {
+		t.Error("an English override must change the en version only")
 	}
 }

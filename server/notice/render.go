@@ -134,10 +134,7 @@ func renderFragment(site *config.Site, lang string) (string, error) {
 // rights, complaint and cookies are always there).
 func buildView(site *config.Site, lang string) *view {
 	n := &site.Notice
-	L := labels[lang]
-	if L == nil {
-		L = labels["en"]
-	}
+	L := labelsFor(site, lang)
 	tr := func(t config.Text) string { return t[lang] }
 	v := &view{
 		Lang:          lang,
@@ -170,7 +167,7 @@ func buildView(site *config.Site, lang string) *view {
 	bases := func(ids []string) []string {
 		out := make([]string, len(ids))
 		for i, b := range ids {
-			out[i] = label(lang, "basis."+b)
+			out[i] = L["basis."+b]
 		}
 		return out
 	}
@@ -198,7 +195,7 @@ func buildView(site *config.Site, lang string) *view {
 		if kind == "" {
 			kind = config.RecipientProcessor
 		}
-		v.Recipients = append(v.Recipients, recipient{Name: r.Name, Kind: label(lang, "kind."+kind),
+		v.Recipients = append(v.Recipients, recipient{Name: r.Name, Kind: L["kind."+kind],
 			Purpose: tr(r.Purpose), Data: tr(r.Data), Bases: bases(r.LegalBasis),
 			Country: countryName(lang, r.Country), URL: webURL(r.URL)})
 	}
@@ -208,7 +205,7 @@ func buildView(site *config.Site, lang string) *view {
 			tv.Countries = append(tv.Countries, countryName(lang, c))
 		}
 		for _, s := range t.Safeguards {
-			tv.Safeguards = append(tv.Safeguards, label(lang, "safeguard."+s))
+			tv.Safeguards = append(tv.Safeguards, L["safeguard."+s])
 		}
 		v.Transfers = tv
 	}
@@ -224,7 +221,7 @@ func buildView(site *config.Site, lang string) *view {
 				r := row
 				r.Cookie = ck.Name
 				r.Purpose = joinNonEmpty(" ", tr(s.Purpose), tr(ck.Description))
-				r.Duration = duration(lang, ck.Duration)
+				r.Duration = duration(L, ck.Duration)
 				cv.Rows = append(cv.Rows, r)
 			}
 		}
@@ -236,10 +233,14 @@ func buildView(site *config.Site, lang string) *view {
 	v.Security = rich(tr(n.Security))
 	for _, id := range config.Rights {
 		text, applies := site.RightText(id)
-		v.Rights = append(v.Rights, right{Title: label(lang, "right."+id), Applies: applies, Text: rich(text[lang])})
+		v.Rights = append(v.Rights, right{Title: L["right."+id], Applies: applies, Text: rich(text[lang])})
 	}
 	if a, ok := site.ComplaintAuthority(); ok {
-		v.Authority = &party{L: L, Name: tr(a.Name), Address: lines(a.Address), Phone: a.Phone, Email: a.Email, URL: webURL(a.URL)}
+		name := tr(a.Name)
+		if name == "" { // a built-in authority in a language it has no name in
+			name = a.Name["en"]
+		}
+		v.Authority = &party{L: L, Name: name, Address: lines(a.Address), Phone: a.Phone, Email: a.Email, URL: webURL(a.URL)}
 	}
 	if a := n.AutomatedDecisions; a != nil && a.Used != nil {
 		v.Automated = &automated{Used: *a.Used, Description: rich(tr(a.Description))}
