@@ -265,16 +265,21 @@ func (v *validator) country(field, c string) bool {
 // legalBases checks a list of legal bases: each one of LegalBases, no
 // duplicates.
 func (v *validator) legalBases(field string, bases []string) {
+	v.enumList(field, "legal basis", bases, LegalBases)
+}
+
+// enumList checks that every value of a list is one of allowed, once.
+func (v *validator) enumList(field, what string, vals, allowed []string) {
 	seen := map[string]bool{}
-	for i, b := range bases {
+	for i, x := range vals {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
-		case !containsString(LegalBases, b):
-			v.add(f, "unknown legal basis %q: expected one of %s", b, strings.Join(LegalBases, ", "))
-		case seen[b]:
-			v.add(f, "duplicate legal basis %q", b)
+		case !containsString(allowed, x):
+			v.add(f, "unknown %s %q: expected one of %s", what, x, strings.Join(allowed, ", "))
+		case seen[x]:
+			v.add(f, "duplicate %s %q", what, x)
 		}
-		seen[b] = true
+		seen[x] = true
 	}
 }
 
@@ -424,17 +429,7 @@ func (v *validator) transfers(t *Transfers, langs []string) {
 		}
 		seen[c] = true
 	}
-	seen = map[string]bool{}
-	for i, sg := range t.Safeguards {
-		sf := fmt.Sprintf("%s.safeguards[%d]", f, i)
-		switch {
-		case !containsString(Safeguards, sg):
-			v.add(sf, "unknown safeguard %q: expected one of %s", sg, strings.Join(Safeguards, ", "))
-		case seen[sg]:
-			v.add(sf, "duplicate safeguard %q", sg)
-		}
-		seen[sg] = true
-	}
+	v.enumList(f+".safeguards", "safeguard", t.Safeguards, Safeguards)
 	v.optText(f+".description", t.Description, langs, noticeLong)
 }
 

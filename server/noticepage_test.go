@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -192,24 +191,6 @@ func TestNoticeVersionChange(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestIncompleteNoticeIsLoggedAtStart(t *testing.T) {
 	const bare = `id: bare
 name: Bare Oy
@@ -222,7 +203,7 @@ categories:
     label: {en: Necessary}
     description: {en: Needed.}
 `
-	var log syncBuffer
+	var log servertest.LogBuffer
 	env := servertest.Start(t, servertest.Options{
 		Sites: func(string) map[string]string { return map[string]string{"bare.yaml": bare} },
 		Log:   &log,
