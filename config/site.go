@@ -48,9 +48,23 @@ type Site struct {
 	// standard sentences). A language that is not built in (fi, sv, en)
 	// must give every text. See docs/notice.md#more-languages.
 	Strings map[string]map[string]string `yaml:"strings"`
+	// AdminTokens are the controllers' API tokens, stored as hashes
+	// (`consentd token create --site ID` makes one).
+	AdminTokens []AdminToken `yaml:"adminTokens"`
 
 	// File is the path the site was loaded from (not part of the YAML).
 	File string `yaml:"-"`
+}
+
+// AdminToken is one admin API token of a site: only its hash is stored.
+type AdminToken struct {
+	// Name says whose or what the token is ("dpo", "nightly export"); it
+	// appears in logs instead of the token.
+	Name string `yaml:"name"`
+	// Hash is "sha256:" + the hex SHA-256 of the token.
+	Hash string `yaml:"hash"`
+	// Created is the date the token was made (YYYY-MM-DD), for rotation.
+	Created string `yaml:"created"`
 }
 
 // Category is a group of cookies and services the visitor accepts or

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -31,6 +32,7 @@ var (
 	// cookieNamePattern is an RFC 6265 token, plus "*" for families such as _ga_*.
 	cookieNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 	languagePattern   = regexp.MustCompile(`^[a-z]{2,3}$`)
+	tokenHashPattern  = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	stringKeyPattern  = regexp.MustCompile(`^(widget|notice)\.[A-Za-z][A-Za-z0-9.-]{0,63}$`)
 )
 
@@ -76,6 +78,7 @@ func (s *Site) Validate() error {
 	v.categories(s)
 	v.notice(s)
 	v.strings(s)
+	v.adminTokens(s.AdminTokens)
 	return errors.Join(v.errs...)
 }
 
@@ -243,5 +246,32 @@ func (v *validator) strings(s *Site) {
 			}
 			v.plain(p+"."+k, val, 2000, true)
 		}
+	}
+}
+
+// adminTokens checks the token list: a name and a well-formed hash each,
+// no name or hash twice.
+func (v *validator) adminTokens(tokens []AdminToken) {
+	names, hashes := map[string]bool{}, map[string]bool{}
+	for i, t := range tokens {
+		p := fmt.Sprintf("adminTokens[%d]", i)
+		v.plain(p+".name", t.Name, 64, true)
+		switch {
+		case strings.HasPrefix(t.Hash, "cdt_"):
+			v.add(p+".hash", "is a token, not its hash: never store the token itself; `consentd token create` prints the hash line to use")
+		case !tokenHashPattern.MatchString(t.Hash):
+			v.add(p+".hash", "is not a token hash: expected sha256: and 64 lowercase hex digits, as printed by `consentd token create`")
+		case hashes[t.Hash]:
+			v.add(p+".hash", "duplicate token hash")
+		}
+		if t.Name != "" && names[t.Name] {
+			v.add(p+".name", "duplicate token name %q", t.Name)
+		}
+		if t.Created != "" {
+			if _, err := time.Parse("2006-01-02", t.Created); err != nil {
+				v.add(p+".created", "%q is not a date: expected YYYY-MM-DD", t.Created)
+			}
+		}
+		names[t.Name], hashes[t.Hash] = true, true
 	}
 }

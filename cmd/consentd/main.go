@@ -72,6 +72,7 @@ type subcommand func(args []string, stdout, stderr io.Writer) int
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
 		"notice": runNotice,
+		"token":  runToken,
 	}
 }
 

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/auth"
+	"github.com/consentd/consentd/server/servertest"
+)
+
+// TestTokenCreateRoundTrip: the printed lines, pasted into the site file,
+// load, and the printed token then passes the check for that site.
+func TestTokenCreateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(site, []byte(servertest.DemoSite(t, "http://127.0.0.1:1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if code := runTokenCreate([]string{"--site", "demo", "--name", "dpo", "--sites-dir", dir}, &out, &errOut, now); code != 0 {
+		t.Fatalf("exit %d: %s", code, &errOut)
+	}
+	token := regexp.MustCompile(`(?m)^  (cdt_[A-Za-z0-9_-]{43})$`).FindStringSubmatch(out.String())
+	_, block, ok := strings.Cut(out.String(), "reload consentd (kill -HUP <pid>):\n\n")
+	if token == nil || !ok || !strings.Contains(block, `created: "2026-11-23"`) {
+		t.Fatalf("output:\n%s", &out)
+	}
+	f, err := os.OpenFile(site, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("\n" + block)
+	f.Close()
+	s, err := config.LoadSite(site)
+	if err != nil {
+		t.Fatalf("pasted lines do not load: %v", err)
+	}
+	if v, name := auth.Check("Bearer "+token[1], "demo", config.Sites{"demo": s}); v != auth.OK || name != "dpo" {
+		t.Fatalf("Check = %v %q", v, name)
+	}
+	if strings.Contains(string(must(os.ReadFile(site))), token[1]) {
+		t.Fatal("the token itself ended up in the site file")
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestTokenUsage(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no command", nil, 2, "missing command"},
+		{"unknown command", []string{"list"}, 2, `unknown command "list"`},
+		{"no site", []string{"create"}, 2, "--site is required"},
+		{"unknown flag", []string{"create", "--site", "demo", "--ttl", "1d"}, 2, "flag provided but not defined: -ttl"},
+		{"extra argument", []string{"create", "--site", "demo", "x"}, 2, `unexpected argument "x"`},
+		{"empty name", []string{"create", "--site", "demo", "--name", ""}, 2, "--name must be 1 to 64 characters"},
+		{"no such site", []string{"create", "--site", "nosuch", "--sites-dir", dir}, 1, `site "nosuch": ` + filepath.Join(dir, "nosuch.yaml")},
+		{"help", []string{"--help"}, 0, ""},
+		{"create help", []string{"create", "--help"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := runToken(tt.args, &out, &errOut); code != tt.code || !strings.Contains(errOut.String(), tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tt.code, tt.stderr)
+			}
+			if tt.code == 0 && !strings.Contains(out.String(), "Usage: consentd token create") {
+				t.Errorf("help not printed: %q", out.String())
+			}
+		})
+	}
+}
