@@ -44,6 +44,7 @@ type Config struct {
 	BatchWorkers    int            // group commits in flight at once
 	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
 	RateLimit       int            // consent posts per client IP per minute; 0 turns the limit off
+	AdminFailLimit  int            // failed admin API authentications per client IP per minute
 	DebugListen     string         // address for pprof; "" (default) serves none
 }
 
@@ -127,6 +128,7 @@ func options() []option {
 		{"shutdown-timeout", "15s", "how long a graceful shutdown may take (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
 		{"batch-max", "256", "most consent records written to Redis in one group commit (1-10000)", intSetter(1, 10000, func(c *Config, n int) { c.BatchMax = n })},
 		{"batch-workers", "1", "group commits in flight at once (1-64); one gives the largest batches", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
+		{"admin-fail-limit", "10", "most failed admin API sign-ins (401/403) per client IP per minute, per instance; more get 429", intSetter(1, 10000, func(c *Config, n int) { c.AdminFailLimit = n })},
 		{"rate-limit", "600", "most consent posts per client IP per minute, per instance (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.RateLimit = n })},
 		{"debug-listen", "", "address for Go pprof profiling, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)", func(c *Config, v string) error {
 			if v != "" {

@@ -221,6 +221,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		URL:           page,
 		VisitorTTL:    time.Duration(site.ConsentExpiryDays) * 24 * time.Hour,
 		CounterTTL:    time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
+		RetentionTTL:  time.Duration(site.LogRetentionDays) * 24 * time.Hour,
 		RequiredCats:  e.required,
 	}, nil
 }

@@ -40,6 +40,8 @@ func (s *Server) newApp() *fiber.App {
 	consent := app.Group("/v1/consent", s.cors)
 	consent.Options("", s.preflight)
 	consent.Post("", s.rateLimit(), s.postConsent)
+	admin := app.Group("/v1/sites/:site", s.adminAuth)
+	admin.Get("/consents/:consentId", s.consentHistory)
 	if s.demo != nil {
 		app.Get("/", s.demoFile("index.html"))
 		app.Get("/demo.css", s.demoFile("demo.css"))

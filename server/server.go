@@ -29,6 +29,7 @@ type Ledger interface {
 	RegisterNotice(site, version string, snapshotJSON []byte)
 	SaveNotices(ctx context.Context, site string) error
 	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
+	History(ctx context.Context, site, consentID string) ([]ledger.Entry, error)
 	Ping(ctx context.Context) error
 }
 
@@ -63,12 +64,15 @@ type Server struct {
 	demo    map[string]*asset.Asset
 	app     *fiber.App
 	catalog atomic.Pointer[catalog]
+	// adminFails counts failed admin sign-ins per client address.
+	adminFails *failLimiter
 }
 
 // catalog is an immutable snapshot of every site and its built widget.
 // Reload builds a new one and swaps it in whole.
 type catalog struct {
 	sites   map[string]*siteEntry
+	config  config.Sites    // the site files, for token checks
 	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
 }
 
@@ -84,13 +88,14 @@ type siteEntry struct {
 // fails if any site file is invalid.
 func New(d Deps) (*Server, error) {
 	s := &Server{
-		cfg:     d.Config,
-		ledger:  d.Ledger,
-		log:     d.Logger,
-		metrics: d.Metrics,
-		widget:  d.Widget,
-		ui:      d.UIStrings,
-		ips:     clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
+		cfg:        d.Config,
+		ledger:     d.Ledger,
+		log:        d.Logger,
+		metrics:    d.Metrics,
+		widget:     d.Widget,
+		ui:         d.UIStrings,
+		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
+		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -139,7 +144,7 @@ func (s *Server) load() error {
 	if err != nil {
 		return err
 	}
-	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), origins: map[string]bool{}}
+	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}}
 	for id, site := range sites {
 		pub, err := site.Public()
 		if err != nil {

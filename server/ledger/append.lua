@@ -1,15 +1,16 @@
 -- consentd ledger: append a batch of consent records for ONE site, atomically.
--- Either every record of the batch (entry + latest state + counters) is written, or none is.
+-- Either every record of the batch (entry + latest state + history + counters) is written, or none is.
 --
 -- KEYS[1]  stream c:{site}:log
 -- KEYS[2]  hash   c:{site}:notices
--- then 3 keys per record: visitor hash, daily counter hash, idempotency key
+-- then 4 keys per record: visitor hash, daily counter hash, idempotency key, history list
 --
 -- ARGV[1]  number of records
 -- ARGV[2]  number of notice snapshots that follow as (version, json) pairs
 -- ARGV[3]  visitor state TTL (s)
 -- ARGV[4]  daily counter TTL (s)
 -- ARGV[5]  idempotency key TTL (s)
+-- ARGV[6]  history TTL (s): the site's log retention
 -- then the snapshot pairs, then per record:
 --   record JSON, receipt ("" when the request had no idempotency key),
 --   ncounters, counter field names...
@@ -18,8 +19,8 @@
 -- {0, storedReceipt} when the idempotency key had been seen.
 
 local nrec = tonumber(ARGV[1])
-local vttl, cttl, ittl = ARGV[3], ARGV[4], ARGV[5]
-local a = 6
+local vttl, cttl, ittl, httl = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local a = 7
 for i = 1, tonumber(ARGV[2]) do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
@@ -29,8 +30,8 @@ local out = {}
 local counters = {} -- daily key -> {field -> increment}
 local k = 3
 for r = 1, nrec do
-  local vkey, dkey, ikey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  k = k + 3
+  local vkey, dkey, ikey, hkey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  k = k + 4
   local record, receipt = ARGV[a], ARGV[a + 1]
   local nc = tonumber(ARGV[a + 2])
   local cstart = a + 3
@@ -46,6 +47,8 @@ for r = 1, nrec do
     local id = redis.call('XADD', KEYS[1], '*', 'v', '1', 'record', record)
     redis.call('HSET', vkey, 'stream_id', id, 'record', record)
     redis.call('EXPIRE', vkey, vttl)
+    redis.call('RPUSH', hkey, id)
+    redis.call('EXPIRE', hkey, httl)
     local c = counters[dkey]
     if not c then
       c = {}

@@ -29,3 +29,9 @@ func IdemKey(site, key string) string { return "c:{" + site + "}:i:" + key }
 // snapshot of the public site config with that version (what visitors
 // citing the version were shown). Lifetime: kept forever (small).
 func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
+
+// HistoryKey is the list c:{site}:h:{consentID}: the stream IDs of every
+// decision of one visitor, oldest first, for look-ups (a visitor's access
+// request). Lifetime: the site's logRetentionDays after the visitor's last
+// decision.
+func HistoryKey(site, consentID string) string { return "c:{" + site + "}:h:" + consentID }

@@ -170,6 +170,44 @@ func (l *Ledger) SaveNotices(ctx context.Context, site string) error {
 	return nil
 }
 
+// History returns every stored decision of one consent ID, oldest first
+// (those the retention job has trimmed from the log are gone). It is
+// empty when the ID has none.
+func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, error) {
+	ids, err := l.rdb.LRange(ctx, HistoryKey(site, consentID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read history: %w", ErrUnavailable, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := l.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.XRange(ctx, LogKey(site), id, id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("%w: read history entries: %w", ErrUnavailable, err)
+	}
+	out := make([]Entry, 0, len(ids))
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			s, err := DecodeEntry(m.Values)
+			if err != nil {
+				return nil, fmt.Errorf("entry %s: %w", m.ID, err)
+			}
+			out = append(out, Entry{StreamID: m.ID, Record: s})
+		}
+	}
+	return out, nil
+}
+
+// Entry is one stream entry: its ID and the record it holds.
+type Entry struct {
+	StreamID string
+	Record   Stored
+}
+
 // Append stores r and returns its receipt once Redis has acknowledged it.
 // r.RecordID, r.ConsentID and r.Time must be set. If ctx ends first the
 // outcome is unknown: the record may or may not be stored (a retry with
@@ -351,10 +389,11 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 
 func (g *siteBatch) scriptArgs() ([]string, []any) {
 	first := g.items[0].rec
-	keys := make([]string, 0, 2+3*len(g.items))
+	keys := make([]string, 0, 2+4*len(g.items))
 	keys = append(keys, LogKey(g.site), NoticeKey(g.site))
 	args := make([]any, 0, 5+len(g.snaps)+len(g.items)*9)
-	args = append(args, len(g.items), len(g.snaps)/2, seconds(first.VisitorTTL), seconds(first.CounterTTL), seconds(IdempotencyTTL))
+	args = append(args, len(g.items), len(g.snaps)/2, seconds(first.VisitorTTL), seconds(first.CounterTTL), seconds(IdempotencyTTL),
+		seconds(first.RetentionTTL))
 	for _, s := range g.snaps {
 		args = append(args, s)
 	}
@@ -366,7 +405,7 @@ func (g *siteBatch) scriptArgs() ([]string, []any) {
 		} else {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
-		keys = append(keys, VisitorKey(g.site, r.ConsentID), DailyKey(g.site, r.Day()), ikey)
+		keys = append(keys, VisitorKey(g.site, r.ConsentID), DailyKey(g.site, r.Day()), ikey, HistoryKey(g.site, r.ConsentID))
 		counters := r.counters()
 		args = append(args, p.encoded, receipt, len(counters))
 		for _, c := range counters {

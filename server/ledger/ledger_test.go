@@ -67,6 +67,7 @@ func newRecord(site string) *Record {
 		IP:            "192.0.2.0",
 		VisitorTTL:    365 * 24 * time.Hour,
 		CounterTTL:    400 * 24 * time.Hour,
+		RetentionTTL:  1095 * 24 * time.Hour,
 		RequiredCats:  []string{"necessary"},
 	}
 }
@@ -289,4 +290,60 @@ func TestCloseDrainsAcceptedRecords(t *testing.T) {
 		t.Fatalf("Append after Close: %v", err)
 	}
 	t.Logf("stored %d before close, %d refused", stored.Load(), closed.Load())
+}
+
+func TestHistoryOldestFirst(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	first := newRecord("demo")
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil { // another visitor
+		t.Fatal(err)
+	}
+	var want []string
+	for i, m := range []string{MethodAcceptAll, MethodCustom, MethodRejectAll} {
+		r := newRecord("demo")
+		r.ConsentID = first.ConsentID
+		r.Method = m
+		r.Choices = map[string]bool{"necessary": true, "analytics": i < 2, "marketing": i == 0}
+		r.Time = r.Time.Add(time.Duration(i) * time.Minute)
+		if _, err := l.Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r.RecordID)
+	}
+	h, err := l.History(ctx, "demo", first.ConsentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range h {
+		got = append(got, e.Record.RecordID)
+		if e.Record.ConsentID != first.ConsentID || e.StreamID == "" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || h[2].Record.Method != MethodRejectAll {
+		t.Fatalf("history %v, want %v", got, want)
+	}
+	if ttl := rdb.TTL(ctx, HistoryKey("demo", first.ConsentID)).Val(); ttl < 1094*24*time.Hour {
+		t.Errorf("history TTL %v, want the retention (1095 days)", ttl)
+	}
+	if h, err := l.History(ctx, "demo", "00000000-0000-4000-8000-000000000000"); err != nil || len(h) != 0 {
+		t.Errorf("unknown id: %v %v", h, err)
+	}
+	// A trimmed entry drops out of the history; the others stay.
+	if err := rdb.XDel(ctx, LogKey("demo"), h0(t, l, first.ConsentID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := l.History(ctx, "demo", first.ConsentID); len(h) != 2 {
+		t.Errorf("after trimming one entry: %d entries", len(h))
+	}
+}
+
+func h0(t *testing.T, l *Ledger, cid string) string {
+	h, err := l.History(context.Background(), "demo", cid)
+	if err != nil || len(h) == 0 {
+		t.Fatal(err)
+	}
+	return h[0].StreamID
 }

@@ -55,6 +55,7 @@ type Record struct {
 	IdempotencyKey string        // optional; a retry with the same key is stored once
 	VisitorTTL     time.Duration // lifetime of the visitor's latest-state hash
 	CounterTTL     time.Duration // lifetime of the daily counter hash
+	RetentionTTL   time.Duration // lifetime of the visitor's history list (the site's log retention)
 	RequiredCats   []string      // categories not counted in opt-in reports
 }
 

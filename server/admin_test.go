@@ -1,0 +1,155 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/auth"
+	"github.com/consentd/consentd/server/servertest"
+)
+
+// adminEnv starts the demo site with one admin token, and a second site
+// with its own; it returns both tokens.
+func adminEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToken, otherToken string) {
+	t.Helper()
+	demoToken, _ = auth.New()
+	otherToken, _ = auth.New()
+	o.Sites = func(u string) map[string]string {
+		return map[string]string{
+			"demo.yaml": servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
+			"other.yaml": `id: other
+name: Other Oy
+origins: [https://other.example]
+languages: [en]
+policyVersion: "1"
+categories:
+  - id: necessary
+    required: true
+    label: {en: Necessary}
+    description: {en: Needed.}
+adminTokens:
+  - name: ops
+    hash: ` + auth.Hash(otherToken) + "\n",
+		}
+	}
+	return servertest.Start(t, o), demoToken, otherToken
+}
+
+func adminGet(t *testing.T, url, token string) response {
+	t.Helper()
+	h := map[string]string{}
+	if token != "" {
+		h["Authorization"] = "Bearer " + token
+	}
+	return get(t, url, h)
+}
+
+// adminRoutes are every admin route, with a path that exists for the
+// demo site; the auth matrix runs over all of them.
+var adminRoutes = []string{
+	"/v1/sites/demo/consents/3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
+}
+
+func TestAdminAuthMatrix(t *testing.T) {
+	var log servertest.LogBuffer
+	env, demoToken, otherToken := adminEnv(t, servertest.Options{Log: &log})
+	for _, route := range adminRoutes {
+		for _, tt := range []struct {
+			name   string
+			token  string
+			status int
+		}{
+			{"no token", "", 401},
+			{"bad token", "cdt_" + strings.Repeat("x", 43), 401},
+			{"the hash as token", auth.Hash(demoToken), 401},
+			{"other site's token", otherToken, 403},
+			{"good token", demoToken, 404}, // authorised; no such consent ID yet
+		} {
+			t.Run(route+" "+tt.name, func(t *testing.T) {
+				r := adminGet(t, env.URL+route, tt.token)
+				if r.Status != tt.status {
+					t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Raw)
+				}
+				if tt.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Bearer realm="consentd"`) {
+					t.Errorf("401 without WWW-Authenticate: %v", r.Header)
+				}
+				if tt.status != 404 && r.Body["field"] != "Authorization" {
+					t.Errorf("body %s", r.Raw)
+				}
+				if r.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+				}
+			})
+		}
+	}
+	if strings.Contains(log.String(), demoToken) || strings.Contains(log.String(), otherToken) {
+		t.Fatal("a token appears in the log")
+	}
+	if !strings.Contains(log.String(), `msg="admin request" site=demo token=dpo`) {
+		t.Error("admitted admin requests are not logged with the token's name")
+	}
+}
+
+func TestAdminFailedSignInsAreLimited(t *testing.T) {
+	env, demoToken, _ := adminEnv(t, servertest.Options{Config: func(c *config.Config) { c.AdminFailLimit = 3 }})
+	url := env.URL + adminRoutes[0]
+	for i, tok := range []string{"cdt_wrong", "", demoToken, demoToken, demoToken, demoToken, "cdt_wrong2"} {
+		want := 401
+		if tok == demoToken {
+			want = 404 // authorised: neither the sign-in nor the 404 counts as a failure
+		}
+		if r := adminGet(t, url, tok); r.Status != want {
+			t.Fatalf("request %d: %d, want %d", i+1, r.Status, want)
+		}
+	}
+	r := adminGet(t, url, "cdt_wrong")
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th failure: %d %v", r.Status, r.Header)
+	}
+	if r := adminGet(t, url, demoToken); r.Status != http.StatusTooManyRequests {
+		t.Errorf("locked-out address with a good token: %d, want 429", r.Status)
+	}
+}
+
+func TestConsentHistory(t *testing.T) {
+	env, token, _ := adminEnv(t, servertest.Options{})
+	nv := noticeVersion(t, env)
+	const cid = "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f"
+	for _, m := range []map[string]any{
+		{"method": "accept_all", "choices": map[string]any{"necessary": true, "analytics": true, "marketing": true}},
+		{"method": "custom", "choices": map[string]any{"necessary": true, "analytics": true, "marketing": false}},
+		{"method": "withdraw", "choices": map[string]any{"necessary": true, "analytics": false, "marketing": false}},
+	} {
+		body := edit(nv, func(b map[string]any) { b["method"], b["choices"] = m["method"], m["choices"] })()
+		if r := post(t, env, body, nil); r.Status != 201 {
+			t.Fatalf("post: %d %s", r.Status, r.Raw)
+		}
+	}
+	r := adminGet(t, env.URL+"/v1/sites/demo/consents/"+cid, token)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	recs, _ := r.Body["records"].([]any)
+	if len(recs) != 3 || r.Body["consent_id"] != cid {
+		t.Fatalf("records: %s", r.Raw)
+	}
+	var methods []string
+	for _, x := range recs {
+		rec := x.(map[string]any)
+		methods = append(methods, rec["method"].(string))
+		if rec["notice_version"] != nv || rec["consent_id"] != cid {
+			t.Errorf("record %v", rec)
+		}
+	}
+	if strings.Join(methods, ",") != "accept_all,custom,withdraw" {
+		t.Errorf("order %v, want oldest first", methods)
+	}
+	if n, _ := r.Body["notices"].(map[string]any); n[nv] != "/n/demo/v/"+nv {
+		t.Errorf("notices %v", r.Body["notices"])
+	}
+	if r := adminGet(t, env.URL+"/v1/sites/demo/consents/NOT-A-UUID", token); r.Status != 400 || r.Body["field"] != "consentId" {
+		t.Errorf("bad id: %d %s", r.Status, r.Raw)
+	}
+}
