@@ -42,6 +42,7 @@ func (s *Server) newApp() *fiber.App {
 	consent.Post("", s.rateLimit(), s.postConsent)
 	admin := app.Group("/v1/sites/:site", s.adminAuth)
 	admin.Get("/consents/:consentId", s.consentHistory)
+	admin.Get("/stats", s.siteStats)
 	if s.demo != nil {
 		app.Get("/", s.demoFile("index.html"))
 		app.Get("/demo.css", s.demoFile("demo.css"))

@@ -30,6 +30,7 @@ type Ledger interface {
 	SaveNotices(ctx context.Context, site string) error
 	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
 	History(ctx context.Context, site, consentID string) ([]ledger.Entry, error)
+	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
 	Ping(ctx context.Context) error
 }
 

@@ -16,7 +16,8 @@ func LogKey(site string) string { return "c:{" + site + "}:log" }
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
 // DailyKey is the hash c:{site}:d:{yyyy-mm-dd} (UTC day) of report
-// counters: "decisions", "method:<method>", "cat:<category>:yes|no".
+// counters: "decisions", "method:<method>", "country:<ISO code|unknown>",
+// "mode:<mode|unknown>", "cat:<category>:yes|no" (optional categories).
 // Lifetime: CounterTTL days after the day's last decision.
 func DailyKey(site, day string) string { return "c:{" + site + "}:d:" + day }
 

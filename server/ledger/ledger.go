@@ -202,6 +202,25 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, 
 	return out, nil
 }
 
+// DailyCounters returns the report counters of each of the given UTC days
+// (YYYY-MM-DD) of a site, in the same order; a day without decisions has
+// an empty map. One pipelined round trip.
+func (l *Ledger) DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error) {
+	pipe := l.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(days))
+	for i, d := range days {
+		cmds[i] = pipe.HGetAll(ctx, DailyKey(site, d))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("%w: read counters: %w", ErrUnavailable, err)
+	}
+	out := make([]map[string]string, len(days))
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
+
 // Entry is one stream entry: its ID and the record it holds.
 type Entry struct {
 	StreamID string

@@ -110,7 +110,8 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 		t.Errorf("visitor TTL %v, want about a year", ttl)
 	}
 	counters, _ := rdb.HGetAll(ctx, DailyKey("demo", "2026-11-23")).Result()
-	wantC := map[string]string{"decisions": "1", "method:custom": "1", "cat:analytics:yes": "1", "cat:marketing:no": "1"}
+	wantC := map[string]string{"decisions": "1", "method:custom": "1", "cat:analytics:yes": "1", "cat:marketing:no": "1",
+		"country:unknown": "1", "mode:unknown": "1"}
 	for k, v := range wantC {
 		if counters[k] != v {
 			t.Errorf("counter %s = %q, want %s (all: %v)", k, counters[k], v, counters)

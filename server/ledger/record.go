@@ -144,8 +144,8 @@ func DecodeEntry(values map[string]any) (Stored, error) {
 
 // counters returns the daily counter fields this record increments.
 func (r *Record) counters() []string {
-	out := make([]string, 0, 2+len(r.Choices))
-	out = append(out, "decisions", "method:"+r.Method)
+	out := make([]string, 0, 4+len(r.Choices))
+	out = append(out, "decisions", "method:"+r.Method, "country:"+orUnknown(r.Country), "mode:"+orUnknown(r.Mode))
 	cats := make([]string, 0, len(r.Choices))
 	for c := range r.Choices {
 		cats = append(cats, c)
@@ -162,6 +162,16 @@ func (r *Record) counters() []string {
 		}
 	}
 	return out
+}
+
+// Unknown is the counter key for a record without a country or mode.
+const Unknown = "unknown"
+
+func orUnknown(s string) string {
+	if s == "" {
+		return Unknown
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {

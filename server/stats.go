@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/consentd/consentd/server/report"
+)
+
+// siteStats serves GET /v1/sites/{site}/stats?from=&to=&granularity=:
+// decisions, opt-in rates per category, countries and modes, summed from
+// the daily counters (report.Build).
+func (s *Server) siteStats(c *fiber.Ctx) error {
+	e, ok := s.site(c.Params("site"))
+	if !ok {
+		return &APIError{Code: fiber.StatusNotFound, Field: "site", Msg: "unknown site"}
+	}
+	args := c.Request().URI().QueryArgs()
+	q, err := report.ParseQuery(queryValues(args.String()), time.Now())
+	var pe *report.ParamError
+	if errors.As(err, &pe) {
+		return badRequest(pe.Param, pe.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
+	defer cancel()
+	days, err := s.ledger.DailyCounters(ctx, e.site.ID, report.DayKeys(q))
+	if err != nil {
+		return s.storeError(e.site.ID, err)
+	}
+	var optional []string
+	for _, cat := range e.site.Categories {
+		if !cat.Required {
+			optional = append(optional, cat.ID)
+		}
+	}
+	return c.JSON(report.Build(e.site.ID, q, optional, days))
+}
+
+// queryValues parses a raw query string; a malformed one yields what
+// could be parsed (its parameters are then checked by name anyway).
+func queryValues(raw string) url.Values {
+	v, _ := url.ParseQuery(raw)
+	return v
+}
