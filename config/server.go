@@ -45,6 +45,7 @@ type Config struct {
 	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
 	RateLimit       int            // consent posts per client IP per minute; 0 turns the limit off
 	AdminFailLimit  int            // failed admin API authentications per client IP per minute
+	RetentionEvery  time.Duration  // how often the log is trimmed to each site's retention
 	DebugListen     string         // address for pprof; "" (default) serves none
 }
 
@@ -139,6 +140,7 @@ func options() []option {
 			c.DebugListen = v
 			return nil
 		}},
+		{"retention-interval", "1h", "how often each site's consent log is trimmed to its logRetentionDays (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.RetentionEvery = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
 	}
 }

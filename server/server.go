@@ -31,6 +31,7 @@ type Ledger interface {
 	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
 	History(ctx context.Context, site, consentID string) ([]ledger.Entry, error)
 	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
+	Trim(ctx context.Context, site string, cutoff time.Time) (int64, error)
 	Ping(ctx context.Context) error
 }
 
@@ -231,4 +232,39 @@ func shortVersions(set *notice.Set) string {
 		b.WriteString(l + "=" + set.Docs[l].Version[:12])
 	}
 	return b.String()
+}
+
+// RunRetention trims every site's consent log to its logRetentionDays now
+// and then every interval, until ctx ends. Several instances may run it
+// at once: trimming twice removes nothing more.
+func (s *Server) RunRetention(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.TrimLogs(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// TrimLogs removes, from each site's log, the records older than the
+// site's retention at now.
+func (s *Server) TrimLogs(ctx context.Context, now time.Time) {
+	for id, e := range s.catalog.Load().sites {
+		cutoff := now.AddDate(0, 0, -e.site.LogRetentionDays)
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		n, err := s.ledger.Trim(tctx, id, cutoff)
+		cancel()
+		if err != nil {
+			s.log.Warn("retention: log not trimmed; next try at the next interval", "site", id, "err", err)
+			continue
+		}
+		s.metrics.Trimmed(id, n)
+		if n > 0 {
+			s.log.Info("retention: trimmed consent log", "site", id, "records", n, "older_than", cutoff.UTC().Format(time.RFC3339))
+		}
+	}
 }

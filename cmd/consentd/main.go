@@ -134,6 +134,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("consentd listening", "addr", ln.Addr().String(), "redis", config.RedactURL(cfg.RedisURL), "redis_kind", target.Kind,
 		"sites", srv.SiteIDs(), "demo", cfg.Demo)
 
+	go srv.RunRetention(ctx, cfg.RetentionEvery)
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.App().Listener(ln) }()
 	select {

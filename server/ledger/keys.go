@@ -6,8 +6,8 @@ package ledger
 
 // LogKey is the stream c:{site}:log: one entry per decision, the proof of
 // consent. Entry fields: v (format version) and record (the Stored JSON).
-// Lifetime: to be trimmed by age (XTRIM MINID) per the site's
-// logRetentionDays; the retention job is not built yet (controllers issue).
+// Lifetime: trimmed by age (XTRIM MINID, Ledger.Trim) to the site's
+// logRetentionDays by the server's retention job.
 func LogKey(site string) string { return "c:{" + site + "}:log" }
 
 // VisitorKey is the hash c:{site}:v:{consentID}: the latest decision of

@@ -221,6 +221,18 @@ func (l *Ledger) DailyCounters(ctx context.Context, site string, days []string) 
 	return out, nil
 }
 
+// Trim removes every entry of the site's log stored before cutoff
+// (XTRIM MINID, exact: an entry at cutoff's millisecond stays) and returns
+// how many it removed. Visitor state, history lists and counters expire
+// on their own (see keys.go).
+func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64, error) {
+	n, err := l.rdb.XTrimMinID(ctx, LogKey(site), strconv.FormatInt(cutoff.UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("%w: trim log: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
 // Entry is one stream entry: its ID and the record it holds.
 type Entry struct {
 	StreamID string

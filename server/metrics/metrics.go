@@ -21,6 +21,7 @@ type Metrics struct {
 	batchTime   prometheus.Histogram
 	redisErrors prometheus.Counter
 	reloads     *prometheus.CounterVec
+	trimmed     *prometheus.CounterVec
 }
 
 // New creates the metrics and a registry with Go runtime and process
@@ -49,8 +50,11 @@ func New() *Metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consentd_config_reloads_total", Help: "Site config reloads by result (ok, error).",
 		}, []string{"result"}),
+		trimmed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consentd_retention_trimmed_records_total", Help: "Consent records removed from the log by the retention job, by site.",
+		}, []string{"site"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads,
+	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads, m.trimmed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -82,4 +86,9 @@ func (m *Metrics) Reload(err error) {
 		return
 	}
 	m.reloads.WithLabelValues("ok").Inc()
+}
+
+// Trimmed records n records removed from a site's log by retention.
+func (m *Metrics) Trimmed(site string, n int64) {
+	m.trimmed.WithLabelValues(site).Add(float64(n))
 }
