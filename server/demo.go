@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -17,17 +16,27 @@ import (
 const demoCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-var demoFiles = []string{"index.html", "demo.css", "demo.js"}
+// adminCSP is the policy of the dashboard: its own script and style only,
+// API calls to this origin only, never framed.
+const adminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-func loadDemo(fsys fs.FS) (map[string]*asset.Asset, error) {
+var (
+	demoFiles  = []string{"index.html", "demo.css", "demo.js"}
+	adminFiles = []string{"index.html", "admin.css", "admin.js"}
+)
+
+// loadFiles reads the named files of fsys into compressed assets; what
+// names the set in errors.
+func loadFiles(what string, fsys fs.FS, names []string) (map[string]*asset.Asset, error) {
 	if fsys == nil {
-		return nil, errors.New("demo: no demo files given")
+		return nil, fmt.Errorf("%s: no files given", what)
 	}
 	out := map[string]*asset.Asset{}
-	for _, name := range demoFiles {
+	for _, name := range names {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			return nil, fmt.Errorf("demo: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		ct := mime.TypeByExtension(path.Ext(name))
 		if ct == "" {
@@ -35,17 +44,18 @@ func loadDemo(fsys fs.FS) (map[string]*asset.Asset, error) {
 		}
 		a, err := asset.New(ct, b)
 		if err != nil {
-			return nil, fmt.Errorf("demo: %s: %w", name, err)
+			return nil, fmt.Errorf("%s: %s: %w", what, name, err)
 		}
 		out[name] = a
 	}
 	return out, nil
 }
 
-func (s *Server) demoFile(name string) fiber.Handler {
-	a := s.demo[name]
+// staticFile serves one loaded file with a CSP, revalidated on every use
+// (ETag), so a new binary's files are picked up at once.
+func staticFile(a *asset.Asset, csp string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentSecurityPolicy, demoCSP)
+		c.Set(fiber.HeaderContentSecurityPolicy, csp)
 		return a.Serve(c, "no-cache")
 	}
 }

@@ -43,10 +43,13 @@ func (s *Server) newApp() *fiber.App {
 	admin := app.Group("/v1/sites/:site", s.adminAuth)
 	admin.Get("/consents/:consentId", s.consentHistory)
 	admin.Get("/stats", s.siteStats)
+	app.Get("/admin", staticFile(s.admin["index.html"], adminCSP))
+	app.Get("/admin/admin.css", staticFile(s.admin["admin.css"], adminCSP))
+	app.Get("/admin/admin.js", staticFile(s.admin["admin.js"], adminCSP))
 	if s.demo != nil {
-		app.Get("/", s.demoFile("index.html"))
-		app.Get("/demo.css", s.demoFile("demo.css"))
-		app.Get("/demo.js", s.demoFile("demo.js"))
+		app.Get("/", staticFile(s.demo["index.html"], demoCSP))
+		app.Get("/demo.css", staticFile(s.demo["demo.css"], demoCSP))
+		app.Get("/demo.js", staticFile(s.demo["demo.js"], demoCSP))
 	}
 	return app
 }

@@ -52,6 +52,8 @@ type Deps struct {
 	// Demo holds the demo site's files (index.html, ...); served at / when
 	// Config.Demo is set. May be nil otherwise.
 	Demo fs.FS
+	// Admin holds the dashboard's files (assets.Admin()), served at /admin.
+	Admin fs.FS
 }
 
 // Server is the consentd HTTP server.
@@ -64,6 +66,7 @@ type Server struct {
 	ui      notice.UIStrings
 	ips     *clientip.Resolver
 	demo    map[string]*asset.Asset
+	admin   map[string]*asset.Asset
 	app     *fiber.App
 	catalog atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
@@ -106,12 +109,17 @@ func New(d Deps) (*Server, error) {
 		s.metrics = metrics.New()
 	}
 	if d.Config.Demo {
-		demo, err := loadDemo(d.Demo)
+		demo, err := loadFiles("demo", d.Demo, demoFiles)
 		if err != nil {
 			return nil, err
 		}
 		s.demo = demo
 	}
+	admin, err := loadFiles("admin dashboard", d.Admin, adminFiles)
+	if err != nil {
+		return nil, err
+	}
+	s.admin = admin
 	if err := s.load(); err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo()})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin()})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)

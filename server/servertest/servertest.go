@@ -90,7 +90,7 @@ func Start(t testing.TB, o Options) *Env {
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
 	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
-		UIStrings: widget.Strings, Demo: assets.Demo()})
+		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin()})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

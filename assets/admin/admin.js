@@ -1,0 +1,236 @@
+// consentd controller dashboard: sign in with a site's admin token, see
+// decisions and opt-in rates, export the log, look up a consent ID.
+// No framework, no external requests; every value from the server is put
+// into the page with textContent, never as HTML.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const KEY = "consentd.admin";
+  const COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"];
+  let auth = JSON.parse(sessionStorage.getItem(KEY) || "null");
+
+  const el = (tag, text, attrs) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  };
+  const svg = (tag, attrs, text) => {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const day = (d) => d.toISOString().slice(0, 10);
+  const pct = (r) => (r === null || r === undefined ? "–" : Math.round(r * 1000) / 10 + " %");
+
+  async function api(path) {
+    const res = await fetch("/v1/sites/" + encodeURIComponent(auth.site) + path, {
+      headers: { Authorization: "Bearer " + auth.token },
+      cache: "no-store",
+    });
+    if (res.status === 401 || res.status === 403) {
+      signOut("The token was refused (" + res.status + "). Sign in again.");
+      throw new Error("signed out");
+    }
+    if (!res.ok) {
+      let msg = res.status + " " + res.statusText;
+      try {
+        const body = await res.json();
+        msg = body.error + (body.field ? " (" + body.field + ")" : "");
+      } catch (_) { /* not JSON */ }
+      throw new Error(msg);
+    }
+    return res;
+  }
+
+  function show(signedIn) {
+    $("signin").hidden = signedIn;
+    $("app").hidden = !signedIn;
+    $("signout").hidden = !signedIn;
+    $("who").hidden = !signedIn;
+    $("who").textContent = signedIn ? "Site: " + auth.site : "";
+  }
+
+  function signOut(msg) {
+    auth = null;
+    sessionStorage.removeItem(KEY);
+    show(false);
+    $("signin-error").textContent = msg || "";
+    $("token").value = "";
+  }
+
+  $("signin-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    auth = { site: $("site").value.trim(), token: $("token").value.trim() };
+    $("signin-error").textContent = "";
+    try {
+      await api("/stats?from=" + day(new Date()) + "&to=" + day(new Date()));
+    } catch (err) {
+      if (auth) $("signin-error").textContent = err.message;
+      return;
+    }
+    sessionStorage.setItem(KEY, JSON.stringify(auth));
+    $("token").value = "";
+    start();
+  });
+  $("signout").addEventListener("click", () => signOut());
+
+  function start() {
+    show(true);
+    const to = new Date();
+    const from = new Date(Date.now() - 29 * 864e5);
+    if (!$("from").value) $("from").value = day(from);
+    if (!$("to").value) $("to").value = day(to);
+    load();
+  }
+
+  $("range-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    load();
+  });
+
+  async function load() {
+    $("range-error").textContent = "";
+    const q = "?from=" + $("from").value + "&to=" + $("to").value + "&granularity=" + $("granularity").value;
+    let r;
+    try {
+      r = await (await api("/stats" + q)).json();
+    } catch (err) {
+      $("range-error").textContent = err.message;
+      return;
+    }
+    totals(r.totals);
+    chart(r);
+    countries(r.totals.countries);
+  }
+
+  function totals(t) {
+    const box = $("totals");
+    box.replaceChildren();
+    for (const [label, v] of [
+      ["Decisions", t.decisions], ["Accept all", t.acceptAll], ["Reject all", t.rejectAll],
+      ["Custom", t.custom], ["GPC", t.gpc], ["Withdrawals", t.withdrawals],
+    ]) {
+      const d = el("div");
+      d.append(el("dt", label), el("dd", v));
+      box.append(d);
+    }
+  }
+
+  // chart draws the opt-in rate of each optional category per period as
+  // an inline SVG line chart, plus the same numbers as a table.
+  function chart(r) {
+    const W = 720, H = 300, L = 48, R = 12, T = 12, B = 36;
+    const n = r.periods.length;
+    const x = (i) => L + (n < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
+    const y = (v) => T + (1 - v) * (H - T - B);
+    const s = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": "chart-title chart-desc" });
+    s.append(svg("title", { id: "chart-title" }, "Opt-in rate per category, " + r.from + " to " + r.to));
+    s.append(svg("desc", { id: "chart-desc" }, "Share of decisions that granted each optional category, per " + r.granularity + ". The table below has the numbers."));
+    for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+      s.append(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+      s.append(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, v * 100 + " %"));
+    }
+    const ticks = n < 2 ? [0] : [0, Math.floor((n - 1) / 2), n - 1];
+    for (const i of ticks) {
+      if (i < n) s.append(svg("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, r.periods[i].start));
+    }
+    const legend = el("ul", null, { class: "legend" });
+    r.categories.forEach((cat, ci) => {
+      const color = COLORS[ci % COLORS.length];
+      let d = "";
+      let pen = "M";
+      r.periods.forEach((p, i) => {
+        const rate = p.optIn[cat] && p.optIn[cat].rate;
+        if (rate === null || rate === undefined) {
+          pen = "M";
+          return;
+        }
+        d += pen + x(i).toFixed(1) + " " + y(rate).toFixed(1) + " ";
+        pen = "L";
+        s.append(svg("circle", { cx: x(i), cy: y(rate), r: 3, fill: color }));
+      });
+      if (d) s.append(svg("path", { class: "line", d, stroke: color, "data-category": cat }));
+      const li = el("li");
+      const sw = el("span", null, { class: "swatch" });
+      sw.style.background = color; // CSSOM, allowed by the page's CSP (a style attribute would not be)
+      li.append(sw, document.createTextNode(cat + " " + pct(r.totals.optIn[cat] && r.totals.optIn[cat].rate)));
+      legend.append(li);
+    });
+    $("chart").replaceChildren(s, legend);
+
+    const table = el("table");
+    const head = el("tr");
+    head.append(el("th", "Period", { scope: "col" }), el("th", "Decisions", { scope: "col" }));
+    for (const cat of r.categories) head.append(el("th", cat, { scope: "col" }));
+    table.append(el("thead"), el("tbody"));
+    table.tHead.append(head);
+    for (const p of r.periods) {
+      const tr = el("tr");
+      tr.append(el("th", p.start === p.end ? p.start : p.start + " – " + p.end, { scope: "row" }), el("td", p.decisions));
+      for (const cat of r.categories) tr.append(el("td", pct(p.optIn[cat] && p.optIn[cat].rate)));
+      table.tBodies[0].append(tr);
+    }
+    $("chart-table").replaceChildren(table);
+  }
+
+  function countries(c) {
+    const list = $("countries");
+    list.replaceChildren();
+    const top = Object.keys(c).sort((a, b) => c[b] - c[a] || (a < b ? -1 : 1)).slice(0, 10);
+    if (!top.length) list.append(el("li", "No decisions in this period."));
+    for (const code of top) list.append(el("li", (code === "unknown" ? "unknown" : code) + ": " + c[code]));
+  }
+
+  $("export-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("export-status");
+    status.textContent = "Exporting…";
+    const q = "?from=" + $("from").value + "&to=" + $("to").value + "&format=" + $("format").value;
+    try {
+      const res = await api("/consents" + q);
+      const blob = await res.blob();
+      const cd = res.headers.get("Content-Disposition") || "";
+      const m = /filename="([^"]+)"/.exec(cd);
+      const a = el("a", null, { href: URL.createObjectURL(blob), download: m ? m[1] : "consents." + $("format").value });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      status.textContent = "Downloaded " + (m ? m[1] : "the export") + " (" + blob.size + " bytes).";
+    } catch (err) {
+      status.textContent = "Export failed: " + err.message;
+    }
+  });
+
+  $("lookup-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("lookup-error").textContent = "";
+    $("lookup").replaceChildren();
+    let h;
+    try {
+      h = await (await api("/consents/" + encodeURIComponent($("consent-id").value.trim()))).json();
+    } catch (err) {
+      $("lookup-error").textContent = err.message;
+      return;
+    }
+    const table = el("table");
+    const head = el("tr");
+    for (const c of ["Time (UTC)", "Method", "Choices", "Notice shown", "Language", "Page"]) head.append(el("th", c, { scope: "col" }));
+    table.append(el("thead"), el("tbody"));
+    table.tHead.append(head);
+    for (const rec of h.records) {
+      const tr = el("tr");
+      const choices = Object.keys(rec.choices).sort().map((k) => k + ": " + (rec.choices[k] ? "yes" : "no")).join(", ");
+      const notice = el("td");
+      notice.append(el("a", rec.notice_version.slice(0, 12) + "…", { href: h.notices[rec.notice_version], class: "mono" }));
+      tr.append(el("td", rec.time), el("td", rec.method), el("td", choices), notice, el("td", rec.language), el("td", rec.url, { class: "mono" }));
+      table.tBodies[0].append(tr);
+    }
+    $("lookup").replaceChildren(el("p", h.records.length + " decision(s), oldest first."), table);
+  });
+
+  if (auth) start();
+  else show(false);
+})();
