@@ -42,19 +42,22 @@ func newNoticeEntry(site *config.Site, set *notice.Set) (*noticeEntry, error) {
 	return n, nil
 }
 
-// noticePage serves GET /n/{site} (the standalone page; ?lang=fi, else the
-// browser's Accept-Language, else the site's default) and
-// GET /n/{site}.json (the structured notice).
-func (s *Server) noticePage(c *fiber.Ctx) error {
-	file := c.Params("site")
-	id, isJSON := strings.CutSuffix(file, ".json")
-	e, err := s.noticeSite(id)
+// noticeJSON serves GET /n/{site}.json: the structured notice.
+func (s *Server) noticeJSON(c *fiber.Ctx) error {
+	e, err := s.noticeSite(c.Params("site"))
 	if err != nil {
 		return err
 	}
-	if isJSON {
-		c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-		return e.notice.json.Serve(c, cacheShort)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return e.notice.json.Serve(c, cacheShort)
+}
+
+// noticePage serves GET /n/{site}: the standalone page in ?lang=fi, else
+// the browser's Accept-Language, else the site's default language.
+func (s *Server) noticePage(c *fiber.Ctx) error {
+	e, err := s.noticeSite(c.Params("site"))
+	if err != nil {
+		return err
 	}
 	lang := c.Query("lang")
 	switch {

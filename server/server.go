@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/docs"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/ledger"
@@ -67,6 +68,7 @@ type Server struct {
 	ips     *clientip.Resolver
 	demo    map[string]*asset.Asset
 	admin   map[string]*asset.Asset
+	openapi *asset.Asset
 	app     *fiber.App
 	catalog atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
@@ -120,6 +122,9 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.admin = admin
+	if s.openapi, err = asset.New("application/yaml; charset=utf-8", docs.OpenAPI); err != nil {
+		return nil, err
+	}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
