@@ -55,11 +55,6 @@ YE YT
 ZA ZM ZW
 `
 
-// eeaCountries are the 30 EU/EEA members: the 27 EU member states, then
-// Iceland, Liechtenstein and Norway. Transfers to them are not transfers
-// to third countries.
-const eeaCountries = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
-
 // isISOCountry reports whether c is an assigned ISO 3166-1 alpha-2 code
 // (upper case).
 func isISOCountry(c string) bool {
@@ -70,7 +65,7 @@ func isISOCountry(c string) bool {
 
 // isEEACountry reports whether c (an ISO alpha-2 code) is in the EU/EEA.
 func isEEACountry(c string) bool {
-	return len(c) == 2 && isUpperASCII(c[0]) && isUpperASCII(c[1]) && strings.Contains(eeaCountries, c)
+	return builtinRegions.Matches("eea", c, "")
 }
 
 func isUpperASCII(b byte) bool { return b >= 'A' && b <= 'Z' }

@@ -48,6 +48,9 @@ type Site struct {
 	// standard sentences). A language that is not built in (fi, sv, en)
 	// must give every text. See docs/notice.md#more-languages.
 	Strings map[string]map[string]string `yaml:"strings"`
+	// Regions maps visitor regions to consent modes, first match wins
+	// (see regions.go, docs/geo.md). Unknown country or no match: opt-in.
+	Regions []RegionRule `yaml:"regions"`
 	// AdminTokens are the controllers' API tokens, stored as hashes
 	// (`consentd token create --site ID` makes one).
 	AdminTokens []AdminToken `yaml:"adminTokens"`

@@ -79,6 +79,7 @@ func (s *Site) Validate() error {
 	v.notice(s)
 	v.strings(s)
 	v.adminTokens(s.AdminTokens)
+	v.regions(s.Regions)
 	return errors.Join(v.errs...)
 }
 
