@@ -51,11 +51,11 @@ func TestModeFor(t *testing.T) {
 		{"FI", "", ModeOptIn}, {"SE", "AB", ModeOptIn}, {"DE", "", ModeOptIn}, {"NO", "", ModeOptIn}, // eea
 		{"GB", "ENG", ModeOptIn}, {"CH", "", ModeOptIn}, {"BR", "SP", ModeOptIn},
 		{"US", "CA", ModeOptOut}, {"US", "VA", ModeOptOut}, // us-privacy
-		{"US", "TX", ModeNotice},  // the earlier, more specific rule
-		{"US", "AL", ModeNotice},  // us: a state without a privacy law
-		{"US", "", ModeNotice},    // country database: no subdivision
-		{"JP", "", ModeNotice},    // default
-		{"", "", ModeOptIn},       // unknown country: always the safe default
+		{"US", "TX", ModeNotice}, // the earlier, more specific rule
+		{"US", "AL", ModeNotice}, // us: a state without a privacy law
+		{"US", "", ModeNotice},   // country database: no subdivision
+		{"JP", "", ModeNotice},   // default
+		{"", "", ModeOptIn},      // unknown country: always the safe default
 		{"", "CA", ModeOptIn},
 	}
 	for _, tt := range tests {
