@@ -46,6 +46,10 @@ type Config struct {
 	RateLimit       int            // consent posts per client IP per minute; 0 turns the limit off
 	AdminFailLimit  int            // failed admin API authentications per client IP per minute
 	RetentionEvery  time.Duration  // how often the log is trimmed to each site's retention
+	GeoIPDB         string         // MaxMind-format country or city database; "" for none
+	CountryHeader   string         // country header set by a trusted CDN (e.g. CF-IPCountry); "" for none
+	RegionHeader    string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
+	GeoIPWatch      time.Duration  // how often the database file is checked for changes
 	DebugListen     string         // address for pprof; "" (default) serves none
 }
 
@@ -141,6 +145,10 @@ func options() []option {
 			return nil
 		}},
 		{"retention-interval", "1h", "how often each site's consent log is trimmed to its logRetentionDays (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.RetentionEvery = d })},
+		{"geoip-db", "", "MaxMind-format country or city database (GeoLite2-Country/City, DB-IP lite, GeoIP2) for the visitor's region; empty = none (every visitor opt-in)", func(c *Config, v string) error { c.GeoIPDB = v; return nil }},
+		{"country-header", "", "request header with the visitor's ISO country set by your CDN (e.g. CF-IPCountry); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.CountryHeader = v })},
+		{"region-header", "", "request header with the visitor's ISO 3166-2 subdivision set by your CDN (e.g. CF-Region-Code); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.RegionHeader = v })},
+		{"geoip-watch", "1m", "how often the --geoip-db file is checked for changes and reloaded (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.GeoIPWatch = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
 	}
 }
@@ -163,6 +171,19 @@ func durationSetter(f func(*Config, time.Duration)) func(*Config, string) error 
 			return errors.New("must be a positive Go duration such as 500ms, 5s or 1m")
 		}
 		f(c, d)
+		return nil
+	}
+}
+
+// headerSetter accepts an HTTP header name (letters, digits, '-') or "".
+func headerSetter(f func(*Config, string)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, r := range v {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return errors.New("must be an HTTP header name such as CF-IPCountry")
+			}
+		}
+		f(c, v)
 		return nil
 	}
 }

@@ -92,6 +92,8 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		rec.IdempotencyKey = strings.Clone(key)
 	}
 	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
+	loc, mode := s.locate(c, entry.site)
+	rec.Country, rec.Mode = loc.Country, mode
 	rec.IP = s.ips.Anonymize(s.clientAddr(c))
 
 	receipt, err := s.ledger.Append(ctx, rec)

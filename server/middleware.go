@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/geo"
 )
 
 // observe gives every request an id (X-Request-ID, kept if the client sent
@@ -114,6 +117,17 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 
 // clientAddr is the visitor's address, from X-Forwarded-For only when the
 // TCP peer is a trusted proxy.
+// locate returns where the client is (country, subdivision) and, for
+// site, the regional mode that applies.
+func (s *Server) locate(c *fiber.Ctx, site *config.Site) (geo.Location, string) {
+	if !s.geo.Enabled() {
+		return geo.Location{}, config.ModeOptIn
+	}
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	loc := s.geo.Locate(s.clientAddr(c), func(h string) string { return c.Get(h) }, s.ips.Trusted(peer))
+	return loc, site.ModeFor(loc.Country, loc.Subdivision)
+}
+
 func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !s.ips.Trusted(peer) {

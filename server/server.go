@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/consentd/consentd/docs"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
+	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/server/notice"
@@ -55,6 +57,9 @@ type Deps struct {
 	Demo fs.FS
 	// Admin holds the dashboard's files (assets.Admin()), served at /admin.
 	Admin fs.FS
+	// Geo locates visitors for regional policies; nil: every location is
+	// unknown (opt-in).
+	Geo *geo.Locator
 }
 
 // Server is the consentd HTTP server.
@@ -73,6 +78,7 @@ type Server struct {
 	catalog atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
+	geo        *geo.Locator
 }
 
 // catalog is an immutable snapshot of every site and its built widget.
@@ -84,11 +90,13 @@ type catalog struct {
 }
 
 type siteEntry struct {
-	site     *config.Site
-	public   config.PublicSite
-	bundle   *asset.Asset
-	required []string // ids of required categories, computed once per load
-	notice   *noticeEntry
+	variants     sync.Map     // "mode|country" → *asset.Asset: the bundle with a visitor's region in front
+	variantCount atomic.Int64 // variants built, to bound the map
+	site         *config.Site
+	public       config.PublicSite
+	bundle       *asset.Asset
+	required     []string // ids of required categories, computed once per load
+	notice       *noticeEntry
 }
 
 // New loads the sites, builds their widgets and sets up the routes. It
@@ -103,6 +111,7 @@ func New(d Deps) (*Server, error) {
 		ui:         d.UIStrings,
 		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
 		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
+		geo:        d.Geo,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -210,6 +219,16 @@ func (s *Server) load() error {
 	go s.saveNotices(c)
 	s.log.Info("sites ready", "count", len(c.sites), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// BundlePath returns the content-hashed path of a site's widget bundle
+// (/w/<id>.<hash>.js), the same for every visitor and cached for a year.
+func (s *Server) BundlePath(id string) (string, bool) {
+	e, ok := s.site(id)
+	if !ok {
+		return "", false
+	}
+	return "/w/" + id + "." + e.bundle.Hash + ".js", true
 }
 
 func (s *Server) site(id string) (*siteEntry, bool) {

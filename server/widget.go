@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/asset"
 )
 
 // Cache policies for the widget bundle.
@@ -17,6 +19,9 @@ const (
 	cacheImmutable = "public, max-age=31536000, immutable"
 	// An unknown site: short, so a fixed config shows up soon.
 	cacheMissing = "public, max-age=60"
+	// The bundle with the visitor's region in front: this browser only,
+	// never a shared cache (another visitor may be elsewhere).
+	cachePrivate = "private, max-age=300"
 )
 
 // widgetJS serves /w/{site}.js and /w/{site}.{hash}.js. An unknown site
@@ -38,10 +43,24 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 	b := e.bundle
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	c.Set("Content-Location", "/w/"+id+"."+b.Hash+".js")
 	if hashed && hash == b.Hash {
+		c.Set("Content-Location", "/w/"+id+"."+b.Hash+".js")
 		return b.Serve(c, cacheImmutable)
 	}
+	if s.geo.Enabled() {
+		// The visitor's region rides in front of the bundle, so the widget
+		// knows its mode without another round trip (docs/geo.md).
+		loc, mode := s.locate(c, e.site)
+		v, err := e.variant(mode, loc.Country)
+		if err != nil {
+			return err
+		}
+		for _, h := range s.geo.Headers() {
+			c.Vary(h)
+		}
+		return v.Serve(c, cachePrivate)
+	}
+	c.Set("Content-Location", "/w/"+id+"."+b.Hash+".js")
 	// A stale hash (the config changed since the page was made) still gets
 	// the current widget, but without the immutable promise.
 	return b.Serve(c, cacheShort)
@@ -57,4 +76,28 @@ func missingWidget(c *fiber.Ctx, id string) error {
 	c.Set(fiber.HeaderCacheControl, cacheMissing)
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	return c.Status(fiber.StatusNotFound).SendString("console.warn(" + string(quoted) + ");\n")
+}
+
+// maxVariants bounds the region variants kept per site (3 modes × about
+// 250 countries fit; a flood of made-up values cannot grow memory).
+const maxVariants = 1024
+
+// variant returns the site's bundle with a prologue that hands the widget
+// the visitor's mode and country: window.__consentdGeo = {m, c}. Variants
+// are built (and compressed) once per mode and country, then reused.
+func (e *siteEntry) variant(mode, country string) (*asset.Asset, error) {
+	key := mode + "|" + country
+	if v, ok := e.variants.Load(key); ok {
+		return v.(*asset.Asset), nil
+	}
+	prologue := fmt.Sprintf("window.__consentdGeo={m:%q,c:%q};\n", mode, country)
+	a, err := asset.New(e.bundle.ContentType, append([]byte(prologue), e.bundle.Raw()...))
+	if err != nil {
+		return nil, fmt.Errorf("site %s: widget variant: %w", e.site.ID, err)
+	}
+	if e.variantCount.Add(1) <= maxVariants {
+		v, _ := e.variants.LoadOrStore(key, a)
+		return v.(*asset.Asset), nil
+	}
+	return a, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/widget"
@@ -97,9 +98,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	rdb := target.Client()
 	defer rdb.Close()
 
+	locator, err := geo.New(geo.Options{DBPath: cfg.GeoIPDB, CountryHeader: cfg.CountryHeader,
+		SubdivisionHeader: cfg.RegionHeader, Logger: log})
+	if err != nil {
+		return fmt.Errorf("%s: %w", config.EnvName("geoip-db"), err)
+	}
+	if cfg.CountryHeader != "" && len(cfg.TrustedProxies) == 0 {
+		log.Warn("country header set but no trusted proxies: the header is never believed", "header", cfg.CountryHeader)
+	}
+	go locator.Watch(ctx, cfg.GeoIPWatch)
+
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin()})
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
@@ -110,6 +121,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
+			if err := locator.Reload(); err != nil {
+				log.Error("geoip database reload failed; keeping the previous one", "err", err)
+			}
 			if err := srv.Reload(); err != nil {
 				log.Error("reload failed; keeping the previous configuration", "err", err)
 				continue

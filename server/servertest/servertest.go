@@ -23,6 +23,7 @@ import (
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/server/redisproc"
@@ -87,10 +88,14 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	rdb := target.Client()
+	locator, err := geo.New(geo.Options{DBPath: cfg.GeoIPDB, CountryHeader: cfg.CountryHeader, SubdivisionHeader: cfg.RegionHeader})
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
 	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
-		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin()})
+		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
