@@ -200,6 +200,7 @@ func TestConsentStoresRecord(t *testing.T) {
 		URL:           "https://www.oppimo.fi/kurssit", // query and fragment dropped
 		UserAgent:     "Mozilla/5.0 (test)",
 		IP:            "198.51.100.0", // rightmost untrusted hop, truncated to /24
+		Mode:          "opt-in",       // no geo source: every visitor gets the safe default
 		Time:          r.Body["time"].(string),
 		V:             1,
 	}
