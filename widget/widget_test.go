@@ -13,8 +13,9 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// gzipBudget is the most the gzipped bundle of the test site may weigh.
-const gzipBudget = 6 << 10
+// gzipBudget is the most the gzipped bundle of the test site may weigh
+// (the product target for the full widget is under 8 KB).
+const gzipBudget = 7 << 10
 
 // testSite returns the realistic test site (3 languages, 3 categories),
 // changed by edit when it is not nil.
@@ -79,7 +80,7 @@ func TestBuild(t *testing.T) {
 				`"consentd-banner"`, `"accept-all"`, `"reject-all"`, `"consentd:change"`,
 				"/v1/consent", "Idempotency-Key", "consentd.queue",
 			},
-			deny: []string{"randomUUID", "innerHTML", "\\u00e4"},
+			deny: []string{"randomUUID", "\\u00e4"},
 		},
 		{
 			name: "UTF-8 kept",
@@ -128,6 +129,19 @@ func TestBuild(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuildOneInnerHTML: the only HTML the widget parses is the notice
+// view's, from consentd's own escaped output (notice.ts); config texts are
+// always set with textContent.
+func TestBuildOneInnerHTML(t *testing.T) {
+	js, err := Build(testSite(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(js), "innerHTML"); n != 1 {
+		t.Errorf("output uses innerHTML %d times, want once (the notice view)", n)
 	}
 }
 

@@ -1,19 +1,17 @@
-// The consent banner. It lives in an open shadow root of <div id="consentd">
-// so the host page's CSS cannot restyle it. Every text is set with
-// textContent, never as HTML.
-import css from "./style.css";
+// The consent banner, a <section> in the widget's shadow root (dom.ts).
 import type { Strings } from "./i18n";
+import { button, make, shadow } from "./dom";
 
 /** The value of a button's data-action attribute. */
-export type Action = "accept-all" | "reject-all";
+export type Action = "accept-all" | "reject-all" | "notice";
 
-let host: HTMLElement | null = null;
+let section: HTMLElement | null = null;
 
 /**
- * Shows the banner unless it is already shown. It is appended to
- * document.body, after DOMContentLoaded when there is no body yet. With
- * focus, the first button takes the keyboard focus (for show() calls made
- * by the visitor, such as a "cookie settings" link).
+ * Shows the banner unless it is already shown. It is added to the page
+ * after DOMContentLoaded when there is no body yet. With focus, the first
+ * button takes the keyboard focus (for show() calls made by the visitor,
+ * such as a "cookie settings" link).
  */
 export function openBanner(
   t: Strings,
@@ -21,53 +19,38 @@ export function openBanner(
   onAction: (a: Action) => void,
   focus?: boolean,
 ): void {
-  if (host) return;
-  const h = (host = make("div"));
-  h.id = "consentd";
-  const root = h.attachShadow({ mode: "open" });
-  root.append(make("style", css));
-
-  const section = make("section");
-  section.id = "consentd-banner";
-  section.lang = lang;
-  section.setAttribute("role", "region");
-  section.setAttribute("aria-labelledby", "consentd-title");
+  if (section) return;
+  const s = (section = make("section"));
+  s.id = "consentd-banner";
+  s.lang = lang;
+  s.setAttribute("role", "region");
+  s.setAttribute("aria-labelledby", "consentd-title");
   const title = make("h2", t.title);
   title.id = "consentd-title";
   const actions = make("div");
   actions.className = "actions";
-  for (const [action, label] of [
-    ["accept-all", t.acceptAll],
-    ["reject-all", t.rejectAll],
-  ] as const) {
-    // Both buttons get the same class: equal prominence for both choices.
-    const b = make("button", label);
-    b.type = "button";
-    b.className = "btn";
+  const add = (parent: HTMLElement, action: Action, label: string, cls: string) => {
+    const b = button(label, cls, () => onAction(action));
     b.setAttribute("data-action", action);
-    b.onclick = () => onAction(action);
-    actions.append(b);
-  }
-  section.append(title, make("p", t.text), actions);
-  root.append(section);
-
-  const mount = () => {
-    if (host != h) return; // closed before the body existed
-    document.body.append(h);
-    if (focus) (actions.firstChild as HTMLElement).focus();
+    parent.append(b);
   };
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  // Both choices get the same class: equal prominence. The notice is a
+  // link-styled control on its own line above them.
+  const more = make("p");
+  add(more, "notice", t.notice, "link");
+  add(actions, "accept-all", t.acceptAll, "btn");
+  add(actions, "reject-all", t.rejectAll, "btn");
+  s.append(title, make("p", t.text), more, actions);
+
+  shadow((root) => {
+    if (section != s) return; // closed before the body existed
+    root.append(s);
+    if (focus) (actions.firstChild as HTMLElement).focus();
+  });
 }
 
-/** Removes the banner if it is shown. */
+/** Removes the banner if it is shown (an open notice view stays). */
 export function closeBanner(): void {
-  if (host) host.remove();
-  host = null;
-}
-
-function make<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string) {
-  const el = document.createElement(tag);
-  if (text) el.textContent = text;
-  return el;
+  if (section) section.remove();
+  section = null;
 }

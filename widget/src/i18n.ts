@@ -29,8 +29,12 @@ export function pickLanguage(site: Site): string {
   return site.defaultLanguage;
 }
 
-/** UI strings for lang; English when the widget has no translation for it. */
-export function strings(lang: string): Strings {
-  return bundled[lang] || en;
+/**
+ * UI strings for lang: the built-in ones (English when the widget has no
+ * translation for lang), overridden by the site's own texts
+ * (site file: strings.<lang>."widget.<key>").
+ */
+export function strings(site: Site, lang: string): Strings {
+  return Object.assign({}, bundled[lang] || en, site.strings && site.strings[lang]);
 }
 

@@ -7,6 +7,7 @@ import { pickLanguage, strings } from "./i18n";
 import { readState, writeState } from "./storage";
 import { sender } from "./api";
 import { closeBanner, openBanner } from "./banner";
+import { openNotice } from "./notice";
 import { uuid } from "./uuid";
 
 // document.currentScript is set only while this script first runs, so it is
@@ -21,6 +22,11 @@ export interface ConsentdAPI {
   has(cat: string): boolean;
   /** Opens the banner again. */
   show(): void;
+  /**
+   * Opens the privacy notice in a modal view over the page (also when the
+   * banner is not shown), for a "privacy notice" link of the page.
+   */
+  showNotice(): void;
   /** Grants the listed categories (and the required ones), or all of them. */
   accept(cats?: string[] | "all"): void;
   /** Grants only the required categories. */
@@ -67,11 +73,12 @@ function init(): void {
   if (before && typeof (before as { get?: unknown }).get == "function") return; // loaded twice
 
   // Unsent decisions from earlier pages go first.
-  const api = sender(apiBase());
+  const base = apiBase();
+  const api = sender(base);
   api.flush();
 
   const lang = pickLanguage(site);
-  const t = strings(lang);
+  const t = strings(site, lang);
   const version = site.noticeVersions[lang];
   const stored = readState();
   // Only a decision made for a current notice (in any of its languages)
@@ -114,14 +121,16 @@ function init(): void {
   };
   const reject = () => decide(choose(() => false), "reject_all");
 
+  const notice = () => openNotice(t, base, site.id, lang, version);
   const banner = (focus?: boolean) =>
-    openBanner(t, lang, (a) => (a == "accept-all" ? accept() : reject()), focus);
+    openBanner(t, lang, (a) => (a == "notice" ? notice() : a == "accept-all" ? accept() : reject()), focus);
 
   const consentd: ConsentdAPI = {
     get: () => copy(state),
     has: (cat) =>
       site.categories.some((c) => c.id == cat && c.required) || (!!state && state.c[cat] === 1),
     show: safe(() => banner(true)),
+    showNotice: safe(notice),
     accept: safe(accept),
     reject: safe(reject),
     on(event, fn) {

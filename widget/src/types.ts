@@ -42,6 +42,8 @@ export interface Site {
   policyVersion: string;
   consentExpiryDays: number;
   categories: Category[];
+  /** The site's overrides of the widget's texts, per language. */
+  strings?: Record<string, Record<string, string>>;
 }
 
 /** Choices per category id. */
