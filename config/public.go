@@ -18,12 +18,33 @@ type PublicSite struct {
 	// Strings are the site's overrides of the widget's texts, per
 	// language (the strings section's "widget.<key>" entries).
 	Strings map[string]map[string]string `json:"strings,omitempty"`
+	// Banner is the widget's look.
+	Banner PublicBanner `json:"banner"`
+	// ConsentMode is the Google Consent Mode v2 mapping; nil: none.
+	ConsentMode *PublicConsentMode `json:"consentMode,omitempty"`
+}
+
+// PublicBanner is the widget's look as the widget sees it.
+type PublicBanner struct {
+	Layout         string            `json:"layout"`
+	Position       string            `json:"position"`
+	Theme          map[string]string `json:"theme,omitempty"`
+	Dark           map[string]string `json:"dark,omitempty"`
+	ServiceToggles bool              `json:"serviceToggles,omitempty"`
+}
+
+// PublicConsentMode is the Consent Mode mapping: signal → categories that
+// must all be granted for the signal to be granted.
+type PublicConsentMode struct {
+	Signals       map[string][]string `json:"signals"`
+	WaitForUpdate int                 `json:"waitForUpdate"`
 }
 
 // PublicCategory is a category as the widget sees it.
 type PublicCategory struct {
 	ID          string          `json:"id"`
 	Required    bool            `json:"required"`
+	SaleShare   bool            `json:"saleShare,omitempty"`
 	Label       Text            `json:"label"`
 	Description Text            `json:"description"`
 	Services    []PublicService `json:"services"`
@@ -57,9 +78,14 @@ func (s *Site) Public() (PublicSite, error) {
 		PolicyVersion:     s.PolicyVersion,
 		ConsentExpiryDays: s.ConsentExpiryDays,
 		Categories:        make([]PublicCategory, len(s.Categories)),
+		Banner: PublicBanner{Layout: s.Banner.Layout, Position: s.Banner.Position, Theme: s.Banner.Theme,
+			Dark: s.Banner.Dark, ServiceToggles: s.Banner.ServiceToggles},
+	}
+	if len(s.ConsentMode.Signals) > 0 {
+		p.ConsentMode = &PublicConsentMode{Signals: s.ConsentMode.Signals, WaitForUpdate: s.ConsentMode.WaitForUpdate}
 	}
 	for i, c := range s.Categories {
-		pc := PublicCategory{ID: c.ID, Required: c.Required, Label: c.Label, Description: c.Description,
+		pc := PublicCategory{ID: c.ID, Required: c.Required, SaleShare: c.SaleShare, Label: c.Label, Description: c.Description,
 			Services: make([]PublicService, len(c.Services))}
 		for j, svc := range c.Services {
 			ps := PublicService{Name: svc.Name, Provider: svc.Provider, Purpose: svc.Purpose, URL: svc.URL,

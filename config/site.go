@@ -48,6 +48,11 @@ type Site struct {
 	// standard sentences). A language that is not built in (fi, sv, en)
 	// must give every text. See docs/notice.md#more-languages.
 	Strings map[string]map[string]string `yaml:"strings"`
+	// Banner is the look of the widget (layout, position, theme).
+	Banner Banner `yaml:"banner"`
+	// ConsentMode maps Google Consent Mode v2 signals to the categories
+	// that grant them; empty: the widget sends no Consent Mode calls.
+	ConsentMode ConsentMode `yaml:"consentMode"`
 	// Regions maps visitor regions to consent modes, first match wins
 	// (see regions.go, docs/geo.md). Unknown country or no match: opt-in.
 	Regions []RegionRule `yaml:"regions"`
@@ -70,11 +75,41 @@ type AdminToken struct {
 	Created string `yaml:"created"`
 }
 
+// Banner is the widget's look, from the site file's banner section.
+type Banner struct {
+	// Layout is "bar" (full width, default) or "box" (a card).
+	Layout string `yaml:"layout"`
+	// Position: bar → bottom (default) or top; box → bottom-left,
+	// bottom-right (default) or center.
+	Position string `yaml:"position"`
+	// Theme and Dark set the widget's colours and shapes for light and
+	// dark colour schemes (keys: ThemeKeys).
+	Theme map[string]string `yaml:"theme"`
+	Dark  map[string]string `yaml:"dark"`
+	// ServiceToggles adds a toggle per service in the preferences.
+	ServiceToggles bool `yaml:"serviceToggles"`
+}
+
+// ConsentMode maps each Google Consent Mode v2 signal (ad_storage,
+// analytics_storage, ad_user_data, ad_personalization, and optionally
+// functionality_storage, personalization_storage, security_storage) to
+// the categories that grant it: granted when all of them are granted.
+type ConsentMode struct {
+	Signals map[string][]string `yaml:",inline"`
+	// WaitForUpdate is how long (ms) tags wait for the update after the
+	// default; default 500.
+	WaitForUpdate int `yaml:"waitForUpdate"`
+}
+
 // Category is a group of cookies and services the visitor accepts or
 // rejects as one (e.g. "analytics").
 type Category struct {
-	ID          string    `yaml:"id"`
-	Required    bool      `yaml:"required"`
+	ID       string `yaml:"id"`
+	Required bool   `yaml:"required"`
+	// SaleShare marks a category whose data use is a "sale or sharing"
+	// under US state privacy laws: in opt-out regions it starts on, and a
+	// Global Privacy Control signal turns it off.
+	SaleShare   bool      `yaml:"saleShare"`
 	Label       Text      `yaml:"label"`
 	Description Text      `yaml:"description"`
 	Services    []Service `yaml:"services"`
@@ -197,6 +232,10 @@ func (s *Site) applyDefaults() {
 		s.Origins[i] = strings.ToLower(strings.TrimSuffix(o, "/"))
 	}
 	s.Notice.applyDefaults()
+	s.Banner.applyDefaults()
+	if s.ConsentMode.WaitForUpdate == 0 {
+		s.ConsentMode.WaitForUpdate = DefaultWaitForUpdate
+	}
 }
 
 // Sites is a set of loaded sites, keyed by id.

@@ -80,6 +80,8 @@ func (s *Site) Validate() error {
 	v.strings(s)
 	v.adminTokens(s.AdminTokens)
 	v.regions(s.Regions)
+	v.banner(s.Banner)
+	v.consentMode(s)
 	return errors.Join(v.errs...)
 }
 
