@@ -9,6 +9,7 @@ import { sender } from "./api";
 import { closeBanner, openBanner } from "./banner";
 import { openNotice } from "./notice";
 import { uuid } from "./uuid";
+import { currentState } from "./consent";
 
 // document.currentScript is set only while this script first runs, so it is
 // read here at the top level, synchronously.
@@ -83,8 +84,7 @@ function init(): void {
   const stored = readState();
   // Only a decision made for a current notice (in any of its languages)
   // counts; a changed notice asks again.
-  let state = null as State | null;
-  for (const l in site.noticeVersions) if (stored && stored.v == site.noticeVersions[l]) state = stored;
+  let state = currentState(site);
 
   const decide = (choices: Choices, method: Method) => {
     // Keep the consent id, also across notice versions.

@@ -23,6 +23,8 @@ export interface Service {
 export interface Category {
   id: string;
   required: boolean;
+  /** A "sale or sharing" under US state laws: GPC denies it in opt-out regions. */
+  saleShare?: boolean;
   label: Localized;
   description: Localized;
   services: Service[];
@@ -42,6 +44,16 @@ export interface Site {
   policyVersion: string;
   consentExpiryDays: number;
   categories: Category[];
+  /** The widget's look. */
+  banner: {
+    layout: "bar" | "box";
+    position: string;
+    theme?: Record<string, string>;
+    dark?: Record<string, string>;
+    serviceToggles?: boolean;
+  };
+  /** Google Consent Mode v2: signal → categories that must all be granted. */
+  consentMode?: { signals: Record<string, string[]>; waitForUpdate: number };
   /** The site's overrides of the widget's texts, per language. */
   strings?: Record<string, Record<string, string>>;
 }

@@ -1,0 +1,54 @@
+// Effective consent: what may run now, from the stored decision, the
+// visitor's regional mode (given by the server in front of the bundle,
+// docs/geo.md) and the Global Privacy Control signal. The banner, the
+// blocking of scripts and Consent Mode all decide from here.
+import type { Site, State } from "./types";
+import { readState } from "./storage";
+
+/** The visitor's regional mode and country, as the server found them. */
+export interface Region {
+  /** "opt-in" (default), "opt-out" or "notice". */
+  m: string;
+  /** ISO country code, "" when unknown. */
+  c: string;
+}
+
+/**
+ * The region the server put in front of the bundle (window.__consentdGeo),
+ * else opt-in: the safe default, also for the content-hashed bundle URL,
+ * which carries no region.
+ */
+export function region(): Region {
+  const g = (window as unknown as { __consentdGeo?: Region }).__consentdGeo;
+  return g && (g.m == "opt-out" || g.m == "notice") ? { m: g.m, c: g.c || "" } : { m: "opt-in", c: (g && g.c) || "" };
+}
+
+/** Whether the browser sends the Global Privacy Control signal. */
+export const gpc = (): boolean =>
+  (navigator as unknown as { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+
+/**
+ * The stored decision if it was made for a current notice version (in any
+ * of the site's languages), else null: a changed notice asks again.
+ * Expired decisions are gone already (the cookie's Max-Age).
+ */
+export function currentState(site: Site): State | null {
+  const s = readState();
+  for (const l in site.noticeVersions) if (s && s.v == site.noticeVersions[l]) return s;
+  return null;
+}
+
+/**
+ * Whether each category may be used now: required ones always; then the
+ * visitor's decision; without one, per mode: opt-in → no, notice → yes,
+ * opt-out → yes, except categories marked saleShare when GPC is on.
+ */
+export function effective(site: Site, state: State | null, mode: string, gpcOn: boolean): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const c of site.categories) {
+    out[c.id] = c.required || (state
+      ? state.c[c.id] === 1
+      : mode == "notice" || (mode == "opt-out" && !(gpcOn && c.saleShare)));
+  }
+  return out;
+}
