@@ -165,7 +165,10 @@ func jsonError(err error) *APIError {
 		return badRequest("body", "body is empty or cut short: expected a JSON object")
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return badRequest(strings.Trim(f, `"`), "unknown field")
+		if name := strings.Trim(f, `"`); name != "" {
+			return badRequest(name, "unknown field")
+		}
+		return badRequest("body", `unknown field "" (an empty key)`)
 	}
 	return badRequest("body", "body is not a valid consent request")
 }
