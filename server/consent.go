@@ -113,11 +113,11 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	})
 }
 
-// storeError turns a ledger failure into 503 + Retry-After; other errors
-// (such as an APIError) pass through.
+// storeError turns a Redis failure (of a write or a read) into 503 +
+// Retry-After; other errors (such as an APIError) pass through.
 func (s *Server) storeError(site string, err error) error {
 	if errors.Is(err, ledger.ErrUnavailable) || errors.Is(err, ledger.ErrClosed) {
-		s.log.Warn("consent not stored", "site", site, "err", err)
+		s.log.Warn("consent store unavailable", "site", site, "err", err)
 		return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "consent store unavailable, retry later", RetryAfter: "2"}
 	}
 	return err

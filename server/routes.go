@@ -43,6 +43,7 @@ func (s *Server) newApp() *fiber.App {
 	consent.Post("", s.rateLimit(), s.postConsent)
 	admin := app.Group("/v1/sites/:site", s.adminAuth)
 	admin.Get("/consents/:consentId", s.consentHistory)
+	admin.Get("/consents", s.exportConsents)
 	admin.Get("/stats", s.siteStats)
 	app.Get("/openapi.yaml", staticFile(s.openapi, "default-src 'none'"))
 	app.Get("/admin", staticFile(s.admin["index.html"], adminCSP))

@@ -72,6 +72,7 @@ type subcommand func(args []string, stdout, stderr io.Writer) int
 // subcommands are the commands consentd runs instead of serving, by name.
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
+		"export": runExport,
 		"notice": runNotice,
 		"token":  runToken,
 	}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/export"
+)
+
+// exportUsage is the help text of `consentd export`.
+const exportUsage = `Usage: consentd export --site ID [--from T] [--to T] [--format csv|ndjson]
+                       [--method M] [--category C] [--country CC] [--out FILE]
+                       [--sites-dir DIR] [--redis-url URL]
+
+export writes a site's consent log (every stored decision, oldest first)
+as CSV or NDJSON, read straight from Redis: the same records and columns
+as GET /v1/sites/{site}/consents (docs/export.md).
+
+Flags:
+  --site ID          the site (required)
+  --from T, --to T   RFC 3339 time (2026-11-01T12:00:00Z) or date (2026-11-01,
+                     UTC; a date in --to includes that whole day); default:
+                     from the first record to now
+  --format F         csv (default) or ndjson
+  --method M         only decisions made by accept_all, reject_all, custom,
+                     gpc or withdraw
+  --category C       only records where category C was granted (C or C:yes)
+                     or denied (C:no)
+  --country CC       only records from country CC (ISO code, FI), or unknown
+  --out FILE         write to FILE (mode 0600) instead of stdout; the file
+                     appears only once the export is complete
+  --sites-dir DIR    where the site files are (default $CONSENTD_SITES_DIR
+                     or config/sites)
+  --redis-url URL    the Redis holding the log (default $CONSENTD_REDIS_URL
+                     or redis://127.0.0.1:6390/0, the Redis of make run)
+
+A summary line goes to stderr. Exit status: 0 done, 1 the export failed
+(no such site, Redis unreachable or failing part-way: then --out is not
+written and stdout is incomplete), 2 usage error.
+`
+
+// defaultExportRedis is the Redis `make run` starts.
+const defaultExportRedis = "redis://127.0.0.1:6390/0"
+
+// runExport runs `consentd export ARGS...` and returns the exit code.
+func runExport(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// go-redis would print its dial failures to stderr too; the command
+	// reports the failure itself.
+	redis.SetLogger(quietRedis{})
+	return exportCmd(ctx, args, stdout, stderr, os.Getenv, time.Now())
+}
+
+func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, now time.Time) int {
+	fs := flag.NewFlagSet("consentd export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	site := fs.String("site", "", "")
+	out := fs.String("out", "", "")
+	dir := fs.String("sites-dir", "", "")
+	redisURL := fs.String("redis-url", "", "")
+	for _, p := range export.Params {
+		fs.String(p, "", "")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, exportUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "consentd export: %v\n\n%s", err, exportUsage)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "consentd export: unexpected argument %q\n\n%s", fs.Arg(0), exportUsage)
+		return 2
+	case *site == "":
+		fmt.Fprint(stderr, "consentd export: --site is required\n\n"+exportUsage)
+		return 2
+	}
+	if *dir == "" {
+		*dir = getenv(config.EnvName("sites-dir"))
+	}
+	if *dir == "" {
+		*dir = filepath.Join("config", "sites")
+	}
+	if *redisURL == "" {
+		*redisURL = getenv(config.EnvName("redis-url"))
+	}
+	if *redisURL == "" {
+		*redisURL = defaultExportRedis
+	}
+	target, err := config.RedisOptions(*redisURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "consentd export: --redis-url: %v\n", err)
+		return 2
+	}
+
+	// The flags are the HTTP route's parameters: one parser, the same
+	// checks and messages.
+	values := url.Values{}
+	fs.Visit(func(f *flag.Flag) {
+		for _, p := range export.Params {
+			if f.Name == p {
+				values.Set(p, f.Value.String())
+			}
+		}
+	})
+	s, err := config.LoadSite(filepath.Join(*dir, *site+".yaml"))
+	if err != nil {
+		fmt.Fprintf(stderr, "consentd export: site %q: %v\n", *site, err)
+		return 1
+	}
+	q, err := export.ParseQuery(s, values, now)
+	var pe *export.ParamError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(stderr, "consentd export: --%s: %s\n", pe.Param, pe.Msg)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "consentd export: %v\n", err)
+		return 2
+	}
+
+	rdb := target.Client()
+	defer rdb.Close()
+	write := func(w io.Writer) (int, error) {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		n, err := export.Write(ctx, rdb, s, q, bw)
+		if err != nil {
+			return n, err
+		}
+		return n, bw.Flush()
+	}
+	start := time.Now()
+	if *out == "" {
+		n, err := write(stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "consentd export: INCOMPLETE: stdout has only part of the export (%d records): %v\n", n, err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "exported %d records to stdout in %v\n", n, time.Since(start).Round(time.Millisecond))
+		return 0
+	}
+	n, err := writeFile(*out, write)
+	if err != nil {
+		fmt.Fprintf(stderr, "consentd export: %s not written: %v\n", *out, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "exported %d records to %s in %v\n", n, *out, time.Since(start).Round(time.Millisecond))
+	return 0
+}
+
+// writeFile writes path through a temp file next to it (mode 0600: the
+// log holds personal data) that is renamed to path only when write
+// succeeded and the data is on disk; on failure nothing is left behind.
+func writeFile(path string, write func(io.Writer) (int, error)) (n int, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if n, err = write(f); err != nil {
+		return n, fmt.Errorf("export incomplete after %d records: %w", n, err)
+	}
+	if err = f.Sync(); err != nil {
+		return n, err
+	}
+	if err = f.Close(); err != nil {
+		return n, err
+	}
+	return n, os.Rename(f.Name(), path)
+}
+
+// quietRedis drops go-redis's internal messages.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

@@ -1,0 +1,432 @@
+// Package export writes a site's consent log (the stream ledger.LogKey)
+// as CSV or NDJSON for controllers' audits. The HTTP route
+// GET /v1/sites/{site}/consents and the command `consentd export` share
+// it: ParseQuery reads the same parameters for both, and an Exporter
+// streams the matching records page by page (XRANGE … COUNT PageSize), so
+// memory stays the same whatever the size of the log.
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/ledger"
+)
+
+// Formats an export can be written in.
+const (
+	CSV    = "csv"
+	NDJSON = "ndjson"
+)
+
+// Unknown is the country filter value that selects records without a
+// country (the same word as the report counters use).
+const Unknown = ledger.Unknown
+
+// PageSize is how many stream entries one XRANGE reads.
+const PageSize = 1000
+
+// Params are the query parameters ParseQuery accepts.
+var Params = []string{"from", "to", "format", "method", "category", "country"}
+
+// Query is a parsed export request. The time range selects stream
+// entries by their ID (the millisecond Redis stored the entry, which is
+// within milliseconds of the record's time), both ends included.
+type Query struct {
+	From     time.Time // first millisecond included; zero: from the first entry
+	To       time.Time // last millisecond included
+	Format   string    // CSV or NDJSON
+	Method   string    // "": any method
+	Category string    // "": no category filter
+	Granted  bool      // with Category: granted (true) or denied (false)
+	Country  string    // "": any; Unknown: records without a country; else an ISO code
+}
+
+// ParamError is a bad query parameter: Param names it, Msg says what is
+// expected.
+type ParamError struct{ Param, Msg string }
+
+// Error formats the problem.
+func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// ParseQuery reads an export request for site:
+//
+//	from, to   RFC 3339 time (2026-11-01T12:00:00Z) or date (2026-11-01, UTC);
+//	           a date in from is its midnight, a date in to its last
+//	           millisecond (the whole day is included); default: from the
+//	           first record to now
+//	format     csv (default) or ndjson
+//	method     one of ledger.ClientMethods
+//	category   ID or ID:yes (granted), ID:no (denied); ID a category of site
+//	country    ISO 3166-1 alpha-2, upper case, or "unknown" (no country)
+//
+// An empty value counts as not given. Any other parameter, a repeated one
+// or a bad value is a *ParamError.
+func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
+	for _, k := range sortedKeys(q) {
+		if !slices.Contains(Params, k) {
+			return Query{}, &ParamError{k, "unknown parameter: expected " + strings.Join(Params, ", ")}
+		}
+		if len(q[k]) > 1 {
+			return Query{}, &ParamError{k, "given more than once"}
+		}
+	}
+	out := Query{To: now.UTC().Truncate(time.Millisecond), Format: CSV}
+	if v := q.Get("from"); v != "" {
+		t, err := parseTime("from", v, false)
+		if err != nil {
+			return Query{}, err
+		}
+		out.From = t
+	}
+	if v := q.Get("to"); v != "" {
+		t, err := parseTime("to", v, true)
+		if err != nil {
+			return Query{}, err
+		}
+		out.To = t
+	}
+	if out.From.After(out.To) {
+		msg := "must not be after to"
+		if q.Get("to") == "" {
+			msg += " (default: now)"
+		}
+		return Query{}, &ParamError{"from", msg}
+	}
+	switch f := q.Get("format"); f {
+	case "", CSV:
+	case NDJSON:
+		out.Format = NDJSON
+	default:
+		return Query{}, &ParamError{"format", fmt.Sprintf("%q is not a format: expected csv or ndjson", f)}
+	}
+	if m := q.Get("method"); m != "" {
+		if !slices.Contains(ledger.ClientMethods, m) {
+			return Query{}, &ParamError{"method", fmt.Sprintf("%q is not a method: expected one of %s", m, strings.Join(ledger.ClientMethods, ", "))}
+		}
+		out.Method = m
+	}
+	if c := q.Get("category"); c != "" {
+		id, state, hasState := strings.Cut(c, ":")
+		switch {
+		case !hasState || state == "yes":
+			out.Granted = true
+		case state == "no":
+			out.Granted = false
+		default:
+			return Query{}, &ParamError{"category", fmt.Sprintf("%q: expected ID, ID:yes or ID:no", c)}
+		}
+		if !slices.Contains(categoryIDs(site), id) {
+			return Query{}, &ParamError{"category", fmt.Sprintf("%q is not a category of site %s: expected one of %s", id, site.ID, strings.Join(categoryIDs(site), ", "))}
+		}
+		out.Category = id
+	}
+	if c := q.Get("country"); c != "" {
+		if c != Unknown && !countryPattern.MatchString(c) {
+			return Query{}, &ParamError{"country", fmt.Sprintf("%q: expected an ISO 3166-1 alpha-2 code in upper case (FI) or unknown", c)}
+		}
+		out.Country = c
+	}
+	return out, nil
+}
+
+// parseTime reads an RFC 3339 time or a YYYY-MM-DD date (UTC). A date
+// that ends a range (end) stands for the last millisecond of its day.
+func parseTime(param, v string, end bool) (time.Time, error) {
+	var t time.Time
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		t = d
+		if end {
+			t = d.Add(24*time.Hour - time.Millisecond)
+		}
+	} else if ts, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		t = ts.UTC().Truncate(time.Millisecond)
+	} else {
+		msg := fmt.Sprintf("%q is not a time: expected RFC 3339 (2026-11-01T12:00:00Z) or a date (2026-11-01, UTC)", v)
+		if strings.Contains(v, " ") {
+			msg += "; a + in a URL must be sent as %2B"
+		}
+		return time.Time{}, &ParamError{param, msg}
+	}
+	if t.Before(time.Unix(0, 0)) {
+		return time.Time{}, &ParamError{param, fmt.Sprintf("%q is before 1970", v)}
+	}
+	return t, nil
+}
+
+// Filename is the attachment name of an export, such as
+// consents-demo-20261101-20261123.csv (consents-demo-until-20261123.csv
+// when it starts at the first record).
+func Filename(site *config.Site, q Query) string {
+	from := "until"
+	if !q.From.IsZero() {
+		from = q.From.UTC().Format("20060102")
+	}
+	return "consents-" + site.ID + "-" + from + "-" + q.To.UTC().Format("20060102") + "." + q.Format
+}
+
+// ContentType is the media type of an export in format f.
+func ContentType(f string) string {
+	if f == NDJSON {
+		return "application/x-ndjson"
+	}
+	return "text/csv; charset=utf-8"
+}
+
+// Columns returns the CSV header of site: the record's fields, the stream
+// ID, one cat_<id> column per category in config order, other_choices.
+func Columns(site *config.Site) []string {
+	cols := append([]string(nil), baseColumns...)
+	for _, id := range categoryIDs(site) {
+		cols = append(cols, "cat_"+id)
+	}
+	return append(cols, "other_choices")
+}
+
+var baseColumns = []string{"record_id", "time", "consent_id", "method", "notice_version", "policy_version",
+	"language", "country", "mode", "url", "user_agent", "ip", "stream_id"}
+
+// Write streams the records of site that match q to w and returns how
+// many it wrote. It writes whole pages (one Write call per page of
+// PageSize stream entries, never a partial row) and flushes nothing. An
+// error (Redis failing part-way, a stored entry that does not decode, w
+// failing) is returned as soon as it happens: what was written until then
+// is an incomplete export, and the caller must make that visible (the
+// HTTP route aborts the response; the CLI does not rename its temp file).
+func Write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) (n int, err error) {
+	e := New(rdb, site, q, w)
+	for {
+		more, err := e.Next(ctx)
+		if err != nil || !more {
+			return e.Count(), err
+		}
+	}
+}
+
+// Exporter writes one export a page at a time, for a caller that pulls
+// (the HTTP body reads a page when it has sent the previous one). Make it
+// with New; it is not safe for concurrent use.
+type Exporter struct {
+	rdb   redis.UniversalClient
+	key   string
+	q     Query
+	w     io.Writer
+	cats  []string
+	cols  []string // CSV header
+	known map[string]bool
+
+	start, end string // next XRANGE bounds
+	pageSize   int64
+	header     bool // CSV header written
+	done       bool
+	n          int
+
+	rec     ledger.Stored   // the record being written (reused)
+	choices map[string]bool // its choices (reused)
+
+	page bytes.Buffer // one page of output
+	cw   *csv.Writer  // CSV over page
+	row  []string
+}
+
+// New prepares an export of site's log matching q, written to w. It does
+// not touch Redis until Next.
+func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Exporter {
+	e := &Exporter{rdb: rdb, key: ledger.LogKey(site.ID), q: q, w: w, cats: categoryIDs(site), cols: Columns(site),
+		known: map[string]bool{}, choices: map[string]bool{}, start: "-", end: strconv.FormatInt(q.To.UnixMilli(), 10), pageSize: PageSize}
+	if !q.From.IsZero() {
+		e.start = strconv.FormatInt(q.From.UnixMilli(), 10)
+	}
+	for _, c := range e.cats {
+		e.known[c] = true
+	}
+	if q.Format != NDJSON {
+		e.cw = csv.NewWriter(&e.page)
+		e.cw.UseCRLF = true
+		e.row = make([]string, 0, len(baseColumns)+len(e.cats)+1)
+	}
+	return e
+}
+
+// Count is how many records have been written so far.
+func (e *Exporter) Count() int { return e.n }
+
+// Next reads one page of the log and writes its matching records (and,
+// for CSV, the header before the first page) to w. It reports whether
+// there may be more; after false, or an error, the export is over.
+func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
+	if e.done {
+		return false, nil
+	}
+	msgs, err := e.rdb.XRangeN(ctx, e.key, e.start, e.end, e.pageSize).Result()
+	if err != nil {
+		e.done = true
+		return false, fmt.Errorf("%w: read %s after %d records: %w", ledger.ErrUnavailable, e.key, e.n, err)
+	}
+	if e.cw != nil && !e.header {
+		e.header = true
+		_ = e.cw.Write(e.cols)
+	}
+	rows := 0
+	s := &e.rec
+	for i := range msgs {
+		m := &msgs[i]
+		raw, err := decodeEntry(m.Values, s, e.choices)
+		if err != nil {
+			e.done = true
+			return false, fmt.Errorf("export: stream entry %s: %w", m.ID, err)
+		}
+		if !e.match(s) {
+			continue
+		}
+		if e.cw != nil {
+			_ = e.cw.Write(e.csvRow(s, m.ID))
+		} else {
+			e.ndjsonLine(raw, m.ID)
+		}
+		rows++
+	}
+	if e.cw != nil {
+		e.cw.Flush()
+		if err := e.cw.Error(); err != nil { // only from the bytes.Buffer: out of memory
+			e.done = true
+			return false, err
+		}
+	}
+	if e.page.Len() > 0 {
+		_, err := e.w.Write(e.page.Bytes())
+		e.page.Reset()
+		if err != nil {
+			e.done = true
+			return false, fmt.Errorf("export: write: %w", err)
+		}
+	}
+	e.n += rows
+	if int64(len(msgs)) < e.pageSize {
+		e.done = true
+		return false, nil
+	}
+	e.start = "(" + msgs[len(msgs)-1].ID
+	return true, nil
+}
+
+func (e *Exporter) match(s *ledger.Stored) bool {
+	if e.q.Method != "" && s.Method != e.q.Method {
+		return false
+	}
+	if e.q.Category != "" {
+		granted, ok := s.Choices[e.q.Category]
+		if !ok || granted != e.q.Granted {
+			return false
+		}
+	}
+	switch e.q.Country {
+	case "":
+	case Unknown:
+		if s.Country != "" {
+			return false
+		}
+	default:
+		if s.Country != e.q.Country {
+			return false
+		}
+	}
+	return true
+}
+
+// csvRow is one record as CSV cells; every cell goes through Cell.
+func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
+	row := append(e.row[:0], s.RecordID, s.Time, s.ConsentID, s.Method, s.NoticeVersion, s.PolicyVersion,
+		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID)
+	for _, c := range e.cats {
+		switch granted, ok := s.Choices[c]; {
+		case !ok:
+			row = append(row, "")
+		case granted:
+			row = append(row, "yes")
+		default:
+			row = append(row, "no")
+		}
+	}
+	var other []string
+	for c, granted := range s.Choices {
+		if !e.known[c] {
+			other = append(other, c+"="+yesNo(granted))
+		}
+	}
+	sort.Strings(other)
+	row = append(row, strings.Join(other, ";"))
+	for i := range row {
+		row[i] = Cell(row[i])
+	}
+	e.row = row
+	return row
+}
+
+// ndjsonLine writes the stored record JSON exactly as stored, with
+// "stream_id" added as its last key.
+func (e *Exporter) ndjsonLine(raw, streamID string) {
+	raw = strings.TrimRight(raw, " \t\r\n")
+	body := strings.TrimSuffix(raw, "}")
+	e.page.WriteString(body)
+	if strings.TrimSpace(body) != "{" {
+		e.page.WriteByte(',')
+	}
+	e.page.WriteString(`"stream_id":"`)
+	e.page.WriteString(streamID) // digits and '-': nothing to escape
+	e.page.WriteString("\"}\n")
+}
+
+// Cell makes a CSV cell safe to open in a spreadsheet: a value starting
+// with =, +, -, @, tab or carriage return (which a spreadsheet would run
+// as a formula) gets a leading ' (OWASP, CSV injection). Quoting is left
+// to encoding/csv.
+func Cell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func categoryIDs(site *config.Site) []string {
+	ids := make([]string, len(site.Categories))
+	for i, c := range site.Categories {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+func sortedKeys(q url.Values) []string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,607 @@
+package export_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/export"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/redisproc"
+)
+
+// testSite has the demo site's categories, in config order.
+func testSite() *config.Site {
+	return &config.Site{ID: "demo", Categories: []config.Category{
+		{ID: "necessary", Required: true}, {ID: "analytics"}, {ID: "marketing"},
+	}}
+}
+
+var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func TestParseQuery(t *testing.T) {
+	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	tests := []struct {
+		name  string
+		query string
+		param string // the *ParamError's Param; "" = valid
+		check func(q export.Query) bool
+	}{
+		{"defaults", "", "", func(q export.Query) bool {
+			return q.From.IsZero() && q.To.Equal(now) && q.Format == export.CSV && q.Method == "" && q.Category == "" && q.Country == ""
+		}},
+		{"empty values are defaults", "from=&to=&format=", "", func(q export.Query) bool { return q.From.IsZero() && q.To.Equal(now) }},
+		{"date from is its midnight", "from=2026-11-01", "", func(q export.Query) bool { return q.From.Equal(day("2026-11-01")) }},
+		{"date to is inclusive", "to=2026-11-02", "", func(q export.Query) bool {
+			return q.To.Equal(day("2026-11-03").Add(-time.Millisecond))
+		}},
+		{"RFC 3339 with offset", "from=2026-11-01T02:00:00%2B02:00", "", func(q export.Query) bool { return q.From.Equal(day("2026-11-01")) }},
+		{"RFC 3339 to is exact", "to=2026-11-01T12:00:00.5009Z", "", func(q export.Query) bool {
+			return q.To.Equal(day("2026-11-01").Add(12*time.Hour + 500*time.Millisecond))
+		}},
+		{"ndjson", "format=ndjson", "", func(q export.Query) bool { return q.Format == export.NDJSON }},
+		{"method", "method=withdraw", "", func(q export.Query) bool { return q.Method == "withdraw" }},
+		{"category alone is granted", "category=analytics", "", func(q export.Query) bool { return q.Category == "analytics" && q.Granted }},
+		{"category yes", "category=analytics:yes", "", func(q export.Query) bool { return q.Category == "analytics" && q.Granted }},
+		{"category no", "category=marketing:no", "", func(q export.Query) bool { return q.Category == "marketing" && !q.Granted }},
+		{"country", "country=FI", "", func(q export.Query) bool { return q.Country == "FI" }},
+		{"country unknown", "country=unknown", "", func(q export.Query) bool { return q.Country == export.Unknown }},
+		{"from equals to", "from=2026-11-01&to=2026-11-01", "", nil},
+
+		{"bad date", "from=2026-13-01", "from", nil},
+		{"not a time", "to=yesterday", "to", nil},
+		{"unencoded plus", "from=2026-11-01T02:00:00+02:00", "from", nil},
+		{"before 1970", "from=1969-12-31", "from", nil},
+		{"from after to", "from=2026-11-02&to=2026-11-01", "from", nil},
+		{"from after default to", "from=2027-01-01", "from", nil},
+		{"unknown format", "format=xlsx", "format", nil},
+		{"unknown method", "method=expired", "method", nil},
+		{"unknown category", "category=ads", "category", nil},
+		{"unknown category with suffix", "category=ads:yes", "category", nil},
+		{"bad category suffix", "category=analytics:maybe", "category", nil},
+		{"lower-case country", "country=fi", "country", nil},
+		{"three-letter country", "country=FIN", "country", nil},
+		{"unknown parameter", "granularity=day", "granularity", nil},
+		{"repeated parameter", "method=gpc&method=custom", "method", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := url.ParseQuery(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := export.ParseQuery(testSite(), v, now)
+			if tt.param == "" {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				if tt.check != nil && !tt.check(q) {
+					t.Fatalf("query %+v", q)
+				}
+				return
+			}
+			var pe *export.ParamError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T), want a *ParamError", err, err)
+			}
+			if pe.Param != tt.param || pe.Msg == "" || !strings.Contains(pe.Error(), tt.param) {
+				t.Fatalf("ParamError %+v, want Param %q", pe, tt.param)
+			}
+		})
+	}
+}
+
+func TestFilename(t *testing.T) {
+	q, _ := export.ParseQuery(testSite(), url.Values{"from": {"2026-11-01"}}, now)
+	if f := export.Filename(testSite(), q); f != "consents-demo-20261101-20261123.csv" {
+		t.Errorf("Filename %q", f)
+	}
+	q, _ = export.ParseQuery(testSite(), url.Values{"format": {"ndjson"}, "to": {"2026-11-02"}}, now)
+	if f := export.Filename(testSite(), q); f != "consents-demo-until-20261102.ndjson" {
+		t.Errorf("Filename %q", f)
+	}
+}
+
+// rec is a test record stored with the stream ID id.
+type rec struct {
+	id string // <unix ms>-<seq>
+	r  ledger.Record
+}
+
+func record(n int, at time.Time) ledger.Record {
+	return ledger.Record{
+		Site:          "demo",
+		RecordID:      fmt.Sprintf("0196a1b2-0000-7000-8000-%012d", n),
+		ConsentID:     fmt.Sprintf("3f2b6c1e-8d4a-4b7e-9c0d-%012d", n%5000),
+		Time:          at,
+		NoticeVersion: "2d220c4e6f16c66a47c892c18ab49e32416e4703a072cf88a7feded2c1d9dcea",
+		PolicyVersion: "2026-11-01",
+		Method:        ledger.MethodCustom,
+		Choices:       map[string]bool{"necessary": true, "analytics": n%2 == 0, "marketing": n%3 == 0},
+		Language:      "fi",
+		URL:           "https://www.oppimo.fi/kurssit/" + strconv.Itoa(n%100),
+		UserAgent:     "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+		IP:            "198.51.100.0",
+		Country:       "FI",
+		Mode:          "opt-in",
+	}
+}
+
+func streamID(at time.Time, seq int) string {
+	return strconv.FormatInt(at.UnixMilli(), 10) + "-" + strconv.Itoa(seq)
+}
+
+// store XADDs the records with their explicit stream IDs, pipelined.
+func store(t testing.TB, rdb redis.UniversalClient, recs []rec) {
+	t.Helper()
+	ctx := context.Background()
+	pipe := rdb.Pipeline()
+	for _, x := range recs {
+		b, err := x.r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: x.id, Values: []any{"v", ledger.FormatVersion, "record", b}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newRedis(t testing.TB) (*redisproc.Server, *redis.Client) {
+	t.Helper()
+	srv := redisproc.StartT(t, redisproc.Options{})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return srv, rdb
+}
+
+func query(t *testing.T, raw string) export.Query {
+	t.Helper()
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := export.ParseQuery(testSite(), v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// ndjsonIDs exports with q (format ndjson) and returns the record IDs.
+func ndjsonIDs(t *testing.T, rdb redis.UniversalClient, raw string) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	n, err := export.Write(context.Background(), rdb, testSite(), query(t, raw+"&format=ndjson"), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		var s ledger.Stored
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		ids = append(ids, strings.TrimPrefix(s.RecordID, "0196a1b2-0000-7000-8000-"))
+	}
+	if n != len(ids) {
+		t.Errorf("Write said %d records, wrote %d", n, len(ids))
+	}
+	return ids
+}
+
+func TestWriteFilters(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// Seven records an hour apart; each differs in one way.
+	var recs []rec
+	mk := func(n int, f func(r *ledger.Record)) {
+		at := t0.Add(time.Duration(n) * time.Hour)
+		r := record(n, at)
+		f(&r)
+		recs = append(recs, rec{streamID(at, 0), r})
+	}
+	mk(1, func(r *ledger.Record) {
+		r.Method, r.Choices = ledger.MethodAcceptAll, map[string]bool{"necessary": true, "analytics": true, "marketing": true}
+	})
+	mk(2, func(r *ledger.Record) {
+		r.Method, r.Choices = ledger.MethodRejectAll, map[string]bool{"necessary": true, "analytics": false, "marketing": false}
+	})
+	mk(3, func(r *ledger.Record) {
+		r.Method, r.Country = ledger.MethodGPC, "US"
+		r.Choices = map[string]bool{"necessary": true, "analytics": true, "marketing": false}
+	})
+	mk(4, func(r *ledger.Record) {
+		r.Country, r.Choices = "", map[string]bool{"necessary": true, "analytics": false}
+	})
+	mk(5, func(r *ledger.Record) {
+		r.Method, r.Country = ledger.MethodWithdraw, "SE"
+		r.Choices = map[string]bool{"necessary": true, "analytics": false, "marketing": false}
+	})
+	mk(6, func(r *ledger.Record) {
+		r.Choices = map[string]bool{"necessary": true, "analytics": true, "marketing": true}
+	})
+	mk(7, func(r *ledger.Record) { r.Country = "" })
+	store(t, rdb, recs)
+
+	for _, tt := range []struct {
+		query string
+		want  string // record numbers
+	}{
+		{"", "1 2 3 4 5 6 7"},
+		{"method=accept_all", "1"},
+		{"method=custom", "4 6 7"},
+		{"method=withdraw", "5"},
+		{"category=analytics", "1 3 6"},
+		{"category=analytics:yes", "1 3 6"},
+		{"category=analytics:no", "2 4 5 7"},
+		{"category=marketing:no", "2 3 5 7"}, // 4 has no marketing choice: neither yes nor no
+		{"category=marketing:yes", "1 6"},
+		{"country=FI", "1 2 6"},
+		{"country=US", "3"},
+		{"country=unknown", "4 7"},
+		{"country=DE", ""},
+		{"method=custom&country=unknown&category=analytics:no", "4 7"},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			var got []string
+			for _, id := range ndjsonIDs(t, rdb, tt.query) {
+				n, _ := strconv.Atoi(id)
+				got = append(got, strconv.Itoa(n))
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("records %v, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteTimeRange(t *testing.T) {
+	_, rdb := newRedis(t)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	times := []string{
+		"2026-10-31T23:59:59.999Z", // 1
+		"2026-11-01T00:00:00.000Z", // 2
+		"2026-11-01T12:00:00.000Z", // 3 (and 4, same millisecond, next seq)
+		"2026-11-02T23:59:59.999Z", // 5
+		"2026-11-03T00:00:00.000Z", // 6
+	}
+	var recs []rec
+	for i, s := range times {
+		recs = append(recs, rec{streamID(at(s), 0), record(len(recs)+1, at(s))})
+		if i == 2 {
+			recs = append(recs, rec{streamID(at(s), 1), record(len(recs)+1, at(s))})
+		}
+	}
+	store(t, rdb, recs)
+	for _, tt := range []struct {
+		query string
+		want  string
+	}{
+		{"", "1 2 3 4 5 6"},
+		{"from=2026-11-01", "2 3 4 5 6"},                             // a date from is its midnight, included
+		{"to=2026-11-02", "1 2 3 4 5"},                               // a date to includes its whole day
+		{"from=2026-11-01&to=2026-11-01", "2 3 4"},                   // one day
+		{"from=2026-11-01T12:00:00Z&to=2026-11-01T12:00:00Z", "3 4"}, // both ends included, every seq of the millisecond
+		{"to=2026-11-01T11:59:59.999Z", "1 2"},
+		{"from=2026-11-01T12:00:00.001Z", "5 6"},
+		{"to=2026-11-03T00:00:00Z", "1 2 3 4 5 6"},
+		{"from=2026-11-01T01:00:00%2B01:00&to=2026-11-01T13:00:00%2B01:00", "2 3 4"}, // offsets are converted to UTC
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			var got []string
+			for _, id := range ndjsonIDs(t, rdb, tt.query) {
+				n, _ := strconv.Atoi(id)
+				got = append(got, strconv.Itoa(n))
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("records %v, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	// 2 500 records: pages of 1 000 with seqs continuing across page ends.
+	var recs []rec
+	for i := 0; i < 2500; i++ {
+		at := t0.Add(time.Duration(i/3) * time.Millisecond)
+		recs = append(recs, rec{streamID(at, i%3), record(i, at)})
+	}
+	hostile := &recs[7].r
+	hostile.UserAgent = `=HYPERLINK("http://x")`
+	hostile.URL = "https://x.example/a,b\"c\nd"
+	hostile.Language = "+1"
+	hostile.NoticeVersion = "@SUM(A1)"
+	hostile.PolicyVersion = "-2"
+	hostile.IP = "\tx"
+	hostile.Mode = "\rx"
+	removed := &recs[8].r // a category since removed from the config, and one missing
+	removed.Choices = map[string]bool{"necessary": true, "analytics": true, "ads": false, "video": true}
+	store(t, rdb, recs)
+
+	var buf bytes.Buffer
+	n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), &buf)
+	if err != nil || n != 2500 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if !strings.HasSuffix(buf.String(), "\r\n") || strings.Count(buf.String(), "\r\n") < 2501 {
+		t.Error("lines do not end in CRLF")
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := "record_id,time,consent_id,method,notice_version,policy_version,language,country,mode,url,user_agent,ip,stream_id,cat_necessary,cat_analytics,cat_marketing,other_choices"
+	if strings.Join(rows[0], ",") != header {
+		t.Fatalf("header %v", rows[0])
+	}
+	if len(rows) != 2501 {
+		t.Fatalf("%d rows, want header + 2500", len(rows))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		if seen[r[0]] {
+			t.Fatalf("record %s twice (page boundary)", r[0])
+		}
+		seen[r[0]] = true
+	}
+	r := recs[6].r
+	want := []string{r.RecordID, r.Time.Format(ledger.TimeFormat), r.ConsentID, "custom", r.NoticeVersion, "2026-11-01",
+		"fi", "FI", "opt-in", r.URL, r.UserAgent, "198.51.100.0", recs[6].id, "yes", "yes", "yes", ""}
+	if !slices.Equal(rows[7], want) {
+		t.Errorf("row 7\n got %q\nwant %q", rows[7], want)
+	}
+	if r := rows[1]; r[14] != "yes" || r[15] != "yes" || r[0] != recs[0].r.RecordID || r[12] != recs[0].id {
+		t.Errorf("row 1 %q", r)
+	}
+	if r := rows[2]; r[14] != "no" || r[15] != "no" {
+		t.Errorf("row 2 choices %q", r[13:])
+	}
+	// Formula injection: every cell a spreadsheet would run gets a leading '.
+	h := rows[8]
+	for col, want := range map[int]string{
+		10: `'=HYPERLINK("http://x")`, 9: "https://x.example/a,b\"c\nd", 6: "'+1", 4: "'@SUM(A1)", 5: "'-2", 11: "'\tx",
+		8: "'x", // encoding/csv with UseCRLF drops a lone CR; the ' is still in front
+	} {
+		if h[col] != want {
+			t.Errorf("%s = %q, want %q", rows[0][col], h[col], want)
+		}
+	}
+	if got := rows[9][13:]; !slices.Equal(got, []string{"yes", "yes", "", "ads=no;video=yes"}) {
+		t.Errorf("removed category: %q", got)
+	}
+}
+
+func TestCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "a=b": "a=b", "=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\tx": "'\tx", "\rx": "'\rx",
+		"'=x": "'=x", " =x": " =x", "Mozilla/5.0": "Mozilla/5.0",
+	} {
+		if got := export.Cell(in); got != want {
+			t.Errorf("Cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWriteNDJSON(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	var recs []rec
+	for i := 0; i < 1500; i++ {
+		at := t0.Add(time.Duration(i) * time.Second)
+		recs = append(recs, rec{streamID(at, 0), record(i, at)})
+	}
+	recs[3].r.UserAgent = "ä \"quoted\" </script> \u2028"
+	store(t, rdb, recs)
+	var buf bytes.Buffer
+	n, err := export.Write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf)
+	if err != nil || n != 1500 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 1500 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %d: %v: %s", i, err, line)
+		}
+		if m["stream_id"] != recs[i].id {
+			t.Fatalf("line %d stream_id %v, want %s", i, m["stream_id"], recs[i].id)
+		}
+		// The record is exactly as stored, with stream_id added at the end.
+		stored, _ := recs[i].r.Encode()
+		if want := strings.TrimSuffix(string(stored), "}") + `,"stream_id":"` + recs[i].id + `"}`; line != want {
+			t.Fatalf("line %d\n got %s\nwant %s", i, line, want)
+		}
+	}
+	var s ledger.Stored
+	if err := json.Unmarshal([]byte(lines[3]), &s); err != nil || s.UserAgent != recs[3].r.UserAgent || s.V != 1 {
+		t.Errorf("line 3: %+v %v", s, err)
+	}
+}
+
+func TestWriteEmpty(t *testing.T) {
+	_, rdb := newRedis(t)
+	var buf bytes.Buffer
+	if n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), &buf); n != 0 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if buf.String() != strings.Join(export.Columns(testSite()), ",")+"\r\n" {
+		t.Errorf("empty CSV %q", buf.String())
+	}
+	buf.Reset()
+	if n, err := export.Write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf); n != 0 || err != nil || buf.Len() != 0 {
+		t.Fatalf("Write = %d, %v, %q", n, err, buf.String())
+	}
+}
+
+func TestWriteCorruptEntry(t *testing.T) {
+	_, rdb := newRedis(t)
+	at := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	store(t, rdb, []rec{{streamID(at, 0), record(1, at)}})
+	rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 1), Values: []any{"v", "2", "record", "{}"}})
+	_, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), streamID(at, 1)) {
+		t.Fatalf("err %v, want one naming the entry", err)
+	}
+}
+
+// killingWriter kills Redis when the first page arrives.
+type killingWriter struct {
+	srv   *redisproc.Server
+	pages int
+	bytes.Buffer
+}
+
+func (w *killingWriter) Write(p []byte) (int, error) {
+	w.pages++
+	if w.pages == 1 {
+		_ = w.srv.Kill()
+	}
+	return w.Buffer.Write(p)
+}
+
+func TestWriteRedisFailsMidway(t *testing.T) {
+	srv, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	var recs []rec
+	for i := 0; i < 3000; i++ {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		recs = append(recs, rec{streamID(at, 0), record(i, at)})
+	}
+	store(t, rdb, recs)
+	w := &killingWriter{srv: srv}
+	n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), w)
+	if err == nil || !errors.Is(err, ledger.ErrUnavailable) {
+		t.Fatalf("err %v, want ErrUnavailable", err)
+	}
+	if n != export.PageSize || w.pages != 1 {
+		t.Fatalf("wrote %d records in %d pages before failing", n, w.pages)
+	}
+	rows, err := csv.NewReader(&w.Buffer).ReadAll()
+	if err != nil || len(rows) != 1+export.PageSize {
+		t.Fatalf("%d rows, %v: the output must end at a row boundary", len(rows), err)
+	}
+}
+
+// BenchmarkExport exports 1 000 000 records (generated once per run) to
+// io.Discard and reports records/s and the process's peak RSS during the
+// export (VmHWM, reset before the export through /proc/self/clear_refs).
+func BenchmarkExport(b *testing.B) {
+	const total = 1_000_000
+	srv := redisproc.StartT(b, redisproc.Options{Args: []string{"--appendonly", "no"}})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	start := time.Now()
+	generate(b, rdb, total)
+	b.Logf("generated %d records in %v", total, time.Since(start).Round(time.Millisecond))
+	site := testSite()
+	for _, format := range []string{export.CSV, export.NDJSON} {
+		b.Run(format, func(b *testing.B) {
+			q, err := export.ParseQuery(site, url.Values{"format": {format}}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var took time.Duration
+			var rss float64
+			for b.Loop() {
+				runtime.GC()
+				debug.FreeOSMemory()
+				resetPeakRSS(b)
+				w := &countingWriter{}
+				t0 := time.Now()
+				n, err := export.Write(context.Background(), rdb, site, q, w)
+				took += time.Since(t0)
+				if err != nil || n != total {
+					b.Fatalf("Write = %d, %v", n, err)
+				}
+				rss = max(rss, peakRSSMB(b))
+				b.Logf("%s: %d records, %.1f MB in %v", format, n, float64(w.n)/1e6, time.Since(t0).Round(time.Millisecond))
+			}
+			b.ReportMetric(float64(total)*float64(b.N)/took.Seconds(), "records/s")
+			b.ReportMetric(rss, "peak-RSS-MB")
+		})
+	}
+}
+
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// generate stores total records, one a millisecond, in pipelines of
+// 10 000 XADDs.
+func generate(b *testing.B, rdb redis.UniversalClient, total int) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const batch = 10_000
+	for i := 0; i < total; i += batch {
+		pipe := rdb.Pipeline()
+		for j := i; j < min(i+batch, total); j++ {
+			at := t0.Add(time.Duration(j) * time.Millisecond)
+			r := record(j, at)
+			if j%4 == 0 {
+				r.Method = ledger.MethodAcceptAll
+			}
+			enc, err := r.Encode()
+			if err != nil {
+				b.Fatal(err)
+			}
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 0), Values: []any{"v", ledger.FormatVersion, "record", enc}})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// resetPeakRSS resets the kernel's VmHWM of this process (Linux ≥ 4.0).
+func resetPeakRSS(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Logf("cannot reset peak RSS (%v): it includes the generation", err)
+	}
+}
+
+func peakRSSMB(b *testing.B) float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
