@@ -7,7 +7,7 @@ APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # need(command, package): install the package when the command is missing.
 need = @command -v $(1) >/dev/null 2>&1 || { echo "make: installing $(2)"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(2); }
 
-.PHONY: all build run test test-short bench vet fmt deps-run deps-test deps-bench clean
+.PHONY: all build run test test-short bench vet fmt deps-run deps-test deps-bench axe clean
 
 all: build
 
@@ -29,8 +29,31 @@ deps-bench: deps-run
 run: deps-run build
 	./bin/consentd-dev
 
+# axe-core, the accessibility checker run in the browser tests
+# (server/e2e/a11y_test.go): the npm package's tarball, checked against the
+# registry's dist.integrity (sha512, base64), no Node needed.
+AXE_VERSION := 4.10.2
+AXE_SHA512  := RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w==
+AXE_DIR     := .cache/axe-core
+AXE_TGZ     := $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz
+
+## make axe: download axe-core to .cache/axe-core/axe.min.js
+axe: $(AXE_DIR)/axe.min.js
+
+$(AXE_DIR)/axe.min.js: $(AXE_TGZ)
+	tar -xzf $< -O package/axe.min.js > $@.tmp
+	mv $@.tmp $@
+
+$(AXE_TGZ):
+	$(call need,curl,curl ca-certificates)
+	@mkdir -p $(AXE_DIR)
+	curl -fsSL --retry 3 -o $@.tmp https://registry.npmjs.org/axe-core/-/axe-core-$(AXE_VERSION).tgz
+	@echo "$$(echo '$(AXE_SHA512)' | base64 -d | od -An -v -tx1 | tr -d ' \n')  $@.tmp" | sha512sum -c --quiet - \
+	  || { echo "make: $@: sha512 does not match the registry's dist.integrity"; rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
 ## make test: formatting, vet, and every test (real redis-server, headless Chromium) with the race detector
-test: deps-test
+test: deps-test axe
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...

@@ -4,6 +4,7 @@
 package widget
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -26,15 +27,21 @@ const (
 	entry = root + "/main.ts"
 	// siteModule is the import path of the virtual module with the site JSON.
 	siteModule = "consentd:site"
+	// i18nModule is the import path of the virtual module with the built-in
+	// UI strings of the site's languages (src/i18n/<lang>.json), keyed by
+	// language; English too when a site language has none built in.
+	i18nModule = "consentd:i18n"
 
 	nsSource = "consentd"      // esbuild namespace of the embedded files
-	nsSite   = "consentd-site" // esbuild namespace of the site module
+	nsSite   = "consentd-site" // esbuild namespace of the virtual modules
 )
 
 // Build bundles the widget for one site. siteJSON is the public site config
 // (a JSON object with id, languages, categories and so on); it is inlined
 // through a virtual module "consentd:site" (JSON loader) so esbuild minifies
-// it with the code. The result is one minified IIFE script in UTF-8.
+// it with the code. Of the built-in UI strings only the site's languages are
+// bundled (virtual module "consentd:i18n"): a one-language site carries one
+// language. The result is one minified IIFE script in UTF-8.
 //
 // Build reads only the embedded sources and is safe for concurrent use.
 func Build(siteJSON []byte) ([]byte, error) {
@@ -52,6 +59,16 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	if obj == nil {
 		return nil, nil, errors.New("widget: site JSON: not an object")
 	}
+	var langs []string
+	_ = json.Unmarshal(obj["languages"], &langs) // absent or not a list: English only
+	i18n, err := builtinStrings(fsys, langs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("widget: %w", err)
+	}
+	siteJSON, err = pruneSite(obj)
+	if err != nil {
+		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
+	}
 
 	result := api.Build(api.BuildOptions{
 		EntryPoints:       []string{entry},
@@ -66,7 +83,7 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 		Charset:           api.CharsetUTF8,
 		LegalComments:     api.LegalCommentsNone,
 		LogLevel:          api.LogLevelSilent,
-		Plugins:           []api.Plugin{embedPlugin(fsys, string(siteJSON))},
+		Plugins:           []api.Plugin{embedPlugin(fsys, string(siteJSON), i18n)},
 	})
 	if len(result.Errors) > 0 {
 		return nil, result.Warnings, fmt.Errorf("widget: esbuild: %w", messagesError(result.Errors))
@@ -77,15 +94,118 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	return result.OutputFiles[0].Contents, result.Warnings, nil
 }
 
-// embedPlugin serves every module from fsys (the embedded sources), and the
-// site config as the virtual module "consentd:site". Nothing is read from disk.
-func embedPlugin(fsys fs.FS, siteJSON string) api.Plugin {
+// pruneSite returns the site JSON without the fields of the public site
+// config (config.PublicSite) that the widget does not use, so the bundle
+// is smaller: the site's name and policy version, the services' URLs and
+// the cookies' descriptions (the notice shows them).
+func pruneSite(site map[string]json.RawMessage) ([]byte, error) {
+	delete(site, "name")
+	delete(site, "policyVersion")
+	err := eachIn(site, "categories", func(c map[string]json.RawMessage) error {
+		return eachIn(c, "services", func(s map[string]json.RawMessage) error {
+			delete(s, "url")
+			return eachIn(s, "cookies", func(k map[string]json.RawMessage) error {
+				delete(k, "description")
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return marshal(site)
+}
+
+// eachIn calls f on each object of the list obj[key], when there is one,
+// and keeps the changed list.
+func eachIn(obj map[string]json.RawMessage, key string, f func(map[string]json.RawMessage) error) error {
+	raw, ok := obj[key]
+	if !ok {
+		return nil
+	}
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	for _, o := range list {
+		if o == nil {
+			continue
+		}
+		if err := f(o); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	b, err := marshal(list)
+	obj[key] = b
+	return err
+}
+
+// marshal is json.Marshal without HTML escaping (esbuild escapes "</script").
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
+}
+
+// builtinStrings is the JSON object of the virtual module "consentd:i18n":
+// language → the contents of src/i18n/<lang>.json, for each of langs that
+// has such a file, in the order given, and "en" as well when one of langs
+// has none (the widget falls back to English, see i18n.ts).
+func builtinStrings(fsys fs.FS, langs []string) (string, error) {
+	var b strings.Builder
+	seen := map[string]bool{}
+	add := func(lang string) (bool, error) {
+		if seen[lang] {
+			return true, nil
+		}
+		data, err := fs.ReadFile(fsys, root+"/i18n/"+lang+".json")
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !json.Valid(data) {
+			return false, fmt.Errorf("%s/i18n/%s.json: not valid JSON", root, lang)
+		}
+		seen[lang] = true
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		q, _ := json.Marshal(lang)
+		b.Write(q)
+		b.WriteByte(':')
+		b.Write(data)
+		return true, nil
+	}
+	fallback := len(langs) == 0
+	for _, l := range langs {
+		found, err := add(l)
+		if err != nil {
+			return "", err
+		}
+		fallback = fallback || !found
+	}
+	if fallback {
+		if _, err := add("en"); err != nil {
+			return "", err
+		}
+	}
+	return "{" + b.String() + "}", nil
+}
+
+// embedPlugin serves every module from fsys (the embedded sources), the
+// site config as the virtual module "consentd:site" and the built-in
+// strings of its languages as "consentd:i18n". Nothing is read from disk.
+func embedPlugin(fsys fs.FS, siteJSON, i18n string) api.Plugin {
 	return api.Plugin{
 		Name: "consentd-embed",
 		Setup: func(b api.PluginBuild) {
 			b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
-				if args.Path == siteModule {
-					return api.OnResolveResult{Path: siteModule, Namespace: nsSite}, nil
+				if args.Path == siteModule || args.Path == i18nModule {
+					return api.OnResolveResult{Path: args.Path, Namespace: nsSite}, nil
 				}
 				p, err := resolve(fsys, args)
 				if err != nil {
@@ -93,7 +213,10 @@ func embedPlugin(fsys fs.FS, siteJSON string) api.Plugin {
 				}
 				return api.OnResolveResult{Path: p, Namespace: nsSource}, nil
 			})
-			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSite}, func(api.OnLoadArgs) (api.OnLoadResult, error) {
+			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSite}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				if args.Path == i18nModule {
+					return api.OnLoadResult{Contents: &i18n, Loader: api.LoaderJSON}, nil
+				}
 				return api.OnLoadResult{Contents: &siteJSON, Loader: api.LoaderJSON}, nil
 			})
 			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSource}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
@@ -116,7 +239,7 @@ func resolve(fsys fs.FS, args api.OnResolveArgs) (string, error) {
 	case strings.HasPrefix(args.Path, "./") || strings.HasPrefix(args.Path, "../"):
 		p = path.Join(path.Dir(args.Importer), args.Path)
 	default:
-		return "", fmt.Errorf("import %q: only relative imports and %q are allowed", args.Path, siteModule)
+		return "", fmt.Errorf("import %q: only relative imports, %q and %q are allowed", args.Path, siteModule, i18nModule)
 	}
 	if !strings.HasPrefix(p, root+"/") || !fs.ValidPath(p) {
 		return "", fmt.Errorf("import %q resolves to %q, outside %s/", args.Path, p, root)

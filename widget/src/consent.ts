@@ -29,12 +29,16 @@ export const gpc = (): boolean =>
 
 /**
  * The stored decision if it was made for a current notice version (in any
- * of the site's languages), else null: a changed notice asks again.
- * Expired decisions are gone already (the cookie's Max-Age).
+ * of the site's languages) and is not older than the site's
+ * consentExpiryDays, else null: a changed notice or an expired decision
+ * asks again. The cookie's Max-Age normally ends it first; the time is
+ * checked too because a cookie can outlive its Max-Age (copied, restored).
  */
 export function currentState(site: Site): State | null {
   const s = readState();
-  for (const l in site.noticeVersions) if (s && s.v == site.noticeVersions[l]) return s;
+  if (s && !(Date.now() / 1e3 > s.t + site.consentExpiryDays * 86400)) {
+    for (const l in site.noticeVersions) if (s.v == site.noticeVersions[l]) return s;
+  }
   return null;
 }
 

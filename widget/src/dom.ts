@@ -1,6 +1,8 @@
 // The widget's DOM: one open shadow root on <div id="consentd">, shared by
-// the banner and the notice view, so the host page's CSS cannot restyle
-// them. Every text from the config is set with textContent, never as HTML.
+// the banner, the settings and the notice view, so the host page's CSS
+// cannot restyle them. Every text from the config is set as text (a
+// string child, textContent), never as HTML.
+import site from "consentd:site";
 import css from "./style.css";
 
 let host: HTMLElement | undefined;
@@ -12,9 +14,16 @@ let host: HTMLElement | undefined;
  */
 export function shadow(ready: (root: ShadowRoot) => void): void {
   if (!host) {
-    host = make("div");
-    host.id = "consentd";
-    host.attachShadow({ mode: "open" }).append(make("style", css));
+    host = make("div", { id: "consentd" });
+    host.attachShadow({ mode: "open" }).append(make("style", null, css));
+    // The site's theme (banner.theme and banner.dark, keys checked by the
+    // server) as --cd-l-<key> and --cd-d-<key>, set through the CSSOM,
+    // which strict style-src policies allow; style.css picks a set by
+    // prefers-color-scheme.
+    const b = site.banner;
+    for (const [p, theme] of [["l", b && b.theme], ["d", b && b.dark]] as const) {
+      for (const k in theme) host.style.setProperty("--cd-" + p + "-" + k, theme[k]);
+    }
   }
   if (!document.body) {
     document.addEventListener("DOMContentLoaded", () => shadow(ready));
@@ -24,18 +33,49 @@ export function shadow(ready: (root: ShadowRoot) => void): void {
   ready(host.shadowRoot!);
 }
 
-/** Makes an element, with text as its textContent. */
-export function make<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string) {
-  const el = document.createElement(tag);
-  if (text) el.textContent = text;
+/**
+ * Makes an element with properties (id, className, lang, onclick, ...)
+ * and children: nodes, or strings, which become text nodes.
+ */
+export function make<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props?: Partial<HTMLElementTagNameMap[K]> | null,
+  ...kids: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = Object.assign(document.createElement(tag), props);
+  el.append(...kids);
   return el;
 }
 
-/** Makes a <button type="button"> with a label, a class and a click handler. */
-export function button(label: string, cls: string, onclick: () => void) {
-  const b = make("button", label);
-  b.type = "button";
-  b.className = cls;
-  b.onclick = onclick;
+/** Makes a <button type="button">, with data-action when action is given. */
+export function button(label: string, cls: string, onclick: () => void, action?: string) {
+  const b = make("button", { type: "button", className: cls, onclick }, label);
+  if (action) b.setAttribute("data-action", action);
   return b;
+}
+
+/**
+ * Makes a modal <dialog> labelled by its title, an <h2 id=id> in a header
+ * bar with the controls in bar and a close button. Tab stays inside: it
+ * wraps around at both ends, where the browser would move the focus out
+ * of the page. showModal() makes the rest of the page inert, Esc closes
+ * it and the browser returns the focus on close.
+ */
+export function modal(id: string, title: string, lang: string, close: string, ...bar: Node[]) {
+  const d = make("dialog", {
+    lang,
+    onkeydown(e) {
+      const all = d.querySelectorAll<HTMLElement>("a[href],button,input:enabled,select,summary,[tabindex='0']");
+      const back = e.shiftKey;
+      const edge = all[back ? 0 : all.length - 1];
+      const a = (d.getRootNode() as ShadowRoot).activeElement;
+      if (e.key == "Tab" && a && (a == edge || edge.compareDocumentPosition(a) & (back ? 2 : 4))) {
+        e.preventDefault();
+        all[back ? all.length - 1 : 0].focus();
+      }
+    },
+  });
+  d.setAttribute("aria-labelledby", id);
+  d.append(make("div", { className: "bar" }, make("h2", { id }, title), ...bar, button(close, "x", () => d.close())));
+  return d;
 }

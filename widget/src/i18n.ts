@@ -1,13 +1,12 @@
 // Language choice and UI strings.
 import type { Site } from "./types";
-import fi from "./i18n/fi.json";
-import sv from "./i18n/sv.json";
-import en from "./i18n/en.json";
+import type en from "./i18n/en.json";
+// Only the site's languages (and English when one of them is not built
+// in): Build (widget.go) makes this module from src/i18n/<lang>.json.
+import bundled from "consentd:i18n";
 
 /** UI strings of the widget in one language. */
 export type Strings = typeof en;
-
-const bundled: Record<string, Strings> = { fi, sv, en };
 
 const primary = (tag: string | null | undefined): string =>
   (tag || "").split("-")[0].toLowerCase();
@@ -35,6 +34,6 @@ export function pickLanguage(site: Site): string {
  * (site file: strings.<lang>."widget.<key>").
  */
 export function strings(site: Site, lang: string): Strings {
-  return Object.assign({}, bundled[lang] || en, site.strings && site.strings[lang]);
+  return Object.assign({}, bundled[lang] || bundled.en, site.strings && site.strings[lang]);
 }
 

@@ -1,28 +1,38 @@
-// Entry point: reads the stored decision, shows the banner when there is no
-// valid one, and installs window.consentd. Nothing here may throw into the
-// host page.
+// Entry point: reads the stored decision, shows the banner (opt-in mode)
+// or the corner link (opt-out and notice modes, docs/geo.md) when there is
+// no valid one, and installs window.consentd. Nothing here may throw into
+// the host page.
+import "./gcm";
+import "./blocking";
 import site from "consentd:site";
-import type { Choices, Method, State } from "./types";
+import type { Category, Choices, Method, State } from "./types";
 import { pickLanguage, strings } from "./i18n";
 import { readState, writeState } from "./storage";
 import { sender } from "./api";
-import { closeBanner, openBanner } from "./banner";
+import { closeBanner, corner, openBanner } from "./banner";
 import { openNotice } from "./notice";
+import { closePrefs, openPrefs } from "./prefs";
 import { uuid } from "./uuid";
-import { currentState } from "./consent";
+import { currentState, effective, gpc, region } from "./consent";
 
 // document.currentScript is set only while this script first runs, so it is
 // read here at the top level, synchronously.
 const script = document.currentScript as HTMLScriptElement | null;
 
-/** The public API, window.consentd. */
+/** The public API, window.consentd (docs/widget.md). */
 export interface ConsentdAPI {
-  /** The current decision, or null when there is none for this notice. */
+  /** The current decision, or null when there is none for this notice (or it expired). */
   get(): State | null;
-  /** Reports whether category cat may be used (required ones always may). */
+  /**
+   * Reports whether category cat may be used now: required ones always;
+   * else the decision, or without one the regional mode (opt-out: yes
+   * unless GPC denies a saleShare category; notice: yes; opt-in: no).
+   */
   has(cat: string): boolean;
-  /** Opens the banner again. */
+  /** Opens the settings after a decision (or outside opt-in mode), else the banner. */
   show(): void;
+  /** Opens the settings. */
+  showSettings(): void;
   /**
    * Opens the privacy notice in a modal view over the page (also when the
    * banner is not shown), for a "privacy notice" link of the page.
@@ -32,6 +42,8 @@ export interface ConsentdAPI {
   accept(cats?: string[] | "all"): void;
   /** Grants only the required categories. */
   reject(): void;
+  /** Withdraws consent: only the required categories, recorded as "withdraw"; the consent ID stays. */
+  withdraw(): void;
   /** Calls fn with the new state after each decision; returns an unsubscribe function. */
   on(event: "change", fn: (state: State) => void): () => void;
 }
@@ -78,71 +90,115 @@ function init(): void {
   const api = sender(base);
   api.flush();
 
-  const lang = pickLanguage(site);
-  const t = strings(site, lang);
-  const version = site.noticeVersions[lang];
-  const stored = readState();
+  const mode = region().m;
+  const gpcOn = gpc();
+  const cats = site.categories;
+  let lang = pickLanguage(site);
+  let t = strings(site, lang);
   // Only a decision made for a current notice (in any of its languages)
-  // counts; a changed notice asks again.
+  // that has not expired counts; else the banner asks again. The consent
+  // ID stays, also across notice versions and expiry.
   let state = currentState(site);
+  const id = () => (readState() || state || {}).id;
+
+  const eff = () => effective(site, state, mode, gpcOn);
+  const sale = cats.filter((c) => c.saleShare);
+  // GPC is honoured when it is on in the opt-out mode and no sale or
+  // sharing is allowed (the visitor may still allow it later).
+  const honoured = () => mode == "opt-out" && gpcOn && sale[0] && !sale.some((c) => eff()[c.id]);
 
   const decide = (choices: Choices, method: Method) => {
-    // Keep the consent id, also across notice versions.
-    const id = (readState() || state || stored || { id: uuid() }).id;
     const c: State["c"] = {};
     for (const k in choices) c[k] = choices[k] ? 1 : 0;
-    state = { id, v: version, c, t: Math.floor(Date.now() / 1e3) };
-    writeState(state, site);
+    const s = (state = { id: id() || uuid(), v: site.noticeVersions[lang], c, t: Math.floor(Date.now() / 1e3) });
+    writeState(s, site);
     closeBanner();
-    document.dispatchEvent(new CustomEvent("consentd:change", { detail: copy(state) }));
+    closePrefs();
+    link();
+    document.dispatchEvent(new CustomEvent("consentd:change", { detail: copy(s) }));
     api.send({
       site: site.id,
-      consentId: id,
+      consentId: s.id,
       choices,
       method,
-      noticeVersion: version,
+      noticeVersion: s.v,
       language: lang,
       url: location.href,
     });
   };
 
   // Choices with the required categories and those grant() picks.
-  const choose = (grant: (id: string) => boolean) => {
+  const choose = (grant: (c: Category) => unknown) => {
     const ch: Choices = {};
-    for (const c of site.categories) ch[c.id] = c.required || grant(c.id);
+    for (const c of cats) ch[c.id] = c.required || !!grant(c);
     return ch;
   };
-
-  const accept = (cats: string[] | "all" = "all") => {
-    const ch = choose((id) => cats == "all" || cats.indexOf(id) >= 0);
-    const all = site.categories.every((c) => ch[c.id]);
-    const none = site.categories.every((c) => ch[c.id] == c.required);
-    decide(ch, all ? "accept_all" : none ? "reject_all" : "custom");
+  const accept = (list: string[] | "all" = "all") => {
+    const ch = choose((c) => list == "all" || list.indexOf(c.id) >= 0);
+    decide(ch, cats.every((c) => ch[c.id]) ? "accept_all" : cats.every((c) => ch[c.id] == c.required) ? "reject_all" : "custom");
   };
-  const reject = () => decide(choose(() => false), "reject_all");
+  const reject = (method: Method = "reject_all") => decide(choose(() => 0), method);
 
-  const notice = () => openNotice(t, base, site.id, lang, version);
-  const banner = (focus?: boolean) =>
-    openBanner(t, lang, (a) => (a == "notice" ? notice() : a == "accept-all" ? accept() : reject()), focus);
+  const notice = () => openNotice(t, base, site.id, lang, site.noticeVersions[lang]);
+  // A button of the banner or the settings.
+  const act = (a: string, ch?: Choices) =>
+    a == "notice" ? notice()
+    : a == "settings" ? settings()
+    : a == "accept-all" ? accept()
+    : a == "reject-all" ? reject()
+    : decide(ch!, "custom"); // "save" of the settings
+  const banner = (focus?: boolean) => openBanner(t, lang, act, focus);
+  const settings = (keep?: Choices): void =>
+    openPrefs({
+      t,
+      lang,
+      on: keep || eff(),
+      id: id(),
+      gpc: !!honoured(),
+      act,
+      switchLang(l, ch) {
+        lang = l;
+        t = strings(site, l);
+        if (closeBanner()) banner();
+        link();
+        settings(ch);
+      },
+    });
+  // The corner link: opt-out → "Do Not Sell or Share" (or that GPC was
+  // honoured), opening the settings; notice → the privacy notice.
+  const link = () =>
+    mode == "opt-out" ? corner(honoured() ? t.gpc : t.doNotSell, lang, () => settings())
+    : mode == "notice" && corner(t.notice, lang, notice);
 
   const consentd: ConsentdAPI = {
     get: () => copy(state),
-    has: (cat) =>
-      site.categories.some((c) => c.id == cat && c.required) || (!!state && state.c[cat] === 1),
-    show: safe(() => banner(true)),
-    showNotice: safe(notice),
-    accept: safe(accept),
-    reject: safe(reject),
+    has: (cat) => !!eff()[cat],
+    show: () => (state || mode != "opt-in" ? settings() : banner(true)),
+    showSettings: () => settings(),
+    showNotice: notice,
+    accept,
+    reject: () => reject(),
+    withdraw: () => reject("withdraw"),
     on(event, fn) {
       const listener = (e: Event) => fn((e as CustomEvent<State>).detail);
       if (event == "change") document.addEventListener("consentd:change", listener);
       return () => document.removeEventListener("consentd:change", listener);
     },
   };
+  // No call of the page may throw: each logs its error instead.
+  for (const k in consentd) consentd[k as "get"] = safe(consentd[k as "get"]) as () => State | null;
   w.consentd = consentd;
 
-  // Future blocking and Consent Mode will act on `state` here.
-  if (!state) banner();
+  // Links and buttons of the page: data-consentd="open" opens the
+  // settings, data-consentd="notice" the notice.
+  document.addEventListener("click", (e) => {
+    const el = e.target instanceof Element && e.target.closest("[data-consentd]");
+    const v = el && el.getAttribute("data-consentd");
+    if (v == "open" || v == "notice") {
+      e.preventDefault();
+      consentd[v == "open" ? "showSettings" : "showNotice"]();
+    }
+  });
 
   // Calls made before this script ran. A page may queue them with a stub:
   //   window.consentd = window.consentd || { q: [] };
@@ -153,9 +209,16 @@ function init(): void {
   if (Array.isArray(queued)) {
     for (const call of queued) {
       const f = Array.isArray(call) && consentd[call[0] as keyof ConsentdAPI];
-      if (typeof f == "function") safe(f as (...a: unknown[]) => unknown)(...call.slice(1));
+      if (typeof f == "function") (f as (...a: unknown[]) => unknown)(...call.slice(1));
     }
   }
+
+  // GPC in the opt-out mode: the sale or sharing categories are denied
+  // without asking, and that is recorded once, as "gpc".
+  if (!state && mode == "opt-out" && gpcOn && sale[0]) decide(choose((c) => !c.saleShare), "gpc");
+  link();
+  // Only the opt-in mode asks.
+  if (!state && mode == "opt-in") banner();
 }
 
 try {

@@ -4,3 +4,10 @@ declare module "consentd:site" {
   const site: import("./types").Site;
   export default site;
 }
+
+// The built-in UI strings of the site's languages, language → strings
+// (src/i18n/<lang>.json); Build (widget.go) makes it for each site.
+declare module "consentd:i18n" {
+  const strings: Record<string, import("./i18n").Strings>;
+  export default strings;
+}

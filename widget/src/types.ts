@@ -1,14 +1,18 @@
 // Shapes shared by the widget modules. The Site shape mirrors the public
-// site JSON that the server renders into the virtual module "consentd:site".
+// site JSON (config.PublicSite) that Build (widget.go) inlines as the
+// virtual module "consentd:site", without the fields the widget does not
+// use (pruneSite: the site's name and policy version, services' URLs,
+// cookies' descriptions).
 
 /** A text in several languages, keyed by language code ("fi", "sv", "en"). */
 export type Localized = Record<string, string>;
 
 /** One cookie or storage entry set by a service. */
 export interface SiteCookie {
+  /** Name; "*" matches any text (blocking.ts deletes them on withdrawal). */
   name: string;
+  /** "session", or a number and a unit: min, h, d, mo or y ("13mo"). */
   duration: string;
-  description: Localized;
 }
 
 /** One third-party (or first-party) service within a category. */
@@ -33,7 +37,6 @@ export interface Category {
 /** The public site configuration. */
 export interface Site {
   id: string;
-  name: string;
   languages: string[];
   defaultLanguage: string;
   /**
@@ -41,7 +44,6 @@ export interface Site {
    * is shown. A stored decision is valid only for a current version.
    */
   noticeVersions: Localized;
-  policyVersion: string;
   consentExpiryDays: number;
   categories: Category[];
   /** The widget's look. */
@@ -50,6 +52,7 @@ export interface Site {
     position: string;
     theme?: Record<string, string>;
     dark?: Record<string, string>;
+    /** A switch per service in the settings too (prefs.ts). */
     serviceToggles?: boolean;
   };
   /** Google Consent Mode v2: signal → categories that must all be granted. */
@@ -77,8 +80,12 @@ export interface State {
   t: number;
 }
 
-/** How a decision was made; sent to the server as "method". */
-export type Method = "accept_all" | "reject_all" | "custom";
+/**
+ * How a decision was made; sent to the server as "method": a button of
+ * the banner or the settings (Save is "custom"), the Global Privacy Control
+ * signal in an opt-out region ("gpc"), or consentd.withdraw().
+ */
+export type Method = "accept_all" | "reject_all" | "custom" | "gpc" | "withdraw";
 
 /** Body of POST /v1/consent. */
 export interface ConsentRequest {

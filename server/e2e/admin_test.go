@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/consentd/consentd/server/auth"
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/servertest"
+)
+
+// dashArtifacts is where dashboard screenshots go: $CONSENTD_ARTIFACTS or
+// <repo>/artifacts/e2e.
+func dashArtifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("CONSENTD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(servertest.RepoRoot(t), "artifacts", "e2e")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// dashPost stores a decision through the public API.
+func dashPost(t *testing.T, env *servertest.Env, consentID, method string, analytics, marketing bool) {
+	t.Helper()
+	body := fmt.Sprintf(`{"site":"demo","consentId":%q,"method":%q,"choices":{"necessary":true,"analytics":%t,"marketing":%t},
+		"noticeVersion":%q,"language":"fi","url":"https://www.oppimo.fi/"}`, consentID, method, analytics, marketing, env.NoticeVersion(t, "demo", "fi"))
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/consent", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://www.oppimo.fi")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("post: %d", res.StatusCode)
+	}
+}
+
+// TestDashboard signs in with a token, sees the totals and the chart,
+// exports a CSV and looks up a consent ID.
+func TestDashboard(t *testing.T) {
+	token, _ := auth.New()
+	env := servertest.Start(t, servertest.Options{Sites: func(u string) map[string]string {
+		return map[string]string{"demo.yaml": servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(token) + "\n"}
+	}})
+	const cid = "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f"
+	dashPost(t, env, cid, "accept_all", true, true)
+	dashPost(t, env, "11111111-2222-4333-8444-555555555555", "reject_all", false, false)
+	dashPost(t, env, cid, "custom", true, false)
+	// Four earlier weeks of counters, as the ledger writes them, so the
+	// chart has lines: 10 decisions a day, analytics opt-in rising.
+	for d := 1; d <= 28; d++ {
+		day := time.Now().UTC().AddDate(0, 0, -d).Format("2006-01-02")
+		yes := 3 + (28-d)/4
+		err := env.Redis.HSet(context.Background(), ledger.DailyKey("demo", day), map[string]any{
+			"decisions": 10, "method:accept_all": 4, "method:reject_all": 4, "method:custom": 2,
+			"cat:analytics:yes": yes, "cat:analytics:no": 10 - yes, "cat:marketing:yes": 4, "cat:marketing:no": 6,
+			"country:FI": 7, "country:SE": 2, "country:unknown": 1, "mode:unknown": 10,
+		}).Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx := tab(t)
+	run(t, ctx, chromedp.Navigate(env.URL+"/admin"))
+	// A wrong token is refused with a message.
+	signIn := func(tok string) {
+		run(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById('site').value = 'demo';
+			document.getElementById('token').value = %q; document.getElementById('signin-form').requestSubmit(); true`, tok)))
+	}
+	signIn("cdt_wrong")
+	msg := run(t, ctx, chromedp.Poll[string](`document.getElementById('signin-error').textContent || null`, chromedp.WithPollingTimeout(5*time.Second)))
+	if !strings.Contains(msg, "401") {
+		t.Errorf("wrong token message %q", msg)
+	}
+	signIn(token)
+	run(t, ctx, chromedp.Poll[bool](`!document.getElementById('app').hidden && document.querySelectorAll('#totals dd').length > 0`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+
+	totals := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#totals div')].map(d => d.textContent)`))
+	if strings.Join(totals, "|") != "Decisions283|Accept all113|Reject all113|Custom57|GPC0|Withdrawals0" {
+		t.Errorf("totals %q", totals)
+	}
+	paths := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#chart path.line')].map(p => p.dataset.category)`))
+	if strings.Join(paths, ",") != "analytics,marketing" {
+		t.Errorf("chart lines %v", paths)
+	}
+	legend := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('#chart .legend').textContent`))
+	// analytics: 2 of 3 live decisions + the seeded yes counts (3..9 over 28 days).
+	if !strings.Contains(legend, "analytics 60.1 %") || !strings.Contains(legend, "marketing 39.9 %") {
+		t.Errorf("legend %q", legend)
+	}
+	if c := run(t, ctx, chromedp.Evaluate[string](`document.getElementById('countries').textContent`)); c != "FI: 196SE: 56unknown: 31" {
+		t.Errorf("countries %q", c)
+	}
+	shot := run(t, ctx, chromedp.FullScreenshot(100))
+	p := filepath.Join(dashArtifacts(t), "dashboard.png")
+	if err := os.WriteFile(p, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+
+	// Export: catch the blob the page hands to the download link.
+	run(t, ctx, chromedp.Evaluate[bool](`window.__blobs = []; const o = URL.createObjectURL;
+		URL.createObjectURL = b => { window.__blobs.push(b); return o.call(URL, b) };
+		document.getElementById('export-form').requestSubmit(); true`))
+	run(t, ctx, chromedp.Poll[bool](`document.getElementById('export-status').textContent.startsWith('Downloaded')`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	csv := run(t, ctx, chromedp.Evaluate[string](`window.__blobs[0].text()`, chromedp.EvalAwaitPromise))
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "record_id,") {
+		t.Errorf("exported CSV has %d lines: %.200q", len(lines), csv)
+	}
+
+	// Look-up.
+	run(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById('consent-id').value = %q;
+		document.getElementById('lookup-form').requestSubmit(); true`, cid)))
+	rows := run(t, ctx, chromedp.Poll[int](`document.querySelectorAll('#lookup tbody tr').length || null`, chromedp.WithPollingTimeout(5*time.Second)))
+	methods := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#lookup tbody tr')].map(r => r.cells[1].textContent)`))
+	if rows != 2 || strings.Join(methods, ",") != "accept_all,custom" {
+		t.Errorf("look-up rows %d %v", rows, methods)
+	}
+	// No request left this origin, and the CSP let everything run.
+	if n := run(t, ctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length`)); n != 0 {
+		t.Errorf("%d requests to other origins", n)
+	}
+}
