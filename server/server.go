@@ -24,6 +24,7 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/server/notice"
+	"github.com/consentd/consentd/widget"
 )
 
 // Ledger stores consent records (implemented by *ledger.Ledger).
@@ -74,8 +75,10 @@ type Server struct {
 	demo    map[string]*asset.Asset
 	admin   map[string]*asset.Asset
 	openapi *asset.Asset
-	app     *fiber.App
-	catalog atomic.Pointer[catalog]
+	// noticeView is the notice view script (widget.NoticeView).
+	noticeView *asset.Asset
+	app        *fiber.App
+	catalog    atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	geo        *geo.Locator
@@ -132,6 +135,13 @@ func New(d Deps) (*Server, error) {
 	}
 	s.admin = admin
 	if s.openapi, err = asset.New("application/yaml; charset=utf-8", docs.OpenAPI); err != nil {
+		return nil, err
+	}
+	view, err := widget.NoticeView()
+	if err != nil {
+		return nil, err
+	}
+	if s.noticeView, err = asset.New("text/javascript; charset=utf-8", view); err != nil {
 		return nil, err
 	}
 	if err := s.load(); err != nil {

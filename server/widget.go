@@ -66,6 +66,15 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 	return b.Serve(c, cacheShort)
 }
 
+// widgetNoticeView serves /w/_notice.js, the notice view script, which
+// the widget loads on host pages of any origin when the visitor first
+// opens the privacy notice.
+func (s *Server) widgetNoticeView(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	return s.noticeView.Serve(c, cacheShort)
+}
+
 func missingWidget(c *fiber.Ctx, id string) error {
 	msg := "consentd: no such widget; check the script src (expected /w/SITE.js)"
 	if id != "" {

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
@@ -65,13 +68,23 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: %w", err)
 	}
+	theme, err := themeCSS(obj["banner"])
+	if err != nil {
+		return nil, nil, fmt.Errorf("widget: site JSON: banner: %w", err)
+	}
 	siteJSON, err = pruneSite(obj)
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
 	}
 
+	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, theme))
+}
+
+// build bundles the entry point (a path in the embedded FS) with plugin
+// into one minified IIFE script in UTF-8.
+func build(entryPoint string, plugin api.Plugin) ([]byte, []api.Message, error) {
 	result := api.Build(api.BuildOptions{
-		EntryPoints:       []string{entry},
+		EntryPoints:       []string{entryPoint},
 		Bundle:            true,
 		Write:             false,
 		Format:            api.FormatIIFE,
@@ -83,7 +96,7 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 		Charset:           api.CharsetUTF8,
 		LegalComments:     api.LegalCommentsNone,
 		LogLevel:          api.LogLevelSilent,
-		Plugins:           []api.Plugin{embedPlugin(fsys, string(siteJSON), i18n)},
+		Plugins:           []api.Plugin{plugin},
 	})
 	if len(result.Errors) > 0 {
 		return nil, result.Warnings, fmt.Errorf("widget: esbuild: %w", messagesError(result.Errors))
@@ -94,13 +107,35 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	return result.OutputFiles[0].Contents, result.Warnings, nil
 }
 
+// NoticeView builds the notice view (src/noticeview.ts): the privacy
+// notice in a modal dialog, with its styles (src/notice.css). It is the
+// same for every site; the server serves it at /w/_notice.js and the
+// widget loads it when the visitor first opens the notice, so the bundle
+// of every page view does not carry it. It sets
+// window.__consentdNotice (see noticeview.ts).
+func NoticeView() ([]byte, error) {
+	js, _, err := build(root+"/noticeview.ts", embedPlugin(sources, "{}", "{}", ""))
+	return js, err
+}
+
 // pruneSite returns the site JSON without the fields of the public site
 // config (config.PublicSite) that the widget does not use, so the bundle
 // is smaller: the site's name and policy version, the services' URLs and
-// the cookies' descriptions (the notice shows them).
+// the cookies' descriptions (the notice shows them), and the banner's
+// theme (it is in the style sheet, themeCSS).
 func pruneSite(site map[string]json.RawMessage) ([]byte, error) {
 	delete(site, "name")
 	delete(site, "policyVersion")
+	if raw, ok := site["banner"]; ok {
+		var b map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &b); err == nil && b != nil {
+			delete(b, "theme")
+			delete(b, "dark")
+			if site["banner"], err = marshal(b); err != nil {
+				return nil, err
+			}
+		}
+	}
 	err := eachIn(site, "categories", func(c map[string]json.RawMessage) error {
 		return eachIn(c, "services", func(s map[string]json.RawMessage) error {
 			delete(s, "url")
@@ -196,10 +231,87 @@ func builtinStrings(fsys fs.FS, langs []string) (string, error) {
 	return "{" + b.String() + "}", nil
 }
 
+// themeVars maps the site's theme keys (config.ThemeKeys) to the custom
+// properties of style.css.
+var themeVars = map[string]string{
+	"accent":     "--cd-accent",
+	"accentText": "--cd-accent-fg",
+	"background": "--cd-bg",
+	"text":       "--cd-fg",
+	"border":     "--cd-border",
+	"radius":     "--cd-radius",
+	"font":       "--cd-font",
+}
+
+// themeValue is what a theme value may contain: the config checks each
+// key's form (config.ThemeKeys); this is the last line of defence against
+// CSS injection, as the value is written into the style sheet.
+var themeValue = regexp.MustCompile(`^[A-Za-z0-9 #.,'"-]{1,200}$`)
+
+// themeCSS is the site's theme (the public JSON's banner.theme and
+// banner.dark) as CSS appended to style.css: the light colours only when
+// the visitor's scheme is not dark, the dark ones only when it is; radius
+// and font of the light theme apply to both unless dark sets them. An
+// absent banner or theme gives "".
+func themeCSS(raw json.RawMessage) (string, error) {
+	var b struct {
+		Theme map[string]string `json:"theme"`
+		Dark  map[string]string `json:"dark"`
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return "", err
+		}
+	}
+	decls := func(field string, theme map[string]string, keep func(k string) bool) (string, error) {
+		var out strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(theme)) {
+			if !keep(k) {
+				continue
+			}
+			name, v := themeVars[k], theme[k]
+			if name == "" {
+				return "", fmt.Errorf("%s.%s: unknown theme setting", field, k)
+			}
+			if !themeValue.MatchString(v) {
+				return "", fmt.Errorf("%s.%s: %q is not a valid value", field, k, v)
+			}
+			fmt.Fprintf(&out, "%s:%s;", name, v)
+		}
+		return out.String(), nil
+	}
+	shape := func(k string) bool { return k == "radius" || k == "font" }
+	var css strings.Builder
+	for _, part := range []struct {
+		field, media string
+		theme        map[string]string
+		keep         func(string) bool
+	}{
+		{"theme", "", b.Theme, shape},
+		{"theme", "not all and (prefers-color-scheme:dark)", b.Theme, func(k string) bool { return !shape(k) }},
+		{"dark", "(prefers-color-scheme:dark)", b.Dark, func(string) bool { return true }},
+	} {
+		d, err := decls(part.field, part.theme, part.keep)
+		if err != nil || d == "" {
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		if part.media != "" {
+			fmt.Fprintf(&css, "@media %s{:host{%s}}", part.media, d)
+		} else {
+			fmt.Fprintf(&css, ":host{%s}", d)
+		}
+	}
+	return css.String(), nil
+}
+
 // embedPlugin serves every module from fsys (the embedded sources), the
 // site config as the virtual module "consentd:site" and the built-in
-// strings of its languages as "consentd:i18n". Nothing is read from disk.
-func embedPlugin(fsys fs.FS, siteJSON, i18n string) api.Plugin {
+// strings of its languages as "consentd:i18n"; theme is appended to
+// style.css. Nothing is read from disk.
+func embedPlugin(fsys fs.FS, siteJSON, i18n, theme string) api.Plugin {
 	return api.Plugin{
 		Name: "consentd-embed",
 		Setup: func(b api.PluginBuild) {
@@ -220,7 +332,7 @@ func embedPlugin(fsys fs.FS, siteJSON, i18n string) api.Plugin {
 				return api.OnLoadResult{Contents: &siteJSON, Loader: api.LoaderJSON}, nil
 			})
 			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSource}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
-				return load(fsys, args)
+				return load(fsys, args, theme)
 			})
 		},
 	}
@@ -253,29 +365,24 @@ func resolve(fsys fs.FS, args api.OnResolveArgs) (string, error) {
 }
 
 // load reads one embedded file. TypeScript and JSON are handed to esbuild as
-// they are; CSS is minified first and then imported as a string.
-func load(fsys fs.FS, args api.OnLoadArgs) (api.OnLoadResult, error) {
+// they are; CSS is minified first and then imported as a string, with
+// theme appended to style.css.
+func load(fsys fs.FS, args api.OnLoadArgs, theme string) (api.OnLoadResult, error) {
 	data, err := fs.ReadFile(fsys, args.Path)
 	if err != nil {
 		return api.OnLoadResult{}, fmt.Errorf("read %s: %w", args.Path, err)
 	}
 	contents := string(data)
+	if args.Path == root+"/style.css" {
+		contents += "\n" + theme
+	}
 	switch path.Ext(args.Path) {
 	case ".ts":
 		return api.OnLoadResult{Contents: &contents, Loader: api.LoaderTS}, nil
 	case ".json":
 		return api.OnLoadResult{Contents: &contents, Loader: api.LoaderJSON}, nil
 	case ".css":
-		css := api.Transform(contents, api.TransformOptions{
-			Loader:            api.LoaderCSS,
-			Sourcefile:        args.Path,
-			MinifyWhitespace:  true,
-			MinifySyntax:      true,
-			MinifyIdentifiers: true,
-			Charset:           api.CharsetUTF8,
-			LegalComments:     api.LegalCommentsNone,
-			LogLevel:          api.LogLevelSilent,
-		})
+		css := minifyCSS(args.Path, contents)
 		if len(css.Errors) > 0 {
 			return api.OnLoadResult{Errors: css.Errors, Warnings: css.Warnings}, nil
 		}
@@ -284,6 +391,20 @@ func load(fsys fs.FS, args api.OnLoadArgs) (api.OnLoadResult, error) {
 	default:
 		return api.OnLoadResult{}, fmt.Errorf("%s: unsupported file type", args.Path)
 	}
+}
+
+// minifyCSS minifies the style sheet contents (named file in messages).
+func minifyCSS(file, contents string) api.TransformResult {
+	return api.Transform(contents, api.TransformOptions{
+		Loader:            api.LoaderCSS,
+		Sourcefile:        file,
+		MinifyWhitespace:  true,
+		MinifySyntax:      true,
+		MinifyIdentifiers: true,
+		Charset:           api.CharsetUTF8,
+		LegalComments:     api.LegalCommentsNone,
+		LogLevel:          api.LogLevelSilent,
+	})
 }
 
 // messagesError joins esbuild messages into one error, each as

@@ -18,15 +18,16 @@ import (
 	"github.com/consentd/consentd/config"
 )
 
-// Size of the gzipped bundle of a one-language site: JS, CSS, one
-// language's strings and the demo site's config, without the notice text
-// (the notice view fetches it).
+// Size budget of issue 4 (item 10): the gzip size of the delivered
+// bundle — JS, CSS and one language's strings, without the site's own
+// texts — is at most 8 KB. A site's texts (category and service
+// descriptions, inlined for the settings) come on top; for the demo site
+// the test enforces a ceiling so that the bundle does not grow unnoticed.
 const (
-	// gzipTarget is issue 4's budget (item 10). The full widget does not
-	// meet it yet (docs/widget.md, "Size"): the test logs the gap.
-	gzipTarget = 8 << 10
-	// gzipCeiling is enforced: the bundle must not grow past it.
-	gzipCeiling = 9 << 10
+	// gzipBudget is enforced on the widget with a minimal site.
+	gzipBudget = 8 << 10
+	// gzipDemoCeiling is enforced on the demo site in one language.
+	gzipDemoCeiling = 9 << 10
 )
 
 // testSite returns the realistic test site (3 languages, 3 categories),
@@ -153,8 +154,41 @@ func TestBuildOneInnerHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(js), "innerHTML"); n != 1 {
-		t.Errorf("output uses innerHTML %d times, want once (the notice view)", n)
+	if n := strings.Count(string(js), "innerHTML"); n != 0 {
+		t.Errorf("the bundle uses innerHTML %d times, want never", n)
+	}
+	view, err := NoticeView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(view), "innerHTML"); n != 1 {
+		t.Errorf("the notice view uses innerHTML %d times, want once (the server's notice fragment)", n)
+	}
+}
+
+// TestNoticeView: the notice view script sets window.__consentdNotice,
+// carries its styles and none of the widget's own (nor any site's data),
+// and stays small.
+func TestNoticeView(t *testing.T) {
+	view, err := NoticeView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(view)
+	for _, want := range []string{"__consentdNotice", ".cdn-toc", "consentd-notice/1"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("notice view lacks %q", want)
+		}
+	}
+	for _, not := range []string{"#consentd-banner", "Hyväksy kaikki", "Accept all", "__consentdGeo"} {
+		if strings.Contains(js, not) {
+			t.Errorf("notice view carries %q", not)
+		}
+	}
+	gz := gzipSize(t, view)
+	t.Logf("notice view: %d bytes raw, %d bytes gzip", len(view), gz)
+	if gz > 2<<10 {
+		t.Errorf("notice view: %d bytes gzip, want at most 2 KiB", gz)
 	}
 }
 
@@ -215,26 +249,51 @@ func demoSite(t testing.TB, langs ...string) []byte {
 	return b
 }
 
-// TestBuildSizeBudget: the demo site in one language stays under the
-// ceiling, in each built-in language, and the gap to the target is
-// logged. The demo site as it is (three languages) is logged for
+// minimalSite is a one-language site with nothing of its own to say:
+// a required and an optional category with one-word texts, no services,
+// Consent Mode on, a notice version (a SHA-256 digest, as incompressible
+// as a real one). Its bundle is the widget's own size.
+func minimalSite(t testing.TB, lang string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"id": "x", "languages": []string{lang}, "defaultLanguage": lang, "consentExpiryDays": 365,
+		"noticeVersions": map[string]string{lang: fmt.Sprintf("%x", sha256.Sum256([]byte(lang)))},
+		"banner":         map[string]any{"layout": "bar", "position": "bottom"},
+		"consentMode":    map[string]any{"signals": map[string][]string{"analytics_storage": {"b"}}, "waitForUpdate": 500},
+		"categories": []map[string]any{
+			{"id": "a", "required": true, "label": map[string]string{lang: "A"}, "description": map[string]string{lang: "A"}, "services": []any{}},
+			{"id": "b", "required": false, "label": map[string]string{lang: "B"}, "description": map[string]string{lang: "B"}, "services": []any{}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBuildSizeBudget: the widget (a minimal site) in each built-in
+// language is within the budget; the demo site in one language stays under
+// its ceiling; all sizes are logged, and the three-language demo site for
 // comparison.
 func TestBuildSizeBudget(t *testing.T) {
-	for _, langs := range [][]string{{"fi"}, {"sv"}, {"en"}, {"fi", "sv", "en"}} {
-		js, err := Build(demoSite(t, langs...))
+	size := func(name string, site []byte) int {
+		js, err := Build(site)
 		if err != nil {
 			t.Fatal(err)
 		}
 		gz := gzipSize(t, js)
-		t.Logf("demo site %v: %d bytes raw, %d bytes gzip", langs, len(js), gz)
-		if len(langs) > 1 {
-			continue
+		t.Logf("%s: %d bytes raw, %d bytes gzip", name, len(js), gz)
+		return gz
+	}
+	for _, lang := range []string{"fi", "sv", "en"} {
+		if gz := size("widget ["+lang+"]", minimalSite(t, lang)); gz > gzipBudget {
+			t.Errorf("widget in %s: gzip size %d bytes, budget %d", lang, gz, gzipBudget)
 		}
-		if gz > gzipTarget {
-			t.Logf("  %d bytes over the %d-byte target", gz-gzipTarget, gzipTarget)
-		}
-		if gz > gzipCeiling {
-			t.Errorf("demo site in %s: gzip size %d bytes, want at most %d", langs[0], gz, gzipCeiling)
+	}
+	for _, langs := range [][]string{{"fi"}, {"sv"}, {"en"}, {"fi", "sv", "en"}} {
+		gz := size(fmt.Sprintf("demo site %v", langs), demoSite(t, langs...))
+		if len(langs) == 1 && gz > gzipDemoCeiling {
+			t.Errorf("demo site in %s: gzip size %d bytes, want at most %d", langs[0], gz, gzipDemoCeiling)
 		}
 	}
 }

@@ -219,16 +219,27 @@ func TestNoticeView(t *testing.T) {
 	noticeShot(t, "notice-widget-narrow-fi.png", run(t, ctx, chromedp.CaptureScreenshot()))
 }
 
-// A notice that cannot be loaded shows a message and the page link; the
-// next opening tries again.
+// The notice view script or the notice that cannot be loaded: no view
+// (the script) or a message and the page link (the notice); the next
+// opening tries again.
 func TestNoticeViewLoadError(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	ctx := tab(t)
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	poll(t, ctx, jsBannerShow)
+	// The view script fails (its URL made a 404): showNotice settles,
+	// nothing opens, the failed script element is gone.
+	eval[any](t, ctx, `window.__append = document.head.append;
+		document.head.append = function (s) { s.src = '/no-such-script.js'; window.__append.call(this, s) };
+		consentd.showNotice().then(() => window.__settled = true)`)
+	poll(t, ctx, `window.__settled === true`)
+	if got := eval[string](t, ctx, `String(!!`+jsDialog+`) + '|' + document.querySelectorAll('script[src$="/no-such-script.js"]').length + '|' + typeof window.__consentdNotice`); got != "false|0|undefined" {
+		t.Errorf("after a failed view script: dialog|scripts left|__consentdNotice = %q, want false|0|undefined", got)
+	}
+	eval[any](t, ctx, `document.head.append = window.__append`)
 	eval[any](t, ctx, `window.__fetch = window.fetch; window.fetch = () => Promise.reject(new TypeError('offline')); consentd.showNotice()`)
-	poll(t, ctx, `(() => { const b = `+jsDialog+`.querySelector('.body'), a = b.querySelector('a');
-		return b.textContent.startsWith('Selostetta ei voitu ladata.') && !!a && a.href === '`+env.URL+`/n/demo?lang=fi' })()`)
+	poll(t, ctx, `(() => { const b = `+jsDialog+`?.querySelector('.body'), a = b?.querySelector('a');
+		return !!b && b.textContent.startsWith('Selostetta ei voitu ladata.') && !!a && a.href === '`+env.URL+`/n/demo?lang=fi' })()`)
 	eval[any](t, ctx, `window.fetch = window.__fetch; `+jsDialog+`.close(); consentd.showNotice()`)
 	poll(t, ctx, jsNoticeLoaded)
 }

@@ -23,7 +23,6 @@ export function sender(base: string): Sender {
   const url = base + "/v1/consent";
   const inFlight: Record<string, boolean> = {};
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let warned = false;
 
   // The queue is re-read on every change: another tab may have changed it.
   const update = (key: string, change: (e: Entry) => Entry | null) =>
@@ -55,10 +54,7 @@ export function sender(base: string): Sender {
           if (res.status == 429 || res.status >= 500) {
             return failed(retryAfter(res.headers.get("Retry-After")));
           }
-          if (!warned) {
-            warned = true;
-            console.warn("consentd: decision refused by server, HTTP " + res.status);
-          }
+          console.warn("consentd: decision refused, HTTP " + res.status);
           settle(() => null);
         },
         () => failed(0),

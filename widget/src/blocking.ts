@@ -7,19 +7,9 @@ import site from "consentd:site";
 import type { State } from "./types";
 import { currentState, effective, gpc, region } from "./consent";
 import { pickLanguage, strings } from "./i18n";
+import { safe } from "./safe";
 
 const SEL = 'script[type="text/plain" i][data-consent],iframe[data-consent][data-src]';
-
-/** Wraps f so that an error is logged instead of thrown into the page. */
-const safe =
-  <A extends unknown[]>(f: (...a: A) => void) =>
-  (...a: A) => {
-    try {
-      f(...a);
-    } catch (e) {
-      console.warn("consentd:", e);
-    }
-  };
 
 /** Effective consent per category, as of the latest decision. */
 let granted: Record<string, boolean> = {};

@@ -2,7 +2,6 @@
 // the banner, the settings and the notice view, so the host page's CSS
 // cannot restyle them. Every text from the config is set as text (a
 // string child, textContent), never as HTML.
-import site from "consentd:site";
 import css from "./style.css";
 
 let host: HTMLElement | undefined;
@@ -15,15 +14,8 @@ let host: HTMLElement | undefined;
 export function shadow(ready: (root: ShadowRoot) => void): void {
   if (!host) {
     host = make("div", { id: "consentd" });
+    // The site's theme is in the style sheet (widget.go, themeCSS).
     host.attachShadow({ mode: "open" }).append(make("style", null, css));
-    // The site's theme (banner.theme and banner.dark, keys checked by the
-    // server) as --cd-l-<key> and --cd-d-<key>, set through the CSSOM,
-    // which strict style-src policies allow; style.css picks a set by
-    // prefers-color-scheme.
-    const b = site.banner;
-    for (const [p, theme] of [["l", b && b.theme], ["d", b && b.dark]] as const) {
-      for (const k in theme) host.style.setProperty("--cd-" + p + "-" + k, theme[k]);
-    }
   }
   if (!document.body) {
     document.addEventListener("DOMContentLoaded", () => shadow(ready));

@@ -5,6 +5,7 @@
 import site from "consentd:site";
 import type { State } from "./types";
 import { currentState, effective, gpc, region } from "./consent";
+import { safe } from "./safe";
 
 type W = { dataLayer?: unknown[]; gtag?: (...a: unknown[]) => void; consentd?: { get?: unknown } };
 
@@ -13,7 +14,7 @@ const w = window as unknown as W;
 
 // Not when the widget is on the page twice: the first one does it.
 if (cm && typeof w.consentd?.get != "function") {
-  try {
+  safe(() => {
     w.dataLayer = w.dataLayer || [];
     // The standard stub: gtag.js reads the arguments object, not an array.
     // A page's own gtag is kept.
@@ -33,14 +34,9 @@ if (cm && typeof w.consentd?.get != "function") {
     gtag("consent", "default", { ...signals(state), wait_for_update: cm.waitForUpdate });
     // Tags that only listen for updates see a stored decision too.
     if (state) gtag("consent", "update", signals(state));
-    document.addEventListener("consentd:change", (e) => {
-      try {
-        gtag("consent", "update", signals((e as CustomEvent<State>).detail));
-      } catch (err) {
-        console.warn("consentd:", err);
-      }
-    });
-  } catch (e) {
-    console.warn("consentd:", e);
-  }
+    document.addEventListener(
+      "consentd:change",
+      safe((e: Event) => gtag("consent", "update", signals((e as CustomEvent<State>).detail))),
+    );
+  })();
 }

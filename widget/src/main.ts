@@ -10,10 +10,12 @@ import { pickLanguage, strings } from "./i18n";
 import { readState, writeState } from "./storage";
 import { sender } from "./api";
 import { closeBanner, corner, openBanner } from "./banner";
-import { openNotice } from "./notice";
+import { make, shadow } from "./dom";
+import type { openNotice } from "./notice";
 import { closePrefs, openPrefs } from "./prefs";
 import { uuid } from "./uuid";
 import { currentState, effective, gpc, region } from "./consent";
+import { safe, warn } from "./safe";
 
 // document.currentScript is set only while this script first runs, so it is
 // read here at the top level, synchronously.
@@ -62,18 +64,6 @@ function apiBase(): string {
     return "";
   }
 }
-
-const warn = (e: unknown) => console.warn("consentd:", e);
-
-/** Wraps fn so that an error is logged instead of thrown into the caller. */
-const safe = <A extends unknown[], R>(fn: (...a: A) => R) =>
-  (...a: A): R | undefined => {
-    try {
-      return fn(...a);
-    } catch (e) {
-      warn(e);
-    }
-  };
 
 const copy = (s: State | null): State | null => s && JSON.parse(JSON.stringify(s));
 
@@ -139,7 +129,29 @@ function init(): void {
   };
   const reject = (method: Method = "reject_all") => decide(choose(() => 0), method);
 
-  const notice = () => openNotice(t, base, site.id, lang, site.noticeVersions[lang]);
+  // The notice view is a script of its own (noticeview.ts), loaded on the
+  // first opening, while the banner stays as it is; a failed load is
+  // tried again on the next.
+  let view: Promise<unknown> | 0 = 0;
+  const notice = () =>
+    (view =
+      view ||
+      new Promise((ok, fail) => {
+        const s = make("script", { src: base + "/w/_notice.js", onload: ok });
+        s.onerror = () => (s.remove(), fail(base + "/w/_notice.js did not load"));
+        document.head.append(s);
+      })).then(
+      () =>
+        shadow((root) =>
+          (window as unknown as { __consentdNotice: typeof openNotice }).__consentdNotice(
+            root, t, base, site.id, lang, site.noticeVersions[lang],
+          ),
+        ),
+      (e) => {
+        view = 0;
+        warn(e);
+      },
+    );
   // A button of the banner or the settings.
   const act = (a: string, ch?: Choices) =>
     a == "notice" ? notice()
@@ -221,8 +233,4 @@ function init(): void {
   if (!state && mode == "opt-in") banner();
 }
 
-try {
-  init();
-} catch (e) {
-  warn(e);
-}
+safe(init)();

@@ -154,7 +154,8 @@ export function openPrefs(o: Prefs): void {
     d.append(body, foot);
     const old = dlg;
     dlg = d;
-    if (old) old.close();
+    // At once, not on its close event: the new one has the same id.
+    if (old) old.close(), old.remove();
     root.append(d);
     d.showModal();
   });

@@ -14,17 +14,11 @@ const QUEUE = "consentd.queue";
  */
 export function readState(): State | null {
   try {
-    for (const part of document.cookie.split(";")) {
-      const eq = part.indexOf("=");
-      if (part.slice(0, eq).trim() != COOKIE) continue;
-      const s = JSON.parse(decodeURIComponent(part.slice(eq + 1).trim()));
-      if (
-        s && isUUID(s.id) && typeof s.v == "string" && typeof s.t == "number" &&
-        s.c && typeof s.c == "object" &&
-        Object.keys(s.c).every((k) => s.c[k] === 0 || s.c[k] === 1)
-      ) {
-        return { id: s.id, v: s.v, c: s.c, t: s.t };
-      }
+    const m = RegExp("(^|;) *" + COOKIE + "=([^;]*)").exec(document.cookie);
+    const s = m && JSON.parse(decodeURIComponent(m[2]));
+    // A choice other than 1 counts as denied (consent.ts effective()).
+    if (s && isUUID(s.id) && typeof s.v == "string" && typeof s.t == "number" && s.c && typeof s.c == "object") {
+      return { id: s.id, v: s.v, c: s.c, t: s.t };
     }
   } catch {
     // malformed: treat as absent

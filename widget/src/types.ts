@@ -50,8 +50,6 @@ export interface Site {
   banner: {
     layout: "bar" | "box";
     position: string;
-    theme?: Record<string, string>;
-    dark?: Record<string, string>;
     /** A switch per service in the settings too (prefs.ts). */
     serviceToggles?: boolean;
   };
