@@ -430,6 +430,7 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
 	wdgLook(t, ctx, "bar", "rgb(11, 87, 208) rgb(255, 255, 255) 8px", "rgb(138, 180, 248) rgb(17, 17, 17) 8px")
 	wdgNoShift(t, ctx, "bar")
 	wdgNarrow(t, ctx, env, "bar")
+	wdgZoom(t, ctx, env, "bar")
 
 	load()
 	for _, p := range []struct{ cls, cond string }{
@@ -469,6 +470,7 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
 	poll(t, ctx, `!`+jsPrefs)
 	wdgNoShift(t, ctx, "box")
 	wdgNarrow(t, ctx, env, "box")
+	wdgZoom(t, ctx, env, "box")
 }
 
 // wdgLook checks the colours of Accept all and Reject all (background,
@@ -512,6 +514,38 @@ func wdgNoShift(t *testing.T, ctx context.Context, name string) {
 
 // wdgNarrow: at 320 px nothing overflows sideways, the banner and the
 // settings fit.
+// wdgZoom: at 200 % zoom of a 1280×800 window (640×400 CSS pixels) the
+// banner lies inside the viewport and each of its buttons can be brought
+// into view (it scrolls when it does not fit); the settings dialog too,
+// with its title bar and its buttons in view while its body scrolls.
+func wdgZoom(t *testing.T, ctx context.Context, env *servertest.Env, name string) {
+	t.Helper()
+	run(t, ctx, chromedp.EmulateViewport(640, 400, chromedp.EmulateScale(2)))
+	run(t, ctx, chromedp.Navigate(env.URL+"/"))
+	poll(t, ctx, jsBannerSettled)
+	// outside lists the elements not wholly inside the viewport.
+	outside := `(els => [...els].filter(e => { const r = e.getBoundingClientRect();
+		return !(r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5) })
+		.map(e => e.dataset.action || e.className || e.tagName))`
+	if out := eval[[]string](t, ctx, `(() => { const b = `+jsBanner+`, out = `+outside+`([b]);
+		for (const x of b.querySelectorAll('button')) { x.scrollIntoView({block: 'nearest'}); out.push(...`+outside+`([x])) }
+		return out })()`); len(out) > 0 {
+		t.Errorf("%s at 200%% zoom: not in view: %v", name, out)
+	}
+	noticeShot(t, "widget-"+name+"-200.png", run(t, ctx, chromedp.CaptureScreenshot()))
+	click(t, ctx, "settings")
+	poll(t, ctx, jsPrefsOpen)
+	if out := eval[[]string](t, ctx, outside+`([`+jsPrefs+`, ...`+jsPrefs+`.querySelectorAll('.bar button, .actions button')])`); len(out) > 0 {
+		t.Errorf("%s settings at 200%% zoom: not in view: %v", name, out)
+	}
+	if s := eval[bool](t, ctx, `(b => b.scrollHeight > b.clientHeight && getComputedStyle(b).overflowY === 'auto')(`+jsPrefs+`.querySelector('.body'))`); !s {
+		t.Errorf("%s settings at 200%% zoom: the body does not scroll", name)
+	}
+	noticeShot(t, "widget-"+name+"-prefs-200.png", run(t, ctx, chromedp.CaptureScreenshot()))
+	run(t, ctx, chromedp.KeyEvent(kb.Escape))
+	poll(t, ctx, `!`+jsPrefs)
+}
+
 func wdgNarrow(t *testing.T, ctx context.Context, env *servertest.Env, name string) {
 	t.Helper()
 	run(t, ctx, chromedp.EmulateViewport(320, 640))
