@@ -78,8 +78,9 @@ func a11yScheme(t *testing.T, ctx context.Context, scheme string) {
 	}
 }
 
-// a11yTest checks the banner (light and dark), the notice view and the
-// placeholder of a blocked embed on the demo page with axe-core. A subtest of TestHostPages (blocking_test.go).
+// a11yTest checks the banner and the settings (light and dark), the notice
+// view and the placeholder of a blocked embed on the demo page with
+// axe-core. A subtest of TestHostPages (blocking_test.go).
 func a11yTest(t *testing.T, env *blkEnv) {
 	axe := a11yAxe(t)
 	ctx := tab(t)
@@ -96,6 +97,17 @@ func a11yTest(t *testing.T, env *blkEnv) {
 	eval[any](t, ctx, `consentd.showNotice()`)
 	poll(t, ctx, jsNoticeLoaded)
 	a11yCheck(t, ctx, axe, "notice view", "#consentd")
+	eval[any](t, ctx, jsDialog+`.close()`)
+
+	// The settings, every service list open, in both schemes.
+	eval[any](t, ctx, `consentd.showSettings()`)
+	poll(t, ctx, jsPrefsOpen)
+	eval[any](t, ctx, `for (const d of `+jsPrefs+`.querySelectorAll('details')) d.open = true`)
+	a11yCheck(t, ctx, axe, "settings", "#consentd")
+	a11yScheme(t, ctx, "dark")
+	poll(t, ctx, `matchMedia('(prefers-color-scheme: dark)').matches`)
+	a11yCheck(t, ctx, axe, "settings, dark", "#consentd")
+	a11yScheme(t, ctx, "light")
 }
 
 // a11yHostilePage has CSS that would hide or flatten anything of a widget
