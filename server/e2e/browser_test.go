@@ -222,6 +222,36 @@ func TestRejectAllRecordsOnlyRequired(t *testing.T) {
 	}
 }
 
+// TestDecisionRetriedAfterNetworkFailure: the server cannot be reached when
+// the visitor clicks (every fetch fails, as when consentd is down); the
+// decision waits in the queue and, once the network is back, the widget's
+// back-off timer sends it on the same page: one record, the queue empty.
+func TestDecisionRetriedAfterNetworkFailure(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	ctx := tab(t)
+	run(t, ctx, chromedp.Navigate(env.URL+"/"))
+	run(t, ctx, chromedp.Poll[bool](jsBannerSettled, chromedp.WithPollingTimeout(10*time.Second)))
+	run(t, ctx, chromedp.Evaluate[bool](`window.__fetch = window.fetch; window.__tries = 0;
+		window.fetch = (...a) => (window.__tries++, Promise.reject(new TypeError('Failed to fetch'))); true`))
+	click(t, ctx, "accept-all")
+	// The first try and at least one retry (1 s back-off) fail.
+	run(t, ctx, chromedp.Poll[bool](`window.__tries >= 2 && JSON.parse(localStorage.getItem('consentd.queue') || '[]').length === 1`,
+		chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 0 {
+		t.Fatalf("%d records while the network was down", n)
+	}
+	run(t, ctx, chromedp.Evaluate[bool](`window.fetch = window.__fetch; true`))
+	r := waitRecords(t, env, 1)[0]
+	if r.Method != "accept_all" || r.ConsentID != readCookie(t, ctx).ID {
+		t.Fatalf("record %+v", r)
+	}
+	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
+	time.Sleep(500 * time.Millisecond)
+	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+		t.Fatalf("%d records, want exactly 1", n)
+	}
+}
+
 // With Redis down the decision is kept in the browser and sent once Redis
 // is back: no decision is lost, none is stored twice.
 func TestDecisionSurvivesRedisOutage(t *testing.T) {
