@@ -5,7 +5,7 @@
 // server drop the duplicate. Failures (network, 429, 5xx) are retried with
 // exponential back-off (1 s, 2 s, 4 s ... 60 s) or after Retry-After.
 import type { ConsentRequest } from "./types";
-import { type Entry, loadQueue, saveQueue } from "./storage";
+import { type Entry, keepReceipt, loadQueue, saveQueue } from "./storage";
 import { uuid } from "./uuid";
 
 /** Posts decisions to one consentd server. */
@@ -50,7 +50,11 @@ export function sender(base: string): Sender {
         credentials: "omit",
       }).then(
         (res) => {
-          if (res.ok) return settle(() => null);
+          if (res.ok) {
+            settle(() => null);
+            // The signed receipt, for the visitor to keep (docs/proof.md).
+            return res.json().then((b) => b && b.receipt && keepReceipt(b.receipt), () => 0);
+          }
           if (res.status == 429 || res.status >= 500) {
             return failed(retryAfter(res.headers.get("Retry-After")));
           }

@@ -7,7 +7,7 @@ import "./blocking";
 import site from "consentd:site";
 import type { Category, Choices, Method, State } from "./types";
 import { pickLanguage, strings } from "./i18n";
-import { readState, writeState } from "./storage";
+import { readState, receipts, writeState } from "./storage";
 import { sender } from "./api";
 import { closeBanner, corner, openBanner } from "./banner";
 import { make, shadow } from "./dom";
@@ -46,6 +46,13 @@ export interface ConsentdAPI {
   reject(): void;
   /** Withdraws consent: only the required categories, recorded as "withdraw"; the consent ID stays. */
   withdraw(): void;
+  /**
+   * The server's signed receipts of the decisions stored from this browser
+   * for this site's pages (this origin), oldest first, at most 10: proof a
+   * visitor can keep and anyone can check with the server's public keys
+   * (docs/proof.md).
+   */
+  receipts(): unknown[];
   /** Calls fn with the new state after each decision; returns an unsubscribe function. */
   on(event: "change", fn: (state: State) => void): () => void;
 }
@@ -191,6 +198,7 @@ function init(): void {
     accept,
     reject: () => reject(),
     withdraw: () => reject("withdraw"),
+    receipts,
     on(event, fn) {
       const listener = (e: Event) => fn((e as CustomEvent<State>).detail);
       if (event == "change") document.addEventListener("consentd:change", listener);

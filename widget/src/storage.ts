@@ -7,6 +7,7 @@ import { isUUID } from "./uuid";
 
 const COOKIE = "consentd";
 const QUEUE = "consentd.queue";
+const RECEIPTS = "consentd.receipts";
 
 /**
  * Reads the decision cookie. A missing, unreadable or malformed cookie gives
@@ -84,5 +85,31 @@ export function saveQueue(list: Entry[]): void {
     else localStorage.removeItem(QUEUE);
   } catch {
     persistent = false; // unavailable or full: memory keeps it
+  }
+}
+
+/** Most receipts kept; the oldest are dropped first. */
+const KEEP = 10;
+
+/**
+ * The server's signed receipts of this browser's stored decisions, oldest
+ * first (docs/proof.md): anyone can check one against the server's
+ * published keys. Never throws.
+ */
+export function receipts(): unknown[] {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECEIPTS) || "[]");
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Keeps the receipt of a stored decision (the newest KEEP); never throws. */
+export function keepReceipt(r: unknown): void {
+  try {
+    localStorage.setItem(RECEIPTS, JSON.stringify(receipts().concat([r]).slice(-KEEP)));
+  } catch {
+    // unavailable or full: the record is in the ledger all the same
   }
 }
