@@ -7,7 +7,7 @@ APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # need(command, package): install the package when the command is missing.
 need = @command -v $(1) >/dev/null 2>&1 || { echo "make: installing $(2)"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(2); }
 
-.PHONY: all build run test test-short bench vet fmt deps-run deps-test deps-bench axe clean
+.PHONY: all build run test test-short bench fuzz vet fmt deps-run deps-test deps-bench axe clean
 
 all: build
 
@@ -18,6 +18,7 @@ build:
 
 deps-run:
 	$(call need,redis-server,redis-server redis-tools)
+	$(call need,redis-cli,redis-tools)
 
 deps-test: deps-run
 	$(call need,chromium,chromium)
@@ -57,12 +58,30 @@ test: deps-test axe
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+	@echo "again on a 3-master Redis Cluster (CONSENTD_TEST_REDIS=cluster): ./server ./server/ledger"
+	CONSENTD_TEST_REDIS=cluster $(GO) test -count=1 ./server ./server/ledger
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
-## make bench: go test benchmarks + HTTP load (wrk) against Redis-backed consentd; see docs/performance.md
+# Fuzz targets (package:function); seed corpora in each package's testdata/fuzz/<function>.
+# New failing inputs are written there too: commit them with the fix.
+FUZZ_TARGETS   := ./server:FuzzConsentRequest ./config:FuzzParseSite ./server/export:FuzzParseQuery ./server/export:FuzzDecodeEntry
+FUZZTIME       ?= 2m
+FUZZTIME_SHORT ?= 5s
+
+## make fuzz: run every fuzz target for FUZZTIME (default 2m) each; make test runs them for FUZZTIME_SHORT (5s)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## make bench: go test benchmarks + HTTP load (wrk) against Redis-backed consentd, the mixed workload and soak, the long fault tests; see docs/performance.md
 bench: deps-bench build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./bin/consentd-bench
+	./bin/consentd-bench -mixed
+	$(GO) test -count=1 -v -timeout 30m ./server/fault -long
 
 vet:
 	$(GO) vet ./...

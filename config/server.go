@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/consentd/consentd/proof"
 )
 
 // IP handling modes for the ledger: how the visitor's IP is kept in a record.
@@ -43,7 +45,12 @@ type Config struct {
 	BatchMax        int            // most records in one group commit
 	BatchWorkers    int            // group commits in flight at once
 	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
-	RateLimit       int            // consent posts per client IP per minute; 0 turns the limit off
+	RateLimit       int            // consent posts per client address (IPv4, IPv6 /64) per site per minute, in Redis; 0 turns the limit off
+	SiteRateLimit   int            // consent posts per site per minute, in Redis; 0 turns the limit off
+	ConsentIDLimit  int            // consent posts per consent ID per minute, in Redis; 0 turns the limit off
+	ReadTimeout     time.Duration  // most time to read one request (headers and body)
+	WriteTimeout    time.Duration  // most time to write one response
+	IdleTimeout     time.Duration  // most time a keep-alive connection waits for its next request
 	AdminFailLimit  int            // failed admin API authentications per client IP per minute
 	RetentionEvery  time.Duration  // how often the log is trimmed to each site's retention
 	GeoIPDB         string         // MaxMind-format country or city database; "" for none
@@ -51,6 +58,15 @@ type Config struct {
 	RegionHeader    string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
 	GeoIPWatch      time.Duration  // how often the database file is checked for changes
 	DebugListen     string         // address for pprof; "" (default) serves none
+	// SigningKey signs receipts and checkpoints: "ed25519:…" or a file
+	// holding that (consentd keys create). Never logged. "": an ephemeral
+	// key (warned at start; docs/proof.md).
+	SigningKey string
+	// PublicKeysFile lists retired public keys (keys.json format) that stay
+	// published after a key rotation; "" for none.
+	PublicKeysFile string
+	// CheckpointEvery is how often each site's chain head is signed; 0: never.
+	CheckpointEvery time.Duration
 }
 
 // envPrefix is put in front of every environment variable name.
@@ -134,7 +150,12 @@ func options() []option {
 		{"batch-max", "256", "most consent records written to Redis in one group commit (1-10000)", intSetter(1, 10000, func(c *Config, n int) { c.BatchMax = n })},
 		{"batch-workers", "1", "group commits in flight at once (1-64); one gives the largest batches", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
 		{"admin-fail-limit", "10", "most failed admin API sign-ins (401/403) per client IP per minute, per instance; more get 429", intSetter(1, 10000, func(c *Config, n int) { c.AdminFailLimit = n })},
-		{"rate-limit", "600", "most consent posts per client IP per minute, per instance (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.RateLimit = n })},
+		{"rate-limit", "600", "most consent posts per client address (an IPv4 address or an IPv6 /64) per site per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.RateLimit = n })},
+		{"site-rate-limit", "60000", "most consent posts per site per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 100000000, func(c *Config, n int) { c.SiteRateLimit = n })},
+		{"consent-id-limit", "10", "most consent posts per consent ID per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.ConsentIDLimit = n })},
+		{"read-timeout", "10s", "most time a client may take to send one request, headers and body; then the connection is closed (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.ReadTimeout = d })},
+		{"write-timeout", "10s", "most time a response may take to be sent; then the connection is closed (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.WriteTimeout = d })},
+		{"idle-timeout", "60s", "most time a keep-alive connection may wait for its next request (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.IdleTimeout = d })},
 		{"debug-listen", "", "address for Go pprof profiling, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)", func(c *Config, v string) error {
 			if v != "" {
 				if _, _, err := splitHostPort(v); err != nil {
@@ -150,6 +171,36 @@ func options() []option {
 		{"region-header", "", "request header with the visitor's ISO 3166-2 subdivision set by your CDN (e.g. CF-Region-Code); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.RegionHeader = v })},
 		{"geoip-watch", "1m", "how often the --geoip-db file is checked for changes and reloaded (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.GeoIPWatch = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
+		{"signing-key", "", "Ed25519 key that signs receipts and checkpoints: ed25519:<base64url seed> or a file holding it, from consentd keys create (prefer the environment variable; never logged; empty: an ephemeral key, for development only)", func(c *Config, v string) error {
+			if v != "" {
+				if _, err := proof.LoadSigningKey(v); err != nil {
+					return err
+				}
+			}
+			c.SigningKey = v
+			return nil
+		}},
+		{"public-keys", "", "JSON file of earlier public keys ({\"keys\":[…]}, as /.well-known/consentd-keys.json) that stay published as retired after a key rotation", func(c *Config, v string) error {
+			if v != "" {
+				b, err := os.ReadFile(v)
+				if err != nil {
+					return err
+				}
+				if _, err := proof.ParseKeySet(b); err != nil {
+					return err
+				}
+			}
+			c.PublicKeysFile = v
+			return nil
+		}},
+		{"checkpoint-interval", "10m", "how often each site's chain head is signed and kept as a checkpoint (Go duration; 0 = never)", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errors.New("must be a Go duration such as 10m, or 0 for no checkpoints")
+			}
+			c.CheckpointEvery = d
+			return nil
+		}},
 	}
 }
 
@@ -253,7 +304,7 @@ func LoadFromOS() (Config, error) {
 }
 
 func redactSecret(name, v string) string {
-	if strings.Contains(name, "secret") {
+	if strings.Contains(name, "secret") || name == "signing-key" {
 		return "[redacted]"
 	}
 	if name == "redis-url" {

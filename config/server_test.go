@@ -21,6 +21,12 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Listen != ":8080" || c.SitesDir != "config/sites" || c.IPMode != IPTruncate || c.BatchMax != 256 || c.AppendTimeout != 5*time.Second {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.RateLimit != 600 || c.SiteRateLimit != 60000 || c.ConsentIDLimit != 10 {
+		t.Fatalf("unexpected limit defaults: %+v", c)
+	}
+	if c.ReadTimeout != 10*time.Second || c.WriteTimeout != 10*time.Second || c.IdleTimeout != time.Minute {
+		t.Fatalf("unexpected timeout defaults: %+v", c)
+	}
 }
 
 func TestLoadPrecedence(t *testing.T) {
@@ -59,6 +65,12 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad batch", []string{"--batch-max", "0"}, nil, "--batch-max=\"0\": must be a whole number from 1 to 10000"},
 		{"bad bool", nil, map[string]string{"CONSENTD_DEMO": "yes please"}, "CONSENTD_DEMO=\"yes please\": must be true or false"},
 		{"stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+		{"negative rate limit", nil, map[string]string{"CONSENTD_RATE_LIMIT": "-1"}, `CONSENTD_RATE_LIMIT="-1": must be a whole number from 0 to 1000000`},
+		{"bad site rate limit", nil, map[string]string{"CONSENTD_SITE_RATE_LIMIT": "lots"}, `CONSENTD_SITE_RATE_LIMIT="lots": must be a whole number from 0 to 100000000`},
+		{"bad consent id limit", []string{"--consent-id-limit=1.5"}, nil, `--consent-id-limit="1.5": must be a whole number from 0 to 1000000`},
+		{"zero read timeout", nil, map[string]string{"CONSENTD_READ_TIMEOUT": "0s"}, `CONSENTD_READ_TIMEOUT="0s": must be a positive Go duration`},
+		{"bad write timeout", nil, map[string]string{"CONSENTD_WRITE_TIMEOUT": "10"}, `CONSENTD_WRITE_TIMEOUT="10": must be a positive Go duration`},
+		{"bad idle timeout", []string{"--idle-timeout", "-1m"}, nil, `--idle-timeout="-1m": must be a positive Go duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

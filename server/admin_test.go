@@ -52,6 +52,7 @@ var adminRoutes = []string{
 	"/v1/sites/demo/consents/3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f",
 	"/v1/sites/demo/consents",
 	"/v1/sites/demo/stats",
+	"/v1/sites/demo/checkpoints",
 }
 
 // admittedStatus is what a good token gets from route on an empty store:

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof/canon"
 	"github.com/consentd/consentd/server/ledger"
 )
 
@@ -40,6 +42,11 @@ type consentResponse struct {
 	Time          string `json:"time"`
 	NoticeVersion string `json:"noticeVersion"`
 	Duplicate     bool   `json:"duplicate,omitempty"`
+	// Seq and Hash place the record in the site's hash chain; Receipt is
+	// the signed proof.Receipt (docs/proof.md) for the widget to keep.
+	Seq     int64           `json:"seq,omitempty"`
+	Hash    string          `json:"hash,omitempty"`
+	Receipt json.RawMessage `json:"receipt,omitempty"`
 }
 
 var (
@@ -80,6 +87,9 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkLimits(c, rec, req.ConsentID != ""); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
 	defer cancel()
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
@@ -104,13 +114,41 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if receipt.Duplicate {
 		status = fiber.StatusOK
 	}
-	return c.Status(status).JSON(consentResponse{
+	resp := consentResponse{
 		RecordID:      receipt.RecordID,
 		ConsentID:     receipt.ConsentID,
 		Time:          receipt.Time.UTC().Format(ledger.TimeFormat),
 		NoticeVersion: rec.NoticeVersion,
 		Duplicate:     receipt.Duplicate,
-	})
+		Seq:           receipt.Seq,
+		Hash:          receipt.Hash,
+		Receipt:       receipt.Proof,
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(resp.appendJSON(make([]byte, 0, 256+len(resp.Receipt))))
+}
+
+// appendJSON writes the response as encoding/json would, without
+// re-validating Receipt (canonical JSON made by the ledger), which
+// encoding/json does for a json.RawMessage at a cost of microseconds.
+func (r *consentResponse) appendJSON(b []byte) []byte {
+	b = canon.AppendString(append(b, `{"recordId":`...), r.RecordID)
+	b = canon.AppendString(append(b, `,"consentId":`...), r.ConsentID)
+	b = canon.AppendString(append(b, `,"time":`...), r.Time)
+	b = canon.AppendString(append(b, `,"noticeVersion":`...), r.NoticeVersion)
+	if r.Duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	if r.Seq != 0 {
+		b = strconv.AppendInt(append(b, `,"seq":`...), r.Seq, 10)
+	}
+	if r.Hash != "" {
+		b = canon.AppendString(append(b, `,"hash":`...), r.Hash)
+	}
+	if len(r.Receipt) > 0 {
+		b = append(append(b, `,"receipt":`...), r.Receipt...)
+	}
+	return append(b, '}')
 }
 
 // storeError turns a Redis failure (of a write or a read) into 503 +
@@ -145,6 +183,9 @@ func decodeConsent(body []byte) (*consentRequest, error) {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, badRequest("body", "unexpected data after the JSON object")
+	}
+	if err := checkKeys(body, len(req.Choices)); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }

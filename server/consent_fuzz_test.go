@@ -24,12 +24,17 @@ func FuzzConsentRequest(f *testing.F) {
 		`{"site":"demo","choices":{"necessary":true,"analytics":false,"marketing":false},"method":"reject_all","noticeVersion":"` + zeros64 + `","language":"sv","url":"http://x"}`,
 		`{"choices":{"necessary":"yes"}}`, `[]`, `{}`, `{"site":1}`, `{"a":{"b":{"c":[[[[[[]]]]]]}}}`, "\xff\xfe",
 		`{"site":"demo","url":"javascript:alert(1)"}`, `{"site":"demo"} {"x":1}`,
+		`{"site":"demo","site":"x"}`, `{"SITE":"demo"}`, `{"choices":{"a":true,"\u0061":false}}`, `{"url":"\u0000"}`,
+		`{"site":1e999999}`, `{"choices":{"necessary":-0.0e-99999}}`, "{\"site\":\"de\x00mo\"}",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeConsent(body)
 		if err == nil {
+			if p := refKeyProblem(body); p != "" {
+				t.Fatalf("accepted, but key %q is given twice or misspelled", p)
+			}
 			_, err = buildRecord(e, req)
 		}
 		if err == nil {

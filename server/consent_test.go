@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -202,7 +203,14 @@ func TestConsentStoresRecord(t *testing.T) {
 		IP:            "198.51.100.0", // rightmost untrusted hop, truncated to /24
 		Mode:          "opt-in",       // no geo source: every visitor gets the safe default
 		Time:          r.Body["time"].(string),
-		V:             1,
+		V:             2,
+		CV:            1,
+		Seq:           1,
+		Prev:          proof.Genesis,
+		Hash:          e.Hash,
+	}
+	if h, claimed, _, err := proof.RecordHash([]byte(entries[0].Values["record"].(string))); err != nil || h.String() != claimed || r.Body["hash"] != claimed {
+		t.Errorf("record hash %s, stored %s, answered %v (%v)", h, claimed, r.Body["hash"], err)
 	}
 	if jsonOf(t, e) != jsonOf(t, want) {
 		t.Errorf("stored\n %s\nwant\n %s", jsonOf(t, e), jsonOf(t, want))

@@ -65,6 +65,8 @@ func fiberMessage(fe *fiber.Error) string {
 		return "method not allowed"
 	case fiber.StatusRequestHeaderFieldsTooLarge:
 		return "request headers too large"
+	case fiber.StatusRequestTimeout:
+		return "request not received in time"
 	}
 	return fe.Message
 }

@@ -76,7 +76,23 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 		rdb: rdb, site: site.ID, format: q.Format, start: time.Now(), log: s.log,
 		conn: c.Context().Conn(), writeTimeout: c.App().Config().WriteTimeout,
 	}
-	body.exp = export.New(rdb, site, q, &body.buf)
+	var out io.Writer = &body.buf
+	if q.Format == export.Proof {
+		// Checkpoints before records: every checkpoint is then covered by
+		// the records exported.
+		ctx, cancel := context.WithTimeout(c.UserContext(), exportPageTimeout)
+		cps, err := s.ledger.Checkpoints(ctx, site.ID)
+		cancel()
+		if err == nil {
+			body.bundle, err = export.NewBundle(&body.buf, site.ID, s.ledger.PublicKeys(), cps)
+		}
+		if err != nil {
+			_ = rdb.Close()
+			return s.storeError(site.ID, err)
+		}
+		out = body.bundle.Records()
+	}
+	body.exp = export.New(rdb, site, q, out)
 	ctx, cancel := context.WithTimeout(c.UserContext(), exportPageTimeout)
 	more, err := body.exp.Next(ctx)
 	cancel()
@@ -101,6 +117,8 @@ type exportBody struct {
 	done         bool  // no more pages
 	err          error // the export failed: end the body with it
 	closed       bool
+	bundle       *export.Bundle // format proof: the archive the records go into
+	finished     bool           // the bundle's last files are written
 	site, format string
 	start        time.Time
 	log          *slog.Logger
@@ -117,6 +135,16 @@ func (b *exportBody) Read(p []byte) (int, error) {
 	for b.buf.Len() == 0 {
 		if b.err != nil {
 			return 0, b.err
+		}
+		if b.done && b.bundle != nil && !b.finished {
+			b.finished = true
+			ctx, cancel := context.WithTimeout(context.Background(), exportPageTimeout)
+			err := b.bundle.Finish(ctx, b.rdb, b.exp.Cited())
+			cancel()
+			if err != nil {
+				b.fail(err)
+			}
+			continue
 		}
 		if b.done {
 			return 0, io.EOF

@@ -104,8 +104,10 @@ func TestExportConsents(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Method != "custom" || rec.UserAgent != `=HYPERLINK("http://x")` {
 		t.Fatalf("line %s: %v", lines[1], err)
 	}
-	if stored, _ := env.Redis.HGet(context.Background(), ledger.VisitorKey("demo", rec.ConsentID), "record").Result(); lines[1] != strings.TrimSuffix(stored, "}")+`,"stream_id":"`+rec.StreamID+`"}` {
-		t.Errorf("line %s\nis not the stored record %s", lines[1], stored)
+	// The stored record, then its receipt and stream ID.
+	if stored, _ := env.Redis.HGet(context.Background(), ledger.VisitorKey("demo", rec.ConsentID), "record").Result(); !strings.HasPrefix(lines[1], strings.TrimSuffix(stored, "}")+`,"receipt":{"hash":"`+rec.Hash+`"`) ||
+		!strings.HasSuffix(lines[1], `},"stream_id":"`+rec.StreamID+`"}`) {
+		t.Errorf("line %s\nis not the stored record %s with receipt and stream_id", lines[1], stored)
 	}
 
 	// HEAD answers the headers only.
@@ -153,7 +155,7 @@ func TestExportErrors(t *testing.T) {
 
 // seedLog XADDs n records of the demo site, one a millisecond from
 // 2025-01-01, in pipelines of 10 000.
-func seedLog(t testing.TB, rdb *redis.Client, n int) {
+func seedLog(t testing.TB, rdb redis.UniversalClient, n int) {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)

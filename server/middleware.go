@@ -74,11 +74,15 @@ func saneToken(v string, max int) bool {
 // securityHeaders sets headers every response carries. Pages get their
 // Content-Security-Policy where they are served.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	return c.Next()
 }
 
 // cors answers cross-origin requests to the consent API. Browsers send the

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 )
 
 // Limits on what a client may send.
@@ -17,18 +16,18 @@ const (
 func (s *Server) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "consentd",
-		ErrorHandler:          s.errorHandler,
+		ErrorHandler:          s.connError, // what fasthttp refuses before the middleware (connerror.go)
 		BodyLimit:             appBodyLimit,
 		ReadBufferSize:        8 << 10, // request line + headers; larger → 431
-		ReadTimeout:           10 * time.Second,
-		WriteTimeout:          10 * time.Second,
-		IdleTimeout:           60 * time.Second,
+		ReadTimeout:           orDefault(s.cfg.ReadTimeout, 10*time.Second),
+		WriteTimeout:          orDefault(s.cfg.WriteTimeout, 10*time.Second),
+		IdleTimeout:           orDefault(s.cfg.IdleTimeout, 60*time.Second),
 		DisableStartupMessage: true,
 		// Client IPs are resolved by clientip with the trusted proxy list;
 		// Fiber's own proxy handling stays off.
 		EnableTrustedProxyCheck: false,
 	})
-	app.Use(s.observe, s.securityHeaders)
+	app.Use(s.observe, s.recoverPanic, s.securityHeaders)
 
 	// The full route table.
 	app.Get("/healthz", s.healthz)
@@ -41,11 +40,13 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/n/:site/v/:version", s.noticeVersion)
 	consent := app.Group("/v1/consent", s.cors)
 	consent.Options("", s.preflight)
-	consent.Post("", s.rateLimit(), s.postConsent)
+	consent.Post("", s.postConsent) // rate limits: checkLimits (limits.go)
 	admin := app.Group("/v1/sites/:site", s.adminAuth)
 	admin.Get("/consents/:consentId", s.consentHistory)
 	admin.Get("/consents", s.exportConsents)
 	admin.Get("/stats", s.siteStats)
+	admin.Get("/checkpoints", s.siteCheckpoints)
+	app.Get("/.well-known/consentd-keys.json", s.publicKeys)
 	app.Get("/openapi.yaml", staticFile(s.openapi, "default-src 'none'"))
 	app.Get("/admin", staticFile(s.admin["index.html"], adminCSP))
 	app.Get("/admin/admin.css", staticFile(s.admin["admin.css"], adminCSP))
@@ -58,19 +59,10 @@ func (s *Server) newApp() *fiber.App {
 	return app
 }
 
-// rateLimit caps consent posts per client IP per minute (sliding window,
-// this instance's memory). Over the cap: 429 with Retry-After.
-func (s *Server) rateLimit() fiber.Handler {
-	if s.cfg.RateLimit == 0 {
-		return func(c *fiber.Ctx) error { return c.Next() }
+// orDefault is d, or def when d is not set (a zero timeout would be none).
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
 	}
-	return limiter.New(limiter.Config{
-		Max:               s.cfg.RateLimit,
-		Expiration:        time.Minute,
-		LimiterMiddleware: limiter.SlidingWindow{},
-		KeyGenerator:      func(c *fiber.Ctx) string { return s.clientAddr(c).String() },
-		LimitReached: func(c *fiber.Ctx) error {
-			return &APIError{Code: fiber.StatusTooManyRequests, Msg: "too many requests from this address, retry later", RetryAfter: "60"}
-		},
-	})
+	return d
 }

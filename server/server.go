@@ -18,6 +18,7 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/docs"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/geo"
@@ -37,6 +38,10 @@ type Ledger interface {
 	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
 	Trim(ctx context.Context, site string, cutoff time.Time) (int64, error)
 	Ping(ctx context.Context) error
+	// Proof of consent (docs/proof.md).
+	PublicKeys() proof.KeySet
+	Checkpoint(ctx context.Context, site string, interval time.Duration, now time.Time) (*proof.Checkpoint, error)
+	Checkpoints(ctx context.Context, site string) ([]json.RawMessage, error)
 }
 
 // WidgetBuilder bundles the widget for one site's public config JSON
@@ -61,6 +66,10 @@ type Deps struct {
 	// Geo locates visitors for regional policies; nil: every location is
 	// unknown (opt-in).
 	Geo *geo.Locator
+	// Limiter counts consent posts against the limits shared by every
+	// instance (--rate-limit, --site-rate-limit, --consent-id-limit);
+	// ratelimit.New on the ledger's Redis client. nil: no limits.
+	Limiter Limiter
 }
 
 // Server is the consentd HTTP server.
@@ -82,6 +91,7 @@ type Server struct {
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	geo        *geo.Locator
+	limiter    Limiter
 }
 
 // catalog is an immutable snapshot of every site and its built widget.
@@ -115,6 +125,7 @@ func New(d Deps) (*Server, error) {
 		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
 		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 		geo:        d.Geo,
+		limiter:    d.Limiter,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -4,11 +4,14 @@
 // in the same run:
 //
 //  1. GET /healthz — the baseline: the cost of HTTP on this machine;
-//  2. POST /v1/consent — decisions, each acknowledged by Redis.
+//  2. POST /v1/consent — decisions, each acknowledged by Redis, twice
+//     unchained (CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or
+//     signatures) and twice chained and signed, in the order ABBA.
 //
-// It prints requests/s, p50/p99 latency, the ratio ingest/healthz, and the
-// number of records Redis really holds (XLEN delta), which must equal the
-// 2xx answers wrk counted.
+// It prints requests/s, p50/p99 latency, the ratio chained/unchained
+// (target ≥ 0.80), the ratio ingest/healthz, and the number of records
+// Redis really holds (XLEN delta), which must equal the 2xx answers wrk
+// counted.
 package main
 
 import (
@@ -44,6 +47,9 @@ type options struct {
 	threads     int
 	fsync       string
 	markdown    bool
+	limits      bool
+	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
+	soak        time.Duration // length of the -mixed soak
 }
 
 func main() {
@@ -55,8 +61,15 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
 	flag.StringVar(&o.fsync, "appendfsync", "everysec", "Redis appendfsync: everysec or always")
 	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
+	flag.BoolVar(&o.limits, "limits", false, "check the Redis rate limits on every post (limits set too high to refuse any); default: limits off")
+	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
+	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.Parse()
-	if err := run(o); err != nil {
+	mode := run
+	if o.mixed {
+		mode = func(o options) error { return runMixed(o, o.soak) }
+	}
+	if err := mode(o); err != nil {
 		fmt.Fprintf(os.Stderr, "consentd-bench: %v\n", err)
 		os.Exit(1)
 	}
@@ -93,112 +106,209 @@ func run(o options) error {
 	if err := writeSite(sitesDir); err != nil {
 		return err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(o.consentd)
-	cmd.Env = append(os.Environ(),
-		"CONSENTD_LISTEN="+addr,
-		"CONSENTD_REDIS_URL="+rs.URL(),
-		"CONSENTD_SITES_DIR="+sitesDir,
-		"CONSENTD_RATE_LIMIT=0", // one load generator, one IP: the per-IP limit would measure itself
-		"CONSENTD_LOG_LEVEL=warn",
-	)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s (run make build first): %w", o.consentd, err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	base := "http://" + addr
-	if err := waitReady(base + "/readyz"); err != nil {
-		return err
-	}
-	nv, err := noticeVersion(base, "demo", "fi")
-	if err != nil {
-		return err
-	}
-
-	script := filepath.Join(tmp, "consent.lua")
-	body, _ := json.Marshal(map[string]any{
-		"site":          "demo",
-		"choices":       map[string]bool{"necessary": true, "analytics": true, "marketing": false},
-		"method":        "custom",
-		"noticeVersion": nv,
-		"language":      "fi",
-		"url":           "https://bench.example/page",
-	})
-	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Origin\"] = %q\nwrk.headers[\"User-Agent\"] = \"consentd-bench\"\n",
-		string(body), benchOrigin)
-	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
-		return err
-	}
-
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
 
 	fmt.Printf("machine: %d CPUs, %s; wrk -t%d -c%d -d%s (warm-up %s); Redis appendfsync %s\n",
 		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.fsync)
 
-	if _, err := wrk(o, o.warmup, base+"/healthz", ""); err != nil {
-		return err
-	}
-	pids := []int{cmd.Process.Pid, rs.Pid()}
-	cpu0 := cpuTimes(pids)
-	health, err := wrk(o, o.duration, base+"/healthz", "")
+	// The chained server first: healthz (the HTTP baseline), then ingest
+	// runs in the order unchained, chained, chained, unchained (ABBA, so a
+	// drift over the run, e.g. the stream growing, cancels out in the
+	// averages). The unchained server is the same binary with
+	// CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or signatures.
+	chained, err := startServer(o, rs, sitesDir, tmp, false)
 	if err != nil {
 		return err
 	}
-	healthCPU := perRequest(cpu0, cpuTimes(pids), health.Requests)
-	if _, err := wrk(o, o.warmup, base+"/v1/consent", script); err != nil {
+	defer chained.stop()
+	if _, err := wrk(o, o.warmup, chained.base+"/healthz", ""); err != nil {
 		return err
+	}
+	cpu0 := cpuTimes(chained.pids)
+	health, err := wrk(o, o.duration, chained.base+"/healthz", "")
+	if err != nil {
+		return err
+	}
+	healthCPU := perRequest(cpu0, cpuTimes(chained.pids), health.Requests)
+	chained.stop()
+
+	var runs [2][]ingestRun // [0] unchained, [1] chained
+	for _, mode := range []bool{false, true, true, false} {
+		srv, err := startServer(o, rs, sitesDir, tmp, mode)
+		if err != nil {
+			return err
+		}
+		r, err := measureIngest(o, srv, rdb)
+		srv.stop()
+		if err != nil {
+			return err
+		}
+		i := 0
+		if mode {
+			i = 1
+		}
+		runs[i] = append(runs[i], r)
+	}
+	un, ch := average(runs[0]), average(runs[1])
+
+	fmt.Printf("\n%-34s %12s %10s %10s %8s %14s\n", "run", "requests/s", "p50", "p99", "errors", "CPU/req c+r")
+	fmt.Printf("%-34s %12.0f %10s %10s %8d %14s\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors,
+		healthCPU[0].String()+"+"+healthCPU[1].String())
+	for i, r := range append(append([]ingestRun(nil), runs[0]...), runs[1]...) {
+		name := "POST /v1/consent unchained"
+		if i >= len(runs[0]) {
+			name = "POST /v1/consent chained+signed"
+		}
+		fmt.Printf("%-34s %12.0f %10s %10s %8d %14s\n", name, r.RPS, r.P50, r.P99, r.Non2xx+r.SockErrors, r.cpu[0].String()+"+"+r.cpu[1].String())
+	}
+	ratio := ch.ackRate / un.ackRate
+	fmt.Printf("\nacknowledged records/s (XLEN delta / s), mean of 2 runs: unchained %.0f, chained+signed %.0f\n", un.ackRate, ch.ackRate)
+	fmt.Printf("ratio chained/unchained: %.2f (target >= 0.80)\n", ratio)
+	fmt.Printf("ratio chained ingest/healthz: %.2f\n", ch.RPS/health.RPS)
+	fmt.Printf("group commit: unchained %s; chained %s\n", runs[0][0].batches, runs[1][0].batches)
+	if o.markdown {
+		fmt.Printf("\n| %s | %d CPUs | %.0f | %.0f | %s / %s | %.0f | %s / %s | %.2f | %.2f |\n",
+			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, un.ackRate, un.P50, un.P99,
+			ch.ackRate, ch.P50, ch.P99, ratio, ch.RPS/health.RPS)
+	}
+	for _, rs := range runs {
+		for _, r := range rs {
+			if r.stored < r.acked || r.stored > r.acked+int64(o.connections) {
+				return fmt.Errorf("%d requests were answered 2xx but %d records are in Redis: every acknowledged record must be stored", r.acked, r.stored)
+			}
+			if r.Non2xx+r.SockErrors > 0 {
+				return fmt.Errorf("%d consent requests failed", r.Non2xx+r.SockErrors)
+			}
+		}
+	}
+	return nil
+}
+
+// server is one running consentd.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	pids []int // consentd, redis-server
+	nv   string
+	lua  string // wrk script posting a decision
+	done bool
+}
+
+func (s *server) stop() {
+	if s.done {
+		return
+	}
+	s.done = true
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+// startServer starts consentd on a free port; unchained sets
+// CONSENTD_BENCH_UNCHAINED=1 (the baseline without proofs).
+func startServer(o options, rs *redisproc.Server, sitesDir, tmp string, chained bool) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(o.consentd)
+	cmd.Env = append(os.Environ(),
+		"CONSENTD_LISTEN="+addr,
+		"CONSENTD_REDIS_URL="+rs.URL(),
+		"CONSENTD_SITES_DIR="+sitesDir,
+		"CONSENTD_RATE_LIMIT=0",      // one load generator, one IP: the per-IP limit would measure itself
+		"CONSENTD_SITE_RATE_LIMIT=0", // and the per-site limit would cap the run
+		"CONSENTD_LOG_LEVEL=error",
+		"CONSENTD_CHECKPOINT_INTERVAL=0",
+		"CONSENTD_SIGNING_KEY="+benchKey,
+	)
+	if !chained {
+		cmd.Env = append(cmd.Env, "CONSENTD_BENCH_UNCHAINED=1")
+	}
+	if o.limits { // check every limit on every post, too high to refuse any (later entries win)
+		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT=1000000", "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
+	}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (run make build first): %w", o.consentd, err)
+	}
+	s := &server{cmd: cmd, base: "http://" + addr, pids: []int{cmd.Process.Pid, rs.Pid()}}
+	if err := waitReady(s.base + "/readyz"); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if s.nv, err = noticeVersion(s.base, "demo", "fi"); err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.lua = filepath.Join(tmp, "consent.lua")
+	body, _ := json.Marshal(map[string]any{
+		"site":          "demo",
+		"choices":       map[string]bool{"necessary": true, "analytics": true, "marketing": false},
+		"method":        "custom",
+		"noticeVersion": s.nv,
+		"language":      "fi",
+		"url":           "https://bench.example/page",
+	})
+	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Origin\"] = %q\nwrk.headers[\"User-Agent\"] = \"consentd-bench\"\n",
+		string(body), benchOrigin)
+	if err := os.WriteFile(s.lua, []byte(lua), 0o644); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// benchKey is a fixed signing key for the bench (a test key: never use it).
+const benchKey = "ed25519:YmVuY2htYXJrLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24"
+
+// ingestRun is one measured ingest run.
+type ingestRun struct {
+	wrkResult
+	acked, stored int64
+	ackRate       float64
+	cpu           []time.Duration
+	batches       string
+}
+
+func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
+	ctx := context.Background()
+	if _, err := wrk(o, o.warmup, s.base+"/v1/consent", s.lua); err != nil {
+		return ingestRun{}, err
 	}
 	time.Sleep(time.Second) // let requests wrk abandoned at its deadline finish
 	before, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
 	if err != nil {
-		return err
+		return ingestRun{}, err
 	}
-	cpu1 := cpuTimes(pids)
-	ingest, err := wrk(o, o.duration, base+"/v1/consent", script)
+	cpu1 := cpuTimes(s.pids)
+	res, err := wrk(o, o.duration, s.base+"/v1/consent", s.lua)
 	if err != nil {
-		return err
+		return ingestRun{}, err
 	}
-	ingestCPU := perRequest(cpu1, cpuTimes(pids), ingest.Requests)
+	r := ingestRun{wrkResult: res, cpu: perRequest(cpu1, cpuTimes(s.pids), res.Requests)}
 	time.Sleep(time.Second)
 	after, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
 	if err != nil {
-		return err
+		return ingestRun{}, err
 	}
-	stored := after - before
-	acked := ingest.Requests - ingest.Non2xx
-	batches := batchStats(base + "/metrics")
+	r.stored = after - before
+	r.acked = res.Requests - res.Non2xx
+	r.ackRate = float64(r.stored) / res.Seconds
+	r.batches = batchStats(s.base + "/metrics")
+	return r, nil
+}
 
-	fmt.Printf("\n%-22s %12s %10s %10s %8s\n", "run", "requests/s", "p50", "p99", "errors")
-	fmt.Printf("%-22s %12.0f %10s %10s %8d\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors)
-	fmt.Printf("%-22s %12.0f %10s %10s %8d\n", "POST /v1/consent", ingest.RPS, ingest.P50, ingest.P99, ingest.Non2xx+ingest.SockErrors)
-	ackRate := float64(stored) / ingest.Seconds
-	ratio := ingest.RPS / health.RPS
-	fmt.Printf("\nacknowledged records: %d answered 2xx, %d stored in Redis (XLEN delta) → %.0f records/s\n", acked, stored, ackRate)
-	fmt.Printf("  (wrk abandons up to %d requests in flight at its deadline; the server still stores them, a real client retries with its idempotency key)\n", o.connections)
-	fmt.Printf("ratio ingest/healthz: %.2f\n", ratio)
-	fmt.Printf("CPU per request: healthz consentd %s, redis %s; consent consentd %s, redis %s\n",
-		healthCPU[0], healthCPU[1], ingestCPU[0], ingestCPU[1])
-	fmt.Printf("group commit: %s\n", batches)
-	if o.markdown {
-		fmt.Printf("\n| %s | %d CPUs | %.0f | %s / %s | %.0f | %s / %s | %.0f | %.2f |\n",
-			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, health.P50, health.P99,
-			ingest.RPS, ingest.P50, ingest.P99, ackRate, ratio)
+// average is the mean of runs (rates and latencies).
+func average(runs []ingestRun) ingestRun {
+	var a ingestRun
+	for _, r := range runs {
+		a.RPS += r.RPS / float64(len(runs))
+		a.ackRate += r.ackRate / float64(len(runs))
+		a.P50 += r.P50 / time.Duration(len(runs))
+		a.P99 += r.P99 / time.Duration(len(runs))
 	}
-	if stored < acked || stored > acked+int64(o.connections) {
-		return fmt.Errorf("%d requests were answered 2xx but %d records are in Redis: every acknowledged record must be stored", acked, stored)
-	}
-	if ingest.Non2xx+ingest.SockErrors > 0 {
-		return fmt.Errorf("%d consent requests failed", ingest.Non2xx+ingest.SockErrors)
-	}
-	return nil
+	return a
 }
 
 const benchOrigin = "https://bench.example"

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
 )
 
@@ -24,6 +25,7 @@ import (
 const exportUsage = `Usage: consentd export --site ID [--from T] [--to T] [--format csv|ndjson]
                        [--method M] [--category C] [--country CC] [--out FILE]
                        [--sites-dir DIR] [--redis-url URL]
+       consentd export --site ID --format proof [--keys KEYS.json] --out FILE
 
 export writes a site's consent log (every stored decision, oldest first)
 as CSV or NDJSON, read straight from Redis: the same records and columns
@@ -34,7 +36,12 @@ Flags:
   --from T, --to T   RFC 3339 time (2026-11-01T12:00:00Z) or date (2026-11-01,
                      UTC; a date in --to includes that whole day); default:
                      from the first record to now
-  --format F         csv (default) or ndjson
+  --format F         csv (default), ndjson, or proof: a proof bundle (zip) of
+                     the whole log with receipts, notice snapshots, public
+                     keys and checkpoints, for consentd verify (docs/proof.md);
+                     no filters
+  --keys FILE        for proof: the public keys to bundle (default: the keys
+                     of $CONSENTD_SIGNING_KEY and $CONSENTD_PUBLIC_KEYS)
   --method M         only decisions made by accept_all, reject_all, custom,
                      gpc or withdraw
   --category C       only records where category C was granted (C or C:yes)
@@ -72,6 +79,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	out := fs.String("out", "", "")
 	dir := fs.String("sites-dir", "", "")
 	redisURL := fs.String("redis-url", "", "")
+	keysFile := fs.String("keys", "", "")
 	for _, p := range export.Params {
 		fs.String(p, "", "")
 	}
@@ -135,11 +143,24 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return 2
 	}
 
+	var keys proof.KeySet
+	if q.Format == export.Proof {
+		if keys, err = bundleKeys(*keysFile, getenv); err != nil {
+			fmt.Fprintf(stderr, "consentd export: %v\n", err)
+			return 2
+		}
+	}
 	rdb := target.Client()
 	defer rdb.Close()
 	write := func(w io.Writer) (int, error) {
 		bw := bufio.NewWriterSize(w, 256<<10)
-		n, err := export.Write(ctx, rdb, s, q, bw)
+		var n int
+		var err error
+		if q.Format == export.Proof {
+			n, err = export.WriteBundle(ctx, rdb, s, keys, now, bw)
+		} else {
+			n, err = export.Write(ctx, rdb, s, q, bw)
+		}
 		if err != nil {
 			return n, err
 		}
@@ -194,3 +215,46 @@ func writeFile(path string, write func(io.Writer) (int, error)) (n int, err erro
 type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// bundleKeys are the public keys a proof bundle made by the command
+// carries: those of --keys, else of CONSENTD_SIGNING_KEY (current) and
+// CONSENTD_PUBLIC_KEYS (retired).
+func bundleKeys(file string, getenv func(string) string) (proof.KeySet, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return proof.KeySet{}, fmt.Errorf("--keys: %w", err)
+		}
+		ks, err := proof.ParseKeySet(b)
+		if err != nil {
+			return proof.KeySet{}, fmt.Errorf("--keys: %w", err)
+		}
+		return ks, nil
+	}
+	var ks proof.KeySet
+	if v := getenv(config.EnvName("signing-key")); v != "" {
+		k, err := proof.LoadSigningKey(v)
+		if err != nil {
+			return ks, fmt.Errorf("%s: %w", config.EnvName("signing-key"), err)
+		}
+		ks = ks.With(k.Public(proof.StatusCurrent))
+	}
+	if f := getenv(config.EnvName("public-keys")); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return ks, fmt.Errorf("%s: %w", config.EnvName("public-keys"), err)
+		}
+		old, err := proof.ParseKeySet(b)
+		if err != nil {
+			return ks, fmt.Errorf("%s: %w", config.EnvName("public-keys"), err)
+		}
+		for _, k := range old.Keys {
+			k.Status = proof.StatusRetired
+			ks = ks.With(k)
+		}
+	}
+	if len(ks.Keys) == 0 {
+		return ks, fmt.Errorf("a proof bundle needs the public keys: --keys FILE (a copy of /.well-known/consentd-keys.json) or %s", config.EnvName("signing-key"))
+	}
+	return ks, nil
+}

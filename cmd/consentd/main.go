@@ -26,6 +26,7 @@ import (
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
+	"github.com/consentd/consentd/server/ratelimit"
 	"github.com/consentd/consentd/widget"
 )
 
@@ -73,8 +74,10 @@ type subcommand func(args []string, stdout, stderr io.Writer) int
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
 		"export": runExport,
+		"keys":   runKeys,
 		"notice": runNotice,
 		"token":  runToken,
+		"verify": runVerify,
 	}
 }
 
@@ -110,8 +113,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go locator.Watch(ctx, cfg.GeoIPWatch)
 
 	m := metrics.New()
-	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator})
+	lopts, err := proofOptions(cfg, log, os.Getenv(benchUnchainedEnv) == "1")
+	if err != nil {
+		return err
+	}
+	lopts.BatchMax, lopts.Workers, lopts.Observer = cfg.BatchMax, cfg.BatchWorkers, m
+	led := ledger.New(rdb, lopts)
+	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
+		Limiter: ratelimit.New(rdb)})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
@@ -150,6 +159,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"sites", srv.SiteIDs(), "demo", cfg.Demo)
 
 	go srv.RunRetention(ctx, cfg.RetentionEvery)
+	go srv.RunCheckpoints(ctx, cfg.CheckpointEvery)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.App().Listener(ln) }()

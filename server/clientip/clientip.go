@@ -108,3 +108,34 @@ func (r *Resolver) Anonymize(a netip.Addr) string {
 	}
 	return p.Addr().String()
 }
+
+// LimitPrefix is the network a rate limit counts an address under: the
+// address itself for IPv4, its /64 for IPv6 (one subscriber or host
+// usually holds a whole /64 and can pick any address in it).
+func LimitPrefix(a netip.Addr) netip.Prefix {
+	a = a.WithZone("").Unmap()
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, err := a.Prefix(bits)
+	if err != nil { // the invalid address: all such requests share one counter
+		return netip.Prefix{}
+	}
+	return p
+}
+
+// LimitKey names an address's rate-limit counter without revealing the
+// address: the first 16 bytes, in hex, of HMAC-SHA-256 keyed with the IP
+// hash secret (empty when not set) over "ratelimit" and LimitPrefix(a).
+// The same on every instance that shares the secret. Without a secret an
+// IPv4 key can be reversed by trying every address; counters live for one
+// window only.
+func (r *Resolver) LimitKey(a netip.Addr) string {
+	p := LimitPrefix(a)
+	m := hmac.New(sha256.New, r.secret)
+	m.Write([]byte("ratelimit\x00"))
+	b, _ := p.MarshalBinary()
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}

@@ -245,3 +245,46 @@ func TestClientThenAnonymize(t *testing.T) {
 		t.Errorf("Anonymize(Client(...)) = %q, want %q", got, want)
 	}
 }
+
+func TestLimitKey(t *testing.T) {
+	r := New(nil, "truncate", "")
+	keyed := New(nil, "hash", strings.Repeat("k", 32))
+	tests := []struct {
+		name   string
+		a, b   string
+		same   bool
+		prefix string // LimitPrefix(a)
+	}{
+		{"IPv4 is its own counter", "198.51.100.7", "198.51.100.8", false, "198.51.100.7/32"},
+		{"IPv4-mapped IPv6 counts as IPv4", "::ffff:198.51.100.7", "198.51.100.7", true, "198.51.100.7/32"},
+		{"one IPv6 /64 shares a counter", "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", true, "2001:db8:1:2::/64"},
+		{"another /64 does not", "2001:db8:1:2::1", "2001:db8:1:3::1", false, "2001:db8:1:2::/64"},
+		{"zones are ignored", "fe80::1%eth0", "fe80::2", true, "fe80::/64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := netip.MustParseAddr(tt.a), netip.MustParseAddr(tt.b)
+			if p := LimitPrefix(a).String(); p != tt.prefix {
+				t.Errorf("LimitPrefix(%s) = %s, want %s", tt.a, p, tt.prefix)
+			}
+			for _, res := range []*Resolver{r, keyed} {
+				ka, kb := res.LimitKey(a), res.LimitKey(b)
+				if (ka == kb) != tt.same {
+					t.Errorf("LimitKey(%s) = %s, LimitKey(%s) = %s, same = %v, want %v", tt.a, ka, tt.b, kb, ka == kb, tt.same)
+				}
+				if len(ka) != 32 || strings.Contains(ka, strings.Split(tt.a, "%")[0]) {
+					t.Errorf("LimitKey(%s) = %q: want 32 hex digits, not the address", tt.a, ka)
+				}
+			}
+			if r.LimitKey(a) == keyed.LimitKey(a) {
+				t.Error("the secret does not change the key")
+			}
+			if keyed.LimitKey(a) == keyed.Anonymize(a) {
+				t.Error("the limit key equals the stored hash")
+			}
+		})
+	}
+	if k := r.LimitKey(netip.Addr{}); len(k) != 32 {
+		t.Errorf("invalid address: %q", k)
+	}
+}

@@ -20,7 +20,7 @@ import (
 // between calls (the caller must not keep s).
 func decodeEntry(values map[string]any, s *ledger.Stored, choices map[string]bool) (raw string, err error) {
 	raw, ok := values["record"].(string)
-	if v, _ := values["v"].(string); !ok || v != ledger.FormatVersion {
+	if v, _ := values["v"].(string); !ok || (v != ledger.FormatVersion && v != "1") {
 		_, err := ledger.DecodeEntry(values) // the same error as ever
 		if err == nil {
 			err = errors.New("ledger: entry has no record field")
@@ -58,16 +58,27 @@ func scanStored(raw string, s *ledger.Stored) bool {
 			if !p.choices(s.Choices) {
 				return false
 			}
-		case "v":
+		case "v", "cv", "seq":
 			start := p.i
 			for p.i < len(raw) && raw[p.i] >= '0' && raw[p.i] <= '9' {
 				p.i++
 			}
-			v, err := strconv.Atoi(raw[start:p.i])
-			if err != nil || p.i-start > 1 && raw[start] == '0' {
+			v, err := strconv.ParseInt(raw[start:p.i], 10, 64)
+			if err != nil || p.i-start > 1 && raw[start] == '0' || p.i-start > 15 {
 				return false
 			}
-			s.V = v
+			switch key {
+			case "v":
+				s.V = int(v)
+			case "cv":
+				s.CV = int(v)
+			default:
+				s.Seq = v
+			}
+		case "hash":
+			dst = &s.Hash
+		case "prev":
+			dst = &s.Prev
 		case "consent_id":
 			dst = &s.ConsentID
 		case "country":

@@ -56,7 +56,7 @@ func FuzzDecodeEntry(f *testing.F) {
 func TestDecodeEntryFormat(t *testing.T) {
 	var s ledger.Stored
 	for _, values := range []map[string]any{
-		{"v": "2", "record": "{}"},
+		{"v": "9", "record": "{}"},
 		{"v": "1"},
 		{"record": "{}"},
 	} {

@@ -30,6 +30,10 @@ import (
 const (
 	CSV    = "csv"
 	NDJSON = "ndjson"
+	// Proof is a proof bundle: a zip of the whole log as NDJSON with the
+	// receipts, the notice snapshots cited, the public keys and the
+	// checkpoints (docs/proof.md). No filters.
+	Proof = "proof"
 )
 
 // Unknown is the country filter value that selects records without a
@@ -112,6 +116,13 @@ func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
 	case "", CSV:
 	case NDJSON:
 		out.Format = NDJSON
+	case Proof:
+		out.Format = Proof
+		for _, k := range []string{"from", "to", "method", "category", "country"} {
+			if q.Get(k) != "" {
+				return Query{}, &ParamError{k, "a proof bundle holds the whole log (a verifiable chain): leave out from, to, method, category and country"}
+			}
+		}
 	default:
 		return Query{}, &ParamError{"format", fmt.Sprintf("%q is not a format: expected csv or ndjson", f)}
 	}
@@ -177,6 +188,9 @@ func Filename(site *config.Site, q Query) string {
 	if !q.From.IsZero() {
 		from = q.From.UTC().Format("20060102")
 	}
+	if q.Format == Proof {
+		return "consents-" + site.ID + "-" + from + "-" + q.To.UTC().Format("20060102") + ".proof.zip"
+	}
 	return "consents-" + site.ID + "-" + from + "-" + q.To.UTC().Format("20060102") + "." + q.Format
 }
 
@@ -184,6 +198,9 @@ func Filename(site *config.Site, q Query) string {
 func ContentType(f string) string {
 	if f == NDJSON {
 		return "application/x-ndjson"
+	}
+	if f == Proof {
+		return "application/zip"
 	}
 	return "text/csv; charset=utf-8"
 }
@@ -242,6 +259,8 @@ type Exporter struct {
 	page bytes.Buffer // one page of output
 	cw   *csv.Writer  // CSV over page
 	row  []string
+
+	cited map[string]bool // notice versions of the records written (Proof)
 }
 
 // New prepares an export of site's log matching q, written to w. It does
@@ -255,12 +274,26 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Ex
 	for _, c := range e.cats {
 		e.known[c] = true
 	}
-	if q.Format != NDJSON {
+	if q.Format == Proof {
+		e.cited = map[string]bool{}
+	}
+	if q.Format == CSV {
 		e.cw = csv.NewWriter(&e.page)
 		e.cw.UseCRLF = true
 		e.row = make([]string, 0, len(baseColumns)+len(e.cats)+1)
 	}
 	return e
+}
+
+// Cited returns the notice versions of the records written so far
+// (Proof exports only), sorted.
+func (e *Exporter) Cited() []string {
+	out := make([]string, 0, len(e.cited))
+	for v := range e.cited {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Count is how many records have been written so far.
@@ -287,6 +320,9 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 	for i := range msgs {
 		m := &msgs[i]
 		raw, err := decodeEntry(m.Values, s, e.choices)
+		if e.cited != nil && err == nil {
+			e.cited[s.NoticeVersion] = true
+		}
 		if err != nil {
 			e.done = true
 			return false, fmt.Errorf("export: stream entry %s: %w", m.ID, err)
@@ -297,7 +333,8 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		if e.cw != nil {
 			_ = e.cw.Write(e.csvRow(s, m.ID))
 		} else {
-			e.ndjsonLine(raw, m.ID)
+			receipt, _ := m.Values["receipt"].(string)
+			e.ndjsonLine(raw, receipt, m.ID)
 		}
 		rows++
 	}
@@ -379,12 +416,18 @@ func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 }
 
 // ndjsonLine writes the stored record JSON exactly as stored, with
-// "stream_id" added as its last key.
-func (e *Exporter) ndjsonLine(raw, streamID string) {
+// "receipt" (the signed receipt, when the entry has one) and "stream_id"
+// added as its last keys.
+func (e *Exporter) ndjsonLine(raw, receipt, streamID string) {
 	raw = strings.TrimRight(raw, " \t\r\n")
 	body := strings.TrimSuffix(raw, "}")
 	e.page.WriteString(body)
 	if strings.TrimSpace(body) != "{" {
+		e.page.WriteByte(',')
+	}
+	if receipt != "" {
+		e.page.WriteString(`"receipt":`)
+		e.page.WriteString(receipt) // canonical JSON made by the ledger
 		e.page.WriteByte(',')
 	}
 	e.page.WriteString(`"stream_id":"`)

@@ -445,7 +445,7 @@ func TestWriteNDJSON(t *testing.T) {
 		}
 	}
 	var s ledger.Stored
-	if err := json.Unmarshal([]byte(lines[3]), &s); err != nil || s.UserAgent != recs[3].r.UserAgent || s.V != 1 {
+	if err := json.Unmarshal([]byte(lines[3]), &s); err != nil || s.UserAgent != recs[3].r.UserAgent || s.V != 2 {
 		t.Errorf("line 3: %+v %v", s, err)
 	}
 }
@@ -469,7 +469,7 @@ func TestWriteCorruptEntry(t *testing.T) {
 	_, rdb := newRedis(t)
 	at := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	store(t, rdb, []rec{{streamID(at, 0), record(1, at)}})
-	rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 1), Values: []any{"v", "2", "record", "{}"}})
+	rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 1), Values: []any{"v", "9", "record", "{}"}})
 	_, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), streamID(at, 1)) {
 		t.Fatalf("err %v, want one naming the entry", err)

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/redisproc"
 )
 
@@ -34,9 +36,21 @@ func BenchmarkLedger(b *testing.B) {
 			}
 		})
 	})
-	b.Run("append", func(b *testing.B) {
+	for _, mode := range []struct {
+		name      string
+		unchained bool
+	}{{"append", false}, {"append-unchained", true}} {
+		benchAppend(b, rdb, mode.name, mode.unchained)
+	}
+}
+
+// benchAppend measures group-committed appends: chained and signed (the
+// production path) or unchained (the baseline of docs/performance.md).
+func benchAppend(b *testing.B, rdb redis.UniversalClient, name string, unchained bool) {
+	ctx := context.Background()
+	b.Run(name, func(b *testing.B) {
 		obs := &batchLog{}
-		l := New(rdb, Options{Observer: obs})
+		l := New(rdb, Options{Observer: obs, Unchained: unchained})
 		defer l.Close(ctx)
 		b.SetParallelism(64)
 		b.RunParallel(func(pb *testing.PB) {
@@ -59,6 +73,44 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChainBatch is the chaining work of one site batch in the
+// batcher: each record's hash over its canonical JSON, the Merkle tree,
+// one Ed25519 signature and every receipt (prepare), per batch size.
+func BenchmarkChainBatch(b *testing.B) {
+	for _, n := range []int{1, 24, 256} {
+		b.Run(fmt.Sprint("records=", n), func(b *testing.B) {
+			l := &Ledger{opts: Options{}, heads: map[string]chainHead{}}
+			l.key, _ = proof.NewSigningKey()
+			g := &siteBatch{site: "bench"}
+			for range n {
+				r := newRecord("bench")
+				p, _ := r.encodeParts(nil)
+				_ = p.prehash()
+				g.items = append(g.items, &pending{rec: r, parts: p})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.prepare(g); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+		})
+	}
+}
+
+// BenchmarkEncodeParts is the caller's share: the canonical record JSON.
+func BenchmarkEncodeParts(b *testing.B) {
+	r := newRecord("bench")
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		if _, err := r.encodeParts(buf[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}

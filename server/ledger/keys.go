@@ -36,3 +36,43 @@ func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 // request). Lifetime: the site's logRetentionDays after the visitor's last
 // decision.
 func HistoryKey(site, consentID string) string { return "c:{" + site + "}:h:" + consentID }
+
+// Rate-limit counters (server/ratelimit, checked by POST /v1/consent): each
+// a string holding a request count, created by the first request of a
+// window. Lifetime: the window (one minute).
+
+// RateAddrKey is the string c:{site}:r:a:{addr}: posts to the site from one
+// client address. addr is clientip.Resolver.LimitKey of the address (a
+// keyed hash of the IPv4 address or IPv6 /64, never the address itself).
+func RateAddrKey(site, addr string) string { return "c:{" + site + "}:r:a:" + addr }
+
+// RateSiteKey is the string c:{site}:r:s: posts to the site.
+func RateSiteKey(site string) string { return "c:{" + site + "}:r:s" }
+
+// RateConsentKey is the string c:{site}:r:c:{consentID}: posts for one
+// consent ID of the site.
+func RateConsentKey(site, consentID string) string { return "c:{" + site + "}:r:c:" + consentID }
+
+// HeadKey is the string c:{site}:head: "<seq> <hash>" of the site's last
+// chained record (the chain head). The append script checks it against
+// the head a batch was chained on and moves it, in the same atomic call
+// that writes the records. Absent: the chain is empty. Lifetime: kept.
+func HeadKey(site string) string { return "c:{" + site + "}:head" }
+
+// CheckpointsKey is the list c:{site}:checkpoints: signed checkpoints
+// (proof.Checkpoint JSON), oldest first: the chain head every
+// --checkpoint-interval, and a "cut" checkpoint before each retention
+// trim. Lifetime: kept (a few hundred bytes each).
+func CheckpointsKey(site string) string { return "c:{" + site + "}:checkpoints" }
+
+// CheckpointLockKey is the string c:{site}:checkpoints:lock: taken with
+// SET NX by the one instance that writes the interval's head checkpoint.
+// Lifetime: the checkpoint interval.
+func CheckpointLockKey(site string) string { return "c:{" + site + "}:checkpoints:lock" }
+
+// TurnKey is the string c:{site}:turn: the instance (a random token per
+// Ledger) whose site batch lost the race for the chain head last. While
+// it is set, only that instance may append to the site, so an instance
+// that keeps losing to a faster one gets through on its next attempt.
+// Lifetime: until that instance appends, at most TurnTTL.
+func TurnKey(site string) string { return "c:{" + site + "}:turn" }

@@ -1,16 +1,22 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/proof"
 )
 
 //go:embed append.lua
@@ -34,12 +40,31 @@ type Observer interface {
 	BatchDone(records int, took time.Duration, err error)
 }
 
+// ConflictObserver is told when a site batch had to be chained again
+// (another instance moved the chain head, or some records were
+// duplicates); metrics implement it. Optional: an Observer may implement it.
+type ConflictObserver interface {
+	ChainConflict(site string)
+}
+
 // Options tunes the group commit.
 type Options struct {
 	BatchMax    int           // most records per batch (default 256)
 	Workers     int           // batches in flight at once (default 1: the largest batches)
 	ExecTimeout time.Duration // how long one batch may take in Redis (default 3 s)
 	Observer    Observer      // optional
+	// Signer signs batch roots and checkpoints. nil: New makes an
+	// ephemeral key (tests; the server warns, see cmd/consentd).
+	Signer *proof.SigningKey
+	// RetiredKeys are earlier public keys, published with the current
+	// one (PublicKeys) so older receipts stay verifiable.
+	RetiredKeys []proof.PublicKey
+	// Unchained stores records without hash chain, receipts or signatures:
+	// the benchmark baseline only (docs/performance.md), never production.
+	Unchained bool
+	// MaxAttempts bounds how often one site batch is chained again after
+	// a head conflict before its callers get ErrUnavailable (default 16).
+	MaxAttempts int
 }
 
 // Ledger appends consent records to Redis with group commit. It is safe
@@ -57,6 +82,68 @@ type Ledger struct {
 
 	noticeMu sync.Mutex
 	notices  map[string]map[string]*snapshot // site → version → snapshot
+
+	key    *proof.SigningKey
+	token  string // this instance, for the turn key (append.lua)
+	headMu sync.Mutex
+	heads  map[string]chainHead   // site → the head this process last saw
+	siteMu map[string]*sync.Mutex // site → held while one worker commits to it
+}
+
+// TurnTTL bounds how long an instance that lost the race for a chain head
+// keeps the turn (TurnKey) when its retry does not come.
+const TurnTTL = 200 * time.Millisecond
+
+// lockSites holds the commit lock of every site of the batch, in order
+// (no deadlock between workers): the workers of one process never race
+// each other for a chain head.
+func (l *Ledger) lockSites(groups []*siteBatch) (unlock func()) {
+	sites := make([]string, len(groups))
+	for i, g := range groups {
+		sites[i] = g.site
+	}
+	sort.Strings(sites)
+	locks := make([]*sync.Mutex, len(sites))
+	l.headMu.Lock()
+	for i, s := range sites {
+		m := l.siteMu[s]
+		if m == nil {
+			m = &sync.Mutex{}
+			l.siteMu[s] = m
+		}
+		locks[i] = m
+	}
+	l.headMu.Unlock()
+	for _, m := range locks {
+		m.Lock()
+	}
+	return func() {
+		for _, m := range locks {
+			m.Unlock()
+		}
+	}
+}
+
+// chainHead is a site's last record: its seq and hash.
+type chainHead struct {
+	seq  int64
+	hash proof.Hash
+}
+
+func (h chainHead) String() string { return strconv.FormatInt(h.seq, 10) + " " + h.hash.String() }
+
+// parseHead reads "<seq> <hash>" (the head key's value).
+func parseHead(s string) (chainHead, error) {
+	seq, hash, ok := strings.Cut(s, " ")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return chainHead{}, fmt.Errorf("ledger: malformed chain head %q", s)
+	}
+	h, err := proof.ParseHash(hash)
+	if err != nil {
+		return chainHead{}, fmt.Errorf("ledger: malformed chain head %q: %w", s, err)
+	}
+	return chainHead{seq: n, hash: h}, nil
 }
 
 type snapshot struct {
@@ -66,8 +153,10 @@ type snapshot struct {
 
 type pending struct {
 	rec     *Record
-	encoded []byte // rec.Encode(), done by the caller before queueing
+	parts   parts // rec.encodeParts(), done by the caller before queueing
 	done    chan result
+	follows []*pending // later requests of the batch with the same idempotency key
+	res     *result    // set once the record is settled
 }
 
 type result struct {
@@ -86,12 +175,26 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 	if o.ExecTimeout <= 0 {
 		o.ExecTimeout = 3 * time.Second
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 16
+	}
+	key := o.Signer
+	if key == nil {
+		var err error
+		if key, err = proof.NewSigningKey(); err != nil {
+			panic(err) // crypto/rand failing: nothing can be signed
+		}
+	}
 	l := &Ledger{
 		rdb:     rdb,
 		script:  redis.NewScript(appendLua),
 		opts:    o,
 		queue:   make(chan *pending, o.BatchMax*o.Workers*2),
 		notices: map[string]map[string]*snapshot{},
+		key:     key,
+		token:   rand.Text(),
+		heads:   map[string]chainHead{},
+		siteMu:  map[string]*sync.Mutex{},
 	}
 	for i := 0; i < o.Workers; i++ {
 		l.workers.Add(1)
@@ -223,10 +326,16 @@ func (l *Ledger) DailyCounters(ctx context.Context, site string, days []string) 
 
 // Trim removes every entry of the site's log stored before cutoff
 // (XTRIM MINID, exact: an entry at cutoff's millisecond stays) and returns
-// how many it removed. Visitor state, history lists and counters expire
-// on their own (see keys.go).
+// how many it removed. Before trimming a chained log it stores a signed
+// "cut" checkpoint of the last record it removes (CutCheckpoint), so the
+// chain stays verifiable from the oldest kept record. Visitor state,
+// history lists and counters expire on their own (see keys.go).
 func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64, error) {
-	n, err := l.rdb.XTrimMinID(ctx, LogKey(site), strconv.FormatInt(cutoff.UnixMilli(), 10)).Result()
+	min := strconv.FormatInt(cutoff.UnixMilli(), 10)
+	if err := l.CutCheckpoint(ctx, site, min); err != nil {
+		return 0, err
+	}
+	n, err := l.rdb.XTrimMinID(ctx, LogKey(site), min).Result()
 	if err != nil {
 		return 0, fmt.Errorf("%w: trim log: %w", ErrUnavailable, err)
 	}
@@ -254,11 +363,14 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	defer l.inflight.Done()
 
 	// Encode in the caller's goroutine: the workers stay free for Redis.
-	enc, err := r.Encode()
+	enc, err := r.encodeParts(make([]byte, 0, 512))
+	if err == nil && !l.opts.Unchained {
+		err = enc.prehash()
+	}
 	if err != nil {
 		return Receipt{}, err
 	}
-	p := &pending{rec: r, encoded: enc, done: make(chan result, 1)}
+	p := &pending{rec: r, parts: enc, done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():
@@ -272,8 +384,13 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	}
 }
 
-// Ping checks that Redis answers.
+// Ping checks that Redis answers (on a cluster: every master).
 func (l *Ledger) Ping(ctx context.Context) error {
+	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
+		// PING on a cluster reaches one node; a site's records need the
+		// master of its slot, so every master must answer.
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+	}
 	return l.rdb.Ping(ctx).Err()
 }
 
@@ -328,43 +445,99 @@ func (l *Ledger) work() {
 	}
 }
 
-// siteBatch is the part of a batch for one site: one script call.
+// siteBatch is the part of a batch for one site: one script call per
+// attempt.
 type siteBatch struct {
 	site  string
 	items []*pending
 	snaps []string // version, json pairs not yet confirmed written
 	cmd   *redis.Cmd
+
+	all []*pending // every request sent (items shrinks as they are answered)
+
+	// Set by prepare for one attempt.
+	head     chainHead // the head the batch is chained on
+	after    chainHead // the head after the batch
+	lost     int       // attempts that met another head
+	wait     bool      // refused because another instance has the turn
+	stored   [][]byte
+	receipts [][]byte
+	hashes   []proof.Hash
 }
 
+// commit writes one batch: one script call per site, all in one
+// pipeline. A site batch that meets another chain head than the one it
+// was chained on (another instance appended first) or duplicates writes
+// nothing; it is chained again on the head the script returned, without
+// the duplicates, and sent again: until it has met another head
+// MaxAttempts times or ExecTimeout is over. While another instance holds
+// the site's turn (TurnKey) the batch waits a moment between attempts.
 func (l *Ledger) commit(batch []*pending) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.ExecTimeout)
 	defer cancel()
 
 	groups := l.group(batch)
-	l.exec(ctx, groups, false)
-	// A group whose script call got NOSCRIPT did not run at all, so only
-	// those are sent again, with the script body. Groups that ran are never
-	// sent twice.
-	var again []*siteBatch
-	for _, g := range groups {
-		if isNoScript(g.cmd.Err()) {
-			again = append(again, g)
-		}
+	if !l.opts.Unchained {
+		defer l.lockSites(groups)()
 	}
-	if len(again) > 0 {
-		l.exec(ctx, again, true)
+	todo := groups
+	var firstErr error
+	for attempt := 1; len(todo) > 0; attempt++ {
+		ready := make([]*siteBatch, 0, len(todo)) // not todo[:0]: todo may be groups
+		for _, g := range todo {
+			if err := l.prepare(g); err != nil {
+				firstErr = cmp.Or(firstErr, l.fail(g, err))
+				continue
+			}
+			ready = append(ready, g)
+		}
+		todo = ready
+		if len(todo) == 0 {
+			break
+		}
+		l.exec(ctx, todo, false)
+		// A group whose script call got NOSCRIPT did not run at all, so only
+		// those are sent again, with the script body. Groups that ran are
+		// never sent twice.
+		var again []*siteBatch
+		for _, g := range todo {
+			if isNoScript(g.cmd.Err()) {
+				again = append(again, g)
+			}
+		}
+		if len(again) > 0 {
+			l.exec(ctx, again, true)
+		}
+		var retry []*siteBatch
+		for _, g := range todo {
+			if err := l.settle(g); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			if len(g.items) > 0 {
+				retry = append(retry, g)
+			}
+		}
+		todo = retry
+		wait := false
+		for _, g := range todo {
+			wait = wait || g.wait
+		}
+		if wait {
+			// Another instance has the turn and is about to append: give it
+			// a moment instead of spinning (attempts are not counted).
+			select {
+			case <-time.After(time.Duration(min(attempt, 20)) * 100 * time.Microsecond):
+			case <-ctx.Done():
+			}
+		}
 	}
 	// Observe before answering, so that whoever has a receipt also sees
 	// the batch in the metrics.
 	if l.opts.Observer != nil {
-		var firstErr error
-		for _, g := range groups {
-			if err := g.cmd.Err(); err != nil {
-				firstErr = err
-				break
-			}
-		}
 		l.opts.Observer.BatchDone(len(batch), time.Since(start), firstErr)
 	}
 	for _, g := range groups {
@@ -372,6 +545,9 @@ func (l *Ledger) commit(batch []*pending) {
 	}
 }
 
+// group splits a batch by site. A request whose idempotency key another
+// request of the same batch already has follows that one: it is not sent,
+// and gets the first one's receipt as a duplicate.
 func (l *Ledger) group(batch []*pending) []*siteBatch {
 	var groups []*siteBatch
 	for _, p := range batch {
@@ -386,7 +562,14 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 			g = &siteBatch{site: p.rec.Site}
 			groups = append(groups, g)
 		}
+		if first := g.find(p.rec.IdempotencyKey); first != nil {
+			first.follows = append(first.follows, p)
+			continue
+		}
 		g.items = append(g.items, p)
+	}
+	for _, g := range groups {
+		g.all = append([]*pending(nil), g.items...)
 	}
 	l.noticeMu.Lock()
 	for _, g := range groups {
@@ -400,6 +583,78 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 	return groups
 }
 
+func (g *siteBatch) find(idem string) *pending {
+	if idem == "" {
+		return nil
+	}
+	for _, p := range g.items {
+		if p.rec.IdempotencyKey == idem {
+			return p
+		}
+	}
+	return nil
+}
+
+// prepare chains the group's records on the head this process believes
+// in, builds the Merkle tree over their hashes, signs its root and makes
+// each record's receipt.
+func (l *Ledger) prepare(g *siteBatch) error {
+	g.stored = g.stored[:0]
+	g.receipts = g.receipts[:0]
+	if l.opts.Unchained {
+		for _, p := range g.items {
+			g.stored = append(g.stored, p.parts.buf)
+			g.receipts = append(g.receipts, nil)
+		}
+		return nil
+	}
+	l.headMu.Lock()
+	head, ok := l.heads[g.site]
+	l.headMu.Unlock()
+	if !ok {
+		head = chainHead{} // an empty chain: seq 0, prev proof.Genesis (zeros)
+	}
+	g.hashes = g.hashes[:0]
+	prev, seq := head.hash, head.seq
+	// One allocation for the batch's stored records and one for its
+	// receipts: the sizes are bounded in advance, so the slices handed out
+	// never move.
+	size := 0
+	for _, p := range g.items {
+		size += p.parts.chainedSize()
+	}
+	arena := make([]byte, 0, size)
+	var scratch []byte
+	d := sha256.New()
+	for _, p := range g.items {
+		seq++
+		start := len(arena)
+		var h proof.Hash
+		var err error
+		arena, h, scratch, err = p.parts.chain(arena, scratch, d, prev, seq)
+		if err != nil {
+			return err
+		}
+		g.stored = append(g.stored, arena[start:len(arena):len(arena)])
+		g.hashes = append(g.hashes, h)
+		prev = h
+	}
+	g.after = chainHead{seq: seq, hash: prev}
+	b := proof.SignBatch(l.key, g.site, time.Now(), g.hashes)
+	size = 0
+	for _, p := range g.items {
+		size += b.ReceiptSize(p.rec.RecordID)
+	}
+	arena = make([]byte, 0, size)
+	for i, p := range g.items {
+		start := len(arena)
+		arena = b.AppendReceipt(arena, i, p.rec.RecordID, g.hashes[i], head.seq+int64(i)+1)
+		g.receipts = append(g.receipts, arena[start:len(arena):len(arena)])
+	}
+	g.head = head
+	return nil
+}
+
 // exec runs one script call per site group in a single pipeline. With
 // load set it sends the script body (EVAL) instead of its hash (EVALSHA),
 // after Redis answered NOSCRIPT (a restarted or new server).
@@ -408,7 +663,7 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 	pipe := l.rdb.Pipeline()
 	for _, g := range groups {
-		keys, args := g.scriptArgs()
+		keys, args := l.scriptArgs(g)
 		if load {
 			g.cmd = l.script.Eval(ctx, pipe, keys, args...)
 		} else {
@@ -418,27 +673,31 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 	_, _ = pipe.Exec(ctx)
 }
 
-func (g *siteBatch) scriptArgs() ([]string, []any) {
+func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 	first := g.items[0].rec
-	keys := make([]string, 0, 2+4*len(g.items))
-	keys = append(keys, LogKey(g.site), NoticeKey(g.site))
-	args := make([]any, 0, 5+len(g.snaps)+len(g.items)*9)
+	keys := make([]string, 0, 4+4*len(g.items))
+	keys = append(keys, LogKey(g.site), NoticeKey(g.site), HeadKey(g.site), TurnKey(g.site))
+	args := make([]any, 0, 11+len(g.snaps)+len(g.items)*10)
+	chained := "1"
+	if l.opts.Unchained {
+		chained = "0"
+	}
 	args = append(args, len(g.items), len(g.snaps)/2, seconds(first.VisitorTTL), seconds(first.CounterTTL), seconds(IdempotencyTTL),
-		seconds(first.RetentionTTL))
+		seconds(first.RetentionTTL), chained, g.head.String(), g.after.String(), l.token, TurnTTL.Milliseconds())
 	for _, s := range g.snaps {
 		args = append(args, s)
 	}
-	for _, p := range g.items {
+	for i, p := range g.items {
 		r := p.rec
-		ikey, receipt := "", ""
+		ikey, idem := "", ""
 		if r.IdempotencyKey != "" {
-			ikey, receipt = IdemKey(g.site, r.IdempotencyKey), r.receipt()
+			ikey, idem = IdemKey(g.site, r.IdempotencyKey), r.receipt()
 		} else {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
 		keys = append(keys, VisitorKey(g.site, r.ConsentID), DailyKey(g.site, r.Day()), ikey, HistoryKey(g.site, r.ConsentID))
 		counters := r.counters()
-		args = append(args, p.encoded, receipt, len(counters))
+		args = append(args, g.stored[i], idem, g.receipts[i], len(counters))
 		for _, c := range counters {
 			args = append(args, c)
 		}
@@ -446,53 +705,160 @@ func (g *siteBatch) scriptArgs() ([]string, []any) {
 	return keys, args
 }
 
-// deliver answers every caller of the group: its receipt, or
-// ErrUnavailable when this group's script call failed.
-func (l *Ledger) deliver(g *siteBatch) {
+// settle reads one attempt's reply. Written: the records are answered
+// (the receipts wait in p.res until deliver) and the head moves on.
+// Conflict: duplicates are answered, the head is updated from the reply
+// and the rest stays in g.items for the next attempt. An error (Redis
+// failed, or too many attempts) answers every remaining record with it.
+func (l *Ledger) settle(g *siteBatch) error {
 	vals, ok := g.cmd.Val().([]any)
 	err := g.cmd.Err()
-	if err == nil && (!ok || len(vals) != len(g.items)) {
+	if err == nil && (!ok || len(vals) < 2) {
 		err = fmt.Errorf("unexpected script reply %T", g.cmd.Val())
 	}
 	if err != nil {
-		for _, p := range g.items {
-			p.done <- result{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		l.forgetHead(g.site)
+		return l.fail(g, err)
+	}
+	if flag, _ := vals[0].(int64); flag == 1 {
+		ids, ok := vals[1].([]any)
+		if !ok || len(ids) != len(g.items) {
+			return l.fail(g, fmt.Errorf("unexpected script reply %v", vals))
 		}
+		if !l.opts.Unchained {
+			l.headMu.Lock()
+			l.heads[g.site] = g.after
+			l.headMu.Unlock()
+		}
+		l.noticesWritten(g)
+		for i, p := range g.items {
+			id, _ := ids[i].(string)
+			rc := Receipt{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id}
+			if !l.opts.Unchained {
+				rc.Seq, rc.Hash, rc.Proof = g.head.seq+int64(i)+1, g.hashes[i].String(), g.receipts[i]
+			}
+			p.answer(result{receipt: rc})
+		}
+		g.items = g.items[:0]
+		return nil
+	}
+	// Conflict: nothing was written.
+	cur, _ := vals[1].(string)
+	h, err := parseHead(cur)
+	if err != nil {
+		return l.fail(g, err)
+	}
+	l.headMu.Lock()
+	l.heads[g.site] = h
+	l.headMu.Unlock()
+	dups, _ := vals[2].([]any)
+	why := ""
+	if len(vals) > 3 {
+		why, _ = vals[3].(string)
+	}
+	g.wait = why == "turn"
+	if why == "head" {
+		g.lost++
+	}
+	drop := map[int]bool{}
+	for i := 0; i+1 < len(dups); i += 2 {
+		n, _ := dups[i].(int64)
+		s, _ := dups[i+1].(string)
+		if n >= 1 && int(n) <= len(g.items) {
+			g.items[n-1].answer(decodeStored(s))
+			drop[int(n-1)] = true
+		}
+	}
+	rest := g.items[:0]
+	for i, p := range g.items {
+		if !drop[i] {
+			rest = append(rest, p)
+		}
+	}
+	g.items = rest
+	if len(g.items) == 0 {
+		return nil
+	}
+	if why == "head" {
+		if obs, ok := l.opts.Observer.(ConflictObserver); ok {
+			obs.ChainConflict(g.site)
+		}
+	}
+	if g.lost >= l.opts.MaxAttempts {
+		return l.fail(g, fmt.Errorf("chain head of %s moved by other instances %d times", g.site, g.lost))
+	}
+	return nil
+}
+
+// fail answers every remaining record of g with ErrUnavailable.
+func (l *Ledger) fail(g *siteBatch, err error) error {
+	for _, p := range g.items {
+		p.answer(result{err: fmt.Errorf("%w: %w", ErrUnavailable, err)})
+	}
+	g.items = g.items[:0]
+	return err
+}
+
+func (l *Ledger) forgetHead(site string) {
+	l.headMu.Lock()
+	delete(l.heads, site)
+	l.headMu.Unlock()
+}
+
+func (l *Ledger) noticesWritten(g *siteBatch) {
+	if len(g.snaps) == 0 {
 		return
 	}
-	if len(g.snaps) > 0 {
-		l.noticeMu.Lock()
-		for i := 0; i < len(g.snaps); i += 2 {
-			if s := l.notices[g.site][g.snaps[i]]; s != nil {
-				s.written = true
-			}
+	l.noticeMu.Lock()
+	for i := 0; i < len(g.snaps); i += 2 {
+		if s := l.notices[g.site][g.snaps[i]]; s != nil {
+			s.written = true
 		}
-		l.noticeMu.Unlock()
 	}
-	for i, p := range g.items {
-		p.done <- decode(p.rec, vals[i])
+	l.noticeMu.Unlock()
+}
+
+// answer keeps the result for deliver (callers are answered after the
+// batch is observed).
+func (p *pending) answer(r result) { p.res = &r }
+
+// deliver answers every caller of the group and those following them.
+func (l *Ledger) deliver(g *siteBatch) {
+	for _, p := range g.all {
+		if p.res == nil { // cannot happen: every path of commit answers; never leave a caller waiting
+			p.answer(result{err: fmt.Errorf("%w: record not settled", ErrUnavailable)})
+		}
+		res := *p.res
+		p.done <- res
+		for _, f := range p.follows {
+			fr := res
+			if fr.err == nil {
+				fr.receipt.Duplicate = true
+			}
+			f.done <- fr
+		}
 	}
 }
 
-func decode(r *Record, v any) result {
-	pair, ok := v.([]any)
-	if !ok || len(pair) != 2 {
-		return result{err: fmt.Errorf("%w: unexpected entry reply %v", ErrUnavailable, v)}
-	}
-	flag, _ := pair[0].(int64)
-	s, _ := pair[1].(string)
-	if flag == 1 {
-		return result{receipt: Receipt{RecordID: r.RecordID, ConsentID: r.ConsentID, Time: r.Time, StreamID: s}}
-	}
-	parts := strings.Split(s, "|")
-	if len(parts) != 4 {
+// decodeStored reads an idempotency key's value:
+// recordID|consentID|unixMillis|streamID|receiptJSON.
+func decodeStored(s string) result {
+	parts := strings.SplitN(s, "|", 5)
+	if len(parts) < 4 {
 		return result{err: fmt.Errorf("%w: malformed stored receipt %q", ErrUnavailable, s)}
 	}
 	ms, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil {
 		return result{err: fmt.Errorf("%w: malformed stored receipt %q", ErrUnavailable, s)}
 	}
-	return result{receipt: Receipt{RecordID: parts[0], ConsentID: parts[1], Time: time.UnixMilli(ms).UTC(), StreamID: parts[3], Duplicate: true}}
+	rc := Receipt{RecordID: parts[0], ConsentID: parts[1], Time: time.UnixMilli(ms).UTC(), StreamID: parts[3], Duplicate: true}
+	if len(parts) == 5 && parts[4] != "" {
+		rc.Proof = []byte(parts[4])
+		if r, err := proof.ParseReceipt(rc.Proof); err == nil {
+			rc.Seq, rc.Hash = r.Seq, r.Hash
+		}
+	}
+	return result{receipt: rc}
 }
 
 func isNoScript(err error) bool {

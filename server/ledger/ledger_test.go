@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/redisproc"
 )
 
@@ -40,10 +41,17 @@ func (b *batchLog) max() int {
 	return m
 }
 
-func setup(t *testing.T, o Options) (*Ledger, *redis.Client, *redisproc.Server) {
+// setup returns a ledger on a fresh Redis (a Redis Cluster when
+// CONSENTD_TEST_REDIS=cluster), a client on it and the server holding the
+// demo site's keys.
+func setup(t *testing.T, o Options) (*Ledger, redis.UniversalClient, *redisproc.Server) {
 	t.Helper()
-	srv := redisproc.StartT(t, redisproc.Options{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DialerRetries: 1, MaxRetries: -1})
+	tgt := redisproc.StartTargetT(t)
+	srv, err := tgt.ServerFor(context.Background(), LogKey("demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := tgt.FailFastClient()
 	t.Cleanup(func() { _ = rdb.Close() })
 	l := New(rdb, o)
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
@@ -89,10 +97,12 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 	}
 	e := entries[0]
 	raw, _ := e.Values["record"].(string)
-	wantJSON := `{"choices":{"analytics":true,"marketing":false,"necessary":true},"consent_id":"` + r.ConsentID +
-		`","country":"","ip":"192.0.2.0","language":"fi","method":"custom","mode":"","notice_version":"ab12","policy_version":"2026-11-01",` +
-		`"record_id":"` + r.RecordID + `","site":"demo","time":"2026-11-23T10:00:00.123Z","url":"https://www.example.fi/page","user_agent":"test","v":1}`
-	if raw != wantJSON || e.Values["v"] != "1" {
+	body := `{"choices":{"analytics":true,"marketing":false,"necessary":true},"consent_id":"` + r.ConsentID +
+		`","country":"","cv":1,%s"ip":"192.0.2.0","language":"fi","method":"custom","mode":"","notice_version":"ab12","policy_version":"2026-11-01",` +
+		`"prev":"` + proof.Genesis + `","record_id":"` + r.RecordID + `","seq":1,"site":"demo","time":"2026-11-23T10:00:00.123Z","url":"https://www.example.fi/page","user_agent":"test","v":2}`
+	hash := proof.Sum([]byte(fmt.Sprintf(body, ""))).String()
+	wantJSON := fmt.Sprintf(body, `"hash":"`+hash+`",`)
+	if raw != wantJSON || e.Values["v"] != "2" || rc.Hash != hash || rc.Seq != 1 {
 		t.Errorf("stored entry\n got %v\nwant record=%s", e.Values, wantJSON)
 	}
 	st, err := DecodeEntry(e.Values)

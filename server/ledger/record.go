@@ -6,13 +6,19 @@
 package ledger
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
+
+	"github.com/consentd/consentd/proof"
+	"github.com/consentd/consentd/proof/canon"
 )
 
 // Methods a decision can be made by.
@@ -29,10 +35,14 @@ var ClientMethods = []string{MethodAcceptAll, MethodRejectAll, MethodCustom, Met
 
 // FormatVersion is the version of the stored record format (Stored); it
 // is kept in every stream entry (field "v") and in the record itself, so
-// the format can evolve.
-const FormatVersion = "1"
+// the format can evolve. Version 2 added the hash chain (cv, hash, prev,
+// seq); version 1 records (no chain) are still read.
+const FormatVersion = "2"
 
-const formatVersion = 1
+// formatV1 is the format of records stored before the hash chain.
+const formatV1 = "1"
+
+const formatVersion = 2
 
 // Record is one consent decision.
 type Record struct {
@@ -66,6 +76,10 @@ type Receipt struct {
 	Time      time.Time
 	StreamID  string // Redis stream entry ID
 	Duplicate bool   // the idempotency key had been seen; this is the original's receipt
+	Seq       int64  // position in the site's hash chain (0 unchained)
+	Hash      string // the record's hash (hex; "" unchained)
+	// Proof is the signed receipt (proof.Receipt JSON); nil unchained.
+	Proof []byte
 }
 
 // Day is the UTC day the record counts towards in reports.
@@ -75,21 +89,26 @@ func (r *Record) Day() string { return r.Time.UTC().Format("2006-01-02") }
 // millisecond precision.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// Stored is a record as it is kept in Redis: one JSON document whose keys
-// are in sorted order and which has no insignificant white space, so the
-// same record always has the same bytes (the encoding a hash or signature
-// covers). Field names are part of the stored format (FormatVersion).
+// Stored is a record as it is kept in Redis: its canonical JSON (RFC 8785,
+// package canon: keys in sorted order, no white space), so the same
+// record always has the same bytes. Field names are part of the stored
+// format (FormatVersion). Hash is SHA-256 of the canonical JSON of the
+// record without "hash" (docs/proof.md).
 type Stored struct {
 	Choices       map[string]bool `json:"choices"`
 	ConsentID     string          `json:"consent_id"`
 	Country       string          `json:"country"`
+	CV            int             `json:"cv,omitempty"`   // canonical format of the hash (proof.CanonVersion)
+	Hash          string          `json:"hash,omitempty"` // hex SHA-256, see above
 	IP            string          `json:"ip"`
 	Language      string          `json:"language"`
 	Method        string          `json:"method"`
 	Mode          string          `json:"mode"`
 	NoticeVersion string          `json:"notice_version"`
 	PolicyVersion string          `json:"policy_version"`
+	Prev          string          `json:"prev,omitempty"` // hash of the site's previous record (proof.Genesis for the first)
 	RecordID      string          `json:"record_id"`
+	Seq           int64           `json:"seq,omitempty"` // 1-based position in the site's chain
 	Site          string          `json:"site"`
 	Time          string          `json:"time"`
 	URL           string          `json:"url"`
@@ -97,33 +116,130 @@ type Stored struct {
 	V             int             `json:"v"`
 }
 
-// Encode returns the stored JSON form of the record.
+// Encode returns the record's canonical JSON without the chain members
+// (hash, prev, seq): what the ledger stores in its unchained benchmark
+// mode, and what tests write directly.
 func (r *Record) Encode() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(Stored{
-		Choices:       r.Choices,
-		ConsentID:     r.ConsentID,
-		Country:       r.Country,
-		IP:            r.IP,
-		Language:      r.Language,
-		Method:        r.Method,
-		Mode:          r.Mode,
-		NoticeVersion: r.NoticeVersion,
-		PolicyVersion: r.PolicyVersion,
-		RecordID:      r.RecordID,
-		Site:          r.Site,
-		Time:          r.Time.UTC().Format(TimeFormat),
-		URL:           r.URL,
-		UserAgent:     r.UserAgent,
-		V:             formatVersion,
-	})
+	p, err := r.encodeParts(nil)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: encode record: %w", err)
+		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return p.buf, nil
 }
+
+// parts is a record's canonical JSON without the chain members, cut where
+// they go (members are in sorted order):
+//
+//	A {"choices":…,"consent_id":…,"country":…,"cv":1
+//	  ,"hash":…           (stored form only)
+//	B ,"ip":…,…,"policy_version":…
+//	  ,"prev":…
+//	C ,"record_id":…
+//	  ,"seq":…
+//	D ,"site":…,"time":…,"url":…,"user_agent":…,"v":2}
+type parts struct {
+	buf     []byte
+	a, b, c int    // ends of A, B and C in buf
+	state   []byte // SHA-256 state after A and B (prehash), so the batcher hashes only the rest
+}
+
+// prehash absorbs A and B, most of the record, into a SHA-256 state in
+// the caller's goroutine: the batcher, which is serial, then hashes only
+// prev, C, seq and D.
+func (p *parts) prehash() error {
+	d := sha256.New()
+	d.Write(p.buf[:p.b])
+	st, err := d.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("ledger: hash state: %w", err)
+	}
+	p.state = st
+	return nil
+}
+
+// encodeParts is done in the caller's goroutine; the batcher adds the
+// chain members (chain).
+func (r *Record) encodeParts(dst []byte) (parts, error) {
+	for _, s := range []string{r.ConsentID, r.Country, r.IP, r.Language, r.Method, r.Mode, r.NoticeVersion,
+		r.PolicyVersion, r.RecordID, r.Site, r.URL, r.UserAgent} {
+		if !utf8.ValidString(s) {
+			return parts{}, fmt.Errorf("ledger: encode record: invalid UTF-8 in %q", s)
+		}
+	}
+	cats := make([]string, 0, len(r.Choices))
+	for c := range r.Choices {
+		if !utf8.ValidString(c) {
+			return parts{}, fmt.Errorf("ledger: encode record: invalid UTF-8 in category %q", c)
+		}
+		cats = append(cats, c)
+	}
+	canon.SortKeys(cats)
+	b := append(dst, `{"choices":{`...)
+	for i, c := range cats {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = canon.AppendString(b, c)
+		if r.Choices[c] {
+			b = append(b, ":true"...)
+		} else {
+			b = append(b, ":false"...)
+		}
+	}
+	b = str(append(b, `},"consent_id":`...), r.ConsentID)
+	b = str(append(b, `,"country":`...), r.Country)
+	b = append(b, `,"cv":`...)
+	b = strconv.AppendInt(b, proof.CanonVersion, 10)
+	p := parts{a: len(b)}
+	b = str(append(b, `,"ip":`...), r.IP)
+	b = str(append(b, `,"language":`...), r.Language)
+	b = str(append(b, `,"method":`...), r.Method)
+	b = str(append(b, `,"mode":`...), r.Mode)
+	b = str(append(b, `,"notice_version":`...), r.NoticeVersion)
+	b = str(append(b, `,"policy_version":`...), r.PolicyVersion)
+	p.b = len(b)
+	b = str(append(b, `,"record_id":`...), r.RecordID)
+	p.c = len(b)
+	b = str(append(b, `,"site":`...), r.Site)
+	b = append(append(append(b, `,"time":"`...), r.Time.UTC().Format(TimeFormat)...), '"')
+	b = str(append(b, `,"url":`...), r.URL)
+	b = str(append(b, `,"user_agent":`...), r.UserAgent)
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, formatVersion, 10)
+	p.buf = append(b, '}')
+	return p, nil
+}
+
+func str(dst []byte, s string) []byte { return canon.AppendString(dst, s) }
+
+// chain appends the stored JSON of the record at seq after prev to dst
+// and returns it with the record's hash: SHA-256 of the canonical JSON
+// without "hash" (continued from the prehash state with d, a SHA-256
+// digest reused between records). tail is scratch space, reused.
+func (p *parts) chain(dst, tail []byte, d hash.Hash, prev proof.Hash, seq int64) (out []byte, h proof.Hash, scratch []byte, err error) {
+	tail = append(tail[:0], `,"prev":"`...)
+	tail = prev.AppendHex(tail)
+	tail = append(tail, '"')
+	tail = append(tail, p.buf[p.b:p.c]...)
+	tail = append(tail, `,"seq":`...)
+	tail = strconv.AppendInt(tail, seq, 10)
+	tail = append(tail, p.buf[p.c:]...)
+	if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state); err != nil {
+		return dst, h, tail, fmt.Errorf("ledger: hash state: %w", err)
+	}
+	d.Write(tail)
+	d.Sum(h[:0])
+	dst = append(dst, p.buf[:p.a]...)
+	dst = append(dst, `,"hash":"`...)
+	dst = h.AppendHex(dst)
+	dst = append(dst, '"')
+	dst = append(dst, p.buf[p.a:p.b]...)
+	dst = append(dst, tail...)
+	return dst, h, tail, nil
+}
+
+// chainedSize bounds the length of the stored JSON made by chain.
+func (p *parts) chainedSize() int { return len(p.buf) + 180 }
 
 // DecodeEntry reads a stream entry's fields (as go-redis returns them)
 // back into the stored record.
@@ -133,8 +249,8 @@ func DecodeEntry(values map[string]any) (Stored, error) {
 	if !ok {
 		return s, errors.New("ledger: entry has no record field")
 	}
-	if v, _ := values["v"].(string); v != FormatVersion {
-		return s, fmt.Errorf("ledger: entry format %q, want %q", v, FormatVersion)
+	if v, _ := values["v"].(string); v != FormatVersion && v != formatV1 {
+		return s, fmt.Errorf("ledger: entry format %q, want %q or %q", v, FormatVersion, formatV1)
 	}
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return s, fmt.Errorf("ledger: decode record: %w", err)
@@ -184,7 +300,7 @@ func contains(list []string, s string) bool {
 }
 
 // receipt encodes what a duplicate request gets back: recordID|consentID|unixMillis
-// (the script appends |streamID).
+// (the script appends |streamID|receiptJSON).
 func (r *Record) receipt() string {
 	return r.RecordID + "|" + r.ConsentID + "|" + strconv.FormatInt(r.Time.UnixMilli(), 10)
 }

@@ -22,6 +22,11 @@ type Metrics struct {
 	redisErrors prometheus.Counter
 	reloads     *prometheus.CounterVec
 	trimmed     *prometheus.CounterVec
+	limited     *prometheus.CounterVec
+	limitErrors prometheus.Counter
+
+	// chainConflicts counts site batches chained again (ledger.ConflictObserver).
+	chainConflicts *prometheus.CounterVec
 }
 
 // New creates the metrics and a registry with Go runtime and process
@@ -53,9 +58,19 @@ func New() *Metrics {
 		trimmed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consentd_retention_trimmed_records_total", Help: "Consent records removed from the log by the retention job, by site.",
 		}, []string{"site"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consentd_rate_limited_total", Help: "Consent posts refused with 429, by the limit reached (address, site, consent_id).",
+		}, []string{"limit"}),
+		limitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "consentd_rate_limit_errors_total", Help: "Consent posts admitted unchecked because Redis did not answer the rate limiter (fail open).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads, m.trimmed,
+	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads, m.trimmed, m.limited, m.limitErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.chainConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consentd_ledger_chain_conflicts_total", Help: "Site batches chained again because another instance moved the chain head first or some records were duplicates, by site.",
+	}, []string{"site"})
+	m.reg.MustRegister(m.chainConflicts)
 	return m
 }
 
@@ -91,4 +106,21 @@ func (m *Metrics) Reload(err error) {
 // Trimmed records n records removed from a site's log by retention.
 func (m *Metrics) Trimmed(site string, n int64) {
 	m.trimmed.WithLabelValues(site).Add(float64(n))
+}
+
+// RateLimited records a request refused by the rate limit named limit.
+func (m *Metrics) RateLimited(limit string) {
+	m.limited.WithLabelValues(limit).Inc()
+}
+
+// RateLimitError records a request admitted without a rate-limit check
+// because Redis did not answer.
+func (m *Metrics) RateLimitError() {
+	m.limitErrors.Inc()
+}
+
+// ChainConflict records a site batch that had to be chained again
+// (ledger.ConflictObserver).
+func (m *Metrics) ChainConflict(site string) {
+	m.chainConflicts.WithLabelValues(site).Inc()
 }

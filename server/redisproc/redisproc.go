@@ -42,6 +42,7 @@ type Server struct {
 	// Dir is the data directory.
 	Dir string
 
+	opts    Options // as started, with the port chosen (see Restart)
 	cmd     *exec.Cmd
 	logPath string
 	done    chan struct{}
@@ -127,7 +128,8 @@ func start(ctx context.Context, bin string, port int, o Options) (*Server, error
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("redisproc: start %s: %w", bin, err)
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: abs, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	o.Port = port
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: abs, opts: o, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.done)
@@ -176,6 +178,18 @@ func (s *Server) Kill() error {
 		<-s.done
 	})
 	return nil
+}
+
+// Restart starts a new redis-server with the same options, port and data
+// dir as s (after Kill or Stop): what an operator's restart looks like to
+// clients. The AOF brings back what was written.
+func (s *Server) Restart(ctx context.Context) (*Server, error) {
+	select {
+	case <-s.done:
+	default:
+		return nil, errors.New("redisproc: Restart: the server is still running")
+	}
+	return Start(ctx, s.opts)
 }
 
 // Pid is the redis-server process id.

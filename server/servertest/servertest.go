@@ -26,6 +26,7 @@ import (
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
+	"github.com/consentd/consentd/server/ratelimit"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/widget"
 )
@@ -39,22 +40,48 @@ type Options struct {
 	Config func(*config.Config)
 	// Log receives the server's logs; default: discarded.
 	Log io.Writer
+	// Redis, when set, is used instead of a fresh redis-server: two Envs
+	// on one Redis are two instances of one deployment. Its owner stops it.
+	Redis *redisproc.Server
+	// Target, when set (and Redis is not), is the Redis deployment to use,
+	// a single server or a cluster (redisproc.StartTargetT): two Envs on
+	// one Target are two instances of one deployment. Default: a fresh
+	// redisproc.StartTargetT, which is a Redis Cluster when
+	// CONSENTD_TEST_REDIS=cluster.
+	Target *redisproc.Target
 }
 
 // Env is a running test server.
 type Env struct {
 	URL      string // http://127.0.0.1:PORT
 	SitesDir string
-	Redis    *redis.Client
+	Redis    redis.UniversalClient // a *redis.ClusterClient on a cluster
+	// RedisSrv is the redis-server holding the demo site's keys: the single
+	// server, or on a cluster the node serving the {demo} slot. Killing it
+	// makes the demo site's store unavailable.
 	RedisSrv *redisproc.Server
-	Server   *server.Server
-	Ledger   *ledger.Ledger
+	// Target is the Redis deployment: RedisSrv alone, or a cluster.
+	Target redisproc.Target
+	Server *server.Server
+	Ledger *ledger.Ledger
 }
 
 // Start starts Redis and consentd for the test.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	rs := redisproc.StartT(t, redisproc.Options{})
+	var tgt redisproc.Target
+	switch {
+	case o.Redis != nil:
+		tgt = redisproc.Target{Server: o.Redis}
+	case o.Target != nil:
+		tgt = *o.Target
+	default:
+		tgt = redisproc.StartTargetT(t)
+	}
+	rs, err := tgt.ServerFor(context.Background(), ledger.LogKey("demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +97,7 @@ func Start(t testing.TB, o Options) *Env {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load([]string{"--sites-dir", dir, "--redis-url", rs.URL(), "--listen", ln.Addr().String(), "--demo=true"},
+	cfg, err := config.Load([]string{"--sites-dir", dir, "--redis-url", tgt.URL(), "--listen", ln.Addr().String(), "--demo=true"},
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -95,12 +122,13 @@ func Start(t testing.TB, o Options) *Env {
 	m := metrics.New()
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m})
 	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
-		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator})
+		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
+		Limiter: ratelimit.New(rdb)})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
 	go func() { _ = srv.App().Listener(ln) }()
-	check := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	check := tgt.Client()
 	t.Cleanup(func() {
 		_ = srv.App().ShutdownWithTimeout(5 * time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -109,7 +137,7 @@ func Start(t testing.TB, o Options) *Env {
 		_ = rdb.Close()
 		_ = check.Close()
 	})
-	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Server: srv, Ledger: led}
+	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Target: tgt, Server: srv, Ledger: led}
 }
 
 // DemoSite returns config/sites/demo.yaml with its origins replaced by
@@ -143,6 +171,19 @@ func RepoRoot(t testing.TB) string {
 // to consentd. The AOF brings back what was acknowledged.
 func (e *Env) RestartRedis(t testing.TB) {
 	t.Helper()
+	if c := e.Target.Cluster; c != nil {
+		for i, n := range c.Nodes {
+			if n == e.RedisSrv {
+				rs, err := c.Restart(context.Background(), i)
+				if err != nil {
+					t.Fatalf("restart redis cluster node: %v", err)
+				}
+				e.RedisSrv = rs
+				return
+			}
+		}
+		t.Fatal("RestartRedis: RedisSrv is not a node of the cluster")
+	}
 	_, port, err := net.SplitHostPort(e.RedisSrv.Addr)
 	if err != nil {
 		t.Fatal(err)

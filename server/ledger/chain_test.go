@@ -1,0 +1,158 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/proof"
+)
+
+// checkChain reads the site's log and checks every hash, link and seq,
+// and every receipt against keys; it returns the number of records.
+func checkChain(t *testing.T, rdb redis.UniversalClient, site string, keys proof.KeySet) int {
+	t.Helper()
+	msgs, err := rdb.XRange(context.Background(), LogKey(site), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := proof.Genesis
+	for i, m := range msgs {
+		raw := m.Values["record"].(string)
+		h, claimed, fields, err := proof.RecordHash([]byte(raw))
+		if err != nil || h.String() != claimed {
+			t.Fatalf("entry %d: hash %s, stored %s (%v)", i, h, claimed, err)
+		}
+		if fields["prev"] != prev || fields["seq"] != int64(i+1) {
+			t.Fatalf("entry %d: prev %v seq %v, want %s %d", i, fields["prev"], fields["seq"], prev, i+1)
+		}
+		rc, err := proof.ParseReceipt([]byte(m.Values["receipt"].(string)))
+		if err != nil || rc.Hash != claimed || rc.Seq != int64(i+1) {
+			t.Fatalf("entry %d: receipt %+v (%v)", i, rc, err)
+		}
+		if err := rc.Verify(keys); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		prev = claimed
+	}
+	if head := rdb.Get(context.Background(), HeadKey(site)).Val(); len(msgs) > 0 && head != fmt.Sprintf("%d %s", len(msgs), prev) {
+		t.Fatalf("head %q, want %d %s", head, len(msgs), prev)
+	}
+	return len(msgs)
+}
+
+// Requests with the same idempotency key in one batch and across batches
+// are stored once, answered with the same receipt, and the chain stays
+// whole.
+func TestDuplicatesKeepChainValid(t *testing.T) {
+	l, rdb, _ := setup(t, Options{BatchMax: 64})
+	ctx := context.Background()
+	const keys, copies = 10, 6
+	type answer struct {
+		rc  Receipt
+		err error
+	}
+	answers := make([][]answer, keys)
+	for k := range answers {
+		answers[k] = make([]answer, copies)
+	}
+	var wg sync.WaitGroup
+	for c := range copies {
+		for k := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := newRecord("demo")
+				r.IdempotencyKey = fmt.Sprint("key-", k)
+				rc, err := l.Append(ctx, r)
+				answers[k][c] = answer{rc, err}
+			}()
+		}
+	}
+	wg.Wait()
+	for k := range keys {
+		var first *Receipt
+		dups := 0
+		for _, a := range answers[k] {
+			if a.err != nil {
+				t.Fatal(a.err)
+			}
+			if a.rc.Duplicate {
+				dups++
+			} else {
+				first = &a.rc
+			}
+		}
+		if first == nil || dups != copies-1 {
+			t.Fatalf("key %d: %d duplicates of %d, first %v", k, dups, copies, first)
+		}
+		for _, a := range answers[k] {
+			if a.rc.RecordID != first.RecordID || !bytes.Equal(a.rc.Proof, first.Proof) || a.rc.Seq != first.Seq {
+				t.Fatalf("key %d: receipts differ: %+v vs %+v", k, a.rc, first)
+			}
+		}
+	}
+	// Across batches: one more of each, one at a time.
+	for k := range keys {
+		r := newRecord("demo")
+		r.IdempotencyKey = fmt.Sprint("key-", k)
+		if rc, err := l.Append(ctx, r); err != nil || !rc.Duplicate {
+			t.Fatalf("replay: %+v %v", rc, err)
+		}
+	}
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	if n := checkChain(t, rdb, "demo", l.PublicKeys()); n != keys+1 {
+		t.Fatalf("%d records, want %d", n, keys+1)
+	}
+}
+
+// Two ledgers (as two instances) on one Redis and one site: one chain.
+func TestTwoLedgersOneChain(t *testing.T) {
+	a, rdb, _ := setup(t, Options{BatchMax: 16})
+	key, _ := proof.NewSigningKey()
+	b := New(rdb, Options{BatchMax: 16, Signer: key, Observer: &batchLog{}})
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	var wg sync.WaitGroup
+	for _, l := range []*Ledger{a, b} {
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 25 {
+					if _, err := l.Append(context.Background(), newRecord("demo")); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	keys := a.PublicKeys().With(key.Public(proof.StatusCurrent))
+	if n := checkChain(t, rdb, "demo", keys); n != 800 {
+		t.Fatalf("%d records, want 800", n)
+	}
+}
+
+// An instance that took the turn and went away delays the others by at
+// most TurnTTL; their records are then stored.
+func TestAbandonedTurnExpires(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Set(ctx, TurnKey("demo"), "gone-instance", TurnTTL)
+	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
+		t.Fatalf("append while another instance holds the turn: %v", err)
+	}
+	if n := checkChain(t, rdb, "demo", l.PublicKeys()); n != 2 {
+		t.Fatalf("%d records", n)
+	}
+}

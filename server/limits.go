@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/ratelimit"
+)
+
+// Limiter counts requests against limits shared by every instance
+// (implemented by *ratelimit.Limiter on the ledger's Redis).
+type Limiter interface {
+	Take(ctx context.Context, counters []ratelimit.Counter) (ratelimit.Result, error)
+}
+
+const (
+	// limitWindow is the window of every consent rate limit.
+	limitWindow = time.Minute
+	// limitTimeout bounds the rate limiter's round trip to Redis; past it
+	// the request is admitted unchecked (fail open).
+	limitTimeout = time.Second
+)
+
+// The limits of POST /v1/consent, as named in metrics and answers.
+const (
+	limitAddress   = "address"
+	limitSite      = "site"
+	limitConsentID = "consent_id"
+)
+
+// checkLimits counts a consent post against the shared limits: per client
+// address (IPv4, or IPv6 /64) and site, per site, and per consent ID when
+// the client sent one. Over a limit it returns a 429 with Retry-After.
+//
+// When Redis does not answer, the post is admitted unchecked and counted
+// in consentd_rate_limit_errors_total (fail open): the ledger needs the
+// same Redis, so such a post is answered 503 a moment later anyway, and a
+// limiter must not turn a Redis outage into refusals of its own.
+func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID bool) error {
+	if s.limiter == nil {
+		return nil
+	}
+	var counters [3]ratelimit.Counter
+	var names [3]string
+	n := 0
+	add := func(name, key string, limit int) {
+		if limit > 0 {
+			counters[n], names[n] = ratelimit.Counter{Key: key, Limit: limit, Window: limitWindow}, name
+			n++
+		}
+	}
+	add(limitAddress, ledger.RateAddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), s.cfg.RateLimit)
+	add(limitSite, ledger.RateSiteKey(rec.Site), s.cfg.SiteRateLimit)
+	if clientConsentID {
+		add(limitConsentID, ledger.RateConsentKey(rec.Site, rec.ConsentID), s.cfg.ConsentIDLimit)
+	}
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), limitTimeout)
+	defer cancel()
+	res, err := s.limiter.Take(ctx, counters[:n])
+	if err != nil {
+		s.metrics.RateLimitError()
+		s.log.Debug("rate limit not checked: Redis did not answer; admitting", "site", rec.Site, "err", err)
+		return nil
+	}
+	if res.Admitted() {
+		if names[0] == limitAddress {
+			c.Set("X-RateLimit-Limit", strconv.Itoa(s.cfg.RateLimit))
+			c.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.cfg.RateLimit-res.Count, 0)))
+			c.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(res.Reset)))
+		}
+		return nil
+	}
+	name := names[res.Blocked]
+	s.metrics.RateLimited(name)
+	e := &APIError{Code: fiber.StatusTooManyRequests, RetryAfter: strconv.Itoa(ceilSeconds(res.Reset))}
+	switch name {
+	case limitAddress:
+		e.Msg = "too many requests from this address, retry later"
+	case limitSite:
+		e.Msg = "too many requests for this site, retry later"
+	case limitConsentID:
+		e.Msg, e.Field = "too many decisions for this consent ID, retry later", "consentId"
+	}
+	return e
+}
+
+// ceilSeconds rounds d up to whole seconds, at least 1 (for Retry-After).
+func ceilSeconds(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
+}
