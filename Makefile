@@ -7,7 +7,7 @@ APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # need(command, package): install the package when the command is missing.
 need = @command -v $(1) >/dev/null 2>&1 || { echo "make: installing $(2)"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(2); }
 
-.PHONY: all build run test test-short bench fuzz vet fmt deps-run deps-test deps-bench axe clean
+.PHONY: all build run test test-short bench fuzz typecheck vet fmt deps-run deps-test deps-bench axe clean
 
 all: build
 
@@ -58,9 +58,10 @@ test: deps-test axe
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory typecheck
 	$(GO) test -race -count=1 -timeout 20m ./...
-	@echo "again on a 3-master Redis Cluster (CONSENTD_TEST_REDIS=cluster): ./server ./server/ledger"
-	CONSENTD_TEST_REDIS=cluster $(GO) test -count=1 ./server ./server/ledger
+	@echo "again on a 3-master Redis Cluster (CONSENTD_TEST_REDIS=cluster): the integration and browser suites"
+	CONSENTD_TEST_REDIS=cluster $(GO) test -count=1 -timeout 20m ./server ./server/ledger ./server/e2e
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 # Fuzz targets (package:function); seed corpora in each package's testdata/fuzz/<function>.
@@ -75,6 +76,17 @@ fuzz:
 	  echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+# TypeScript's own type check of widget/src (esbuild strips types without
+# checking them). Needs Node's npx; skipped with a note where there is none.
+TYPESCRIPT_VERSION := 5.6.3
+
+## make typecheck: tsc --noEmit over widget/src (typescript from the npm registry, pinned)
+typecheck:
+	@if command -v npx >/dev/null 2>&1; then \
+	  echo "tsc --noEmit -p widget (typescript $(TYPESCRIPT_VERSION))"; \
+	  npx --yes -p typescript@$(TYPESCRIPT_VERSION) tsc --noEmit -p widget; \
+	else echo "typecheck skipped: no npx (install Node.js to type-check widget/src)"; fi
 
 ## make bench: go test benchmarks + HTTP load (wrk) against Redis-backed consentd, the mixed workload and soak, the long fault tests; see docs/performance.md
 bench: deps-bench build

@@ -85,29 +85,53 @@ type wrkResult struct {
 	SockErrors int64
 }
 
-func run(o options) error {
+// rig is what every run needs: wrk, a temp dir, a redis-server with a
+// client, and the bench site written to the sites dir.
+type rig struct {
+	tmp, sitesDir string
+	rs            *redisproc.Server
+	rdb           *redis.Client
+}
+
+// newRig sets up a rig; close tears it down.
+func newRig(o options) (*rig, error) {
 	if _, err := exec.LookPath("wrk"); err != nil {
-		return errors.New("wrk not found: install it (Debian: apt-get install -y wrk) or run make bench")
+		return nil, errors.New("wrk not found: install it (Debian: apt-get install -y wrk) or run make bench")
 	}
 	tmp, err := os.MkdirTemp("", "consentd-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	ctx := context.Background()
+	r := &rig{tmp: tmp, sitesDir: filepath.Join(tmp, "sites")}
+	r.rs, err = redisproc.Start(context.Background(), redisproc.Options{Dir: filepath.Join(tmp, "redis"), AppendFsync: o.fsync})
+	if err == nil {
+		err = writeSite(r.sitesDir)
+	}
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.rdb = redis.NewClient(&redis.Options{Addr: r.rs.Addr})
+	return r, nil
+}
 
-	rs, err := redisproc.Start(ctx, redisproc.Options{Dir: filepath.Join(tmp, "redis"), AppendFsync: o.fsync})
+func (r *rig) close() {
+	if r.rdb != nil {
+		_ = r.rdb.Close()
+	}
+	if r.rs != nil {
+		_ = r.rs.Stop()
+	}
+	_ = os.RemoveAll(r.tmp)
+}
+
+func run(o options) error {
+	r, err := newRig(o)
 	if err != nil {
 		return err
 	}
-	defer rs.Stop()
-
-	sitesDir := filepath.Join(tmp, "sites")
-	if err := writeSite(sitesDir); err != nil {
-		return err
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	defer rdb.Close()
+	defer r.close()
+	rs, rdb, sitesDir, tmp := r.rs, r.rdb, r.sitesDir, r.tmp
 
 	fmt.Printf("machine: %d CPUs, %s; wrk -t%d -c%d -d%s (warm-up %s); Redis appendfsync %s\n",
 		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.fsync)

@@ -18,7 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/server/ledger"
-	"github.com/consentd/consentd/server/redisproc"
 )
 
 // runMixed is the -mixed mode: what a consentd serving many pages sees.
@@ -35,26 +34,13 @@ import (
 // Redis, or when the soak's RSS at the end is more than 25 % above its
 // sample after the first 10 s (memory must stay flat).
 func runMixed(o options, soak time.Duration) error {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return fmt.Errorf("wrk not found: install it (Debian: apt-get install -y wrk) or run make bench")
-	}
-	tmp, err := os.MkdirTemp("", "consentd-bench-")
+	r, err := newRig(o)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer r.close()
 	ctx := context.Background()
-	rs, err := redisproc.Start(ctx, redisproc.Options{Dir: filepath.Join(tmp, "redis"), AppendFsync: o.fsync})
-	if err != nil {
-		return err
-	}
-	defer rs.Stop()
-	sitesDir := filepath.Join(tmp, "sites")
-	if err := writeSite(sitesDir); err != nil {
-		return err
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	defer rdb.Close()
+	rs, rdb, sitesDir, tmp := r.rs, r.rdb, r.sitesDir, r.tmp
 	srv, err := startServer(o, rs, sitesDir, tmp, true)
 	if err != nil {
 		return err

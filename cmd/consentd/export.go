@@ -83,18 +83,10 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	for _, p := range export.Params {
 		fs.String(p, "", "")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, exportUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "consentd export: %v\n\n%s", err, exportUsage)
-		return 2
+	if code, done := parseSub(fs, args, "export", exportUsage, stdout, stderr); done {
+		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "consentd export: unexpected argument %q\n\n%s", fs.Arg(0), exportUsage)
-		return 2
 	case *site == "":
 		fmt.Fprint(stderr, "consentd export: --site is required\n\n"+exportUsage)
 		return 2

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -105,21 +104,4 @@ func keysPublic(args []string, stdout, stderr io.Writer, getenv func(string) str
 	pub, _ := json.Marshal(k.Public(proof.StatusRetired))
 	fmt.Fprintf(stdout, "%s\n", pub)
 	return 0
-}
-
-// parseSub parses a subcommand's flags; done means return code now.
-func parseSub(fs *flag.FlagSet, args []string, name, usage string, stdout, stderr io.Writer) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return 0, true
-		}
-		fmt.Fprintf(stderr, "consentd %s: %v\n\n%s", name, err, usage)
-		return 2, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "consentd %s: unexpected argument %q\n\n%s", name, fs.Arg(0), usage)
-		return 2, true
-	}
-	return 0, false
 }

@@ -206,3 +206,22 @@ type redisLogger struct{ log *slog.Logger }
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis", "msg", fmt.Sprintf(format, v...))
 }
+
+// parseSub parses a subcommand's flags, which take no other arguments:
+// --help prints usage to stdout (code 0), a bad flag or an argument is an
+// error on stderr (code 2). done means: return code now.
+func parseSub(fs *flag.FlagSet, args []string, name, usage string, stdout, stderr io.Writer) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0, true
+		}
+		fmt.Fprintf(stderr, "consentd %s: %v\n\n%s", name, err, usage)
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "consentd %s: unexpected argument %q\n\n%s", name, fs.Arg(0), usage)
+		return 2, true
+	}
+	return 0, false
+}

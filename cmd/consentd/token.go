@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,18 +53,10 @@ func runTokenCreate(args []string, stdout, stderr io.Writer, now time.Time) int 
 	site := fs.String("site", "", "")
 	name := fs.String("name", "admin", "")
 	dir := fs.String("sites-dir", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, tokenUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "consentd token create: %v\n\n%s", err, tokenUsage)
-		return 2
+	if code, done := parseSub(fs, args, "token create", tokenUsage, stdout, stderr); done {
+		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "consentd token create: unexpected argument %q\n\n%s", fs.Arg(0), tokenUsage)
-		return 2
 	case *site == "":
 		fmt.Fprint(stderr, "consentd token create: --site is required\n\n"+tokenUsage)
 		return 2
