@@ -187,6 +187,20 @@ func query(t *testing.T, raw string) export.Query {
 }
 
 // ndjsonIDs exports with q (format ndjson) and returns the record IDs.
+// wantRecords checks that the NDJSON export for the query holds exactly
+// the records want names (their numbers, space-separated, in order).
+func wantRecords(t *testing.T, rdb redis.UniversalClient, query, want string) {
+	t.Helper()
+	var got []string
+	for _, id := range ndjsonIDs(t, rdb, query) {
+		n, _ := strconv.Atoi(id)
+		got = append(got, strconv.Itoa(n))
+	}
+	if strings.Join(got, " ") != want {
+		t.Errorf("records %v, want %s", got, want)
+	}
+}
+
 func ndjsonIDs(t *testing.T, rdb redis.UniversalClient, raw string) []string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -262,16 +276,7 @@ func TestWriteFilters(t *testing.T) {
 		{"country=DE", ""},
 		{"method=custom&country=unknown&category=analytics:no", "4 7"},
 	} {
-		t.Run(tt.query, func(t *testing.T) {
-			var got []string
-			for _, id := range ndjsonIDs(t, rdb, tt.query) {
-				n, _ := strconv.Atoi(id)
-				got = append(got, strconv.Itoa(n))
-			}
-			if strings.Join(got, " ") != tt.want {
-				t.Errorf("records %v, want %s", got, tt.want)
-			}
-		})
+		t.Run(tt.query, func(t *testing.T) { wantRecords(t, rdb, tt.query, tt.want) })
 	}
 }
 
@@ -313,16 +318,7 @@ func TestWriteTimeRange(t *testing.T) {
 		{"to=2026-11-03T00:00:00Z", "1 2 3 4 5 6"},
 		{"from=2026-11-01T01:00:00%2B01:00&to=2026-11-01T13:00:00%2B01:00", "2 3 4"}, // offsets are converted to UTC
 	} {
-		t.Run(tt.query, func(t *testing.T) {
-			var got []string
-			for _, id := range ndjsonIDs(t, rdb, tt.query) {
-				n, _ := strconv.Atoi(id)
-				got = append(got, strconv.Itoa(n))
-			}
-			if strings.Join(got, " ") != tt.want {
-				t.Errorf("records %v, want %s", got, tt.want)
-			}
-		})
+		t.Run(tt.query, func(t *testing.T) { wantRecords(t, rdb, tt.query, tt.want) })
 	}
 }
 
