@@ -222,6 +222,21 @@ func TestRejectAllRecordsOnlyRequired(t *testing.T) {
 	}
 }
 
+// wantQueuedDecisionStoredOnce: the queued "accept all" arrives as the
+// visitor's one record, the queue empties and nothing is stored twice.
+func wantQueuedDecisionStoredOnce(t *testing.T, ctx context.Context, env *servertest.Env) {
+	t.Helper()
+	r := waitRecords(t, env, 1)[0]
+	if r.Method != "accept_all" || r.ConsentID != readCookie(t, ctx).ID {
+		t.Fatalf("record %+v", r)
+	}
+	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
+	time.Sleep(500 * time.Millisecond)
+	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+		t.Fatalf("%d records, want exactly 1", n)
+	}
+}
+
 // TestDecisionRetriedAfterNetworkFailure: the server cannot be reached when
 // the visitor clicks (every fetch fails, as when consentd is down); the
 // decision waits in the queue and, once the network is back, the widget's
@@ -241,15 +256,7 @@ func TestDecisionRetriedAfterNetworkFailure(t *testing.T) {
 		t.Fatalf("%d records while the network was down", n)
 	}
 	run(t, ctx, chromedp.Evaluate[bool](`window.fetch = window.__fetch; true`))
-	r := waitRecords(t, env, 1)[0]
-	if r.Method != "accept_all" || r.ConsentID != readCookie(t, ctx).ID {
-		t.Fatalf("record %+v", r)
-	}
-	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
-	time.Sleep(500 * time.Millisecond)
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
-		t.Fatalf("%d records, want exactly 1", n)
-	}
+	wantQueuedDecisionStoredOnce(t, ctx, env)
 }
 
 // With Redis down the decision is kept in the browser and sent once Redis
@@ -269,13 +276,5 @@ func TestDecisionSurvivesRedisOutage(t *testing.T) {
 	env.RestartRedis(t)
 	// Next page view flushes the queue.
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
-	r := waitRecords(t, env, 1)[0]
-	if r.Method != "accept_all" || r.ConsentID != readCookie(t, ctx).ID {
-		t.Fatalf("record %+v", r)
-	}
-	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
-	time.Sleep(500 * time.Millisecond)
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
-		t.Fatalf("%d records, want exactly 1", n)
-	}
+	wantQueuedDecisionStoredOnce(t, ctx, env)
 }
