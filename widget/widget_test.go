@@ -459,3 +459,49 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// TestThemeKeysMatchConfig: every theme setting the config accepts has a
+// custom property in the style sheet, and no other is mapped.
+func TestThemeKeysMatchConfig(t *testing.T) {
+	for k := range config.ThemeKeys {
+		if themeVars[k] == "" {
+			t.Errorf("config theme key %q has no custom property in themeVars", k)
+		}
+	}
+	for k := range themeVars {
+		if config.ThemeKeys[k] == nil {
+			t.Errorf("themeVars maps %q, which the config does not accept", k)
+		}
+	}
+}
+
+func TestThemeCSS(t *testing.T) {
+	tests := []struct {
+		name, banner, want, err string
+	}{
+		{"no banner", ``, ``, ""},
+		{"no theme", `{"layout":"bar"}`, ``, ""},
+		{"light colour: light scheme only", `{"theme":{"accent":"#c00"}}`,
+			`@media not all and (prefers-color-scheme:dark){:host{--cd-accent:#c00;}}`, ""},
+		{"radius and font: both schemes", `{"theme":{"radius":"0","font":"Inter, sans-serif"}}`,
+			`:host{--cd-font:Inter, sans-serif;--cd-radius:0;}`, ""},
+		{"dark", `{"dark":{"text":"#fff","background":"#000"}}`,
+			`@media (prefers-color-scheme:dark){:host{--cd-bg:#000;--cd-fg:#fff;}}`, ""},
+		{"CSS injection", `{"theme":{"accent":"red;}:host{display:none"}}`, "", "theme.accent"},
+		{"unknown key", `{"dark":{"shadow":"none"}}`, "", "dark.shadow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := themeCSS(json.RawMessage(tt.banner))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want one naming %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("themeCSS = %q, %v\nwant %q", got, err, tt.want)
+			}
+		})
+	}
+}
