@@ -265,7 +265,6 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		Choices:       choices,
 		Language:      req.Language,
 		URL:           page,
-		VisitorTTL:    time.Duration(site.ConsentExpiryDays) * 24 * time.Hour,
 		CounterTTL:    time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
 		RetentionTTL:  time.Duration(site.LogRetentionDays) * 24 * time.Hour,
 		RequiredCats:  e.required,

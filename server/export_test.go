@@ -105,7 +105,11 @@ func TestExportConsents(t *testing.T) {
 		t.Fatalf("line %s: %v", lines[1], err)
 	}
 	// The stored record, then its receipt and stream ID.
-	if stored, _ := env.Redis.HGet(context.Background(), ledger.VisitorKey("demo", rec.ConsentID), "record").Result(); !strings.HasPrefix(lines[1], strings.TrimSuffix(stored, "}")+`,"receipt":{"hash":"`+rec.Hash+`"`) ||
+	stored := ""
+	if e, _ := env.Redis.XRange(context.Background(), ledger.LogKey("demo"), rec.StreamID, rec.StreamID).Result(); len(e) == 1 {
+		stored, _ = e[0].Values["record"].(string)
+	}
+	if stored == "" || !strings.HasPrefix(lines[1], strings.TrimSuffix(stored, "}")+`,"receipt":{"hash":"`+rec.Hash+`"`) ||
 		!strings.HasSuffix(lines[1], `},"stream_id":"`+rec.StreamID+`"}`) {
 		t.Errorf("line %s\nis not the stored record %s with receipt and stream_id", lines[1], stored)
 	}

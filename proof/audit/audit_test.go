@@ -68,7 +68,7 @@ func (c *chain) appendRandom(t *testing.T, rng *rand.Rand, n int) {
 			NoticeVersion: c.versions[rng.IntN(len(c.versions))], PolicyVersion: "2026-11-01", Method: ledger.MethodCustom,
 			Choices:  map[string]bool{"necessary": true, "analytics": rng.IntN(2) == 0, "marketing": rng.IntN(2) == 0},
 			Language: "fi", URL: "https://www.example.fi/" + fmt.Sprint(rng.IntN(100)), UserAgent: fmt.Sprintf("ua \"%d\" ä\u2028", i), IP: "192.0.2.0",
-			VisitorTTL: time.Hour, CounterTTL: time.Hour, RetentionTTL: time.Hour}
+			CounterTTL: time.Hour, RetentionTTL: time.Hour}
 		if rng.IntN(3) == 0 {
 			r.IdempotencyKey = fmt.Sprint("k-", i)
 		}

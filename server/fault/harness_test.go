@@ -339,7 +339,7 @@ func (l *load) post(ctx context.Context, d *decision) bool {
 // checkLedger compares the clients' decisions with what Redis holds for
 // the demo site: every decision acknowledged, each stored exactly once
 // under the record ID its receipt named, and every record whole — its
-// visitor state, history list, idempotency receipt and daily counters
+// history list, idempotency receipt and daily counters
 // written with it (the append script is atomic), the chain head at the
 // stream's length.
 func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, decisions []*decision) {
@@ -377,7 +377,6 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 		type check struct {
 			d       *decision
 			s       stored
-			visitor *redis.StringCmd
 			history *redis.StringSliceCmd
 			idem    *redis.StringCmd
 		}
@@ -399,7 +398,6 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 				report("decision %s: stored record %s, but the receipt said %s", d.key, s.recordID, d.recordID)
 			}
 			checks = append(checks, check{d: d, s: s,
-				visitor: pipe.HGet(ctx, ledger.VisitorKey(site, d.consentID), "stream_id"),
 				history: pipe.LRange(ctx, ledger.HistoryKey(site, d.consentID), 0, -1),
 				idem:    pipe.Get(ctx, ledger.IdemKey(site, d.key)),
 			})
@@ -408,9 +406,6 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 			t.Fatalf("reading records back: %v", err)
 		}
 		for _, c := range checks {
-			if id, err := c.visitor.Result(); err != nil || id != c.s.streamID {
-				report("decision %s: visitor state stream_id %q (%v), want %s", c.d.key, id, err, c.s.streamID)
-			}
 			if h, err := c.history.Result(); err != nil || len(h) != 1 || h[0] != c.s.streamID {
 				report("decision %s: history %v (%v), want [%s]", c.d.key, h, err, c.s.streamID)
 			}

@@ -1,16 +1,17 @@
 -- consentd ledger: append a batch of consent records for ONE site, atomically.
--- Either every record of the batch (entry + latest state + history + counters + chain head) is
--- written, or none is.
+-- Either every record of the batch (entry + history + counters + chain head) is written, or
+-- none is.
 --
 -- KEYS[1]  stream c:{site}:log
 -- KEYS[2]  hash   c:{site}:notices
 -- KEYS[3]  string c:{site}:head  ("<seq> <hash>" of the site's last record; absent: empty chain)
 -- KEYS[4]  string c:{site}:turn  (the instance that lost the last race for the head; see below)
--- then 4 keys per record: visitor hash, daily counter hash, idempotency key, history list
+-- then ARGV[3] daily counter hashes c:{site}:d:{day}
+-- then 2 keys per record: idempotency key, history list
 --
 -- ARGV[1]  number of records
 -- ARGV[2]  number of notice snapshots that follow as (version, json) pairs
--- ARGV[3]  visitor state TTL (s)
+-- ARGV[3]  number of daily counter hashes
 -- ARGV[4]  daily counter TTL (s)
 -- ARGV[5]  idempotency key TTL (s)
 -- ARGV[6]  history TTL (s): the site's log retention
@@ -19,9 +20,11 @@
 -- ARGV[9]  the head after the batch (its last record)
 -- ARGV[10] this instance's token
 -- ARGV[11] turn TTL (ms)
--- then the snapshot pairs, then per record:
---   record JSON, idempotency prefix ("" when the request had no idempotency key),
---   receipt JSON ("" unchained), ncounters, counter field names...
+-- then the snapshot pairs;
+-- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
+--   summed by the caller;
+-- then per record: record JSON, idempotency prefix ("" when the request had no idempotency
+--   key), receipt JSON ("" unchained).
 --
 -- Nothing is written unless the chain head is the one the batch was chained on and no record's
 -- idempotency key has been seen. Fairness between instances: the first batch that finds another
@@ -36,28 +39,33 @@
 --                                                   instance has the turn: wait a moment) or 'dup'.
 
 local nrec = tonumber(ARGV[1])
-local vttl, cttl, ittl, httl = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local cttl, ittl, httl = ARGV[4], ARGV[5], ARGV[6]
 local chained = ARGV[7] == '1'
 local genesis = '0 0000000000000000000000000000000000000000000000000000000000000000'
 local nsnap = tonumber(ARGV[2])
-local first = 12 + 2 * nsnap
+local ndaily = tonumber(ARGV[3])
 local me = ARGV[10]
+-- Where the per-record arguments and keys start.
+local first = 12 + 2 * nsnap
+for d = 1, ndaily do
+  first = first + 1 + 2 * tonumber(ARGV[first])
+end
+local firstKey = 5 + ndaily
 
 -- 1. Check, write nothing yet.
 local head = redis.call('GET', KEYS[3]) or genesis
 local dups = {}
-local k, a = 4, first
+local k, a = firstKey, first
 for r = 1, nrec do
-  local ikey = KEYS[k + 3]
   if ARGV[a + 1] ~= '' then
-    local prev = redis.call('GET', ikey)
+    local prev = redis.call('GET', KEYS[k])
     if prev then
       dups[#dups + 1] = r
       dups[#dups + 1] = prev
     end
   end
-  k = k + 4
-  a = a + 4 + tonumber(ARGV[a + 3])
+  k = k + 2
+  a = a + 3
 end
 local turn = false
 if chained then
@@ -82,16 +90,23 @@ for i = 1, nsnap do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
 end
+for d = 1, ndaily do
+  local dkey = KEYS[4 + d]
+  local nf = tonumber(ARGV[a])
+  a = a + 1
+  for j = 1, nf do
+    redis.call('HINCRBY', dkey, ARGV[a], ARGV[a + 1])
+    a = a + 2
+  end
+  redis.call('EXPIRE', dkey, cttl)
+end
 local ids = {}
-local counters = {} -- daily key -> {field -> increment}
-k = 5
+k = firstKey
 for r = 1, nrec do
-  local vkey, dkey, ikey, hkey = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  k = k + 4
+  local ikey, hkey = KEYS[k], KEYS[k + 1]
+  k = k + 2
   local record, idem, receipt = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local nc = tonumber(ARGV[a + 3])
-  local cstart = a + 4
-  a = cstart + nc
+  a = a + 3
 
   local id
   if chained then
@@ -99,30 +114,14 @@ for r = 1, nrec do
   else
     id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record)
   end
-  redis.call('HSET', vkey, 'stream_id', id, 'record', record)
-  redis.call('EXPIRE', vkey, vttl)
   redis.call('RPUSH', hkey, id)
   redis.call('EXPIRE', hkey, httl)
-  local c = counters[dkey]
-  if not c then
-    c = {}
-    counters[dkey] = c
-  end
-  for j = cstart, cstart + nc - 1 do
-    c[ARGV[j]] = (c[ARGV[j]] or 0) + 1
-  end
   if idem ~= '' then
     redis.call('SET', ikey, idem .. '|' .. id .. '|' .. receipt, 'EX', ittl)
   end
   ids[r] = id
 end
 
-for dkey, c in pairs(counters) do
-  for field, n in pairs(c) do
-    redis.call('HINCRBY', dkey, field, n)
-  end
-  redis.call('EXPIRE', dkey, cttl)
-end
 if chained then
   redis.call('SET', KEYS[3], ARGV[9])
   if turn == me then

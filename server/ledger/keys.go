@@ -10,11 +10,6 @@ package ledger
 // logRetentionDays by the server's retention job.
 func LogKey(site string) string { return "c:{" + site + "}:log" }
 
-// VisitorKey is the hash c:{site}:v:{consentID}: the latest decision of
-// one visitor, fields stream_id and record (the Stored JSON). Lifetime:
-// expires consentExpiryDays after the visitor's last decision.
-func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
-
 // DailyKey is the hash c:{site}:d:{yyyy-mm-dd} (UTC day) of report
 // counters: "decisions", "method:<method>", "country:<ISO code|unknown>",
 // "mode:<mode|unknown>", "cat:<category>:yes|no" (optional categories).
@@ -32,9 +27,10 @@ func IdemKey(site, key string) string { return "c:{" + site + "}:i:" + key }
 func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 
 // HistoryKey is the list c:{site}:h:{consentID}: the stream IDs of every
-// decision of one visitor, oldest first, for look-ups (a visitor's access
-// request). Lifetime: the site's logRetentionDays after the visitor's last
-// decision.
+// decision of one visitor, oldest first (the last one is their current
+// state), for look-ups (a visitor's access request). It is the only key
+// per visitor: the records themselves are in the log. Lifetime: the site's
+// logRetentionDays after the visitor's last decision.
 func HistoryKey(site, consentID string) string { return "c:{" + site + "}:h:" + consentID }
 
 // Rate-limit counters (server/ratelimit, checked by POST /v1/consent): each

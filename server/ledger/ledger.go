@@ -152,11 +152,13 @@ type snapshot struct {
 }
 
 type pending struct {
-	rec     *Record
-	parts   parts // rec.encodeParts(), done by the caller before queueing
-	done    chan result
-	follows []*pending // later requests of the batch with the same idempotency key
-	res     *result    // set once the record is settled
+	rec      *Record
+	parts    parts    // rec.encodeParts(), done by the caller before queueing
+	day      string   // rec.Day()
+	counters []string // rec.counters()
+	done     chan result
+	follows  []*pending // later requests of the batch with the same idempotency key
+	res      *result    // set once the record is settled
 }
 
 type result struct {
@@ -370,7 +372,7 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	p := &pending{rec: r, parts: enc, done: make(chan result, 1)}
+	p := &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():
@@ -675,17 +677,29 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 
 func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 	first := g.items[0].rec
-	keys := make([]string, 0, 4+4*len(g.items))
+	days := countDays(g.items)
+	keys := make([]string, 0, 4+len(days)+2*len(g.items))
 	keys = append(keys, LogKey(g.site), NoticeKey(g.site), HeadKey(g.site), TurnKey(g.site))
-	args := make([]any, 0, 11+len(g.snaps)+len(g.items)*10)
+	nfields := 0
+	for _, d := range days {
+		keys = append(keys, DailyKey(g.site, d.day))
+		nfields += len(d.fields)
+	}
+	args := make([]any, 0, 11+len(g.snaps)+len(days)+2*nfields+3*len(g.items))
 	chained := "1"
 	if l.opts.Unchained {
 		chained = "0"
 	}
-	args = append(args, len(g.items), len(g.snaps)/2, seconds(first.VisitorTTL), seconds(first.CounterTTL), seconds(IdempotencyTTL),
+	args = append(args, len(g.items), len(g.snaps)/2, len(days), seconds(first.CounterTTL), seconds(IdempotencyTTL),
 		seconds(first.RetentionTTL), chained, g.head.String(), g.after.String(), l.token, TurnTTL.Milliseconds())
 	for _, s := range g.snaps {
 		args = append(args, s)
+	}
+	for _, d := range days {
+		args = append(args, len(d.fields))
+		for _, f := range d.fields {
+			args = append(args, f, d.counts[f])
+		}
 	}
 	for i, p := range g.items {
 		r := p.rec
@@ -695,14 +709,44 @@ func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 		} else {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
-		keys = append(keys, VisitorKey(g.site, r.ConsentID), DailyKey(g.site, r.Day()), ikey, HistoryKey(g.site, r.ConsentID))
-		counters := r.counters()
-		args = append(args, g.stored[i], idem, g.receipts[i], len(counters))
-		for _, c := range counters {
-			args = append(args, c)
-		}
+		keys = append(keys, ikey, HistoryKey(g.site, r.ConsentID))
+		args = append(args, g.stored[i], idem, g.receipts[i])
 	}
 	return keys, args
+}
+
+// dayCounts is what a batch adds to one day's report counters.
+type dayCounts struct {
+	day    string
+	fields []string // in the order first met
+	counts map[string]int
+}
+
+// countDays sums the counters of the batch's records per UTC day (a
+// batch spans two days at most around midnight), so the script runs one
+// HINCRBY per counter and day rather than one per record and counter.
+func countDays(items []*pending) []*dayCounts {
+	var days []*dayCounts
+	for _, p := range items {
+		var d *dayCounts
+		for _, x := range days {
+			if x.day == p.day {
+				d = x
+				break
+			}
+		}
+		if d == nil {
+			d = &dayCounts{day: p.day, counts: make(map[string]int, 2*len(p.counters))}
+			days = append(days, d)
+		}
+		for _, f := range p.counters {
+			if d.counts[f] == 0 {
+				d.fields = append(d.fields, f)
+			}
+			d.counts[f]++
+		}
+	}
+	return days
 }
 
 // settle reads one attempt's reply. Written: the records are answered

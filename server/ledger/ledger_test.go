@@ -73,7 +73,6 @@ func newRecord(site string) *Record {
 		URL:           "https://www.example.fi/page",
 		UserAgent:     "test",
 		IP:            "192.0.2.0",
-		VisitorTTL:    365 * 24 * time.Hour,
 		CounterTTL:    400 * 24 * time.Hour,
 		RetentionTTL:  1095 * 24 * time.Hour,
 		RequiredCats:  []string{"necessary"},
@@ -112,12 +111,11 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 	if e.ID != rc.StreamID {
 		t.Errorf("stream id %s, receipt %s", e.ID, rc.StreamID)
 	}
-	state, _ := rdb.HGetAll(ctx, VisitorKey("demo", r.ConsentID)).Result()
-	if state["record"] != raw || state["stream_id"] != rc.StreamID {
-		t.Errorf("visitor state %v", state)
+	if h, _ := rdb.LRange(ctx, HistoryKey("demo", r.ConsentID), 0, -1).Result(); len(h) != 1 || h[0] != rc.StreamID {
+		t.Errorf("visitor history %v, want [%s]", h, rc.StreamID)
 	}
-	if ttl := rdb.TTL(ctx, VisitorKey("demo", r.ConsentID)).Val(); ttl < 364*24*time.Hour {
-		t.Errorf("visitor TTL %v, want about a year", ttl)
+	if ttl := rdb.TTL(ctx, HistoryKey("demo", r.ConsentID)).Val(); ttl < 1094*24*time.Hour {
+		t.Errorf("history TTL %v, want the log retention (1095 days)", ttl)
 	}
 	counters, _ := rdb.HGetAll(ctx, DailyKey("demo", "2026-11-23")).Result()
 	wantC := map[string]string{"decisions": "1", "method:custom": "1", "cat:analytics:yes": "1", "cat:marketing:no": "1",
@@ -357,4 +355,66 @@ func h0(t *testing.T, l *Ledger, cid string) string {
 		t.Fatal(err)
 	}
 	return h[0].StreamID
+}
+
+// TestBatchCountersSummed commits one batch whose records fall on two UTC
+// days (a batch around midnight): the script gets each day's counters
+// summed, and every record is counted once, on its own day.
+func TestBatchCountersSummed(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	day1 := time.Date(2026, 11, 23, 23, 59, 59, 0, time.UTC)
+	day2 := day1.Add(2 * time.Second)
+	recs := []struct {
+		at        time.Time
+		analytics bool
+		method    string
+	}{
+		{day1, true, MethodCustom},
+		{day1, false, MethodCustom},
+		{day1, true, MethodAcceptAll},
+		{day2, false, MethodRejectAll},
+	}
+	batch := make([]*pending, len(recs))
+	for i, x := range recs {
+		r := newRecord("demo")
+		r.Time, r.Method = x.at, x.method
+		r.Choices = map[string]bool{"necessary": true, "analytics": x.analytics, "marketing": x.method == MethodAcceptAll}
+		enc, err := r.encodeParts(nil)
+		if err == nil {
+			err = enc.prehash()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch[i] = &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)}
+	}
+	l.commit(batch)
+	for i, p := range batch {
+		if res := <-p.done; res.err != nil {
+			t.Fatalf("record %d: %v", i, res.err)
+		}
+	}
+	tests := []struct {
+		day  string
+		want map[string]string
+	}{
+		{"2026-11-23", map[string]string{"decisions": "3", "method:custom": "2", "method:accept_all": "1",
+			"cat:analytics:yes": "2", "cat:analytics:no": "1", "cat:marketing:yes": "1", "cat:marketing:no": "2",
+			"country:unknown": "3", "mode:unknown": "3"}},
+		{"2026-11-24", map[string]string{"decisions": "1", "method:reject_all": "1", "cat:analytics:no": "1",
+			"cat:marketing:no": "1", "country:unknown": "1", "mode:unknown": "1"}},
+	}
+	for _, tt := range tests {
+		got, err := rdb.HGetAll(ctx, DailyKey("demo", tt.day)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("counters of %s:\n got %v\nwant %v", tt.day, got, tt.want)
+		}
+		if ttl := rdb.TTL(ctx, DailyKey("demo", tt.day)).Val(); ttl < 399*24*time.Hour {
+			t.Errorf("counters of %s: TTL %v, want the counter TTL (400 days)", tt.day, ttl)
+		}
+	}
 }

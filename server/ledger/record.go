@@ -1,6 +1,7 @@
 // Package ledger stores consent decisions in Redis as proof of consent
-// (GDPR Art. 7(1)): a stream entry per decision, the visitor's latest
-// state and daily report counters, written together by one Lua script.
+// (GDPR Art. 7(1)): a stream entry per decision, the visitor's history
+// (an index of their entries) and daily report counters, written together
+// by one Lua script.
 // Concurrent appends are group-committed: batched into one pipeline, each
 // caller answered only once Redis has acknowledged its own record.
 package ledger
@@ -63,7 +64,6 @@ type Record struct {
 
 	// How to store it; not part of the stored entry.
 	IdempotencyKey string        // optional; a retry with the same key is stored once
-	VisitorTTL     time.Duration // lifetime of the visitor's latest-state hash
 	CounterTTL     time.Duration // lifetime of the daily counter hash
 	RetentionTTL   time.Duration // lifetime of the visitor's history list (the site's log retention)
 	RequiredCats   []string      // categories not counted in opt-in reports
