@@ -62,9 +62,24 @@ type Batch struct {
 // SignBatch builds the tree over the record hashes and signs its root.
 func SignBatch(k *SigningKey, site string, at time.Time, records []Hash) *Batch {
 	t := NewTree(records)
-	b := &Batch{KID: k.ID(), Site: site, Time: at.UTC().Format(TimeFormat), Tree: t}
-	b.Sig = k.Sign(BatchMessage(b.KID, site, t.Size(), t.Root(), b.Time))
+	when := at.UTC().Format(TimeFormat)
+	sig := k.Sign(BatchMessage(k.ID(), site, t.Size(), t.Root(), when))
+	return newBatch(k.ID(), site, when, sig, t)
+}
 
+// OpenBatch rebuilds a signed batch from what is stored of it (StoredBatch):
+// key ID, site, signing time, signature and the record hashes, in order.
+// It does not check the signature (Receipt.Verify does, with the public
+// keys); it only makes the receipts that SignBatch made.
+func OpenBatch(kid, site, at string, sig []byte, records []Hash) (*Batch, error) {
+	if len(records) == 0 {
+		return nil, errors.New("proof: a batch without records")
+	}
+	return newBatch(kid, site, at, sig, NewTree(records)), nil
+}
+
+func newBatch(kid, site, at string, sig []byte, t *Tree) *Batch {
+	b := &Batch{KID: kid, Site: site, Time: at, Tree: t, Sig: sig}
 	b.kidPart = canon.AppendString(append([]byte(nil), `,"kid":`...), b.KID)
 	b.kidPart = append(b.kidPart, `,"path":[`...)
 	b.rootPart = append(append(append([]byte(nil), `,"root":"`...), t.Root().String()...), `","seq":`...)
@@ -87,6 +102,19 @@ func SignBatch(k *SigningKey, site string, at time.Time, records []Hash) *Batch 
 		b.hexNodes = append(b.hexNodes, h)
 	}
 	return b
+}
+
+// SigString is the batch signature as receipts write it (base64url, no
+// padding).
+func (b *Batch) SigString() string { return b64.EncodeToString(b.Sig) }
+
+// ParseSig reads a signature written by SigString.
+func ParseSig(s string) ([]byte, error) {
+	sig, err := b64.DecodeString(s)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("proof: malformed signature %q", s)
+	}
+	return sig, nil
 }
 
 // ReceiptSize is an upper bound of the length of a receipt of the batch

@@ -261,6 +261,17 @@ type Exporter struct {
 	row  []string
 
 	cited map[string]bool // notice versions of the records written (Proof)
+
+	batches *ledger.Batches // NDJSON and Proof: rebuilds each record's receipt
+	hits    []hit           // the page's matching records (NDJSON and Proof)
+}
+
+// hit is a matching record of the page, written once its batch is read.
+type hit struct {
+	m        *redis.XMessage
+	raw      string
+	seq      int64
+	recordID string
 }
 
 // New prepares an export of site's log matching q, written to w. It does
@@ -276,6 +287,9 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Ex
 	}
 	if q.Format == Proof {
 		e.cited = map[string]bool{}
+	}
+	if q.Format != CSV {
+		e.batches = ledger.NewBatches(rdb, site.ID)
 	}
 	if q.Format == CSV {
 		e.cw = csv.NewWriter(&e.page)
@@ -333,10 +347,13 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		if e.cw != nil {
 			_ = e.cw.Write(e.csvRow(s, m.ID))
 		} else {
-			receipt, _ := m.Values["receipt"].(string)
-			e.ndjsonLine(raw, receipt, m.ID)
+			e.hits = append(e.hits, hit{m: m, raw: raw, seq: s.Seq, recordID: s.RecordID})
 		}
 		rows++
+	}
+	if err := e.writeHits(ctx); err != nil {
+		e.done = true
+		return false, err
 	}
 	if e.cw != nil {
 		e.cw.Flush()
@@ -413,6 +430,31 @@ func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	}
 	e.row = row
 	return row
+}
+
+// writeHits writes the page's matching records as NDJSON lines, each with
+// its receipt, rebuilt from its signed batch (read for the page in one
+// round trip).
+func (e *Exporter) writeHits(ctx context.Context) error {
+	if len(e.hits) == 0 {
+		return nil
+	}
+	defer func() { e.hits = e.hits[:0] }()
+	msgs := make([]*redis.XMessage, len(e.hits))
+	for i, h := range e.hits {
+		msgs[i] = h.m
+	}
+	if err := e.batches.Load(ctx, msgs); err != nil {
+		return fmt.Errorf("export: after %d records: %w", e.n, err)
+	}
+	for _, h := range e.hits {
+		receipt, err := e.batches.Receipt(h.m, h.seq, h.recordID)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		e.ndjsonLine(h.raw, receipt, h.m.ID)
+	}
+	return nil
 }
 
 // ndjsonLine writes the stored record JSON exactly as stored, with

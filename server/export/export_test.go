@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -625,4 +627,77 @@ func peakRSSMB(b *testing.B) float64 {
 	}
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
+}
+
+// BenchmarkExportChained exports records stored the way production stores
+// them (through the ledger: hash chain, signed batches), so each NDJSON
+// line's receipt is rebuilt from its batch. Baseline in the same run: the
+// same log paged with XRANGE and thrown away.
+func BenchmarkExportChained(b *testing.B) {
+	const total, writers = 200_000, 256
+	srv := redisproc.StartT(b, redisproc.Options{Args: []string{"--appendonly", "no"}})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 16})
+	defer rdb.Close()
+	l := ledger.New(rdb, ledger.Options{})
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := next.Add(1); n <= total; n = next.Add(1) {
+				r := record(int(n), time.Now())
+				if _, err := l.Append(context.Background(), &r); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	_ = l.Close(context.Background())
+	b.Logf("stored %d chained records in %v", total, time.Since(start).Round(time.Millisecond))
+	site := testSite()
+	var base float64
+	b.Run("xrange-baseline", func(b *testing.B) {
+		var took time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			for from := "-"; ; {
+				page, err := rdb.XRangeN(context.Background(), ledger.LogKey("demo"), from, "+", export.PageSize).Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(page) < export.PageSize {
+					break
+				}
+				from = "(" + page[len(page)-1].ID
+			}
+			took += time.Since(t0)
+		}
+		base = float64(total) * float64(b.N) / took.Seconds()
+		b.ReportMetric(base, "records/s")
+	})
+	b.Run("ndjson-receipts", func(b *testing.B) {
+		q, err := export.ParseQuery(site, url.Values{"format": {export.NDJSON}}, time.Now().Add(time.Minute))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var took time.Duration
+		for b.Loop() {
+			w := &countingWriter{}
+			t0 := time.Now()
+			n, err := export.Write(context.Background(), rdb, site, q, w)
+			took += time.Since(t0)
+			if err != nil || n != total {
+				b.Fatalf("Write = %d, %v", n, err)
+			}
+		}
+		rate := float64(total) * float64(b.N) / took.Seconds()
+		b.ReportMetric(rate, "records/s")
+		if base > 0 {
+			b.ReportMetric(rate/base, "x-baseline")
+		}
+	})
 }

@@ -1,11 +1,12 @@
 -- consentd ledger: append a batch of consent records for ONE site, atomically.
--- Either every record of the batch (entry + history + counters + chain head) is written, or
--- none is.
+-- Either every record of the batch (entry + history + counters + batch signature + chain head)
+-- is written, or none is.
 --
 -- KEYS[1]  stream c:{site}:log
 -- KEYS[2]  hash   c:{site}:notices
--- KEYS[3]  string c:{site}:head  ("<seq> <hash>" of the site's last record; absent: empty chain)
--- KEYS[4]  string c:{site}:turn  (the instance that lost the last race for the head; see below)
+-- KEYS[3]  string c:{site}:head    ("<seq> <hash>" of the site's last record; absent: empty chain)
+-- KEYS[4]  string c:{site}:turn    (the instance that lost the last race for the head; see below)
+-- KEYS[5]  stream c:{site}:batches (one entry per signed batch)
 -- then ARGV[3] daily counter hashes c:{site}:d:{day}
 -- then 2 keys per record: idempotency key, history list
 --
@@ -20,11 +21,17 @@
 -- ARGV[9]  the head after the batch (its last record)
 -- ARGV[10] this instance's token
 -- ARGV[11] turn TTL (ms)
+-- ARGV[12..17] the signed batch: seq of its first record, key ID, signing time, signature,
+--          Merkle root, the records' hashes (hex, concatenated); unused unchained
 -- then the snapshot pairs;
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, idempotency prefix ("" when the request had no idempotency
---   key), receipt JSON ("" unchained).
+--   key).
+--
+-- Chained, each record's entry names its batch (field "b": the batch entry's ID), and the
+-- idempotency key holds "<prefix>|<streamID>|@<batchID>#<seq>": the receipt is rebuilt from
+-- the batch entry, not stored with every record (docs/proof.md, "Storage").
 --
 -- Nothing is written unless the chain head is the one the batch was chained on and no record's
 -- idempotency key has been seen. Fairness between instances: the first batch that finds another
@@ -46,11 +53,11 @@ local nsnap = tonumber(ARGV[2])
 local ndaily = tonumber(ARGV[3])
 local me = ARGV[10]
 -- Where the per-record arguments and keys start.
-local first = 12 + 2 * nsnap
+local first = 18 + 2 * nsnap
 for d = 1, ndaily do
   first = first + 1 + 2 * tonumber(ARGV[first])
 end
-local firstKey = 5 + ndaily
+local firstKey = 6 + ndaily
 
 -- 1. Check, write nothing yet.
 local head = redis.call('GET', KEYS[3]) or genesis
@@ -65,7 +72,7 @@ for r = 1, nrec do
     end
   end
   k = k + 2
-  a = a + 3
+  a = a + 2
 end
 local turn = false
 if chained then
@@ -85,13 +92,13 @@ if #dups > 0 then
 end
 
 -- 2. Write.
-a = 12
+a = 18
 for i = 1, nsnap do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
 end
 for d = 1, ndaily do
-  local dkey = KEYS[4 + d]
+  local dkey = KEYS[5 + d]
   local nf = tonumber(ARGV[a])
   a = a + 1
   for j = 1, nf do
@@ -100,24 +107,32 @@ for d = 1, ndaily do
   end
   redis.call('EXPIRE', dkey, cttl)
 end
+local bid, seq0
+if chained then
+  seq0 = tonumber(ARGV[12])
+  bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[12], 'kid', ARGV[13], 'time', ARGV[14],
+    'sig', ARGV[15], 'root', ARGV[16], 'leaves', ARGV[17])
+end
 local ids = {}
 k = firstKey
 for r = 1, nrec do
   local ikey, hkey = KEYS[k], KEYS[k + 1]
   k = k + 2
-  local record, idem, receipt = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  a = a + 3
+  local record, idem = ARGV[a], ARGV[a + 1]
+  a = a + 2
 
-  local id
+  local id, tail
   if chained then
-    id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'receipt', receipt)
+    id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
+    tail = '@' .. bid .. '#' .. (seq0 + r - 1)
   else
     id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record)
+    tail = ''
   end
   redis.call('RPUSH', hkey, id)
   redis.call('EXPIRE', hkey, httl)
   if idem ~= '' then
-    redis.call('SET', ikey, idem .. '|' .. id .. '|' .. receipt, 'EX', ittl)
+    redis.call('SET', ikey, idem .. '|' .. id .. '|' .. tail, 'EX', ittl)
   end
   ids[r] = id
 end

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -20,6 +23,14 @@ func checkChain(t *testing.T, rdb redis.UniversalClient, site string, keys proof
 	if err != nil {
 		t.Fatal(err)
 	}
+	batches := NewBatches(rdb, site)
+	ptrs := make([]*redis.XMessage, len(msgs))
+	for i := range msgs {
+		ptrs[i] = &msgs[i]
+	}
+	if err := batches.Load(context.Background(), ptrs); err != nil {
+		t.Fatal(err)
+	}
 	prev := proof.Genesis
 	for i, m := range msgs {
 		raw := m.Values["record"].(string)
@@ -30,7 +41,18 @@ func checkChain(t *testing.T, rdb redis.UniversalClient, site string, keys proof
 		if fields["prev"] != prev || fields["seq"] != int64(i+1) {
 			t.Fatalf("entry %d: prev %v seq %v, want %s %d", i, fields["prev"], fields["seq"], prev, i+1)
 		}
-		rc, err := proof.ParseReceipt([]byte(m.Values["receipt"].(string)))
+		if _, ok := m.Values["receipt"]; ok {
+			t.Fatalf("entry %d: a receipt is stored with the record; it is rebuilt from the batch", i)
+		}
+		st, err := DecodeEntry(m.Values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := batches.Receipt(&m, st.Seq, st.RecordID)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		rc, err := proof.ParseReceipt([]byte(stored))
 		if err != nil || rc.Hash != claimed || rc.Seq != int64(i+1) {
 			t.Fatalf("entry %d: receipt %+v (%v)", i, rc, err)
 		}
@@ -74,6 +96,7 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	firsts := make([]*Receipt, keys)
 	for k := range keys {
 		var first *Receipt
 		dups := 0
@@ -95,13 +118,19 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 				t.Fatalf("key %d: receipts differ: %+v vs %+v", k, a.rc, first)
 			}
 		}
+		firsts[k] = first
 	}
 	// Across batches: one more of each, one at a time.
 	for k := range keys {
 		r := newRecord("demo")
 		r.IdempotencyKey = fmt.Sprint("key-", k)
-		if rc, err := l.Append(ctx, r); err != nil || !rc.Duplicate {
+		rc, err := l.Append(ctx, r)
+		if err != nil || !rc.Duplicate {
 			t.Fatalf("replay: %+v %v", rc, err)
+		}
+		// Rebuilt from the stored batch: the same bytes as the first answer.
+		if f := firsts[k]; rc.RecordID != f.RecordID || rc.Seq != f.Seq || rc.Hash != f.Hash || !bytes.Equal(rc.Proof, f.Proof) {
+			t.Fatalf("key %d: replayed receipt\n%s\nwant\n%s", k, rc.Proof, f.Proof)
 		}
 	}
 	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
@@ -154,5 +183,54 @@ func TestAbandonedTurnExpires(t *testing.T) {
 	}
 	if n := checkChain(t, rdb, "demo", l.PublicKeys()); n != 2 {
 		t.Fatalf("%d records", n)
+	}
+}
+
+// TestTrimKeepsBatchesOfKeptRecords trims the log between two batches: the
+// batches before the oldest kept record go with their records, the rest
+// stay, and every kept record's receipt is still rebuilt and verifies.
+func TestTrimKeepsBatchesOfKeptRecords(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	var ids []string
+	for range 3 {
+		rc, err := l.Append(ctx, newRecord("demo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rc.StreamID)
+		time.Sleep(3 * time.Millisecond) // the next batch in a later millisecond
+	}
+	ms, _, _ := strings.Cut(ids[1], "-")
+	cut, _ := strconv.ParseInt(ms, 10, 64)
+	n, err := l.Trim(ctx, "demo", time.UnixMilli(cut))
+	if err != nil || n != 1 {
+		t.Fatalf("Trim = %d, %v; want 1 record removed", n, err)
+	}
+	log, _ := rdb.XRange(ctx, LogKey("demo"), "-", "+").Result()
+	batches, _ := rdb.XRange(ctx, BatchesKey("demo"), "-", "+").Result()
+	if len(log) != 2 || len(batches) != 2 {
+		t.Fatalf("after the trim: %d records and %d batches, want 2 and 2", len(log), len(batches))
+	}
+	if log[0].Values["b"] != batches[0].ID {
+		t.Fatalf("the oldest kept record names batch %v, the oldest kept batch is %s", log[0].Values["b"], batches[0].ID)
+	}
+	bs := NewBatches(rdb, "demo")
+	if err := bs.Load(ctx, []*redis.XMessage{&log[0], &log[1]}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range log {
+		st, err := DecodeEntry(log[i].Values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := bs.Receipt(&log[i], st.Seq, st.RecordID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := proof.ParseReceipt([]byte(raw))
+		if err != nil || rc.Seq != st.Seq || rc.Verify(l.PublicKeys()) != nil {
+			t.Fatalf("record %d: receipt %s does not verify (%v)", i, raw, err)
+		}
 	}
 }

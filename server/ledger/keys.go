@@ -55,6 +55,13 @@ func RateConsentKey(site, consentID string) string { return "c:{" + site + "}:r:
 // that writes the records. Absent: the chain is empty. Lifetime: kept.
 func HeadKey(site string) string { return "c:{" + site + "}:head" }
 
+// BatchesKey is the stream c:{site}:batches: one entry per signed batch
+// of records (StoredBatch: fields v, seq, kid, time, sig, root, leaves),
+// written by the append script with the batch's records, which name it
+// (field "b"). Receipts are rebuilt from it (batches.go). Lifetime: trimmed
+// with the log (Ledger.Trim keeps the batch of the oldest kept record).
+func BatchesKey(site string) string { return "c:{" + site + "}:batches" }
+
 // CheckpointsKey is the list c:{site}:checkpoints: signed checkpoints
 // (proof.Checkpoint JSON), oldest first: the chain head every
 // --checkpoint-interval, and a "cut" checkpoint before each retention

@@ -164,6 +164,24 @@ type pending struct {
 type result struct {
 	receipt Receipt
 	err     error
+	// A duplicate whose receipt is to be rebuilt from its batch (the
+	// idempotency key names it): Append does that, outside the worker.
+	batchID string
+	seq     int64
+}
+
+// storedReceipt completes a duplicate's receipt from its batch.
+func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Receipt, error) {
+	rc := res.receipt
+	b, err := l.rebuildReceipt(ctx, site, res.batchID, res.seq, rc.RecordID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rc.Proof = b
+	if r, err := proof.ParseReceipt(b); err == nil {
+		rc.Seq, rc.Hash = r.Seq, r.Hash
+	}
+	return rc, nil
 }
 
 // New starts a ledger writing through rdb.
@@ -341,7 +359,29 @@ func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64
 	if err != nil {
 		return 0, fmt.Errorf("%w: trim log: %w", ErrUnavailable, err)
 	}
-	return n, nil
+	return n, l.trimBatches(ctx, site, min)
+}
+
+// trimBatches removes the signed batches that no kept record names: those
+// before the batch of the oldest record left in the log (before min when
+// the log is empty). A batch is written just before its records, so its
+// ID is never after theirs.
+func (l *Ledger) trimBatches(ctx context.Context, site, min string) error {
+	first, err := l.rdb.XRangeN(ctx, LogKey(site), "-", "+", 1).Result()
+	if err != nil {
+		return fmt.Errorf("%w: trim batches: %w", ErrUnavailable, err)
+	}
+	if len(first) == 1 {
+		if b, _ := first[0].Values["b"].(string); b != "" {
+			min = b
+		} else {
+			min = first[0].ID
+		}
+	}
+	if err := l.rdb.XTrimMinID(ctx, BatchesKey(site), min).Err(); err != nil {
+		return fmt.Errorf("%w: trim batches: %w", ErrUnavailable, err)
+	}
+	return nil
 }
 
 // Entry is one stream entry: its ID and the record it holds.
@@ -380,6 +420,9 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	}
 	select {
 	case res := <-p.done:
+		if res.err == nil && res.batchID != "" {
+			return l.storedReceipt(ctx, r.Site, res)
+		}
 		return res.receipt, res.err
 	case <-ctx.Done():
 		return Receipt{}, fmt.Errorf("%w: waiting for Redis: %w", ErrUnavailable, ctx.Err())
@@ -465,6 +508,7 @@ type siteBatch struct {
 	stored   [][]byte
 	receipts [][]byte
 	hashes   []proof.Hash
+	batch    *proof.Batch // the signed batch (nil unchained)
 }
 
 // commit writes one batch: one script call per site, all in one
@@ -643,6 +687,7 @@ func (l *Ledger) prepare(g *siteBatch) error {
 	}
 	g.after = chainHead{seq: seq, hash: prev}
 	b := proof.SignBatch(l.key, g.site, time.Now(), g.hashes)
+	g.batch = b
 	size = 0
 	for _, p := range g.items {
 		size += b.ReceiptSize(p.rec.RecordID)
@@ -678,20 +723,25 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 	first := g.items[0].rec
 	days := countDays(g.items)
-	keys := make([]string, 0, 4+len(days)+2*len(g.items))
-	keys = append(keys, LogKey(g.site), NoticeKey(g.site), HeadKey(g.site), TurnKey(g.site))
+	keys := make([]string, 0, 5+len(days)+2*len(g.items))
+	keys = append(keys, LogKey(g.site), NoticeKey(g.site), HeadKey(g.site), TurnKey(g.site), BatchesKey(g.site))
 	nfields := 0
 	for _, d := range days {
 		keys = append(keys, DailyKey(g.site, d.day))
 		nfields += len(d.fields)
 	}
-	args := make([]any, 0, 11+len(g.snaps)+len(days)+2*nfields+3*len(g.items))
+	args := make([]any, 0, 17+len(g.snaps)+len(days)+2*nfields+2*len(g.items))
 	chained := "1"
 	if l.opts.Unchained {
 		chained = "0"
 	}
 	args = append(args, len(g.items), len(g.snaps)/2, len(days), seconds(first.CounterTTL), seconds(IdempotencyTTL),
 		seconds(first.RetentionTTL), chained, g.head.String(), g.after.String(), l.token, TurnTTL.Milliseconds())
+	if g.batch != nil {
+		args = append(args, batchArgs(g.batch, g.head.seq+1, g.hashes)...)
+	} else {
+		args = append(args, "", "", "", "", "", "")
+	}
 	for _, s := range g.snaps {
 		args = append(args, s)
 	}
@@ -710,7 +760,7 @@ func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
 		keys = append(keys, ikey, HistoryKey(g.site, r.ConsentID))
-		args = append(args, g.stored[i], idem, g.receipts[i])
+		args = append(args, g.stored[i], idem)
 	}
 	return keys, args
 }
@@ -885,7 +935,9 @@ func (l *Ledger) deliver(g *siteBatch) {
 }
 
 // decodeStored reads an idempotency key's value:
-// recordID|consentID|unixMillis|streamID|receiptJSON.
+// recordID|consentID|unixMillis|streamID|tail, where tail is what
+// storedTail reads: a reference to the record's batch, from which Append
+// rebuilds the receipt, a receipt (earlier versions) or "".
 func decodeStored(s string) result {
 	parts := strings.SplitN(s, "|", 5)
 	if len(parts) < 4 {
@@ -896,13 +948,20 @@ func decodeStored(s string) result {
 		return result{err: fmt.Errorf("%w: malformed stored receipt %q", ErrUnavailable, s)}
 	}
 	rc := Receipt{RecordID: parts[0], ConsentID: parts[1], Time: time.UnixMilli(ms).UTC(), StreamID: parts[3], Duplicate: true}
-	if len(parts) == 5 && parts[4] != "" {
-		rc.Proof = []byte(parts[4])
+	if len(parts) < 5 {
+		return result{receipt: rc}
+	}
+	batchID, seq, receipt, err := storedTail(parts[4])
+	if err != nil {
+		return result{err: fmt.Errorf("%w: stored receipt %q: %w", ErrUnavailable, s, err)}
+	}
+	if receipt != nil {
+		rc.Proof = receipt
 		if r, err := proof.ParseReceipt(rc.Proof); err == nil {
 			rc.Seq, rc.Hash = r.Seq, r.Hash
 		}
 	}
-	return result{receipt: rc}
+	return result{receipt: rc, batchID: batchID, seq: seq}
 }
 
 func isNoScript(err error) bool {

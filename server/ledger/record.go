@@ -300,7 +300,7 @@ func contains(list []string, s string) bool {
 }
 
 // receipt encodes what a duplicate request gets back: recordID|consentID|unixMillis
-// (the script appends |streamID|receiptJSON).
+// (the script appends |streamID|@batchID#seq, see decodeStored).
 func (r *Record) receipt() string {
 	return r.RecordID + "|" + r.ConsentID + "|" + strconv.FormatInt(r.Time.UnixMilli(), 10)
 }
