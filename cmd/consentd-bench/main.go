@@ -191,6 +191,9 @@ func run(o options) error {
 	fmt.Printf("ratio chained/unchained: %.2f (target >= 0.80)\n", ratio)
 	fmt.Printf("ratio chained ingest/healthz: %.2f\n", ch.RPS/health.RPS)
 	fmt.Printf("group commit: unchained %s; chained %s\n", runs[0][0].batches, runs[1][0].batches)
+	fmt.Printf("Redis time in the append script per record (INFO commandstats): unchained %v, chained %v\n",
+		un.scriptPerRec.Round(100*time.Nanosecond), ch.scriptPerRec.Round(100*time.Nanosecond))
+	fmt.Printf("Redis memory per record (used_memory growth): unchained %.0f B, chained %.0f B\n", un.memPerRec, ch.memPerRec)
 	if o.markdown {
 		fmt.Printf("\n| %s | %d CPUs | %.0f | %.0f | %s / %s | %.0f | %s / %s | %.2f | %.2f |\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, un.ackRate, un.P50, un.P99,
@@ -293,6 +296,8 @@ type ingestRun struct {
 	ackRate       float64
 	cpu           []time.Duration
 	batches       string
+	scriptPerRec  time.Duration // Redis time inside the append script per stored record
+	memPerRec     float64       // growth of Redis used_memory per stored record, bytes
 }
 
 func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
@@ -305,6 +310,10 @@ func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
 	if err != nil {
 		return ingestRun{}, err
 	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		return ingestRun{}, err
+	}
+	mem0 := usedMemory(ctx, rdb)
 	cpu1 := cpuTimes(s.pids)
 	res, err := wrk(o, o.duration, s.base+"/v1/consent", s.lua)
 	if err != nil {
@@ -320,6 +329,10 @@ func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
 	r.acked = res.Requests - res.Non2xx
 	r.ackRate = float64(r.stored) / res.Seconds
 	r.batches = batchStats(s.base + "/metrics")
+	if r.stored > 0 {
+		r.scriptPerRec = scriptTime(ctx, rdb) / time.Duration(r.stored)
+		r.memPerRec = float64(usedMemory(ctx, rdb)-mem0) / float64(r.stored)
+	}
 	return r, nil
 }
 
@@ -331,6 +344,8 @@ func average(runs []ingestRun) ingestRun {
 		a.ackRate += r.ackRate / float64(len(runs))
 		a.P50 += r.P50 / time.Duration(len(runs))
 		a.P99 += r.P99 / time.Duration(len(runs))
+		a.scriptPerRec += r.scriptPerRec / time.Duration(len(runs))
+		a.memPerRec += r.memPerRec / float64(len(runs))
 	}
 	return a
 }
@@ -457,6 +472,40 @@ func latency(m []string) time.Duration {
 	return time.Duration(v * float64(unit)).Round(time.Microsecond)
 }
 
+// usedMemory is Redis's used_memory (INFO memory), in bytes.
+func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
+	info, _ := rdb.Info(ctx, "memory").Result()
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// scriptTime is the time Redis spent in EVALSHA and EVAL since the last
+// CONFIG RESETSTAT (INFO commandstats).
+func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
+			continue
+		}
+		for _, kv := range strings.Split(strings.TrimSpace(line[strings.IndexByte(line, ':')+1:]), ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				us, _ := strconv.ParseInt(v, 10, 64)
+				total += time.Duration(us) * time.Microsecond
+			}
+		}
+	}
+	return total
+}
+
 // batchStats summarizes the ledger's group commits from /metrics.
 func batchStats(url string) string {
 	res, err := http.Get(url)
@@ -489,16 +538,21 @@ func cpuTimes(pids []int) []time.Duration {
 		if err != nil {
 			continue
 		}
-		// Fields after the ")" that closes the command name; utime and stime
-		// are fields 14 and 15 of the whole line, in clock ticks (100 Hz).
+		// Fields after the ")" that closes the command name; utime, stime,
+		// cutime and cstime are fields 14 to 17 of the whole line, in clock
+		// ticks (100 Hz). The children's times count: Redis's AOF rewrite
+		// runs in a child (forked when the AOF has doubled) on the same cores.
 		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
 		f := strings.Fields(rest)
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		out[i] = time.Duration(u+s) * 10 * time.Millisecond
+		var ticks int64
+		for _, x := range f[11:15] {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			ticks += n
+		}
+		out[i] = time.Duration(ticks) * 10 * time.Millisecond
 	}
 	return out
 }
