@@ -35,7 +35,7 @@ func FuzzConsentRequest(f *testing.F) {
 			if p := refKeyProblem(body); p != "" {
 				t.Fatalf("accepted, but key %q is given twice or misspelled", p)
 			}
-			_, err = buildRecord(e, req)
+			_, err = buildRecord(e, &req)
 		}
 		if err == nil {
 			return
