@@ -170,3 +170,28 @@ func TestDecodeConsentAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per decode, want 1", n)
 	}
 }
+
+// BenchmarkDecodeConsent compares decodeConsent ("new") with the
+// encoding/json decoder it replaced ("encoding-json") on the body of the
+// load test.
+func BenchmarkDecodeConsent(b *testing.B) {
+	body := benchConsentBody()
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, err := decodeConsent(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, err := refDecodeConsent(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
