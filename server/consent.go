@@ -1,12 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/url"
 	"regexp"
@@ -22,17 +20,6 @@ import (
 	"github.com/consentd/consentd/proof/canon"
 	"github.com/consentd/consentd/server/ledger"
 )
-
-// consentRequest is the body of POST /v1/consent.
-type consentRequest struct {
-	Site          string                     `json:"site"`
-	ConsentID     string                     `json:"consentId"`
-	Choices       map[string]json.RawMessage `json:"choices"`
-	Method        string                     `json:"method"`
-	NoticeVersion string                     `json:"noticeVersion"`
-	Language      string                     `json:"language"`
-	URL           string                     `json:"url"`
-}
 
 // consentResponse is the receipt answered with 201 (or 200 for a retry
 // of a request already stored).
@@ -83,7 +70,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if origin := c.Get(fiber.HeaderOrigin); origin == "" || !entry.site.AllowsOrigin(origin) {
 		return &APIError{Code: fiber.StatusForbidden, Field: "Origin", Msg: "origin is not in the site's allowlist"}
 	}
-	rec, err := buildRecord(entry, req)
+	rec, err := buildRecord(entry, &req)
 	if err != nil {
 		return err
 	}
@@ -169,61 +156,6 @@ func checkJSONContentType(ct string) error {
 	return nil
 }
 
-// decodeConsent parses the body strictly: one JSON object, known fields
-// only. Errors name the offending field.
-func decodeConsent(body []byte) (*consentRequest, error) {
-	if !utf8.Valid(body) {
-		return nil, badRequest("body", "body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var req consentRequest
-	if err := dec.Decode(&req); err != nil {
-		return nil, jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, badRequest("body", "unexpected data after the JSON object")
-	}
-	if err := checkKeys(body, len(req.Choices)); err != nil {
-		return nil, err
-	}
-	return &req, nil
-}
-
-func jsonError(err error) *APIError {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			return badRequest("body", "body must be a JSON object")
-		}
-		return badRequest(field, fmt.Sprintf("must be a %s", jsonKind(te.Type.Kind().String())))
-	case errors.As(err, &se):
-		return badRequest("body", fmt.Sprintf("body is not valid JSON (at byte %d)", se.Offset))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("body", "body is empty or cut short: expected a JSON object")
-	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if name := strings.Trim(f, `"`); name != "" {
-			return badRequest(name, "unknown field")
-		}
-		return badRequest("body", `unknown field "" (an empty key)`)
-	}
-	return badRequest("body", "body is not a valid consent request")
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "map", "struct":
-		return "JSON object"
-	case "slice":
-		return "JSON array"
-	}
-	return k
-}
-
 // buildRecord checks the request against the site and makes the record.
 func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	site := e.site
@@ -236,7 +168,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	if !validMethod(req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
 	}
-	choices, err := checkChoices(site, req.Choices, req.Method)
+	choices, err := checkChoices(site, req.Choices(), req.Method)
 	if err != nil {
 		return nil, err
 	}
@@ -282,27 +214,29 @@ func validMethod(m string) bool {
 
 // checkChoices requires a true/false for every category of the site and
 // nothing else; required categories must be true, and accept_all,
-// reject_all and withdraw must say what they mean.
-func checkChoices(site *config.Site, raw map[string]json.RawMessage, method string) (map[string]bool, error) {
-	if len(raw) == 0 {
+// reject_all and withdraw must say what they mean. choices are in body
+// order, each id once (decodeConsent refuses a key given twice); the
+// first bad entry is named.
+func checkChoices(site *config.Site, choices []choice, method string) (map[string]bool, error) {
+	if len(choices) == 0 {
 		return nil, badRequest("choices", "required: an object with true or false for every category")
 	}
-	out := make(map[string]bool, len(raw))
-	for id, v := range raw {
-		cat, ok := site.Category(id)
+	out := make(map[string]bool, len(choices))
+	for _, ch := range choices {
+		cat, ok := site.Category(ch.ID)
 		if !ok {
-			return nil, badRequest("choices."+truncate(id, 64), "unknown category")
+			return nil, badRequest("choices."+truncate(ch.ID, 64), "unknown category")
 		}
-		switch string(bytes.TrimSpace(v)) {
-		case "true":
-			out[id] = true
-		case "false":
+		switch ch.Value {
+		case choiceTrue:
+			out[ch.ID] = true
+		case choiceFalse:
 			if cat.Required {
-				return nil, badRequest("choices."+id, "a required category must be true")
+				return nil, badRequest("choices."+ch.ID, "a required category must be true")
 			}
-			out[id] = false
+			out[ch.ID] = false
 		default:
-			return nil, badRequest("choices."+id, "must be true or false")
+			return nil, badRequest("choices."+ch.ID, "must be true or false")
 		}
 	}
 	for _, cat := range site.Categories {

@@ -19,14 +19,7 @@ func FuzzConsentRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	e := &siteEntry{site: site, required: []string{"necessary"}}
-	for _, seed := range []string{
-		`{"site":"demo","consentId":"3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f","choices":{"necessary":true,"analytics":true,"marketing":false},"method":"custom","noticeVersion":"` + zeros64 + `","language":"fi","url":"https://www.oppimo.fi/a?b=c#d"}`,
-		`{"site":"demo","choices":{"necessary":true,"analytics":false,"marketing":false},"method":"reject_all","noticeVersion":"` + zeros64 + `","language":"sv","url":"http://x"}`,
-		`{"choices":{"necessary":"yes"}}`, `[]`, `{}`, `{"site":1}`, `{"a":{"b":{"c":[[[[[[]]]]]]}}}`, "\xff\xfe",
-		`{"site":"demo","url":"javascript:alert(1)"}`, `{"site":"demo"} {"x":1}`,
-		`{"site":"demo","site":"x"}`, `{"SITE":"demo"}`, `{"choices":{"a":true,"\u0061":false}}`, `{"url":"\u0000"}`,
-		`{"site":1e999999}`, `{"choices":{"necessary":-0.0e-99999}}`, "{\"site\":\"de\x00mo\"}",
-	} {
+	for _, seed := range consentSeeds {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -35,7 +28,7 @@ func FuzzConsentRequest(f *testing.F) {
 			if p := refKeyProblem(body); p != "" {
 				t.Fatalf("accepted, but key %q is given twice or misspelled", p)
 			}
-			_, err = buildRecord(e, req)
+			_, err = buildRecord(e, &req)
 		}
 		if err == nil {
 			return
@@ -45,6 +38,17 @@ func FuzzConsentRequest(f *testing.F) {
 			t.Fatalf("refusal is not a 4xx with a field: %#v (%v)", ae, err)
 		}
 	})
+}
+
+// consentSeeds are the seed bodies of FuzzConsentRequest, also used by
+// FuzzDecodeDifferential.
+var consentSeeds = []string{
+	`{"site":"demo","consentId":"3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f","choices":{"necessary":true,"analytics":true,"marketing":false},"method":"custom","noticeVersion":"` + zeros64 + `","language":"fi","url":"https://www.oppimo.fi/a?b=c#d"}`,
+	`{"site":"demo","choices":{"necessary":true,"analytics":false,"marketing":false},"method":"reject_all","noticeVersion":"` + zeros64 + `","language":"sv","url":"http://x"}`,
+	`{"choices":{"necessary":"yes"}}`, `[]`, `{}`, `{"site":1}`, `{"a":{"b":{"c":[[[[[[]]]]]]}}}`, "\xff\xfe",
+	`{"site":"demo","url":"javascript:alert(1)"}`, `{"site":"demo"} {"x":1}`,
+	`{"site":"demo","site":"x"}`, `{"SITE":"demo"}`, `{"choices":{"a":true,"\u0061":false}}`, `{"url":"\u0000"}`,
+	`{"site":1e999999}`, `{"choices":{"necessary":-0.0e-99999}}`, "{\"site\":\"de\x00mo\"}",
 }
 
 const zeros64 = "0000000000000000000000000000000000000000000000000000000000000000"

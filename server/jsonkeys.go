@@ -1,162 +1,99 @@
 package server
 
 import (
-	"encoding/json"
+	"unicode"
+	"unicode/utf8"
 )
 
-// consentFields are the JSON names of consentRequest, exactly as spelled.
+// The names of the consent body's fields, and how decodeConsent matches
+// a key to them: exactly, or (a key problem, but encoding/json matched it)
+// in other letter case.
+
+// consentFields are the JSON names of the consent body's fields, exactly
+// as spelled; a field's index is its number (fieldSite…).
 var consentFields = [...]string{"site", "consentId", "choices", "method", "noticeVersion", "language", "url"}
 
-// checkKeys refuses what encoding/json lets through in a consent body that
-// it decoded: a key given twice (encoding/json keeps the last, another
-// parser might keep the first) and a field name in other letter case
-// ("SITE", matched case-insensitively by encoding/json). Keys of choices
-// are checked for duplicates too; nChoices is how many distinct keys the
-// decoded choices map holds. body must be one valid JSON object (decodeConsent
-// has checked it); the scan does not allocate unless a key has escapes or
-// choices has a duplicate.
-func checkKeys(body []byte, nChoices int) *APIError {
-	var seen uint
-	var err *APIError
-	eachKey(body, skipSpace(body, 0), func(key []byte, value int) bool {
-		name := unescapeKey(key)
-		i := fieldIndex(name)
-		switch {
-		case i < 0:
-			err = badRequest(truncate(name, 64), "unknown field (names are case-sensitive)")
-			return false
-		case seen&(1<<i) != 0:
-			err = badRequest(name, "given more than once")
-			return false
-		case name == "choices" && value < len(body) && body[value] == '{':
-			err = checkChoiceKeys(body, value, nChoices)
-		}
-		seen |= 1 << i
-		return err == nil
-	})
-	return err
+// The numbers of the fields, as indexes of consentFields.
+const (
+	fieldSite = iota
+	fieldConsentID
+	fieldChoices
+	fieldMethod
+	fieldNoticeVersion
+	fieldLanguage
+	fieldURL
+)
+
+// foldedFields are consentFields folded by foldKey: a key that folds to
+// one of them is a field name in other letter case ("SITE", "ſite").
+// TestFoldedFields keeps the two lists in step.
+var foldedFields = [...]string{"SITE", "CONSENTID", "CHOICES", "METHOD", "NOTICEVERSION", "LANGUAGE", "URL"}
+
+// exactField is the number of the field named key, or -1.
+func exactField(key string) int {
+	switch key {
+	case "site":
+		return fieldSite
+	case "consentId":
+		return fieldConsentID
+	case "choices":
+		return fieldChoices
+	case "method":
+		return fieldMethod
+	case "noticeVersion":
+		return fieldNoticeVersion
+	case "language":
+		return fieldLanguage
+	case "url":
+		return fieldURL
+	}
+	return -1
 }
 
-func fieldIndex(name string) int {
-	for i, f := range consentFields {
-		if f == name {
-			return i
+// foldedField is the number of the field that key names in other letter
+// case, as encoding/json matches keys, or -1.
+func foldedField(key string) int {
+	// Folding never makes a rune longer, and a field name's bytes each
+	// come from a rune of at most 3 bytes: a longer key is none of them.
+	if len(key) > 3*len("noticeVersion") {
+		return -1
+	}
+	var buf [3 * len("noticeVersion")]byte
+	k := appendFolded(buf[:0], key)
+	for f, name := range foldedFields {
+		if string(k) == name {
+			return f
 		}
 	}
 	return -1
 }
 
-// checkChoiceKeys finds a key given twice in the choices object at
-// body[start]. Counting is enough to know (the decoded map dropped the
-// duplicates); only then are the keys compared to name it.
-func checkChoiceKeys(body []byte, start, distinct int) *APIError {
-	n := 0
-	eachKey(body, start, func([]byte, int) bool { n++; return true })
-	if n == distinct {
-		return nil
-	}
-	seen := make(map[string]bool, n)
-	var err *APIError
-	eachKey(body, start, func(key []byte, _ int) bool {
-		name := unescapeKey(key)
-		if seen[name] {
-			err = badRequest("choices."+truncate(name, 64), "given more than once")
-			return false
-		}
-		seen[name] = true
-		return true
-	})
-	return err
-}
+// foldKey folds s as encoding/json does to match a key to a field name
+// (appendFolded).
+func foldKey(s string) string { return string(appendFolded(nil, s)) }
 
-// eachKey calls f for each key of the valid JSON object at body[i] ('{'),
-// with the key's raw bytes (between the quotes, escapes kept) and the
-// index of its value, until f returns false.
-func eachKey(body []byte, i int, f func(key []byte, value int) bool) {
-	i++ // '{'
-	for {
-		i = skipSpace(body, i)
-		if i >= len(body) || body[i] != '"' {
-			return // '}'
-		}
-		end := skipString(body, i)
-		key := body[i+1 : end-1]
-		i = skipSpace(body, end)
-		i = skipSpace(body, i+1) // ':'
-		if !f(key, i) {
-			return
-		}
-		i = skipSpace(body, skipValue(body, i))
-		if i < len(body) && body[i] == ',' {
-			i++
-		}
-	}
-}
-
-// unescapeKey returns the key's text, decoding escapes (rare) as
-// encoding/json does.
-func unescapeKey(raw []byte) string {
-	for _, b := range raw {
-		if b == '\\' {
-			var s string
-			q := make([]byte, 0, len(raw)+2)
-			q = append(append(append(q, '"'), raw...), '"')
-			if json.Unmarshal(q, &s) != nil {
-				return string(raw)
+// appendFolded appends s folded as encoding/json folds a key to match it
+// to a field name: ASCII letters to upper case, any other rune to the
+// smallest rune of its case-folding orbit ('ſ' to 'S', the Kelvin sign to
+// 'K'). No rune becomes longer.
+func appendFolded(b []byte, s string) []byte {
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
 			}
-			return s
+			b = append(b, byte(r))
+			continue
 		}
-	}
-	return string(raw)
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] ('"').
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
+		for {
+			r2 := unicode.SimpleFold(r)
+			if r2 <= r {
+				r = r2
+				break
 			}
+			r = r2
 		}
-		return i
+		b = utf8.AppendRune(b, r)
 	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-		i++
-	}
-	return i
+	return b
 }

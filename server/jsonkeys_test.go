@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -42,9 +43,10 @@ func TestDecodeConsentKeys(t *testing.T) {
 	}
 }
 
-// refKeyProblem is the slow reference for checkKeys (encoding/json
-// tokens): the first key given twice in the top-level object or in its
-// choices object, or a top-level key not spelled like a field; "" if none.
+// refKeyProblem is a slow reference for the key checks of decodeConsent
+// (encoding/json tokens): the first key given twice in the top-level
+// object or in its choices object, or a top-level key not spelled like a
+// field; "" if none.
 func refKeyProblem(body []byte) string { return refKeys(body, true) }
 
 func refKeys(body []byte, top bool) string {
@@ -74,4 +76,46 @@ func refKeys(body []byte, top bool) string {
 		}
 	}
 	return ""
+}
+
+// TestFoldedFields: foldedFields is consentFields folded by foldKey, and
+// foldKey folds as encoding/json matches keys to fields.
+func TestFoldedFields(t *testing.T) {
+	for i, f := range consentFields {
+		if got := foldKey(f); got != foldedFields[i] {
+			t.Errorf("foldKey(%q) = %q, foldedFields has %q", f, got, foldedFields[i])
+		}
+	}
+	tests := []struct {
+		key  string
+		want int
+	}{
+		{"site", fieldSite}, {"SITE", fieldSite}, {"sItE", fieldSite}, {"ſite", fieldSite},
+		{"CONSENTID", fieldConsentID}, {"Choices", fieldChoices}, {"noticeversion", fieldNoticeVersion},
+		{"URL", fieldURL}, {"noticeVerſion", fieldNoticeVersion}, {"NOTICEVERſION", fieldNoticeVersion},
+		{"\u212Aey", -1}, {strings.Repeat("ſ", 20), -1}, {"sites", -1}, {"sıte", -1}, {"", -1},
+	}
+	for _, tt := range tests {
+		if got := foldedField(tt.key); got != tt.want {
+			t.Errorf("foldedField(%q) = %d, want %d", tt.key, got, tt.want)
+		}
+		// encoding/json agrees: a value of the wrong type is reported
+		// under the field's name exactly when the key matches it.
+		var v struct {
+			Site          string `json:"site"`
+			ConsentID     string `json:"consentId"`
+			Choices       string `json:"choices"`
+			Method        string `json:"method"`
+			NoticeVersion string `json:"noticeVersion"`
+			Language      string `json:"language"`
+			URL           string `json:"url"`
+		}
+		key, _ := json.Marshal(tt.key)
+		err := json.Unmarshal([]byte(`{`+string(key)+`:1}`), &v)
+		var te *json.UnmarshalTypeError
+		matched := errors.As(err, &te)
+		if matched != (tt.want >= 0) || matched && te.Field != consentFields[tt.want] {
+			t.Errorf("encoding/json on %q: %v, want field %d", tt.key, err, tt.want)
+		}
+	}
 }

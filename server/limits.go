@@ -44,22 +44,30 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID b
 	if s.limiter == nil {
 		return nil
 	}
+	consentIDLimit := 0
+	if clientConsentID {
+		consentIDLimit = s.cfg.ConsentIDLimit
+	}
+	if s.cfg.RateLimit <= 0 && s.cfg.SiteRateLimit <= 0 && consentIDLimit <= 0 {
+		return nil // every limit is off: no key to build, no round trip
+	}
+	// A counter's key is built only when its limit is on: the address key
+	// needs the client address (X-Forwarded-For parsed) and concatenation.
 	var counters [3]ratelimit.Counter
 	var names [3]string
 	n := 0
-	add := func(name, key string, limit int) {
-		if limit > 0 {
-			counters[n], names[n] = ratelimit.Counter{Key: key, Limit: limit, Window: limitWindow}, name
-			n++
-		}
+	if limit := s.cfg.RateLimit; limit > 0 {
+		counters[n] = limitCounter(ledger.RateAddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), limit)
+		names[n] = limitAddress
+		n++
 	}
-	add(limitAddress, ledger.RateAddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), s.cfg.RateLimit)
-	add(limitSite, ledger.RateSiteKey(rec.Site), s.cfg.SiteRateLimit)
-	if clientConsentID {
-		add(limitConsentID, ledger.RateConsentKey(rec.Site, rec.ConsentID), s.cfg.ConsentIDLimit)
+	if limit := s.cfg.SiteRateLimit; limit > 0 {
+		counters[n], names[n] = limitCounter(ledger.RateSiteKey(rec.Site), limit), limitSite
+		n++
 	}
-	if n == 0 {
-		return nil
+	if consentIDLimit > 0 {
+		counters[n], names[n] = limitCounter(ledger.RateConsentKey(rec.Site, rec.ConsentID), consentIDLimit), limitConsentID
+		n++
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), limitTimeout)
 	defer cancel()
@@ -89,6 +97,11 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID b
 		e.Msg, e.Field = "too many decisions for this consent ID, retry later", "consentId"
 	}
 	return e
+}
+
+// limitCounter is the counter of one limit (of limitWindow) under key.
+func limitCounter(key string, limit int) ratelimit.Counter {
+	return ratelimit.Counter{Key: key, Limit: limit, Window: limitWindow}
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1 (for Retry-After).
