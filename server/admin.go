@@ -109,7 +109,7 @@ type historyResponse struct {
 // one consent ID, oldest first, with links to the notice versions shown.
 func (s *Server) consentHistory(c *fiber.Ctx) error {
 	site, id := c.Params("site"), c.Params("consentId")
-	if !uuidPattern.MatchString(id) {
+	if !isLowerUUID(id) {
 		return badRequest("consentId", "must be a lowercase UUID such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f")
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)

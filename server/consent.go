@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +35,38 @@ type consentResponse struct {
 	Receipt json.RawMessage `json:"receipt,omitempty"`
 }
 
-var (
-	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	versionPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+// isLowerUUID reports whether s is a UUID written as 8-4-4-4-12 lowercase
+// hex digits, such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f.
+func isLowerUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isLowerHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isVersion reports whether s is a notice version: 64 lowercase hex digits.
+func isVersion(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isLowerHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
 const (
 	maxURLLength       = 2048
@@ -162,7 +189,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	consentID := req.ConsentID
 	if consentID == "" {
 		consentID = uuid.NewString()
-	} else if !uuidPattern.MatchString(consentID) {
+	} else if !isLowerUUID(consentID) {
 		return nil, badRequest("consentId", "must be a lowercase UUID such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f")
 	}
 	if !validMethod(req.Method) {
@@ -172,7 +199,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !versionPattern.MatchString(req.NoticeVersion) {
+	if !isVersion(req.NoticeVersion) {
 		return nil, badRequest("noticeVersion", "must be the 64-hex-digit notice version the widget was built with")
 	}
 	if req.Language == "" || !site.HasLanguage(req.Language) {

@@ -86,7 +86,7 @@ func (s *Server) noticeVersion(c *fiber.Ctx) error {
 		return err
 	}
 	v := c.Params("version")
-	if !versionPattern.MatchString(v) {
+	if !isVersion(v) {
 		return badRequest("version", "must be a notice version: 64 lowercase hex digits")
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
