@@ -48,6 +48,7 @@ type options struct {
 	fsync       string
 	markdown    bool
 	limits      bool
+	idempotency bool
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
 }
@@ -62,6 +63,7 @@ func main() {
 	flag.StringVar(&o.fsync, "appendfsync", "everysec", "Redis appendfsync: everysec or always")
 	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
 	flag.BoolVar(&o.limits, "limits", false, "check the Redis rate limits on every post (limits set too high to refuse any); default: limits off")
+	flag.BoolVar(&o.idempotency, "idempotency", false, "send a new Idempotency-Key with every post, as the widget does (the key is checked and stored); default: no key")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.Parse()
@@ -279,12 +281,29 @@ func startServer(o options, rs *redisproc.Server, sitesDir, tmp string, chained 
 	})
 	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Origin\"] = %q\nwrk.headers[\"User-Agent\"] = \"consentd-bench\"\n",
 		string(body), benchOrigin)
+	if o.idempotency {
+		// A new key per request, as the widget sends (unique across runs
+		// and wrk threads: a random prefix per script load and a counter).
+		lua += idempotencyLua
+	}
 	if err := os.WriteFile(s.lua, []byte(lua), 0o644); err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
 }
+
+// idempotencyLua makes wrk send a new Idempotency-Key with every request.
+const idempotencyLua = `
+math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+local prefix = string.format("%08x%08x-", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = prefix .. n
+  return wrk.format()
+end
+`
 
 // benchKey is a fixed signing key for the bench (a test key: never use it).
 const benchKey = "ed25519:YmVuY2htYXJrLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24"
