@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/redisproc"
@@ -445,6 +446,60 @@ func TestWriteNDJSON(t *testing.T) {
 	var s ledger.Stored
 	if err := json.Unmarshal([]byte(lines[3]), &s); err != nil || s.UserAgent != recs[3].r.UserAgent || s.V != 2 {
 		t.Errorf("line 3: %+v %v", s, err)
+	}
+}
+
+// TestWriteNDJSONMixedReceipts exports a log whose older entries hold
+// their receipt (as stored before session 4) and whose newer ones name
+// their signed batch: each line gets its own receipt, the stored one
+// verbatim, the rebuilt one verifying with the ledger's key; a batch
+// missing from Redis is an error, not a line without a receipt.
+func TestWriteNDJSONMixedReceipts(t *testing.T) {
+	_, rdb := newRedis(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	legacy := rec{streamID(at, 0), record(0, at)}
+	enc, err := legacy.r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stored = `{"hash":"old","v":1}`
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: legacy.id, Values: []any{"v", ledger.FormatVersion, "record", enc, "receipt", stored}})
+	l := ledger.New(rdb, ledger.Options{})
+	var want []ledger.Receipt
+	for i := 1; i <= 3; i++ {
+		r := record(i, time.Now())
+		rc, err := l.Append(ctx, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rc)
+	}
+	_ = l.Close(ctx)
+	var buf bytes.Buffer
+	q := query(t, "format=ndjson&to="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339))
+	if n, err := export.Write(ctx, rdb, testSite(), q, &buf); err != nil || n != 4 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if !strings.Contains(lines[0], `,"receipt":`+stored+`,"stream_id"`) {
+		t.Errorf("legacy line %s\ndoes not carry its stored receipt verbatim", lines[0])
+	}
+	for i, rc := range want {
+		if !strings.Contains(lines[i+1], `,"receipt":`+string(rc.Proof)+`,"stream_id"`) {
+			t.Errorf("line %d: %s\nwant the receipt the client got: %s", i+1, lines[i+1], rc.Proof)
+		}
+		p, err := proof.ParseReceipt(rc.Proof)
+		if err != nil || p.Verify(l.PublicKeys()) != nil {
+			t.Errorf("receipt %d does not verify: %v", i, err)
+		}
+	}
+	if err := rdb.Del(ctx, ledger.BatchesKey("demo")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if _, err := export.Write(ctx, rdb, testSite(), q, &buf); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("export without the batches: err = %v, want one naming the missing batch", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -416,5 +417,51 @@ func TestBatchCountersSummed(t *testing.T) {
 		if ttl := rdb.TTL(ctx, DailyKey("demo", tt.day)).Val(); ttl < 399*24*time.Hour {
 			t.Errorf("counters of %s: TTL %v, want the counter TTL (400 days)", tt.day, ttl)
 		}
+	}
+}
+
+// TestDecodeStored reads every form an idempotency key's value has had:
+// the batch reference written now, a whole receipt (written before
+// receipts were rebuilt from batches) and none (unchained).
+func TestDecodeStored(t *testing.T) {
+	const prefix = "01a2085a-3039-7340-bcdb-211a651c5adc|3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f|1795436458042|1795436458042-3"
+	legacy := `{"hash":"` + strings.Repeat("ab", 32) + `","index":0,"kid":"k","path":[],"recordId":"r","root":"` + strings.Repeat("ab", 32) + `","seq":7,"sig":"s","site":"demo","size":1,"time":"t","v":1}`
+	tests := []struct {
+		name      string
+		value     string
+		batch     string
+		seq       int64
+		proof     string
+		wantError bool
+	}{
+		{name: "batch reference", value: prefix + "|@1795436458042-0#42", batch: "1795436458042-0", seq: 42},
+		{name: "stored receipt", value: prefix + "|" + legacy, proof: legacy, seq: 7},
+		{name: "unchained", value: prefix + "|"},
+		{name: "oldest form, no tail", value: prefix},
+		{name: "reference without seq", value: prefix + "|@1795436458042-0", wantError: true},
+		{name: "reference with bad seq", value: prefix + "|@1795436458042-0#x", wantError: true},
+		{name: "unknown tail", value: prefix + "|what", wantError: true},
+		{name: "too few parts", value: "a|b|c", wantError: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := decodeStored(tt.value)
+			if (res.err != nil) != tt.wantError {
+				t.Fatalf("err = %v, want error %v", res.err, tt.wantError)
+			}
+			if tt.wantError {
+				if !errors.Is(res.err, ErrUnavailable) {
+					t.Errorf("err = %v, want ErrUnavailable", res.err)
+				}
+				return
+			}
+			rc := res.receipt
+			if rc.RecordID != "01a2085a-3039-7340-bcdb-211a651c5adc" || rc.StreamID != "1795436458042-3" || !rc.Duplicate || rc.Time.UnixMilli() != 1795436458042 {
+				t.Errorf("receipt %+v", rc)
+			}
+			if res.batchID != tt.batch || string(rc.Proof) != tt.proof || (tt.proof != "" && rc.Seq != tt.seq) || (tt.batch != "" && res.seq != tt.seq) {
+				t.Errorf("batch %q seq %d proof %q (receipt seq %d), want batch %q seq %d proof %q", res.batchID, res.seq, rc.Proof, rc.Seq, tt.batch, tt.seq, tt.proof)
+			}
+		})
 	}
 }
