@@ -18,6 +18,10 @@ import (
 // (exports, a retried request) instead of being stored with every record:
 // a receipt is ~0.7 KB, the batch entry ~0.3 KB plus 64 bytes per record.
 
+// ErrBatchMissing means a record names a batch that is not in Redis (it
+// was deleted, or trimmed with records the retention removed).
+var ErrBatchMissing = errors.New("ledger: batch missing")
+
 // batchFormat is the version of the batch entry format (field "v").
 const batchFormat = "1"
 
@@ -146,7 +150,7 @@ func (bs *Batches) Load(ctx context.Context, msgs []*redis.XMessage) error {
 	for i, c := range cmds {
 		ms := c.Val()
 		if len(ms) != 1 {
-			return fmt.Errorf("ledger: batch %s of %s is missing", want[i], bs.site)
+			return fmt.Errorf("%w: %s of %s", ErrBatchMissing, want[i], bs.site)
 		}
 		sb, err := DecodeBatch(ms[0])
 		if err != nil {
@@ -216,20 +220,11 @@ func storedTail(tail string) (batchID string, seq int64, receipt []byte, err err
 
 // rebuildReceipt makes the receipt of a stored record from its batch.
 func (l *Ledger) rebuildReceipt(ctx context.Context, site, batchID string, seq int64, recordID string) ([]byte, error) {
-	ms, err := l.rdb.XRange(ctx, BatchesKey(site), batchID, batchID).Result()
-	if err != nil {
-		return nil, fmt.Errorf("%w: read batch: %w", ErrUnavailable, err)
-	}
-	if len(ms) != 1 {
-		return nil, fmt.Errorf("%w: batch %s of %s is missing", ErrUnavailable, batchID, site)
-	}
-	sb, err := DecodeBatch(ms[0])
-	if err != nil {
+	m := &redis.XMessage{Values: map[string]any{"b": batchID}}
+	bs := NewBatches(l.rdb, site)
+	if err := bs.Load(ctx, []*redis.XMessage{m}); err != nil {
 		return nil, err
 	}
-	ob, err := sb.Open(site)
-	if err != nil {
-		return nil, err
-	}
-	return ob.AppendReceipt(nil, seq, recordID)
+	r, err := bs.Receipt(m, seq, recordID)
+	return []byte(r), err
 }

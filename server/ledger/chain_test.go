@@ -234,3 +234,26 @@ func TestTrimKeepsBatchesOfKeptRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateWithoutBatch replays a request whose record's batch is gone
+// (trimmed by a retention shorter than the idempotency key's life): it is
+// still a duplicate, answered without a receipt rather than with an error.
+func TestDuplicateWithoutBatch(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	r := newRecord("demo")
+	r.IdempotencyKey = "gone-1"
+	first, err := l.Append(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, BatchesKey("demo")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	again := newRecord("demo")
+	again.IdempotencyKey = "gone-1"
+	rc, err := l.Append(ctx, again)
+	if err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.StreamID != first.StreamID || rc.Proof != nil {
+		t.Fatalf("replay = %+v, %v; want the first record's duplicate without a receipt", rc, err)
+	}
+}

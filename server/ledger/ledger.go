@@ -174,6 +174,11 @@ type result struct {
 func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Receipt, error) {
 	rc := res.receipt
 	b, err := l.rebuildReceipt(ctx, site, res.batchID, res.seq, rc.RecordID)
+	if errors.Is(err, ErrBatchMissing) {
+		// The record was stored; its batch is gone (retention trimmed it
+		// within the idempotency key's 72 h): answer without the receipt.
+		return rc, nil
+	}
 	if err != nil {
 		return Receipt{}, err
 	}
