@@ -163,6 +163,13 @@ func (d *decoder) decode() *APIError {
 
 // object reads the top-level object at data[i] ('{').
 func (d *decoder) object(i int) int {
+	return d.members(i, d.field)
+}
+
+// members reads the members of the object at data[i] ('{'), calling
+// value with each key and the index of its value; value returns the
+// index after the value, or -1 after setting syntaxErr.
+func (d *decoder) members(i int, value func(key string, i int) int) int {
 	data := d.data
 	i = d.space(i + 1)
 	if i < len(data) && data[i] == '}' {
@@ -182,7 +189,7 @@ func (d *decoder) object(i int) int {
 		if i = d.colon(i); i < 0 {
 			return i
 		}
-		if i = d.field(key, i); i < 0 {
+		if i = value(key, i); i < 0 {
 			return i
 		}
 		if i = d.space(i); i >= len(data) {
@@ -264,24 +271,7 @@ func (d *decoder) choices(i int, keep bool) int {
 		d.typeError("choices", "must be a JSON object")
 		return d.skip(i, 1)
 	}
-	i = d.space(i + 1)
-	if i < len(data) && data[i] == '}' {
-		return i + 1
-	}
-	for {
-		if i >= len(data) {
-			return d.eof()
-		}
-		if data[i] != '"' {
-			return d.syntax(i)
-		}
-		var id string
-		if id, i = d.str(i); i < 0 {
-			return i
-		}
-		if i = d.colon(i); i < 0 {
-			return i
-		}
+	return d.members(i, func(id string, i int) int {
 		var v choiceValue
 		if i, v = d.choiceValue(i); i < 0 {
 			return i
@@ -292,18 +282,8 @@ func (d *decoder) choices(i int, keep bool) int {
 			}
 			d.addChoice(choice{ID: id, Value: v})
 		}
-		if i = d.space(i); i >= len(data) {
-			return d.eof()
-		}
-		switch data[i] {
-		case ',':
-			i = d.space(i + 1)
-		case '}':
-			return i + 1
-		default:
-			return d.syntax(i)
-		}
-	}
+		return i
+	})
 }
 
 // choiceValue reads the value of a choice at data[i].

@@ -605,15 +605,10 @@ func BenchmarkExport(b *testing.B) {
 				runtime.GC()
 				debug.FreeOSMemory()
 				resetPeakRSS(b)
-				w := &countingWriter{}
-				t0 := time.Now()
-				n, err := export.Write(context.Background(), rdb, site, q, w)
-				took += time.Since(t0)
-				if err != nil || n != total {
-					b.Fatalf("Write = %d, %v", n, err)
-				}
+				d, bytes := timedExport(b, rdb, site, q, total)
+				took += d
 				rss = max(rss, peakRSSMB(b))
-				b.Logf("%s: %d records, %.1f MB in %v", format, n, float64(w.n)/1e6, time.Since(t0).Round(time.Millisecond))
+				b.Logf("%s: %d records, %.1f MB in %v", format, total, float64(bytes)/1e6, d.Round(time.Millisecond))
 			}
 			b.ReportMetric(float64(total)*float64(b.N)/took.Seconds(), "records/s")
 			b.ReportMetric(rss, "peak-RSS-MB")
@@ -637,6 +632,19 @@ func xrangeAll(b *testing.B, rdb redis.UniversalClient) int {
 		}
 		from = "(" + page[len(page)-1].ID
 	}
+}
+
+// timedExport runs one export of q (total records) to a counting writer
+// and returns how long it took and how many bytes it wrote.
+func timedExport(b *testing.B, rdb redis.UniversalClient, site *config.Site, q export.Query, total int) (time.Duration, int64) {
+	w := &countingWriter{}
+	t0 := time.Now()
+	n, err := export.Write(context.Background(), rdb, site, q, w)
+	took := time.Since(t0)
+	if err != nil || n != total {
+		b.Fatalf("Write = %d, %v", n, err)
+	}
+	return took, w.n
 }
 
 type countingWriter struct{ n int64 }
@@ -741,13 +749,8 @@ func BenchmarkExportChained(b *testing.B) {
 		}
 		var took time.Duration
 		for b.Loop() {
-			w := &countingWriter{}
-			t0 := time.Now()
-			n, err := export.Write(context.Background(), rdb, site, q, w)
-			took += time.Since(t0)
-			if err != nil || n != total {
-				b.Fatalf("Write = %d, %v", n, err)
-			}
+			d, _ := timedExport(b, rdb, site, q, total)
+			took += d
 		}
 		rate := float64(total) * float64(b.N) / took.Seconds()
 		b.ReportMetric(rate, "records/s")
