@@ -40,7 +40,8 @@ type a11yViolation struct {
 }
 
 // a11yCheck runs axe-core on the elements that match selector and fails on
-// serious or critical violations; it logs all. For the widget (#consentd)
+// every violation, whatever its impact (the last moderate one, two
+// landmarks named "Evästeet" in the notice view, is fixed). For the widget (#consentd)
 // it also makes sure axe looked inside the shadow root.
 func a11yCheck(t *testing.T, ctx context.Context, axe, what, selector string) {
 	t.Helper()
@@ -61,11 +62,7 @@ func a11yCheck(t *testing.T, ctx context.Context, axe, what, selector string) {
 	}
 	for _, v := range res.Violations {
 		msg := fmt.Sprintf("%s: axe %s (%s): %s at %s", what, v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", "))
-		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Error(msg)
-		} else {
-			t.Log(msg)
-		}
+		t.Error(msg)
 	}
 }
 
