@@ -339,7 +339,7 @@ func (l *load) post(ctx context.Context, d *decision) bool {
 // checkLedger compares the clients' decisions with what Redis holds for
 // the demo site: every decision acknowledged, each stored exactly once
 // under the record ID its receipt named, and every record whole — its
-// history list, idempotency receipt and daily counters
+// visitor state, idempotency receipt and daily counters
 // written with it (the append script is atomic), the chain head at the
 // stream's length.
 func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, decisions []*decision) {
@@ -377,7 +377,7 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 		type check struct {
 			d       *decision
 			s       stored
-			history *redis.StringSliceCmd
+			visitor *redis.MapStringStringCmd
 			idem    *redis.StringCmd
 		}
 		var checks []check
@@ -398,7 +398,7 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 				report("decision %s: stored record %s, but the receipt said %s", d.key, s.recordID, d.recordID)
 			}
 			checks = append(checks, check{d: d, s: s,
-				history: pipe.LRange(ctx, ledger.HistoryKey(site, d.consentID), 0, -1),
+				visitor: pipe.HGetAll(ctx, ledger.VisitorKey(site, d.consentID)),
 				idem:    pipe.Get(ctx, ledger.IdemKey(site, d.key)),
 			})
 		}
@@ -406,8 +406,8 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 			t.Fatalf("reading records back: %v", err)
 		}
 		for _, c := range checks {
-			if h, err := c.history.Result(); err != nil || len(h) != 1 || h[0] != c.s.streamID {
-				report("decision %s: history %v (%v), want [%s]", c.d.key, h, err, c.s.streamID)
+			if v, err := c.visitor.Result(); err != nil || len(v) != 3 || v["stream_id"] != c.s.streamID || v[c.s.streamID] == "" {
+				report("decision %s: visitor state %v (%v), want its one decision %s", c.d.key, v, err, c.s.streamID)
 			}
 			if v, err := c.idem.Result(); err != nil || !strings.Contains(v, "|"+c.s.streamID+"|") {
 				report("decision %s: idempotency receipt %q (%v) does not name %s", c.d.key, v, err, c.s.streamID)

@@ -1,6 +1,6 @@
 -- consentd ledger: append a batch of consent records for ONE site, atomically.
--- Either every record of the batch (entry + history + counters + batch signature + chain head)
--- is written, or none is.
+-- Either every record of the batch (entry + visitor state + counters + batch signature + chain
+-- head) is written, or none is.
 --
 -- KEYS[1]  stream c:{site}:log
 -- KEYS[2]  hash   c:{site}:notices
@@ -8,14 +8,14 @@
 -- KEYS[4]  string c:{site}:turn    (the instance that lost the last race for the head; see below)
 -- KEYS[5]  stream c:{site}:batches (one entry per signed batch)
 -- then ARGV[3] daily counter hashes c:{site}:d:{day}
--- then 2 keys per record: idempotency key, history list
+-- then 2 keys per record: idempotency key, visitor hash c:{site}:v:{consentId}
 --
 -- ARGV[1]  number of records
 -- ARGV[2]  number of notice snapshots that follow as (version, json) pairs
 -- ARGV[3]  number of daily counter hashes
 -- ARGV[4]  daily counter TTL (s)
 -- ARGV[5]  idempotency key TTL (s)
--- ARGV[6]  history TTL (s): the site's log retention
+-- ARGV[6]  visitor hash TTL (s): the site's log retention
 -- ARGV[7]  "1": chained (check and move the head); "0": unchained (benchmark baseline only)
 -- ARGV[8]  the head the batch was chained on ("0 <64 zeros>" for an empty chain)
 -- ARGV[9]  the head after the batch (its last record)
@@ -27,7 +27,7 @@
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, idempotency prefix ("" when the request had no idempotency
---   key).
+--   key), choices JSON, method.
 --
 -- Chained, each record's entry names its batch (field "b": the batch entry's ID), and the
 -- idempotency key holds "<prefix>|<streamID>|@<batchID>#<seq>": the receipt is rebuilt from
@@ -46,7 +46,7 @@
 --                                                   instance has the turn: wait a moment) or 'dup'.
 
 local nrec = tonumber(ARGV[1])
-local cttl, ittl, httl = ARGV[4], ARGV[5], ARGV[6]
+local cttl, ittl, vttl = ARGV[4], ARGV[5], ARGV[6]
 local chained = ARGV[7] == '1'
 local genesis = '0 0000000000000000000000000000000000000000000000000000000000000000'
 local nsnap = tonumber(ARGV[2])
@@ -72,7 +72,7 @@ for r = 1, nrec do
     end
   end
   k = k + 2
-  a = a + 2
+  a = a + 4
 end
 local turn = false
 if chained then
@@ -116,10 +116,10 @@ end
 local ids = {}
 k = firstKey
 for r = 1, nrec do
-  local ikey, hkey = KEYS[k], KEYS[k + 1]
+  local ikey, vkey = KEYS[k], KEYS[k + 1]
   k = k + 2
-  local record, idem = ARGV[a], ARGV[a + 1]
-  a = a + 2
+  local record, idem, choices, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  a = a + 4
 
   local id, tail
   if chained then
@@ -129,8 +129,9 @@ for r = 1, nrec do
     id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record)
     tail = ''
   end
-  redis.call('RPUSH', hkey, id)
-  redis.call('EXPIRE', hkey, httl)
+  -- The visitor's latest state, and their decisions' stream IDs (fields) for look-ups.
+  redis.call('HSET', vkey, 'stream_id', id, 'choices', choices, id, method)
+  redis.call('EXPIRE', vkey, vttl)
   if idem ~= '' then
     redis.call('SET', ikey, idem .. '|' .. id .. '|' .. tail, 'EX', ittl)
   end

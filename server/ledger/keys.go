@@ -26,12 +26,14 @@ func IdemKey(site, key string) string { return "c:{" + site + "}:i:" + key }
 // citing the version were shown). Lifetime: kept forever (small).
 func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 
-// HistoryKey is the list c:{site}:h:{consentID}: the stream IDs of every
-// decision of one visitor, oldest first (the last one is their current
-// state), for look-ups (a visitor's access request). It is the only key
-// per visitor: the records themselves are in the log. Lifetime: the site's
-// logRetentionDays after the visitor's last decision.
-func HistoryKey(site, consentID string) string { return "c:{" + site + "}:h:" + consentID }
+// VisitorKey is the hash c:{site}:v:{consentID}: one visitor's latest
+// state and the index of their decisions. Fields: stream_id (the stream
+// entry of the latest decision), choices (its choices, canonical JSON),
+// and one field per decision, named by its stream ID, holding its method:
+// a look-up (a visitor's access request) reads the decisions from the log
+// by these IDs. Lifetime: the site's logRetentionDays after the visitor's
+// last decision (it indexes the log, which is kept that long).
+func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
 // Rate-limit counters (server/ratelimit, checked by POST /v1/consent): each
 // a string holding a request count, created by the first request of a

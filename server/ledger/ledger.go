@@ -302,10 +302,11 @@ func (l *Ledger) SaveNotices(ctx context.Context, site string) error {
 // (those the retention job has trimmed from the log are gone). It is
 // empty when the ID has none.
 func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, error) {
-	ids, err := l.rdb.LRange(ctx, HistoryKey(site, consentID), 0, -1).Result()
+	state, err := l.rdb.HGetAll(ctx, VisitorKey(site, consentID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: read history: %w", ErrUnavailable, err)
 	}
+	ids := decisionIDs(state)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -328,6 +329,32 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, 
 		}
 	}
 	return out, nil
+}
+
+// decisionIDs returns the stream IDs a visitor hash (VisitorKey) lists,
+// oldest first: its fields other than stream_id and choices.
+func decisionIDs(state map[string]string) []string {
+	type id struct {
+		s        string
+		ms, each uint64
+	}
+	var ids []id
+	for f := range state {
+		ms, seq, ok := strings.Cut(f, "-")
+		a, err1 := strconv.ParseUint(ms, 10, 64)
+		b, err2 := strconv.ParseUint(seq, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			ids = append(ids, id{f, a, b})
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		return ids[i].ms < ids[j].ms || ids[i].ms == ids[j].ms && ids[i].each < ids[j].each
+	})
+	out := make([]string, len(ids))
+	for i, x := range ids {
+		out[i] = x.s
+	}
+	return out
 }
 
 // DailyCounters returns the report counters of each of the given UTC days
@@ -354,7 +381,7 @@ func (l *Ledger) DailyCounters(ctx context.Context, site string, days []string) 
 // how many it removed. Before trimming a chained log it stores a signed
 // "cut" checkpoint of the last record it removes (CutCheckpoint), so the
 // chain stays verifiable from the oldest kept record. Visitor state,
-// history lists and counters expire on their own (see keys.go).
+// visitor hashes and counters expire on their own (see keys.go).
 func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64, error) {
 	min := strconv.FormatInt(cutoff.UnixMilli(), 10)
 	if err := l.CutCheckpoint(ctx, site, min); err != nil {
@@ -764,8 +791,8 @@ func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 		} else {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
-		keys = append(keys, ikey, HistoryKey(g.site, r.ConsentID))
-		args = append(args, g.stored[i], idem)
+		keys = append(keys, ikey, VisitorKey(g.site, r.ConsentID))
+		args = append(args, g.stored[i], idem, p.parts.choicesJSON(), r.Method)
 	}
 	return keys, args
 }

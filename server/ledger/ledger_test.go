@@ -112,11 +112,14 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 	if e.ID != rc.StreamID {
 		t.Errorf("stream id %s, receipt %s", e.ID, rc.StreamID)
 	}
-	if h, _ := rdb.LRange(ctx, HistoryKey("demo", r.ConsentID), 0, -1).Result(); len(h) != 1 || h[0] != rc.StreamID {
-		t.Errorf("visitor history %v, want [%s]", h, rc.StreamID)
+	// The visitor's latest state, and the index of their decisions.
+	state, _ := rdb.HGetAll(ctx, VisitorKey("demo", r.ConsentID)).Result()
+	wantState := map[string]string{"stream_id": rc.StreamID, "choices": `{"analytics":true,"marketing":false,"necessary":true}`, rc.StreamID: "custom"}
+	if fmt.Sprint(state) != fmt.Sprint(wantState) {
+		t.Errorf("visitor state\n got %v\nwant %v", state, wantState)
 	}
-	if ttl := rdb.TTL(ctx, HistoryKey("demo", r.ConsentID)).Val(); ttl < 1094*24*time.Hour {
-		t.Errorf("history TTL %v, want the log retention (1095 days)", ttl)
+	if ttl := rdb.TTL(ctx, VisitorKey("demo", r.ConsentID)).Val(); ttl < 1094*24*time.Hour {
+		t.Errorf("visitor state TTL %v, want the log retention (1095 days)", ttl)
 	}
 	counters, _ := rdb.HGetAll(ctx, DailyKey("demo", "2026-11-23")).Result()
 	wantC := map[string]string{"decisions": "1", "method:custom": "1", "cat:analytics:yes": "1", "cat:marketing:no": "1",
@@ -335,7 +338,10 @@ func TestHistoryOldestFirst(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) || h[2].Record.Method != MethodRejectAll {
 		t.Fatalf("history %v, want %v", got, want)
 	}
-	if ttl := rdb.TTL(ctx, HistoryKey("demo", first.ConsentID)).Val(); ttl < 1094*24*time.Hour {
+	if latest := rdb.HGet(ctx, VisitorKey("demo", first.ConsentID), "stream_id").Val(); latest != h[2].StreamID {
+		t.Errorf("latest state names %s, want the last decision %s", latest, h[2].StreamID)
+	}
+	if ttl := rdb.TTL(ctx, VisitorKey("demo", first.ConsentID)).Val(); ttl < 1094*24*time.Hour {
 		t.Errorf("history TTL %v, want the retention (1095 days)", ttl)
 	}
 	if h, err := l.History(ctx, "demo", "00000000-0000-4000-8000-000000000000"); err != nil || len(h) != 0 {
@@ -463,5 +469,18 @@ func TestDecodeStored(t *testing.T) {
 				t.Errorf("batch %q seq %d proof %q (receipt seq %d), want batch %q seq %d proof %q", res.batchID, res.seq, rc.Proof, rc.Seq, tt.batch, tt.seq, tt.proof)
 			}
 		})
+	}
+}
+
+// TestDecisionIDs lists a visitor hash's decisions in stream order
+// (numeric, not as strings) and leaves its other fields out.
+func TestDecisionIDs(t *testing.T) {
+	state := map[string]string{"stream_id": "1000-10", "choices": "{}", "1000-10": "custom", "1000-9": "accept_all",
+		"999-0": "reject_all", "x-1": "?", "1-": "?"}
+	if got, want := decisionIDs(state), []string{"999-0", "1000-9", "1000-10"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("decisionIDs = %v, want %v", got, want)
+	}
+	if got := decisionIDs(map[string]string{}); len(got) != 0 {
+		t.Errorf("empty hash: %v", got)
 	}
 }

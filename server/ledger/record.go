@@ -1,6 +1,6 @@
 // Package ledger stores consent decisions in Redis as proof of consent
-// (GDPR Art. 7(1)): a stream entry per decision, the visitor's history
-// (an index of their entries) and daily report counters, written together
+// (GDPR Art. 7(1)): a stream entry per decision, the visitor's state
+// (latest choices and an index of their entries) and daily report counters, written together
 // by one Lua script.
 // Concurrent appends are group-committed: batched into one pipeline, each
 // caller answered only once Redis has acknowledged its own record.
@@ -65,7 +65,7 @@ type Record struct {
 	// How to store it; not part of the stored entry.
 	IdempotencyKey string        // optional; a retry with the same key is stored once
 	CounterTTL     time.Duration // lifetime of the daily counter hash
-	RetentionTTL   time.Duration // lifetime of the visitor's history list (the site's log retention)
+	RetentionTTL   time.Duration // lifetime of the visitor's state hash (the site's log retention)
 	RequiredCats   []string      // categories not counted in opt-in reports
 }
 
@@ -140,6 +140,7 @@ func (r *Record) Encode() ([]byte, error) {
 type parts struct {
 	buf     []byte
 	a, b, c int    // ends of A, B and C in buf
+	choices int    // end of the choices object in buf (it starts at choicesStart)
 	state   []byte // SHA-256 state after A and B (prehash), so the batcher hashes only the rest
 }
 
@@ -186,11 +187,13 @@ func (r *Record) encodeParts(dst []byte) (parts, error) {
 			b = append(b, ":false"...)
 		}
 	}
-	b = str(append(b, `},"consent_id":`...), r.ConsentID)
+	b = append(b, '}')
+	choicesEnd := len(b)
+	b = str(append(b, `,"consent_id":`...), r.ConsentID)
 	b = str(append(b, `,"country":`...), r.Country)
 	b = append(b, `,"cv":`...)
 	b = strconv.AppendInt(b, proof.CanonVersion, 10)
-	p := parts{a: len(b)}
+	p := parts{a: len(b), choices: choicesEnd}
 	b = str(append(b, `,"ip":`...), r.IP)
 	b = str(append(b, `,"language":`...), r.Language)
 	b = str(append(b, `,"method":`...), r.Method)
@@ -239,6 +242,13 @@ func (p *parts) chain(dst, tail []byte, d hash.Hash, prev proof.Hash, seq int64)
 }
 
 // chainedSize bounds the length of the stored JSON made by chain.
+// choicesStart is where the choices object starts in an encoded record.
+const choicesStart = len(`{"choices":`)
+
+// choicesJSON is the record's choices object as encoded (canonical JSON):
+// the visitor's latest state in VisitorKey.
+func (p *parts) choicesJSON() []byte { return p.buf[choicesStart:p.choices:p.choices] }
+
 func (p *parts) chainedSize() int { return len(p.buf) + 180 }
 
 // DecodeEntry reads a stream entry's fields (as go-redis returns them)
