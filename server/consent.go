@@ -139,7 +139,11 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		Receipt:       receipt.Proof,
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(status).Send(resp.appendJSON(make([]byte, 0, 256+len(resp.Receipt))))
+	// Written into the response's own (pooled) body buffer: no copy, no
+	// allocation once the buffer has grown.
+	res := c.Status(status).Response()
+	res.SwapBody(resp.appendJSON(res.SwapBody(nil)[:0]))
+	return nil
 }
 
 // appendJSON writes the response as encoding/json would, without
