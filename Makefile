@@ -91,7 +91,8 @@ typecheck:
 ## make bench: go test benchmarks + HTTP load (wrk) against Redis-backed consentd, the mixed workload and soak, the long fault tests; see docs/performance.md
 bench: deps-bench build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	./bin/consentd-bench
+	$(GO) build -tags consentd_nostore -o bin/consentd-nostore ./cmd/consentd
+	./bin/consentd-bench -nostore bin/consentd-nostore
 	./bin/consentd-bench -mixed
 	$(GO) test -count=1 -v -timeout 30m ./server/fault -long
 

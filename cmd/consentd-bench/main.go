@@ -4,7 +4,10 @@
 // in the same run:
 //
 //  1. GET /healthz — the baseline: the cost of HTTP on this machine;
-//  2. POST /v1/consent — decisions, each acknowledged by Redis, twice
+//  2. with -nostore, POST /v1/consent to a consentd built with the
+//     consentd_nostore tag: decoded, checked and answered, nothing stored
+//     (the request path alone: the bound for any ledger);
+//  3. POST /v1/consent — decisions, each acknowledged by Redis, twice
 //     unchained (CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or
 //     signatures) and twice chained and signed, in the order ABBA.
 //
@@ -49,6 +52,7 @@ type options struct {
 	markdown    bool
 	limits      bool
 	idempotency bool
+	nostore     string        // -nostore: a consentd built with the consentd_nostore tag
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
 }
@@ -64,6 +68,7 @@ func main() {
 	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
 	flag.BoolVar(&o.limits, "limits", false, "check the Redis rate limits on every post (limits set too high to refuse any); default: limits off")
 	flag.BoolVar(&o.idempotency, "idempotency", false, "send a new Idempotency-Key with every post, as the widget does (the key is checked and stored); default: no key")
+	flag.StringVar(&o.nostore, "nostore", "", "also measure posts answered without storing, with this consentd built with -tags consentd_nostore (make bench builds bin/consentd-nostore): the request path alone")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.Parse()
@@ -152,25 +157,52 @@ func run(o options) error {
 	// drift over the run, e.g. the stream growing, cancels out in the
 	// averages). The unchained server is the same binary with
 	// CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or signatures.
-	chained, err := startServer(o, rs, sitesDir, tmp, false)
+	hz, err := startServer(o, o.consentd, rs, sitesDir, tmp, true)
 	if err != nil {
 		return err
 	}
-	defer chained.stop()
-	if _, err := wrk(o, o.warmup, chained.base+"/healthz", ""); err != nil {
+	defer hz.stop()
+	if _, err := wrk(o, o.warmup, hz.base+"/healthz", ""); err != nil {
 		return err
 	}
-	cpu0 := cpuTimes(chained.pids)
-	health, err := wrk(o, o.duration, chained.base+"/healthz", "")
+	cpu0 := cpuTimes(hz.pids)
+	health, err := wrk(o, o.duration, hz.base+"/healthz", "")
 	if err != nil {
 		return err
 	}
-	healthCPU := perRequest(cpu0, cpuTimes(chained.pids), health.Requests)
-	chained.stop()
+	healthCPU := perRequest(cpu0, cpuTimes(hz.pids), health.Requests)
+	hz.stop()
+
+	// The request path alone: a binary built with the consentd_nostore tag
+	// decodes, checks and answers every post like production, but its
+	// ledger writes nothing. What no ledger can beat on this machine.
+	var bound *wrkResult
+	var boundCPU []time.Duration
+	if o.nostore != "" {
+		srv, err := startServer(o, o.nostore, rs, sitesDir, tmp, true)
+		if err != nil {
+			return err
+		}
+		if _, err := wrk(o, o.warmup, srv.base+"/v1/consent", srv.lua); err != nil {
+			srv.stop()
+			return err
+		}
+		c0 := cpuTimes(srv.pids)
+		res, err := wrk(o, o.duration, srv.base+"/v1/consent", srv.lua)
+		c1 := cpuTimes(srv.pids)
+		srv.stop()
+		if err != nil {
+			return err
+		}
+		if res.Non2xx+res.SockErrors > 0 {
+			return fmt.Errorf("%s: %d consent requests failed", o.nostore, res.Non2xx+res.SockErrors)
+		}
+		bound, boundCPU = &res, perRequest(c0, c1, res.Requests)
+	}
 
 	var runs [2][]ingestRun // [0] unchained, [1] chained
 	for _, mode := range []bool{false, true, true, false} {
-		srv, err := startServer(o, rs, sitesDir, tmp, mode)
+		srv, err := startServer(o, o.consentd, rs, sitesDir, tmp, mode)
 		if err != nil {
 			return err
 		}
@@ -190,6 +222,10 @@ func run(o options) error {
 	fmt.Printf("\n%-34s %12s %10s %10s %8s %20s\n", "run", "requests/s", "p50", "p99", "errors", "CPU/req c+r+wrk")
 	fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors,
 		healthCPU[0].String()+"+"+healthCPU[1].String()+"+"+health.perRequestWrk().String())
+	if bound != nil {
+		fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", "POST /v1/consent, nothing stored", bound.RPS, bound.P50, bound.P99, 0,
+			boundCPU[0].String()+"+"+boundCPU[1].String()+"+"+bound.perRequestWrk().String())
+	}
 	for i, r := range append(append([]ingestRun(nil), runs[0]...), runs[1]...) {
 		name := "POST /v1/consent unchained"
 		if i >= len(runs[0]) {
@@ -202,6 +238,10 @@ func run(o options) error {
 	fmt.Printf("\nacknowledged records/s (XLEN delta / s), mean of 2 runs: unchained %.0f, chained+signed %.0f\n", un.ackRate, ch.ackRate)
 	fmt.Printf("ratio chained/unchained: %.2f (target >= 0.80)\n", ratio)
 	fmt.Printf("ratio chained ingest/healthz: %.2f\n", ch.RPS/health.RPS)
+	if bound != nil {
+		fmt.Printf("ratio of the request path alone (%s: decoded, checked and answered, nothing stored)/healthz: %.2f; chained ingest/that: %.2f\n",
+			o.nostore, bound.RPS/health.RPS, ch.RPS/bound.RPS)
+	}
 	// The ratio as a CPU budget: the processes share the machine's cores,
 	// so ingest at half of healthz's rate may cost at most this much CPU
 	// per record across consentd, Redis and wrk.
@@ -253,14 +293,14 @@ func (s *server) stop() {
 	_ = s.cmd.Wait()
 }
 
-// startServer starts consentd on a free port; unchained sets
+// startServer starts the consentd binary bin on a free port; unchained sets
 // CONSENTD_BENCH_UNCHAINED=1 (the baseline without proofs).
-func startServer(o options, rs *redisproc.Server, sitesDir, tmp string, chained bool) (*server, error) {
+func startServer(o options, bin string, rs *redisproc.Server, sitesDir, tmp string, chained bool) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.consentd)
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"CONSENTD_LISTEN="+addr,
 		"CONSENTD_REDIS_URL="+rs.URL(),
@@ -279,7 +319,7 @@ func startServer(o options, rs *redisproc.Server, sitesDir, tmp string, chained 
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run make build first): %w", o.consentd, err)
+		return nil, fmt.Errorf("start %s (run make build first): %w", bin, err)
 	}
 	s := &server{cmd: cmd, base: "http://" + addr, pids: []int{cmd.Process.Pid, rs.Pid()}}
 	if err := waitReady(s.base + "/readyz"); err != nil {

@@ -41,7 +41,7 @@ func runMixed(o options, soak time.Duration) error {
 	defer r.close()
 	ctx := context.Background()
 	rs, rdb, sitesDir, tmp := r.rs, r.rdb, r.sitesDir, r.tmp
-	srv, err := startServer(o, rs, sitesDir, tmp, true)
+	srv, err := startServer(o, o.consentd, rs, sitesDir, tmp, true)
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	lopts.BatchMax, lopts.Workers, lopts.Observer = cfg.BatchMax, cfg.BatchWorkers, m
+	if ledger.NoStore {
+		log.Error("this binary was built with the consentd_nostore tag for benchmarks: consent decisions are answered but NOT stored; never deploy it")
+	}
 	led := ledger.New(rdb, lopts)
 	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
 		Limiter: ratelimit.New(rdb)})
