@@ -58,6 +58,7 @@ test: deps-test axe
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags consentd_nostore ./server/ledger ./cmd/consentd
 	@$(MAKE) --no-print-directory typecheck
 	$(GO) test -race -count=1 -timeout 20m ./...
 	@echo "again on a 3-master Redis Cluster (CONSENTD_TEST_REDIS=cluster): the integration and browser suites"
