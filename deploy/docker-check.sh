@@ -15,7 +15,8 @@
 #                   (deploy/standin/, built from Debian packages and this
 #                   machine's Go toolchain).
 #   IMAGE=consentd  tag of the image built
-#   NO_CACHE=1      build every layer again (a cold build, bar the bases)
+#   NO_CACHE=1      build every layer again (Go modules downloaded again;
+#                   the Go build cache mount is kept)
 #   REFRESH_STANDINS=1  rebuild the stand-in base images
 #   MAX_IMAGE_MB=64 fail when the image is larger
 #   STOP_MAX_S=5    fail when SIGTERM takes longer to stop the container
