@@ -7,7 +7,7 @@ APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # need(command, package): install the package when the command is missing.
 need = @command -v $(1) >/dev/null 2>&1 || { echo "make: installing $(2)"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(2); }
 
-.PHONY: all build run test test-short bench fuzz typecheck vet fmt deps-run deps-test deps-bench axe clean
+.PHONY: all build run test test-short bench fuzz typecheck vet fmt deps-run deps-test deps-bench axe docker-check clean
 
 all: build
 
@@ -96,6 +96,10 @@ bench: deps-bench build
 	./bin/consentd-bench -nostore bin/consentd-nostore
 	./bin/consentd-bench -mixed
 	$(GO) test -count=1 -v -timeout 30m ./server/fault -long
+
+## make docker-check: build deploy/Dockerfile with Podman (no Docker engine needed) and smoke-test the image against a temporary Redis; see docs/deploy.md. Not part of make test.
+docker-check:
+	bash deploy/docker-check.sh
 
 vet:
 	$(GO) vet ./...
