@@ -121,18 +121,20 @@ for r = 1, nrec do
   local record, idem, choices, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
 
-  local id, tail
+  local id
   if chained then
     id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
-    tail = '@' .. bid .. '#' .. (seq0 + r - 1)
   else
     id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record)
-    tail = ''
   end
   -- The visitor's latest state, and their decisions' stream IDs (fields) for look-ups.
   redis.call('HSET', vkey, 'stream_id', id, 'choices', choices, id, method)
   redis.call('EXPIRE', vkey, vttl)
   if idem ~= '' then
+    local tail = ''
+    if chained then
+      tail = '@' .. bid .. '#' .. (seq0 + r - 1)
+    end
     redis.call('SET', ikey, idem .. '|' .. id .. '|' .. tail, 'EX', ittl)
   end
   ids[r] = id
