@@ -81,3 +81,10 @@ func CheckpointLockKey(site string) string { return "c:{" + site + "}:checkpoint
 // that keeps losing to a faster one gets through on its next attempt.
 // Lifetime: until that instance appends, at most TurnTTL.
 func TurnKey(site string) string { return "c:{" + site + "}:turn" }
+
+// SyncKey is the string c:{site}:sync, written (SET, the writing instance's
+// token) right before each WAIT when Options.WaitReplicas is set. WAIT only
+// waits for the writes of its own connection: a batch whose records were
+// all duplicates writes nothing, and without this write its WAIT would not
+// cover the stored records it answers with. Lifetime: syncTTL (10 s).
+func SyncKey(site string) string { return "c:{" + site + "}:sync" }
