@@ -61,9 +61,10 @@ func (l *Ledger) refuseWait(ctx context.Context, groups []*siteBatch) bool {
 
 // addWait ends the pipeline with a write of SyncKey and WAIT: the groups'
 // records count as acknowledged only if WaitReplicas replicas have
-// everything the connection wrote. The write moves the connection's
-// replication offset past every record the scripts found already stored
-// (duplicates), which may have been written on another connection.
+// everything up to the connection's replication offset. The write moves
+// that offset past every record the scripts found already stored
+// (duplicates), which may have been written on another connection; a
+// script that writes nothing moves it only on Redis 7.0.
 func (l *Ledger) addWait(ctx context.Context, pipe redis.Pipeliner, groups []*siteBatch) {
 	if l.opts.WaitReplicas == 0 || len(groups) == 0 {
 		return

@@ -60,8 +60,11 @@ func StartReplicaT(tb testing.TB, primary *Server, o Options) *Server {
 }
 
 // WaitReplicaOnline waits (up to 20 s) until replica reports its link to
-// primary up with no sync in progress, and primary lists it as an online
-// replica.
+// primary up with no sync in progress, primary lists it as an online
+// replica, and it has acknowledged primary's replication stream once
+// (PUBLISH, which is replicated, then WAIT for every online replica): the
+// first acknowledgement after a sync can take up to a second (replicas also
+// acknowledge once a second), later ones take a round trip.
 func WaitReplicaOnline(ctx context.Context, primary, replica *Server) error {
 	_, rport, err := net.SplitHostPort(replica.Addr)
 	if err != nil {
@@ -80,10 +83,10 @@ func WaitReplicaOnline(ctx context.Context, primary, replica *Server) error {
 			last = err.Error()
 		} else if !strings.Contains(ri, "master_link_status:up") || !strings.Contains(ri, "master_sync_in_progress:0") {
 			last = "replica: " + firstLines(ri, 6)
-		} else if !replicaOnline(pi, rport) {
+		} else if n := onlineReplicas(pi, rport); n == 0 {
 			last = "primary: " + firstLines(pi, 6)
 		} else {
-			return nil
+			return warmUp(ctx, prdb, n)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("redisproc: replica %s of %s not online within 20s: %s", replica.Addr, primary.Addr, last)
@@ -96,16 +99,38 @@ func WaitReplicaOnline(ctx context.Context, primary, replica *Server) error {
 	}
 }
 
-// replicaOnline reports whether a primary's INFO replication lists the
-// replica on port as online: a line such as
-// slave0:ip=127.0.0.1,port=6380,state=online,offset=42,lag=0.
-func replicaOnline(info, port string) bool {
+// onlineReplicas counts the replicas a primary's INFO replication lists as
+// online (lines such as
+// slave0:ip=127.0.0.1,port=6380,state=online,offset=42,lag=0); 0 when the
+// one on port is not among them.
+func onlineReplicas(info, port string) int {
+	n, mine := 0, false
 	for _, line := range strings.Split(info, "\n") {
-		if strings.HasPrefix(line, "slave") && strings.Contains(line, ",port="+port+",") && strings.Contains(line, "state=online") {
-			return true
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, "state=online") {
+			n++
+			mine = mine || strings.Contains(line, ",port="+port+",")
 		}
 	}
-	return false
+	if !mine {
+		return 0
+	}
+	return n
+}
+
+// warmUp sends a replicated command (PUBLISH) and waits until n replicas
+// have acknowledged it.
+func warmUp(ctx context.Context, primary *redis.Client, n int) error {
+	pipe := primary.Pipeline()
+	pipe.Publish(ctx, "redisproc:warm-up", "1")
+	wait := redis.NewIntCmd(ctx, "wait", n, 10000) // Pipeliner has no Wait method
+	_ = pipe.Process(ctx, wait)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redisproc: warm-up WAIT: %w", err)
+	}
+	if wait.Val() < int64(n) {
+		return fmt.Errorf("redisproc: warm-up WAIT: %d of %d replicas acknowledged within 10s", wait.Val(), n)
+	}
+	return nil
 }
 
 // Pause stops the process (SIGSTOP) without closing its connections: it
