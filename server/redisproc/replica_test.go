@@ -47,7 +47,7 @@ func TestReplicaAndSentinel(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := redisproc.StartSentinelT(t, redisproc.SentinelOptions{Primary: p, DownAfter: 300 * time.Millisecond, FailoverTimeout: 2 * time.Second})
+	s := redisproc.StartSentinelT(t, redisproc.SentinelOptions{Primary: p, FailoverTimeout: 2 * time.Second})
 	if err := s.WaitReplicas(ctx, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,10 @@ type SentinelOptions struct {
 	// default 1.
 	Quorum int
 	// DownAfter is down-after-milliseconds: how long the primary may not
-	// answer before it counts as down; default 1 s.
+	// answer before it counts as down; default 2 s. Sentinel reconnects to
+	// an instance at most once a second (and resets its link to a newly
+	// promoted primary), so below about 1.5 s it can take a healthy new
+	// primary for down and fail over again.
 	DownAfter time.Duration
 	// FailoverTimeout is failover-timeout; default 5 s.
 	FailoverTimeout time.Duration
@@ -64,7 +67,7 @@ func StartSentinel(ctx context.Context, o SentinelOptions) (*Sentinel, error) {
 		o.Quorum = 1
 	}
 	if o.DownAfter == 0 {
-		o.DownAfter = time.Second
+		o.DownAfter = 2 * time.Second
 	}
 	if o.FailoverTimeout == 0 {
 		o.FailoverTimeout = 5 * time.Second
