@@ -96,3 +96,25 @@ func (t RedisTarget) Client() redis.UniversalClient {
 		return redis.NewClient(t.single)
 	}
 }
+
+// ReadTimeout is the client's read timeout: read_timeout from the URL, or
+// go-redis's default (5 s); 0 when the URL turns it off (-1 or -2). A
+// pipeline's replies are read within it, WAIT included.
+func (t RedisTarget) ReadTimeout() time.Duration {
+	var d time.Duration
+	switch {
+	case t.single != nil:
+		d = t.single.ReadTimeout
+	case t.failover != nil:
+		d = t.failover.ReadTimeout
+	case t.cluster != nil:
+		d = t.cluster.ReadTimeout
+	}
+	switch {
+	case d == 0:
+		return 5 * time.Second
+	case d < 0:
+		return 0
+	}
+	return d
+}

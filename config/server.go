@@ -67,6 +67,11 @@ type Config struct {
 	PublicKeysFile string
 	// CheckpointEvery is how often each site's chain head is signed; 0: never.
 	CheckpointEvery time.Duration
+	// RedisWaitReplicas is how many replicas must confirm a batch of
+	// records (Redis WAIT) before they are acknowledged; 0: no WAIT.
+	RedisWaitReplicas int
+	// RedisWaitTimeout is how long a batch waits for RedisWaitReplicas.
+	RedisWaitTimeout time.Duration
 }
 
 // envPrefix is put in front of every environment variable name.
@@ -101,6 +106,17 @@ func options() []option {
 				return err
 			}
 			c.RedisURL = v
+			return nil
+		}},
+		{"redis-wait-replicas", "0", "replicas that must have each consent record (Redis WAIT after every batch) before it is acknowledged; " +
+			"fewer within --redis-wait-timeout: 503, and the widget's retry is answered once they do (0 = do not wait; not with redis+cluster)",
+			intSetter(0, 64, func(c *Config, n int) { c.RedisWaitReplicas = n })},
+		{"redis-wait-timeout", "1s", "how long a batch waits for --redis-wait-replicas replicas (Go duration, at least 1ms; shorter than --append-timeout and the Redis read timeout)", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Millisecond {
+				return errors.New("must be a Go duration of at least 1ms such as 500ms or 1s")
+			}
+			c.RedisWaitTimeout = d
 			return nil
 		}},
 		{"sites-dir", "config/sites", "directory with one <site-id>.yaml file per site", func(c *Config, v string) error {
@@ -295,7 +311,34 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 	if c.IPMode == IPHash && c.IPHashSecret == "" {
 		return Config{}, fmt.Errorf("%s: must be set when %s=hash", EnvName("ip-hash-secret"), EnvName("ip-mode"))
 	}
+	if err := checkWait(c); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// checkWait checks the replica wait against the settings it depends on:
+// the kind of Redis deployment and the timeouts around it.
+func checkWait(c Config) error {
+	if c.RedisWaitReplicas == 0 {
+		return nil
+	}
+	replicas, timeout := EnvName("redis-wait-replicas"), EnvName("redis-wait-timeout")
+	t, err := RedisOptions(c.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", EnvName("redis-url"), err)
+	}
+	if t.Kind == "cluster" {
+		return fmt.Errorf("%s=%d: not supported with a Redis Cluster (%s=%q): WAIT would not reach the master of each site's slot; "+
+			"set %s=0, or use one primary or Sentinel (docs/deploy.md)", replicas, c.RedisWaitReplicas, EnvName("redis-url"), RedactURL(c.RedisURL), replicas)
+	}
+	if c.RedisWaitTimeout >= c.AppendTimeout {
+		return fmt.Errorf("%s=%s: must be shorter than %s (%s), which a consent request waits in all", timeout, c.RedisWaitTimeout, EnvName("append-timeout"), c.AppendTimeout)
+	}
+	if rt := t.ReadTimeout(); rt > 0 && c.RedisWaitTimeout >= rt {
+		return fmt.Errorf("%s=%s: must be shorter than the Redis read timeout (%s; read_timeout in %s), which bounds the batch and its WAIT", timeout, c.RedisWaitTimeout, rt, EnvName("redis-url"))
+	}
+	return nil
 }
 
 // LoadFromOS is Load with the process's arguments and environment.

@@ -71,6 +71,14 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"zero read timeout", nil, map[string]string{"CONSENTD_READ_TIMEOUT": "0s"}, `CONSENTD_READ_TIMEOUT="0s": must be a positive Go duration`},
 		{"bad write timeout", nil, map[string]string{"CONSENTD_WRITE_TIMEOUT": "10"}, `CONSENTD_WRITE_TIMEOUT="10": must be a positive Go duration`},
 		{"bad idle timeout", []string{"--idle-timeout", "-1m"}, nil, `--idle-timeout="-1m": must be a positive Go duration`},
+		{"bad wait replicas", nil, map[string]string{"CONSENTD_REDIS_WAIT_REPLICAS": "-1"}, `CONSENTD_REDIS_WAIT_REPLICAS="-1": must be a whole number from 0 to 64`},
+		{"sub-millisecond wait timeout", []string{"--redis-wait-timeout", "500us"}, nil, `--redis-wait-timeout="500us": must be a Go duration of at least 1ms`},
+		{"wait on a cluster", nil, map[string]string{"CONSENTD_REDIS_URL": "redis+cluster://:hunter2@n1:7000?addr=n2:7001", "CONSENTD_REDIS_WAIT_REPLICAS": "1"},
+			`CONSENTD_REDIS_WAIT_REPLICAS=1: not supported with a Redis Cluster (CONSENTD_REDIS_URL="redis+cluster://:xxxxx@n1:7000?addr=n2%3A7001")`},
+		{"wait as long as a request", []string{"--redis-wait-replicas", "1", "--redis-wait-timeout", "5s"}, nil,
+			"CONSENTD_REDIS_WAIT_TIMEOUT=5s: must be shorter than CONSENTD_APPEND_TIMEOUT (5s)"},
+		{"wait as long as a read", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://h:1/0?read_timeout=500ms", "CONSENTD_REDIS_WAIT_REPLICAS": "2", "CONSENTD_REDIS_WAIT_TIMEOUT": "500ms"},
+			"CONSENTD_REDIS_WAIT_TIMEOUT=500ms: must be shorter than the Redis read timeout (500ms; read_timeout in CONSENTD_REDIS_URL)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +88,35 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Fatalf("secret leaked into error: %v", err)
+			}
+		})
+	}
+}
+
+// The replica wait: off by default; on with one primary or Sentinel; the
+// timeout may be as long as the Redis URL's read timeout allows; a Cluster
+// may be used without it.
+func TestLoadWaitReplicas(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		replicas int
+		timeout  time.Duration
+	}{
+		{"default", nil, 0, time.Second},
+		{"one primary", map[string]string{"CONSENTD_REDIS_WAIT_REPLICAS": "1"}, 1, time.Second},
+		{"sentinel", map[string]string{"CONSENTD_REDIS_URL": "redis+sentinel://s1:26379?master_name=m", "CONSENTD_REDIS_WAIT_REPLICAS": "2", "CONSENTD_REDIS_WAIT_TIMEOUT": "250ms"}, 2, 250 * time.Millisecond},
+		{"long read timeout", map[string]string{"CONSENTD_REDIS_URL": "redis://h:1/0?read_timeout=10s", "CONSENTD_APPEND_TIMEOUT": "20s", "CONSENTD_REDIS_WAIT_REPLICAS": "1", "CONSENTD_REDIS_WAIT_TIMEOUT": "8s"}, 1, 8 * time.Second},
+		{"cluster without wait", map[string]string{"CONSENTD_REDIS_URL": "redis+cluster://n1:7000", "CONSENTD_REDIS_WAIT_TIMEOUT": "30s"}, 0, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(nil, envOf(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RedisWaitReplicas != tt.replicas || c.RedisWaitTimeout != tt.timeout {
+				t.Fatalf("wait %d replicas for %s, want %d for %s", c.RedisWaitReplicas, c.RedisWaitTimeout, tt.replicas, tt.timeout)
 			}
 		})
 	}

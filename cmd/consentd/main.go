@@ -118,6 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	lopts.BatchMax, lopts.Workers, lopts.Observer = cfg.BatchMax, cfg.BatchWorkers, m
+	lopts.WaitReplicas, lopts.WaitTimeout = cfg.RedisWaitReplicas, cfg.RedisWaitTimeout
 	if ledger.NoStore {
 		log.Error("this binary was built with the consentd_nostore tag for benchmarks: consent decisions are answered but NOT stored; never deploy it")
 	}
@@ -159,7 +160,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	cancel()
 	log.Info("consentd listening", "addr", ln.Addr().String(), "redis", config.RedactURL(cfg.RedisURL), "redis_kind", target.Kind,
-		"sites", srv.SiteIDs(), "demo", cfg.Demo)
+		"redis_wait_replicas", cfg.RedisWaitReplicas, "sites", srv.SiteIDs(), "demo", cfg.Demo)
 
 	go srv.RunRetention(ctx, cfg.RetentionEvery)
 	go srv.RunCheckpoints(ctx, cfg.CheckpointEvery)

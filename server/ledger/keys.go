@@ -81,3 +81,12 @@ func CheckpointLockKey(site string) string { return "c:{" + site + "}:checkpoint
 // that keeps losing to a faster one gets through on its next attempt.
 // Lifetime: until that instance appends, at most TurnTTL.
 func TurnKey(site string) string { return "c:{" + site + "}:turn" }
+
+// SyncKey is the string c:{site}:sync, written (SET, the writing instance's
+// token) right before each WAIT when Options.WaitReplicas is set. WAIT
+// waits for the replication offset of its connection's last command (Redis
+// 7.0) or last write (later versions): a batch whose records were all
+// duplicates writes nothing, and without this write its WAIT might not
+// cover the stored records it answers with, written on another connection.
+// Lifetime: syncTTL (10 s).
+func SyncKey(site string) string { return "c:{" + site + "}:sync" }

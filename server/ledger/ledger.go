@@ -65,6 +65,17 @@ type Options struct {
 	// MaxAttempts bounds how often one site batch is chained again after
 	// a head conflict before its callers get ErrUnavailable (default 16).
 	MaxAttempts int
+	// WaitReplicas, when above 0, ends each batch's pipeline with WAIT: a
+	// record is acknowledged only once that many replicas have it (and a
+	// duplicate answered only once they have the stored record). Fewer:
+	// its callers get ErrUnavailable wrapping ErrNotReplicated, though the
+	// primary has it. Not supported on a Redis Cluster client (every
+	// record gets ErrUnavailable). Default 0: no WAIT.
+	WaitReplicas int
+	// WaitTimeout is WAIT's timeout (default 1 s, at least 1 ms). It must
+	// be shorter than the Redis client's ReadTimeout (go-redis: 5 s), which
+	// bounds the whole pipeline.
+	WaitTimeout time.Duration
 }
 
 // Ledger appends consent records to Redis with group commit. It is safe
@@ -203,6 +214,7 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 16
 	}
+	o = waitDefaults(o)
 	key := o.Signer
 	if key == nil {
 		var err error
@@ -532,6 +544,9 @@ type siteBatch struct {
 	items []*pending
 	snaps []string // version, json pairs not yet confirmed written
 	cmd   *redis.Cmd
+	// replicas is the WAIT after the attempt's script call (nil without
+	// WaitReplicas); see replicated.
+	replicas *redis.IntCmd
 
 	all []*pending // every request sent (items shrinks as they are answered)
 
@@ -742,7 +757,11 @@ func (l *Ledger) prepare(g *siteBatch) error {
 // after Redis answered NOSCRIPT (a restarted or new server).
 // Errors are left on each group's cmd (go-redis sets a pipeline failure on
 // every command in it).
+// With WaitReplicas, the pipeline ends with WAIT (addWait).
 func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
+	if l.refuseWait(ctx, groups) {
+		return
+	}
 	pipe := l.rdb.Pipeline()
 	for _, g := range groups {
 		keys, args := l.scriptArgs(g)
@@ -752,6 +771,7 @@ func (l *Ledger) exec(ctx context.Context, groups []*siteBatch, load bool) {
 			g.cmd = l.script.EvalSha(ctx, pipe, keys, args...)
 		}
 	}
+	l.addWait(ctx, pipe, groups)
 	_, _ = pipe.Exec(ctx)
 }
 
@@ -859,6 +879,12 @@ func (l *Ledger) settle(g *siteBatch) error {
 			l.heads[g.site] = g.after
 			l.headMu.Unlock()
 		}
+		if err := l.replicated(g); err != nil {
+			// Written, so the head moved; but not acknowledged. The retry
+			// is answered as a duplicate once a WAIT confirms it. The
+			// snapshots are sent again with the next batch (HSETNX).
+			return l.fail(g, err)
+		}
 		l.noticesWritten(g)
 		for i, p := range g.items {
 			id, _ := ids[i].(string)
@@ -880,6 +906,11 @@ func (l *Ledger) settle(g *siteBatch) error {
 	l.headMu.Lock()
 	l.heads[g.site] = h
 	l.headMu.Unlock()
+	if err := l.replicated(g); err != nil {
+		// No duplicate is answered before the replicas confirm its record,
+		// and another attempt would wait in vain.
+		return l.fail(g, err)
+	}
 	dups, _ := vals[2].([]any)
 	why := ""
 	if len(vals) > 3 {

@@ -59,17 +59,9 @@ var ErrNotInstalled = errors.New("redis-server not found on PATH: install it (De
 // Start starts redis-server and waits until it answers PING. With Port 0
 // it picks a free port, retrying if another process takes it first.
 func Start(ctx context.Context, o Options) (*Server, error) {
-	bin := o.Binary
-	if bin == "" {
-		p, err := exec.LookPath("redis-server")
-		if err != nil {
-			// Debian installs it in /usr/bin, which a minimal PATH may lack.
-			if _, statErr := os.Stat("/usr/bin/redis-server"); statErr != nil {
-				return nil, ErrNotInstalled
-			}
-			p = "/usr/bin/redis-server"
-		}
-		bin = p
+	bin, err := binary(o.Binary)
+	if err != nil {
+		return nil, err
 	}
 	if o.Dir == "" {
 		return nil, errors.New("redisproc: Options.Dir is required")
@@ -99,6 +91,22 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return nil, lastErr
 }
 
+// binary returns bin, or the redis-server found on PATH when bin is "".
+func binary(bin string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		// Debian installs it in /usr/bin, which a minimal PATH may lack.
+		if _, statErr := os.Stat("/usr/bin/redis-server"); statErr != nil {
+			return "", ErrNotInstalled
+		}
+		p = "/usr/bin/redis-server"
+	}
+	return p, nil
+}
+
 func start(ctx context.Context, bin string, port int, o Options) (*Server, error) {
 	fsync := o.AppendFsync
 	if fsync == "" {
@@ -121,6 +129,14 @@ func start(ctx context.Context, bin string, port int, o Options) (*Server, error
 		"--logfile", logPath,
 	}
 	args = append(args, o.Args...)
+	o.Port = port
+	return spawn(ctx, bin, args, abs, logPath, o)
+}
+
+// spawn runs bin with args (a redis-server or a Sentinel listening on
+// 127.0.0.1:o.Port) and waits until it answers PING.
+func spawn(ctx context.Context, bin string, args []string, abs, logPath string, o Options) (*Server, error) {
+	port := o.Port
 	cmd := exec.Command(bin, args...)
 	// Own process group: a Ctrl-C in the terminal goes to the parent, which
 	// then stops Redis in order (after consentd has drained).
@@ -128,7 +144,6 @@ func start(ctx context.Context, bin string, port int, o Options) (*Server, error
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("redisproc: start %s: %w", bin, err)
 	}
-	o.Port = port
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: abs, opts: o, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
@@ -160,6 +175,7 @@ func (s *Server) Stop() error {
 	var err error
 	s.once.Do(func() {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused process (Pause) must run to handle SIGTERM
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):
