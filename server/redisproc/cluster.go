@@ -239,15 +239,7 @@ func (c *Cluster) Kill() error {
 // it when the test ends. Missing redis-server or redis-cli fails the test.
 func StartClusterT(tb testing.TB, o ClusterOptions) *Cluster {
 	tb.Helper()
-	if o.Dir == "" {
-		o.Dir = tb.TempDir()
-	}
-	c, err := StartCluster(context.Background(), o)
-	if err != nil {
-		tb.Fatalf("start redis cluster: %v", err)
-	}
-	tb.Cleanup(func() { _ = c.Stop() })
-	return c
+	return startT(tb, "redis cluster", &o.Dir, func() (*Cluster, error) { return StartCluster(context.Background(), o) })
 }
 
 func clusterInfo(ctx context.Context, addr string) (string, error) {

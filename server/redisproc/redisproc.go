@@ -260,12 +260,20 @@ func ping(addr string) error {
 // skip: CI must never pass by testing nothing).
 func StartT(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	if o.Dir == "" {
-		o.Dir = tb.TempDir()
+	return startT(tb, "redis-server", &o.Dir, func() (*Server, error) { return Start(context.Background(), o) })
+}
+
+// startT is what every Start…T does around its start: the data in a fresh
+// temp dir unless *dir is set, the test failed (not skipped) when start
+// fails, and what was started stopped when the test ends.
+func startT[S interface{ Stop() error }](tb testing.TB, what string, dir *string, start func() (S, error)) S {
+	tb.Helper()
+	if *dir == "" {
+		*dir = tb.TempDir()
 	}
-	s, err := Start(context.Background(), o)
+	s, err := start()
 	if err != nil {
-		tb.Fatalf("start redis-server: %v", err)
+		tb.Fatalf("start %s: %v", what, err)
 	}
 	tb.Cleanup(func() { _ = s.Stop() })
 	return s

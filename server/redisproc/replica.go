@@ -48,15 +48,7 @@ func StartReplica(ctx context.Context, primary *Server, o Options) (*Server, err
 // fresh temp dir unless o.Dir is set) and stops it when the test ends.
 func StartReplicaT(tb testing.TB, primary *Server, o Options) *Server {
 	tb.Helper()
-	if o.Dir == "" {
-		o.Dir = tb.TempDir()
-	}
-	r, err := StartReplica(context.Background(), primary, o)
-	if err != nil {
-		tb.Fatalf("start redis replica: %v", err)
-	}
-	tb.Cleanup(func() { _ = r.Stop() })
-	return r
+	return startT(tb, "redis replica", &o.Dir, func() (*Server, error) { return StartReplica(context.Background(), primary, o) })
 }
 
 // WaitReplicaOnline waits (up to 20 s) until replica reports its link to

@@ -132,15 +132,7 @@ func StartSentinel(ctx context.Context, o SentinelOptions) (*Sentinel, error) {
 // temp dir unless o.Dir is set) and stops it when the test ends.
 func StartSentinelT(tb testing.TB, o SentinelOptions) *Sentinel {
 	tb.Helper()
-	if o.Dir == "" {
-		o.Dir = tb.TempDir()
-	}
-	s, err := StartSentinel(context.Background(), o)
-	if err != nil {
-		tb.Fatalf("start redis sentinel: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.Stop() })
-	return s
+	return startT(tb, "redis sentinel", &o.Dir, func() (*Sentinel, error) { return StartSentinel(context.Background(), o) })
 }
 
 // URL returns the redis+sentinel:// URL of database 0 of the monitored
