@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/consentd/consentd/server/ledger"
 )
 
 // Metrics are the counters and histograms consentd exports.
@@ -20,10 +23,13 @@ type Metrics struct {
 	batchSize   prometheus.Histogram
 	batchTime   prometheus.Histogram
 	redisErrors prometheus.Counter
-	reloads     *prometheus.CounterVec
-	trimmed     *prometheus.CounterVec
-	limited     *prometheus.CounterVec
-	limitErrors prometheus.Counter
+	// notReplicated counts group commits written but not confirmed on
+	// the replicas (ledger.ErrNotReplicated).
+	notReplicated prometheus.Counter
+	reloads       *prometheus.CounterVec
+	trimmed       *prometheus.CounterVec
+	limited       *prometheus.CounterVec
+	limitErrors   prometheus.Counter
 
 	// chainConflicts counts site batches chained again (ledger.ConflictObserver).
 	chainConflicts *prometheus.CounterVec
@@ -70,7 +76,10 @@ func New() *Metrics {
 	m.chainConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "consentd_ledger_chain_conflicts_total", Help: "Site batches chained again because another instance moved the chain head first or some records were duplicates, by site.",
 	}, []string{"site"})
-	m.reg.MustRegister(m.chainConflicts)
+	m.notReplicated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "consentd_ledger_not_replicated_total", Help: "Group commits Redis wrote but WAIT did not confirm on --redis-wait-replicas replicas in time (their posts answered 503).",
+	})
+	m.reg.MustRegister(m.chainConflicts, m.notReplicated)
 	return m
 }
 
@@ -91,6 +100,9 @@ func (m *Metrics) BatchDone(records int, took time.Duration, err error) {
 	m.batchTime.Observe(took.Seconds())
 	if err != nil {
 		m.redisErrors.Inc()
+	}
+	if errors.Is(err, ledger.ErrNotReplicated) {
+		m.notReplicated.Inc()
 	}
 }
 
