@@ -52,6 +52,7 @@ type options struct {
 	markdown    bool
 	limits      bool
 	idempotency bool
+	replica     bool          // -replica: a Redis replica, and consentd waits for it
 	nostore     string        // -nostore: a consentd built with the consentd_nostore tag
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
@@ -69,6 +70,7 @@ func main() {
 	flag.BoolVar(&o.limits, "limits", false, "check the Redis rate limits on every post (limits set too high to refuse any); default: limits off")
 	flag.BoolVar(&o.idempotency, "idempotency", false, "send a new Idempotency-Key with every post, as the widget does (the key is checked and stored); default: no key")
 	flag.StringVar(&o.nostore, "nostore", "", "also measure posts answered without storing, with this consentd built with -tags consentd_nostore (make bench builds bin/consentd-nostore): the request path alone")
+	flag.BoolVar(&o.replica, "replica", false, "also start a Redis replica and run consentd with CONSENTD_REDIS_WAIT_REPLICAS=1 (every group commit waits for the replica: docs/deploy.md)")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.Parse()
@@ -106,7 +108,16 @@ func (r wrkResult) perRequestWrk() time.Duration {
 type rig struct {
 	tmp, sitesDir string
 	rs            *redisproc.Server
+	replica       *redisproc.Server // -replica: a replica of rs; consentd waits for it (WAIT 1)
 	rdb           *redis.Client
+}
+
+// redisPids are the Redis processes whose CPU counts as Redis's.
+func (r *rig) redisPids() []int {
+	if r.replica != nil {
+		return []int{r.rs.Pid(), r.replica.Pid()}
+	}
+	return []int{r.rs.Pid()}
 }
 
 // newRig sets up a rig; close tears it down.
@@ -120,6 +131,9 @@ func newRig(o options) (*rig, error) {
 	}
 	r := &rig{tmp: tmp, sitesDir: filepath.Join(tmp, "sites")}
 	r.rs, err = redisproc.Start(context.Background(), redisproc.Options{Dir: filepath.Join(tmp, "redis"), AppendFsync: o.fsync})
+	if err == nil && o.replica {
+		r.replica, err = redisproc.StartReplica(context.Background(), r.rs, redisproc.Options{Dir: filepath.Join(tmp, "replica"), AppendFsync: o.fsync})
+	}
 	if err == nil {
 		err = writeSite(r.sitesDir)
 	}
@@ -135,6 +149,9 @@ func (r *rig) close() {
 	if r.rdb != nil {
 		_ = r.rdb.Close()
 	}
+	if r.replica != nil {
+		_ = r.replica.Stop()
+	}
 	if r.rs != nil {
 		_ = r.rs.Stop()
 	}
@@ -147,17 +164,20 @@ func run(o options) error {
 		return err
 	}
 	defer r.close()
-	rs, rdb, sitesDir, tmp := r.rs, r.rdb, r.sitesDir, r.tmp
+	rdb := r.rdb
 
 	fmt.Printf("machine: %d CPUs, %s; wrk -t%d -c%d -d%s (warm-up %s); Redis appendfsync %s\n",
 		runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.fsync)
+	if r.replica != nil {
+		fmt.Printf("with a replica (%s, same settings) and CONSENTD_REDIS_WAIT_REPLICAS=1: every group commit waits for it; Redis CPU counts both\n", r.replica.Addr)
+	}
 
 	// The chained server first: healthz (the HTTP baseline), then ingest
 	// runs in the order unchained, chained, chained, unchained (ABBA, so a
 	// drift over the run, e.g. the stream growing, cancels out in the
 	// averages). The unchained server is the same binary with
 	// CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or signatures.
-	hz, err := startServer(o, o.consentd, rs, sitesDir, tmp, true)
+	hz, err := startServer(o, o.consentd, r, true)
 	if err != nil {
 		return err
 	}
@@ -179,7 +199,7 @@ func run(o options) error {
 	var bound *wrkResult
 	var boundCPU []time.Duration
 	if o.nostore != "" {
-		srv, err := startServer(o, o.nostore, rs, sitesDir, tmp, true)
+		srv, err := startServer(o, o.nostore, r, true)
 		if err != nil {
 			return err
 		}
@@ -202,7 +222,7 @@ func run(o options) error {
 
 	var runs [2][]ingestRun // [0] unchained, [1] chained
 	for _, mode := range []bool{false, true, true, false} {
-		srv, err := startServer(o, o.consentd, rs, sitesDir, tmp, mode)
+		srv, err := startServer(o, o.consentd, r, mode)
 		if err != nil {
 			return err
 		}
@@ -278,7 +298,7 @@ func run(o options) error {
 type server struct {
 	cmd  *exec.Cmd
 	base string
-	pids []int // consentd, redis-server
+	pids []int // consentd, then the redis-servers (rig.redisPids)
 	nv   string
 	lua  string // wrk script posting a decision
 	done bool
@@ -295,7 +315,8 @@ func (s *server) stop() {
 
 // startServer starts the consentd binary bin on a free port; unchained sets
 // CONSENTD_BENCH_UNCHAINED=1 (the baseline without proofs).
-func startServer(o options, bin string, rs *redisproc.Server, sitesDir, tmp string, chained bool) (*server, error) {
+func startServer(o options, bin string, r *rig, chained bool) (*server, error) {
+	rs, sitesDir, tmp := r.rs, r.sitesDir, r.tmp
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -314,6 +335,9 @@ func startServer(o options, bin string, rs *redisproc.Server, sitesDir, tmp stri
 	if !chained {
 		cmd.Env = append(cmd.Env, "CONSENTD_BENCH_UNCHAINED=1")
 	}
+	if r.replica != nil {
+		cmd.Env = append(cmd.Env, "CONSENTD_REDIS_WAIT_REPLICAS=1")
+	}
 	if o.limits { // check every limit on every post, too high to refuse any (later entries win)
 		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT=1000000", "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
 	}
@@ -321,7 +345,7 @@ func startServer(o options, bin string, rs *redisproc.Server, sitesDir, tmp stri
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (run make build first): %w", bin, err)
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, pids: []int{cmd.Process.Pid, rs.Pid()}}
+	s := &server{cmd: cmd, base: "http://" + addr, pids: append([]int{cmd.Process.Pid}, r.redisPids()...)}
 	if err := waitReady(s.base + "/readyz"); err != nil {
 		s.stop()
 		return nil, err
@@ -639,11 +663,18 @@ func cpuTimes(pids []int) []time.Duration {
 	return out
 }
 
+// perRequest is the CPU per request between two cpuTimes readings of a
+// server's pids: consentd's, then that of every Redis process together.
 func perRequest(before, after []time.Duration, requests int64) []time.Duration {
-	out := make([]time.Duration, len(before))
+	out := make([]time.Duration, 2) // consentd, every Redis process together
 	for i := range before {
 		if requests > 0 {
-			out[i] = ((after[i] - before[i]) / time.Duration(requests)).Round(100 * time.Nanosecond)
+			out[min(i, 1)] += after[i] - before[i]
+		}
+	}
+	for i := range out {
+		if requests > 0 {
+			out[i] = (out[i] / time.Duration(requests)).Round(100 * time.Nanosecond)
 		}
 	}
 	return out

@@ -40,8 +40,8 @@ func runMixed(o options, soak time.Duration) error {
 	}
 	defer r.close()
 	ctx := context.Background()
-	rs, rdb, sitesDir, tmp := r.rs, r.rdb, r.sitesDir, r.tmp
-	srv, err := startServer(o, o.consentd, rs, sitesDir, tmp, true)
+	rdb, tmp := r.rdb, r.tmp
+	srv, err := startServer(o, o.consentd, r, true)
 	if err != nil {
 		return err
 	}
