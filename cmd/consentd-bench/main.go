@@ -54,6 +54,8 @@ type options struct {
 	idempotency bool
 	replica     bool          // -replica: a Redis replica, and consentd waits for it
 	nostore     string        // -nostore: a consentd built with the consentd_nostore tag
+	compare     string        // -compare: a second consentd, measured against -consentd in turns
+	rounds      int           // -rounds: turns of -compare
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
 }
@@ -71,12 +73,17 @@ func main() {
 	flag.BoolVar(&o.idempotency, "idempotency", false, "send a new Idempotency-Key with every post, as the widget does (the key is checked and stored); default: no key")
 	flag.StringVar(&o.nostore, "nostore", "", "also measure posts answered without storing, with this consentd built with -tags consentd_nostore (make bench builds bin/consentd-nostore): the request path alone")
 	flag.BoolVar(&o.replica, "replica", false, "also start a Redis replica and run consentd with CONSENTD_REDIS_WAIT_REPLICAS=1 (every group commit waits for the replica: docs/deploy.md)")
+	flag.StringVar(&o.compare, "compare", "", "instead: chained ingest of -consentd and this consentd binary in turns (ABAB…, -rounds each) on one Redis, and the means (compare.go)")
+	flag.IntVar(&o.rounds, "rounds", 5, "runs of each binary with -compare")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.Parse()
 	mode := run
-	if o.mixed {
+	switch {
+	case o.mixed:
 		mode = func(o options) error { return runMixed(o, o.soak) }
+	case o.compare != "":
+		mode = runCompare
 	}
 	if err := mode(o); err != nil {
 		fmt.Fprintf(os.Stderr, "consentd-bench: %v\n", err)
@@ -283,13 +290,22 @@ func run(o options) error {
 	}
 	for _, rs := range runs {
 		for _, r := range rs {
-			if r.stored < r.acked || r.stored > r.acked+int64(o.connections) {
-				return fmt.Errorf("%d requests were answered 2xx but %d records are in Redis: every acknowledged record must be stored", r.acked, r.stored)
-			}
-			if r.Non2xx+r.SockErrors > 0 {
-				return fmt.Errorf("%d consent requests failed", r.Non2xx+r.SockErrors)
+			if err := r.check(o); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// check fails a run in which a request failed or whose acknowledged
+// records are not all in Redis.
+func (r ingestRun) check(o options) error {
+	if r.stored < r.acked || r.stored > r.acked+int64(o.connections) {
+		return fmt.Errorf("%d requests were answered 2xx but %d records are in Redis: every acknowledged record must be stored", r.acked, r.stored)
+	}
+	if r.Non2xx+r.SockErrors > 0 {
+		return fmt.Errorf("%d consent requests failed", r.Non2xx+r.SockErrors)
 	}
 	return nil
 }
