@@ -23,7 +23,7 @@ func runCompare(o options) error {
 	bins := [2]string{o.consentd, o.compare}
 	fmt.Printf("compare: A = %s, B = %s; %d CPUs, %s; wrk -t%d -c%d -d%s (warm-up %s) per run, %d runs each, chained+signed\n\n",
 		bins[0], bins[1], runtime.NumCPU(), runtime.Version(), o.threads, o.connections, o.duration, o.warmup, o.rounds)
-	fmt.Printf("%-4s %12s %10s %10s %22s\n", "run", "records/s", "p50", "p99", "CPU/req consentd+Redis")
+	fmt.Printf("%-4s %12s %10s %10s %22s %7s\n", "run", "records/s", "p50", "p99", "CPU/req consentd+Redis", "AOF rw")
 	var runs [2][]ingestRun
 	for i := 0; i < o.rounds; i++ {
 		for b, bin := range bins {
@@ -40,8 +40,8 @@ func runCompare(o options) error {
 				return fmt.Errorf("%s: %w", bin, err)
 			}
 			runs[b] = append(runs[b], res)
-			fmt.Printf("%-4s %12.0f %10s %10s %22s\n", string(rune('A'+b)), res.ackRate, res.P50, res.P99,
-				res.cpu[0].String()+"+"+res.cpu[1].String())
+			fmt.Printf("%-4s %12.0f %10s %10s %22s %7d\n", string(rune('A'+b)), res.ackRate, res.P50, res.P99,
+				res.cpu[0].String()+"+"+res.cpu[1].String(), res.rewrites)
 		}
 	}
 	var mean [2]ingestRun

@@ -246,7 +246,7 @@ func run(o options) error {
 	}
 	un, ch := average(runs[0]), average(runs[1])
 
-	fmt.Printf("\n%-34s %12s %10s %10s %8s %20s\n", "run", "requests/s", "p50", "p99", "errors", "CPU/req c+r+wrk")
+	fmt.Printf("\n%-34s %12s %10s %10s %8s %20s %7s\n", "run", "requests/s", "p50", "p99", "errors", "CPU/req c+r+wrk", "AOF rw")
 	fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors,
 		healthCPU[0].String()+"+"+healthCPU[1].String()+"+"+health.perRequestWrk().String())
 	if bound != nil {
@@ -258,8 +258,8 @@ func run(o options) error {
 		if i >= len(runs[0]) {
 			name = "POST /v1/consent chained+signed"
 		}
-		fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", name, r.RPS, r.P50, r.P99, r.Non2xx+r.SockErrors,
-			r.cpu[0].String()+"+"+r.cpu[1].String()+"+"+r.perRequestWrk().String())
+		fmt.Printf("%-34s %12.0f %10s %10s %8d %20s %7d\n", name, r.RPS, r.P50, r.P99, r.Non2xx+r.SockErrors,
+			r.cpu[0].String()+"+"+r.cpu[1].String()+"+"+r.perRequestWrk().String(), r.rewrites)
 	}
 	ratio := ch.ackRate / un.ackRate
 	fmt.Printf("\nacknowledged records/s (XLEN delta / s), mean of 2 runs: unchained %.0f, chained+signed %.0f\n", un.ackRate, ch.ackRate)
@@ -415,6 +415,7 @@ type ingestRun struct {
 	ackRate       float64
 	cpu           []time.Duration
 	batches       string
+	rewrites      int64         // AOF rewrites started during the run (a child's CPU counts in cpu[1] of the run it ends in)
 	scriptPerRec  time.Duration // Redis time inside the append script per stored record
 	memPerRec     float64       // growth of Redis used_memory per stored record, bytes
 }
@@ -433,12 +434,13 @@ func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
 		return ingestRun{}, err
 	}
 	mem0 := usedMemory(ctx, rdb)
+	rw0 := aofRewrites(ctx, rdb)
 	cpu1 := cpuTimes(s.pids)
 	res, err := wrk(o, o.duration, s.base+"/v1/consent", s.lua)
 	if err != nil {
 		return ingestRun{}, err
 	}
-	r := ingestRun{wrkResult: res, cpu: perRequest(cpu1, cpuTimes(s.pids), res.Requests)}
+	r := ingestRun{wrkResult: res, cpu: perRequest(cpu1, cpuTimes(s.pids), res.Requests), rewrites: aofRewrites(ctx, rdb) - rw0}
 	time.Sleep(time.Second)
 	after, err := rdb.XLen(ctx, ledger.LogKey("demo")).Result()
 	if err != nil {
@@ -596,9 +598,21 @@ func latency(m []string) time.Duration {
 
 // usedMemory is Redis's used_memory (INFO memory), in bytes.
 func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
-	info, _ := rdb.Info(ctx, "memory").Result()
+	return infoInt(ctx, rdb, "memory", "used_memory")
+}
+
+// aofRewrites is how many AOF rewrites Redis has started (INFO
+// persistence, aof_rewrites, counted when the child is forked). The
+// child's CPU counts in Redis's CPU of the run in which it ends.
+func aofRewrites(ctx context.Context, rdb *redis.Client) int64 {
+	return infoInt(ctx, rdb, "persistence", "aof_rewrites")
+}
+
+// infoInt is the integer field of an INFO section, 0 when absent.
+func infoInt(ctx context.Context, rdb *redis.Client, section, field string) int64 {
+	info, _ := rdb.Info(ctx, section).Result()
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			return n
 		}
