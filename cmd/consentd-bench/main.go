@@ -100,6 +100,10 @@ type wrkResult struct {
 	Non2xx     int64
 	SockErrors int64
 	CPU        time.Duration // wrk's own CPU time (user + system)
+	// Idle and SoftIRQ are the shares of the machine's CPU time (all
+	// cores, /proc/stat) left idle and spent in softirq (the loopback
+	// network stack) during the run.
+	Idle, SoftIRQ float64
 }
 
 // perRequestWrk is wrk's CPU time per request.
@@ -283,6 +287,12 @@ func run(o options) error {
 	fmt.Printf("Redis time in the append script per record (INFO commandstats): unchained %v, chained %v\n",
 		un.scriptPerRec.Round(100*time.Nanosecond), ch.scriptPerRec.Round(100*time.Nanosecond))
 	fmt.Printf("Redis memory per record (used_memory growth): unchained %.0f B, chained %.0f B\n", un.memPerRec, ch.memPerRec)
+	if c := runs[1][0].commands; c != nil {
+		fmt.Printf("inside the script, per call (first chained run): XADD %v, HSET %v, EXPIRE %v; the script %v per record\n",
+			c["xadd"].perCall(), c["hset"].perCall(), c["expire"].perCall(), runs[1][0].scriptPerRec.Round(100*time.Nanosecond))
+	}
+	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; chained ingest %.0f%% / %.0f%%\n",
+		100*health.Idle, 100*health.SoftIRQ, 100*runs[1][0].Idle, 100*runs[1][0].SoftIRQ)
 	if o.markdown {
 		fmt.Printf("\n| %s | %d CPUs | %.0f | %.0f | %s / %s | %.0f | %s / %s | %.2f | %.2f |\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, un.ackRate, un.P50, un.P99,
@@ -415,9 +425,10 @@ type ingestRun struct {
 	ackRate       float64
 	cpu           []time.Duration
 	batches       string
-	rewrites      int64         // AOF rewrites started during the run (a child's CPU counts in cpu[1] of the run it ends in)
-	scriptPerRec  time.Duration // Redis time inside the append script per stored record
-	memPerRec     float64       // growth of Redis used_memory per stored record, bytes
+	rewrites      int64              // AOF rewrites started during the run (a child's CPU counts in cpu[1] of the run it ends in)
+	scriptPerRec  time.Duration      // Redis time inside the append script per stored record
+	commands      map[string]cmdStat // INFO commandstats of the run
+	memPerRec     float64            // growth of Redis used_memory per stored record, bytes
 }
 
 func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
@@ -452,6 +463,7 @@ func measureIngest(o options, s *server, rdb *redis.Client) (ingestRun, error) {
 	r.batches = batchStats(s.base + "/metrics")
 	if r.stored > 0 {
 		r.scriptPerRec = scriptTime(ctx, rdb) / time.Duration(r.stored)
+		r.commands = commandStats(ctx, rdb)
 		r.memPerRec = float64(usedMemory(ctx, rdb)-mem0) / float64(r.stored)
 	}
 	return r, nil
@@ -540,13 +552,42 @@ func wrk(o options, d time.Duration, url, script string) (wrkResult, error) {
 	}
 	args = append(args, url)
 	cmd := exec.Command("wrk", args...)
+	before := machineCPU()
 	out, err := cmd.CombinedOutput()
+	after := machineCPU()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	r, err := parseWrk(string(out))
 	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	var total float64
+	for i := range after {
+		total += after[i] - before[i]
+	}
+	if total > 0 && len(after) > 6 {
+		r.Idle, r.SoftIRQ = (after[3]-before[3])/total, (after[6]-before[6])/total
+	}
 	return r, err
+}
+
+// machineCPU is the first line of /proc/stat: the clock ticks of all
+// cores in user, nice, system, idle, iowait, irq, softirq, steal…; nil
+// where /proc cannot be read.
+func machineCPU() []float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != "cpu" {
+		return nil
+	}
+	out := make([]float64, len(f)-1)
+	for i, x := range f[1:] {
+		out[i], _ = strconv.ParseFloat(x, 64)
+	}
+	return out
 }
 
 var (
@@ -623,23 +664,53 @@ func infoInt(ctx context.Context, rdb *redis.Client, section, field string) int6
 // scriptTime is the time Redis spent in EVALSHA and EVAL since the last
 // CONFIG RESETSTAT (INFO commandstats).
 func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
-	info, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
+	stats := commandStats(ctx, rdb)
+	return stats["evalsha"].usec + stats["eval"].usec
+}
+
+// cmdStat is one command's line of INFO commandstats.
+type cmdStat struct {
+	calls int64
+	usec  time.Duration
+}
+
+// perCall is the mean time of one call.
+func (c cmdStat) perCall() time.Duration {
+	if c.calls == 0 {
 		return 0
 	}
-	var total time.Duration
+	return (c.usec / time.Duration(c.calls)).Round(10 * time.Nanosecond)
+}
+
+// commandStats reads INFO commandstats (since the last CONFIG RESETSTAT)
+// by lower-case command name; the commands a script runs are counted
+// under their own names too.
+func commandStats(ctx context.Context, rdb *redis.Client) map[string]cmdStat {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil
+	}
+	out := map[string]cmdStat{}
 	for _, line := range strings.Split(info, "\n") {
-		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, found := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !found {
 			continue
 		}
-		for _, kv := range strings.Split(strings.TrimSpace(line[strings.IndexByte(line, ':')+1:]), ",") {
-			if v, ok := strings.CutPrefix(kv, "usec="); ok {
-				us, _ := strconv.ParseInt(v, 10, 64)
-				total += time.Duration(us) * time.Microsecond
+		var c cmdStat
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				c.calls = n
+			case "usec":
+				c.usec = time.Duration(n) * time.Microsecond
 			}
 		}
+		out[name] = c
 	}
-	return total
+	return out
 }
 
 // batchStats summarizes the ledger's group commits from /metrics.
