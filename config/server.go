@@ -65,8 +65,12 @@ type Config struct {
 	// PublicKeysFile lists retired public keys (keys.json format) that stay
 	// published after a key rotation; "" for none.
 	PublicKeysFile string
-	// CheckpointEvery is how often each site's chain head is signed; 0: never.
-	CheckpointEvery time.Duration
+	// CheckpointInterval is how often each site's chain head is signed
+	// (when it moved); 0: not by time.
+	CheckpointInterval time.Duration
+	// CheckpointEvery signs a site's chain head whenever it passes a
+	// multiple of this many records; 0: not by count.
+	CheckpointEvery int
 	// RedisWaitReplicas is how many replicas must confirm a batch of
 	// records (Redis WAIT) before they are acknowledged; 0: no WAIT.
 	RedisWaitReplicas int
@@ -209,14 +213,16 @@ func options() []option {
 			c.PublicKeysFile = v
 			return nil
 		}},
-		{"checkpoint-interval", "10m", "how often each site's chain head is signed and kept as a checkpoint (Go duration; 0 = never)", func(c *Config, v string) error {
+		{"checkpoint-interval", "10m", "how often each site's chain head is signed and kept as a checkpoint when it moved (Go duration; 0 = not by time); also at start and shutdown", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
-				return errors.New("must be a Go duration such as 10m, or 0 for no checkpoints")
+				return errors.New("must be a Go duration such as 10m, or 0 for no checkpoints by time")
 			}
-			c.CheckpointEvery = d
+			c.CheckpointInterval = d
 			return nil
 		}},
+		{"checkpoint-every", "1000", "sign a site's chain head as a checkpoint whenever it grows by this many records (1-1000000; 0 = not by count)",
+			intSetter(0, 1000000, func(c *Config, n int) { c.CheckpointEvery = n })},
 	}
 }
 

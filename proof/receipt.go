@@ -224,13 +224,26 @@ func (r *Receipt) VerifySig(keys KeySet) error {
 	if err != nil {
 		return err
 	}
-	pub, ok := keys.Lookup(r.KID)
-	if !ok {
-		return fmt.Errorf("%w (kid %s)", ErrUnknownKey, r.KID)
-	}
 	sig, err := b64.DecodeString(r.Sig)
-	if err != nil || !ed25519.Verify(pub, BatchMessage(r.KID, r.Site, r.Size, root, r.Time), sig) {
+	if err != nil {
 		return fmt.Errorf("%w on the batch root (kid %s)", ErrBadSig, r.KID)
+	}
+	return verifyBatchSig(keys, r.KID, r.Site, r.Size, root, r.Time, sig)
+}
+
+// Verify checks the batch's signature of its tree's root against the key
+// set: what every receipt of the batch relies on.
+func (b *Batch) Verify(keys KeySet) error {
+	return verifyBatchSig(keys, b.KID, b.Site, b.Tree.Size(), b.Tree.Root(), b.Time, b.Sig)
+}
+
+func verifyBatchSig(keys KeySet, kid, site string, size int, root Hash, at string, sig []byte) error {
+	pub, ok := keys.Lookup(kid)
+	if !ok {
+		return fmt.Errorf("%w (kid %s)", ErrUnknownKey, kid)
+	}
+	if !ed25519.Verify(pub, BatchMessage(kid, site, size, root, at), sig) {
+		return fmt.Errorf("%w on the batch root (kid %s)", ErrBadSig, kid)
 	}
 	return nil
 }

@@ -103,6 +103,16 @@ type historyResponse struct {
 	ConsentID string            `json:"consent_id"`
 	Records   []ledger.Stored   `json:"records"`
 	Notices   map[string]string `json:"notices"` // notice version → where its snapshot is
+	// Unverified lists the visitor's log entries that are not part of the
+	// site's signed chain: not decisions, shown so that the controller
+	// sees them (docs/proof.md).
+	Unverified []unverifiedEntry `json:"unverified,omitempty"`
+}
+
+// unverifiedEntry is a log entry outside the signed chain, and why.
+type unverifiedEntry struct {
+	StreamID string `json:"stream_id"`
+	Reason   string `json:"reason"`
 }
 
 // consentHistory answers a visitor's access request: every decision of
@@ -114,17 +124,22 @@ func (s *Server) consentHistory(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	entries, err := s.ledger.History(ctx, site, id)
+	entries, bad, err := s.ledger.History(ctx, site, id)
 	if err != nil {
 		return s.storeError(site, err)
 	}
-	if len(entries) == 0 {
+	if len(entries) == 0 && len(bad) == 0 {
 		return &APIError{Code: fiber.StatusNotFound, Field: "consentId", Msg: "no decisions stored for this consent ID (or they are older than the retention)"}
 	}
 	out := historyResponse{Site: site, ConsentID: id, Records: make([]ledger.Stored, len(entries)), Notices: map[string]string{}}
 	for i, e := range entries {
 		out.Records[i] = e.Record
 		out.Notices[e.Record.NoticeVersion] = "/n/" + site + "/v/" + e.Record.NoticeVersion
+	}
+	for _, b := range bad {
+		s.metrics.Unverified(site, "lookup")
+		s.log.Error("look-up: a log entry is not part of the signed chain", "site", site, "stream_id", b.StreamID, "reason", b.Reason)
+		out.Unverified = append(out.Unverified, unverifiedEntry{StreamID: b.StreamID, Reason: b.Reason})
 	}
 	return c.JSON(out)
 }

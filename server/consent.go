@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,9 +122,17 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
 	loc, mode := s.locate(c, entry.site)
 	rec.Country, rec.Mode = loc.Country, mode
+	if rec.Method == ledger.MethodGPC && mode != config.ModeOptOut {
+		return badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
+	}
+	rec.GPC = c.Get("Sec-GPC") == "1"
 	rec.IP = s.ips.Anonymize(s.clientAddr(c))
 
 	receipt, err := s.ledger.Append(ctx, rec)
+	if errors.Is(err, ledger.ErrIdempotencyConflict) {
+		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",
+			Msg: "this Idempotency-Key was used for another request (other decision, consent ID, notice version, language or page): use a new key for a new decision"}
+	}
 	if err != nil {
 		return s.storeError(rec.Site, err)
 	}
@@ -218,6 +230,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		return nil, fmt.Errorf("record id: %w", err)
 	}
 	return &ledger.Record{
+		RequestHash:   requestHash(site.ID, req.ConsentID, req.Method, req.NoticeVersion, req.Language, page, choices),
 		Site:          site.ID,
 		RecordID:      recordID.String(),
 		ConsentID:     consentID,
@@ -253,6 +266,7 @@ func checkChoices(site *config.Site, choices []choice, method string) (map[strin
 		return nil, badRequest("choices", "required: an object with true or false for every category")
 	}
 	out := make(map[string]bool, len(choices))
+	saleShare := false
 	for _, ch := range choices {
 		cat, ok := site.Category(ch.ID)
 		if !ok {
@@ -280,9 +294,30 @@ func checkChoices(site *config.Site, choices []choice, method string) (map[strin
 			return nil, badRequest("method", "accept_all needs every category true")
 		case (method == ledger.MethodRejectAll || method == ledger.MethodWithdraw) && granted && !cat.Required:
 			return nil, badRequest("method", method+" needs every optional category false")
+		case method == ledger.MethodGPC && granted && cat.SaleShare:
+			return nil, badRequest("method", "gpc needs every sale or sharing category (saleShare) false")
 		}
+		saleShare = saleShare || cat.SaleShare
+	}
+	if method == ledger.MethodGPC && !saleShare {
+		return nil, badRequest("method", "gpc denies the sale or sharing categories (saleShare), and this site has none")
 	}
 	return out, nil
+}
+
+// requestHash identifies what a consent request asks to store: the
+// fields the client sent (the consent ID as sent, "" when the server made
+// one), each length-prefixed, and the choices in sorted order. A request
+// reusing an Idempotency-Key must have the same (ledger.Record.RequestHash).
+func requestHash(site, consentID, method, noticeVersion, language, page string, choices map[string]bool) string {
+	h := sha256.New()
+	for _, f := range []string{site, consentID, method, noticeVersion, language, page} {
+		fmt.Fprintf(h, "%d:%s", len(f), f)
+	}
+	for _, id := range slices.Sorted(maps.Keys(choices)) {
+		fmt.Fprintf(h, "%d:%s=%t", len(id), id, choices[id])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // cleanPageURL keeps scheme, host and path of the page: query strings and

@@ -205,6 +205,7 @@ func TestConsentStoresRecord(t *testing.T) {
 		Time:          r.Body["time"].(string),
 		V:             2,
 		CV:            1,
+		GPC:           new(bool),
 		Seq:           1,
 		Prev:          proof.Genesis,
 		Hash:          e.Hash,

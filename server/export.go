@@ -16,6 +16,7 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/export"
+	"github.com/consentd/consentd/server/ledger"
 )
 
 // exportPageTimeout bounds one XRANGE page of an export.
@@ -92,7 +93,11 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 		}
 		out = body.bundle.Records()
 	}
-	body.exp = export.New(rdb, site, q, out)
+	body.exp = export.New(rdb, site, q, s.ledger.PublicKeys(), out)
+	body.exp.OnUnverified = func(u *ledger.UnverifiedError) {
+		s.metrics.Unverified(site.ID, "export")
+		s.log.Error("export: a log entry is not part of the signed chain", "site", site.ID, "stream_id", u.StreamID, "reason", u.Reason)
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), exportPageTimeout)
 	more, err := body.exp.Next(ctx)
 	cancel()

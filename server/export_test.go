@@ -19,7 +19,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/ledger/ledgertest"
 	"github.com/consentd/consentd/server/servertest"
 )
 
@@ -157,14 +159,13 @@ func TestExportErrors(t *testing.T) {
 	}
 }
 
-// seedLog XADDs n records of the demo site, one a millisecond from
-// 2025-01-01, in pipelines of 10 000.
-func seedLog(t testing.TB, rdb redis.UniversalClient, n int) {
+// seedLog stores n records of the demo site, one a millisecond from
+// 2025-01-01, chained and signed with key (ledgertest), 10 000 at a time.
+func seedLog(t testing.TB, rdb redis.UniversalClient, key *proof.SigningKey, n int) {
 	t.Helper()
-	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i += 10_000 {
-		pipe := rdb.Pipeline()
+		var entries []ledgertest.Entry
 		for j := i; j < min(i+10_000, n); j++ {
 			at := t0.Add(time.Duration(j) * time.Millisecond)
 			r := ledger.Record{Site: "demo", RecordID: fmt.Sprintf("0196a1b2-0000-7000-8000-%012d", j),
@@ -174,14 +175,9 @@ func seedLog(t testing.TB, rdb redis.UniversalClient, n int) {
 				Choices:   map[string]bool{"necessary": true, "analytics": j%2 == 0, "marketing": j%3 == 0},
 				URL:       "https://www.oppimo.fi/kurssit/" + strconv.Itoa(j%100),
 				UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", IP: "198.51.100.0"}
-			b, err := r.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: strconv.FormatInt(at.UnixMilli(), 10) + "-0",
-				Values: []any{"v", ledger.FormatVersion, "record", b}})
+			entries = append(entries, ledgertest.Entry{ID: strconv.FormatInt(at.UnixMilli(), 10) + "-0", Record: r})
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		if err := ledgertest.Store(context.Background(), rdb, key, entries); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -232,7 +228,7 @@ func TestExport100k(t *testing.T) {
 	}
 	const total = 100_000
 	env, token, _ := adminEnv(t, servertest.Options{})
-	seedLog(t, env.Redis, total)
+	seedLog(t, env.Redis, env.Key, total)
 	for _, format := range []string{"csv", "ndjson"} {
 		t.Run(format, func(t *testing.T) {
 			stop := heapPeak()
@@ -282,11 +278,11 @@ func TestExportRedisFailsMidStream(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			if i > 0 { // Redis was killed by the previous run
 				env.RestartRedis(t)
-				if err := env.Redis.Del(context.Background(), ledger.LogKey("demo")).Err(); err != nil {
+				if err := env.Redis.Del(context.Background(), ledger.LogKey("demo"), ledger.BatchesKey("demo"), ledger.HeadKey("demo")).Err(); err != nil {
 					t.Fatal(err)
 				}
 			}
-			seedLog(t, env.Redis, total)
+			seedLog(t, env.Redis, env.Key, total)
 			res := exportGet(t, env.URL+"/v1/sites/demo/consents?format="+format, token)
 			if res.StatusCode != 200 {
 				t.Fatalf("status %d", res.StatusCode)

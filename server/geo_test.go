@@ -55,7 +55,7 @@ func TestConsentRecordsCountryAndMode(t *testing.T) {
 			if r.Status != 201 {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
-			h, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
+			h, _, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
 			if err != nil || len(h) != 1 {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestSpoofedLocationFromUntrustedPeer(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
-	h, _ := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
+	h, _, _ := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
 	if rec := h[0].Record; rec.Country != "" || rec.Mode != "opt-in" {
 		t.Errorf("spoofed location believed: %q %q", rec.Country, rec.Mode)
 	}

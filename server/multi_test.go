@@ -28,7 +28,9 @@ import (
 func TestTwoInstancesOneRedis(t *testing.T) {
 	tgt := redisproc.StartTargetT(t)
 	a, token, _ := adminEnv(t, servertest.Options{Target: &tgt})
-	b, _, _ := adminEnv(t, servertest.Options{Target: &tgt})
+	// One deployment, one signing key: each instance serves the records
+	// the other signed.
+	b, _, _ := adminEnv(t, servertest.Options{Target: &tgt, SigningKey: a.Key})
 	// adminEnv made a new token for b's site files: give b a's files.
 	copySites(t, a, b)
 	nv := noticeVersion(t, a)

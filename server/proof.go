@@ -3,9 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/consentd/consentd/proof"
+	"github.com/consentd/consentd/server/ledger"
 )
 
 // publicKeys serves GET /.well-known/consentd-keys.json: the public keys
@@ -42,38 +46,52 @@ func (s *Server) siteCheckpoints(c *fiber.Ctx) error {
 	return c.JSON(checkpointsResponse{Site: e.site.ID, Checkpoints: cps})
 }
 
-// RunCheckpoints signs every site's chain head now and then every
-// interval, until ctx ends. Instances share the work: each interval one
-// instance per site writes the checkpoint (ledger.Checkpoint takes a lock
-// in Redis), and none is written when the head has not moved.
+// RunCheckpoints signs every site's chain head now (when it moved since
+// the newest checkpoint) and then every interval, until ctx ends.
+// Instances share the work: ledger.Checkpoint writes a head once, and not
+// within half an interval of the newest head checkpoint, whichever
+// instance wrote that. interval 0: only now.
 func (s *Server) RunCheckpoints(ctx context.Context, interval time.Duration) {
+	s.WriteCheckpoints(ctx, 0)
 	if interval <= 0 {
 		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		s.WriteCheckpoints(ctx, interval, time.Now())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		s.WriteCheckpoints(ctx, interval/2)
 	}
 }
 
-// WriteCheckpoints writes this interval's checkpoint of every site.
-func (s *Server) WriteCheckpoints(ctx context.Context, interval time.Duration, now time.Time) {
+// WriteCheckpoints signs the chain head of every site whose head moved
+// since its newest checkpoint, unless that checkpoint is younger than
+// minGap (0: whenever the head moved; at start and shutdown).
+func (s *Server) WriteCheckpoints(ctx context.Context, minGap time.Duration) {
 	for _, id := range s.SiteIDs() {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cp, err := s.ledger.Checkpoint(cctx, id, interval, now)
+		cp, err := s.ledger.Checkpoint(cctx, id, minGap, time.Now())
 		cancel()
-		if err != nil {
-			s.log.Warn("checkpoint not written; next try at the next interval", "site", id, "err", err)
-			continue
-		}
-		if cp != nil {
-			s.log.Info("checkpoint", "site", id, "seq", cp.Seq, "head", cp.Head, "kid", cp.KID)
-		}
+		s.Checkpointed(id, cp, err)
+	}
+}
+
+// Checkpointed logs a checkpoint written (cp), or why none could be
+// (err); nil and nil: none was needed. The ledger calls it for the
+// checkpoints it writes every --checkpoint-every records.
+func (s *Server) Checkpointed(site string, cp *proof.Checkpoint, err error) {
+	var ue *ledger.UnverifiedError
+	switch {
+	case errors.As(err, &ue):
+		s.metrics.Unverified(site, "checkpoint")
+		s.log.Error("checkpoint not written: the newest log entry is not part of the signed chain", "site", site, "stream_id", ue.StreamID, "reason", ue.Reason)
+	case err != nil:
+		s.log.Warn("checkpoint not written; next try at the next interval", "site", site, "err", err)
+	case cp != nil:
+		s.log.Info("checkpoint", "site", site, "seq", cp.Seq, "head", cp.Head, "kid", cp.KID)
 	}
 }

@@ -84,16 +84,16 @@ func TestCheckpointsAndProofBundle(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			b := validBody(nv)
-			b["consentId"] = fmt.Sprintf("3f2b6c1e-8d4a-4b7e-9c0d-%012d", i)
-			h := map[string]string{"Idempotency-Key": fmt.Sprint("k", i%45)} // 15 duplicates, some in the same batch
+			b["consentId"] = fmt.Sprintf("3f2b6c1e-8d4a-4b7e-9c0d-%012d", i%45)
+			h := map[string]string{"Idempotency-Key": fmt.Sprint("k", i%45)} // 15 retries, some in the same batch
 			if r := post(t, env, jsonOf(t, b), h); r.Status != http.StatusCreated && r.Status != http.StatusOK {
 				t.Errorf("POST: %d %s", r.Status, r.Raw)
 			}
 		}()
 	}
 	wg.Wait()
-	env.Server.WriteCheckpoints(context.Background(), time.Minute, time.Now())
-	env.Server.WriteCheckpoints(context.Background(), time.Minute, time.Now()) // the lock: no second one
+	env.Server.WriteCheckpoints(context.Background(), time.Minute)
+	env.Server.WriteCheckpoints(context.Background(), time.Minute) // the same head: no second one
 
 	r := adminGet(t, env.URL+"/v1/sites/demo/checkpoints", token)
 	cps, err := audit.ParseCheckpoints([]byte(r.Raw))

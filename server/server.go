@@ -34,13 +34,13 @@ type Ledger interface {
 	RegisterNotice(site, version string, snapshotJSON []byte)
 	SaveNotices(ctx context.Context, site string) error
 	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
-	History(ctx context.Context, site, consentID string) ([]ledger.Entry, error)
+	History(ctx context.Context, site, consentID string) ([]ledger.Entry, []*ledger.UnverifiedError, error)
 	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
 	Trim(ctx context.Context, site string, cutoff time.Time) (int64, error)
 	Ping(ctx context.Context) error
 	// Proof of consent (docs/proof.md).
 	PublicKeys() proof.KeySet
-	Checkpoint(ctx context.Context, site string, interval time.Duration, now time.Time) (*proof.Checkpoint, error)
+	Checkpoint(ctx context.Context, site string, minGap time.Duration, now time.Time) (*proof.Checkpoint, error)
 	Checkpoints(ctx context.Context, site string) ([]json.RawMessage, error)
 }
 

@@ -27,7 +27,7 @@ func runCompare(o options) error {
 	var runs [2][]ingestRun
 	for i := 0; i < o.rounds; i++ {
 		for b, bin := range bins {
-			srv, err := startServer(o, bin, r, true)
+			srv, err := startServer(o, bin, r)
 			if err != nil {
 				return err
 			}

@@ -7,14 +7,12 @@
 //  2. with -nostore, POST /v1/consent to a consentd built with the
 //     consentd_nostore tag: decoded, checked and answered, nothing stored
 //     (the request path alone: the bound for any ledger);
-//  3. POST /v1/consent — decisions, each acknowledged by Redis, twice
-//     unchained (CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or
-//     signatures) and twice chained and signed, in the order ABBA.
+//  3. POST /v1/consent — decisions, each chained, signed and acknowledged
+//     by Redis, twice.
 //
-// It prints requests/s, p50/p99 latency, the ratio chained/unchained
-// (target ≥ 0.80), the ratio ingest/healthz, and the number of records
-// Redis really holds (XLEN delta), which must equal the 2xx answers wrk
-// counted.
+// It prints requests/s, p50/p99 latency, the ratio ingest/healthz (and
+// ingest/the request path alone), and the number of records Redis really
+// holds (XLEN delta), which must equal the 2xx answers wrk counted.
 package main
 
 import (
@@ -183,12 +181,9 @@ func run(o options) error {
 		fmt.Printf("with a replica (%s, same settings) and CONSENTD_REDIS_WAIT_REPLICAS=1: every group commit waits for it; Redis CPU counts both\n", r.replica.Addr)
 	}
 
-	// The chained server first: healthz (the HTTP baseline), then ingest
-	// runs in the order unchained, chained, chained, unchained (ABBA, so a
-	// drift over the run, e.g. the stream growing, cancels out in the
-	// averages). The unchained server is the same binary with
-	// CONSENTD_BENCH_UNCHAINED=1: no hash chain, receipts or signatures.
-	hz, err := startServer(o, o.consentd, r, true)
+	// healthz first (the HTTP baseline), then the request path alone, then
+	// two ingest runs (averaged).
+	hz, err := startServer(o, o.consentd, r)
 	if err != nil {
 		return err
 	}
@@ -210,7 +205,7 @@ func run(o options) error {
 	var bound *wrkResult
 	var boundCPU []time.Duration
 	if o.nostore != "" {
-		srv, err := startServer(o, o.nostore, r, true)
+		srv, err := startServer(o, o.nostore, r)
 		if err != nil {
 			return err
 		}
@@ -231,9 +226,9 @@ func run(o options) error {
 		bound, boundCPU = &res, perRequest(c0, c1, res.Requests)
 	}
 
-	var runs [2][]ingestRun // [0] unchained, [1] chained
-	for _, mode := range []bool{false, true, true, false} {
-		srv, err := startServer(o, o.consentd, r, mode)
+	var runs []ingestRun
+	for range 2 {
+		srv, err := startServer(o, o.consentd, r)
 		if err != nil {
 			return err
 		}
@@ -242,13 +237,9 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		i := 0
-		if mode {
-			i = 1
-		}
-		runs[i] = append(runs[i], r)
+		runs = append(runs, r)
 	}
-	un, ch := average(runs[0]), average(runs[1])
+	ch := average(runs)
 
 	fmt.Printf("\n%-34s %12s %10s %10s %8s %20s %7s\n", "run", "requests/s", "p50", "p99", "errors", "CPU/req c+r+wrk", "AOF rw")
 	fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", "GET /healthz", health.RPS, health.P50, health.P99, health.Non2xx+health.SockErrors,
@@ -257,18 +248,13 @@ func run(o options) error {
 		fmt.Printf("%-34s %12.0f %10s %10s %8d %20s\n", "POST /v1/consent, nothing stored", bound.RPS, bound.P50, bound.P99, 0,
 			boundCPU[0].String()+"+"+boundCPU[1].String()+"+"+bound.perRequestWrk().String())
 	}
-	for i, r := range append(append([]ingestRun(nil), runs[0]...), runs[1]...) {
-		name := "POST /v1/consent unchained"
-		if i >= len(runs[0]) {
-			name = "POST /v1/consent chained+signed"
-		}
+	for _, r := range runs {
+		name := "POST /v1/consent"
 		fmt.Printf("%-34s %12.0f %10s %10s %8d %20s %7d\n", name, r.RPS, r.P50, r.P99, r.Non2xx+r.SockErrors,
 			r.cpu[0].String()+"+"+r.cpu[1].String()+"+"+r.perRequestWrk().String(), r.rewrites)
 	}
-	ratio := ch.ackRate / un.ackRate
-	fmt.Printf("\nacknowledged records/s (XLEN delta / s), mean of 2 runs: unchained %.0f, chained+signed %.0f\n", un.ackRate, ch.ackRate)
-	fmt.Printf("ratio chained/unchained: %.2f (target >= 0.80)\n", ratio)
-	fmt.Printf("ratio chained ingest/healthz: %.2f\n", ch.RPS/health.RPS)
+	fmt.Printf("\nacknowledged records/s (XLEN delta / s), mean of %d runs: %.0f\n", len(runs), ch.ackRate)
+	fmt.Printf("ratio ingest/healthz: %.2f\n", ch.RPS/health.RPS)
 	if bound != nil {
 		fmt.Printf("ratio of the request path alone (%s: decoded, checked and answered, nothing stored)/healthz: %.2f; chained ingest/that: %.2f\n",
 			o.nostore, bound.RPS/health.RPS, ch.RPS/bound.RPS)
@@ -277,32 +263,28 @@ func run(o options) error {
 	// so ingest at half of healthz's rate may cost at most this much CPU
 	// per record across consentd, Redis and wrk.
 	var spent time.Duration
-	for _, r := range runs[1] {
-		spent += (r.cpu[0] + r.cpu[1] + r.perRequestWrk()) / time.Duration(len(runs[1]))
+	for _, r := range runs {
+		spent += (r.cpu[0] + r.cpu[1] + r.perRequestWrk()) / time.Duration(len(runs))
 	}
 	budget := time.Duration(float64(runtime.NumCPU()) / (0.5 * health.RPS) * float64(time.Second))
 	fmt.Printf("CPU per chained record, consentd + Redis + wrk: %v; a ratio of 0.5 allows %v (%d cores / half of healthz's rate)\n",
 		spent.Round(100*time.Nanosecond), budget.Round(100*time.Nanosecond), runtime.NumCPU())
-	fmt.Printf("group commit: unchained %s; chained %s\n", runs[0][0].batches, runs[1][0].batches)
-	fmt.Printf("Redis time in the append script per record (INFO commandstats): unchained %v, chained %v\n",
-		un.scriptPerRec.Round(100*time.Nanosecond), ch.scriptPerRec.Round(100*time.Nanosecond))
-	fmt.Printf("Redis memory per record (used_memory growth): unchained %.0f B, chained %.0f B\n", un.memPerRec, ch.memPerRec)
-	if c := runs[1][0].commands; c != nil {
-		fmt.Printf("inside the script, per call (first chained run): XADD %v, HSET %v, EXPIRE %v; the script %v per record\n",
-			c["xadd"].perCall(), c["hset"].perCall(), c["expire"].perCall(), runs[1][0].scriptPerRec.Round(100*time.Nanosecond))
+	fmt.Printf("group commit: %s\n", runs[0].batches)
+	fmt.Printf("Redis time in the append script per record (INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
+	fmt.Printf("Redis memory per record (used_memory growth): %.0f B\n", ch.memPerRec)
+	if c := runs[0].commands; c != nil {
+		fmt.Printf("inside the script, per call (first run): XADD %v, HSET %v, EXPIRE %v; the script %v per record\n",
+			c["xadd"].perCall(), c["hset"].perCall(), c["expire"].perCall(), runs[0].scriptPerRec.Round(100*time.Nanosecond))
 	}
-	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; chained ingest %.0f%% / %.0f%%\n",
-		100*health.Idle, 100*health.SoftIRQ, 100*runs[1][0].Idle, 100*runs[1][0].SoftIRQ)
+	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; ingest %.0f%% / %.0f%%\n",
+		100*health.Idle, 100*health.SoftIRQ, 100*runs[0].Idle, 100*runs[0].SoftIRQ)
 	if o.markdown {
-		fmt.Printf("\n| %s | %d CPUs | %.0f | %.0f | %s / %s | %.0f | %s / %s | %.2f | %.2f |\n",
-			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, un.ackRate, un.P50, un.P99,
-			ch.ackRate, ch.P50, ch.P99, ratio, ch.RPS/health.RPS)
+		fmt.Printf("\n| %s | %d CPUs | %.0f | %.0f | %s / %s | %.2f |\n",
+			time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), health.RPS, ch.ackRate, ch.P50, ch.P99, ch.RPS/health.RPS)
 	}
-	for _, rs := range runs {
-		for _, r := range rs {
-			if err := r.check(o); err != nil {
-				return err
-			}
+	for _, r := range runs {
+		if err := r.check(o); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -339,9 +321,8 @@ func (s *server) stop() {
 	_ = s.cmd.Wait()
 }
 
-// startServer starts the consentd binary bin on a free port; unchained sets
-// CONSENTD_BENCH_UNCHAINED=1 (the baseline without proofs).
-func startServer(o options, bin string, r *rig, chained bool) (*server, error) {
+// startServer starts the consentd binary bin on a free port.
+func startServer(o options, bin string, r *rig) (*server, error) {
 	rs, sitesDir, tmp := r.rs, r.sitesDir, r.tmp
 	addr, err := freeAddr()
 	if err != nil {
@@ -358,9 +339,6 @@ func startServer(o options, bin string, r *rig, chained bool) (*server, error) {
 		"CONSENTD_CHECKPOINT_INTERVAL=0",
 		"CONSENTD_SIGNING_KEY="+benchKey,
 	)
-	if !chained {
-		cmd.Env = append(cmd.Env, "CONSENTD_BENCH_UNCHAINED=1")
-	}
 	if r.replica != nil {
 		cmd.Env = append(cmd.Env, "CONSENTD_REDIS_WAIT_REPLICAS=1")
 	}

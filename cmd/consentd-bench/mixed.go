@@ -41,7 +41,7 @@ func runMixed(o options, soak time.Duration) error {
 	defer r.close()
 	ctx := context.Background()
 	rdb, tmp := r.rdb, r.tmp
-	srv, err := startServer(o, o.consentd, r, true)
+	srv, err := startServer(o, o.consentd, r)
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,43 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/redisproc"
 )
+
+// DevKeyFile is the demo's signing key, made on the first run and kept, so
+// receipts and exports stay verifiable across restarts; consentd export
+// and verify read it by default too.
+const DevKeyFile = "data/signing.key"
+
+// devKey makes the signing key file unless it exists.
+func devKey(name string) error {
+	if _, err := os.Stat(name); err == nil {
+		return nil
+	}
+	k, err := proof.NewSigningKey()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, k.Secret()); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("signing key: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "consentd-dev: made the demo's signing key %s (kid %s)\n", name, k.ID())
+	return f.Close()
+}
 
 func main() {
 	if err := run(); err != nil {
@@ -51,6 +82,12 @@ func run() error {
 		}()
 		fmt.Fprintf(os.Stderr, "consentd-dev: Redis on %s, AOF in %s  (try: redis-cli -p %d XRANGE 'c:{demo}:log' - +)\n", rs.Addr, rs.Dir, *port)
 		env = append(env, "CONSENTD_REDIS_URL="+rs.URL())
+	}
+	if os.Getenv("CONSENTD_SIGNING_KEY") == "" {
+		if err := devKey(DevKeyFile); err != nil {
+			return err
+		}
+		env = append(env, "CONSENTD_SIGNING_KEY="+DevKeyFile)
 	}
 	if os.Getenv("CONSENTD_LISTEN") == "" {
 		env = append(env, "CONSENTD_LISTEN=127.0.0.1:8080")

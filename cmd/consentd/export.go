@@ -19,6 +19,7 @@ import (
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
+	"github.com/consentd/consentd/server/ledger"
 )
 
 // exportUsage is the help text of `consentd export`.
@@ -40,8 +41,14 @@ Flags:
                      the whole log with receipts, notice snapshots, public
                      keys and checkpoints, for consentd verify (docs/proof.md);
                      no filters
-  --keys FILE        for proof: the public keys to bundle (default: the keys
-                     of $CONSENTD_SIGNING_KEY and $CONSENTD_PUBLIC_KEYS)
+  --keys FILE        the public keys that sign the records (a copy of
+                     /.well-known/consentd-keys.json; default: the keys of
+                     $CONSENTD_SIGNING_KEY and $CONSENTD_PUBLIC_KEYS, else
+                     data/signing.key, the key of make run). Only records of
+                     the signed chain are exported; any other stream entry
+                     is named on stderr (and in NDJSON and proof exports
+                     written as a "not_verified" line). A proof bundle
+                     holds these keys.
   --method M         only decisions made by accept_all, reject_all, custom,
                      gpc or withdraw
   --category C       only records where category C was granted (C or C:yes)
@@ -135,12 +142,15 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return 2
 	}
 
-	var keys proof.KeySet
-	if q.Format == export.Proof {
-		if keys, err = bundleKeys(*keysFile, getenv); err != nil {
-			fmt.Fprintf(stderr, "consentd export: %v\n", err)
-			return 2
-		}
+	keys, err := exportKeys(*keysFile, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "consentd export: %v\n", err)
+		return 2
+	}
+	unverified := 0
+	onUnverified := func(u *ledger.UnverifiedError) {
+		unverified++
+		fmt.Fprintf(stderr, "consentd export: WARNING: %v (not exported as a record)\n", u)
 	}
 	rdb := target.Client()
 	defer rdb.Close()
@@ -149,9 +159,9 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		var n int
 		var err error
 		if q.Format == export.Proof {
-			n, err = export.WriteBundle(ctx, rdb, s, keys, now, bw)
+			n, err = export.WriteBundle(ctx, rdb, s, keys, now, bw, onUnverified)
 		} else {
-			n, err = export.Write(ctx, rdb, s, q, bw)
+			n, err = export.Write(ctx, rdb, s, q, keys, bw, onUnverified)
 		}
 		if err != nil {
 			return n, err
@@ -165,7 +175,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			fmt.Fprintf(stderr, "consentd export: INCOMPLETE: stdout has only part of the export (%d records): %v\n", n, err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "exported %d records to stdout in %v\n", n, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "exported %d records to stdout in %v%s\n", n, time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
 		return 0
 	}
 	n, err := writeFile(*out, write)
@@ -173,8 +183,17 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(stderr, "consentd export: %s not written: %v\n", *out, err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "exported %d records to %s in %v\n", n, *out, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "exported %d records to %s in %v%s\n", n, *out, time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
 	return 0
+}
+
+// unverifiedNote ends the summary line when stream entries outside the
+// signed chain were met.
+func unverifiedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; WARNING: %d stream entries are not part of the signed chain (named above): see docs/proof.md", n)
 }
 
 // writeFile writes path through a temp file next to it (mode 0600: the
@@ -208,10 +227,15 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-// bundleKeys are the public keys a proof bundle made by the command
-// carries: those of --keys, else of CONSENTD_SIGNING_KEY (current) and
-// CONSENTD_PUBLIC_KEYS (retired).
-func bundleKeys(file string, getenv func(string) string) (proof.KeySet, error) {
+// devKeyFile is the signing key make run keeps (cmd/consentd-dev): the
+// export's keys when no others are given.
+const devKeyFile = "data/signing.key"
+
+// exportKeys are the public keys an export accepts records signed by,
+// and a proof bundle made by the command carries: those of --keys, else
+// of CONSENTD_SIGNING_KEY (current) and CONSENTD_PUBLIC_KEYS (retired),
+// else the key of make run.
+func exportKeys(file string, getenv func(string) string) (proof.KeySet, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -246,7 +270,10 @@ func bundleKeys(file string, getenv func(string) string) (proof.KeySet, error) {
 		}
 	}
 	if len(ks.Keys) == 0 {
-		return ks, fmt.Errorf("a proof bundle needs the public keys: --keys FILE (a copy of /.well-known/consentd-keys.json) or %s", config.EnvName("signing-key"))
+		if k, err := proof.LoadSigningKey(devKeyFile); err == nil {
+			return ks.With(k.Public(proof.StatusCurrent)), nil
+		}
+		return ks, fmt.Errorf("an export needs the public keys that sign the records (it serves only records of the signed chain): --keys FILE (a copy of /.well-known/consentd-keys.json) or %s (the demo of make run: %s)", config.EnvName("signing-key"), devKeyFile)
 	}
 	return ks, nil
 }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/ledger/ledgertest"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -77,12 +79,16 @@ func TestExportUsage(t *testing.T) {
 }
 
 // seed stores n records of demo, one a minute from 2026-11-01, method
-// reject_all for every third.
-func seed(t *testing.T, rdb *redis.Client, n int) {
+// reject_all for every third, chained and signed with a new key, which it
+// returns.
+func seed(t *testing.T, rdb *redis.Client, n int) *proof.SigningKey {
 	t.Helper()
-	ctx := context.Background()
+	key, err := proof.NewSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	pipe := rdb.Pipeline()
+	var entries []ledgertest.Entry
 	for i := 0; i < n; i++ {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		r := ledger.Record{Site: "demo", RecordID: fmt.Sprintf("0196a1b2-0000-7000-8000-%012d", i),
@@ -92,27 +98,32 @@ func seed(t *testing.T, rdb *redis.Client, n int) {
 		if i%3 == 0 {
 			r.Method, r.Choices = ledger.MethodRejectAll, map[string]bool{"necessary": true, "analytics": false, "marketing": false}
 		}
-		b, _ := r.Encode()
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: strconv.FormatInt(at.UnixMilli(), 10) + "-0",
-			Values: []any{"v", ledger.FormatVersion, "record", b}})
+		entries = append(entries, ledgertest.Entry{ID: strconv.FormatInt(at.UnixMilli(), 10) + "-0", Record: r})
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := ledgertest.Store(context.Background(), rdb, key, entries); err != nil {
 		t.Fatal(err)
 	}
+	return key
 }
 
 func TestExportToFile(t *testing.T) {
 	rs := redisproc.StartT(t, redisproc.Options{})
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
-	seed(t, rdb, 3000) // 2026-11-01 00:00 to 2026-11-03 01:59, one a minute
+	key := seed(t, rdb, 3000) // 2026-11-01 00:00 to 2026-11-03 01:59, one a minute
 	dir := sitesDir(t)
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "november.csv")
 
-	// The site dir and Redis from the environment, as in production.
-	env := map[string]string{"CONSENTD_SITES_DIR": dir, "CONSENTD_REDIS_URL": rs.URL()}
-	code, stdout, stderr := runExportTest([]string{"--site", "demo", "--to", "2026-11-02", "--method", "accept_all", "--out", out}, env)
+	// No keys: nothing could be told from a forgery.
+	code, stdout, stderr := runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL()}, nil)
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "an export needs the public keys") {
+		t.Fatalf("without keys: exit %d, stderr %q", code, stderr)
+	}
+
+	// The site dir, Redis and key from the environment, as in production.
+	env := map[string]string{"CONSENTD_SITES_DIR": dir, "CONSENTD_REDIS_URL": rs.URL(), "CONSENTD_SIGNING_KEY": key.Secret()}
+	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--to", "2026-11-02", "--method", "accept_all", "--out", out}, env)
 	if code != 0 || stdout != "" || !strings.HasPrefix(stderr, "exported 1920 records to "+out) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -141,7 +152,7 @@ func TestExportToFile(t *testing.T) {
 
 	// NDJSON to stdout, flags override the environment.
 	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL(), "--format", "ndjson",
-		"--from", "2026-11-03T01:00:00Z", "--category", "analytics:no"}, map[string]string{"CONSENTD_REDIS_URL": "redis://127.0.0.1:1/0"})
+		"--from", "2026-11-03T01:00:00Z", "--category", "analytics:no"}, map[string]string{"CONSENTD_REDIS_URL": "redis://127.0.0.1:1/0", "CONSENTD_SIGNING_KEY": key.Secret()})
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if code != 0 || len(lines) != 20 || !strings.HasPrefix(stderr, "exported 20 records to stdout") {
 		t.Fatalf("exit %d, %d lines, stderr %q", code, len(lines), stderr)
@@ -151,11 +162,22 @@ func TestExportToFile(t *testing.T) {
 		t.Errorf("line 0 %s: %v", lines[0], err)
 	}
 
+	// An entry outside the signed chain is named, not exported.
+	if err := rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: "1795000000000-0",
+		Values: []any{"v", "1", "record", "{}"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--from", "2026-11-03T01:00:00Z"}, env)
+	if code != 0 || strings.Count(stdout, "\r\n") != 1+60 || !strings.Contains(stderr, "WARNING: stream entry 1795000000000-0 is not part of the signed chain") ||
+		!strings.Contains(stderr, "WARNING: 1 stream entries are not part of the signed chain") {
+		t.Fatalf("with a forged entry: exit %d, %d lines, stderr %q", code, strings.Count(stdout, "\r\n"), stderr)
+	}
+
 	// Redis gone: exit 1, the old file stays as it was, and no temp file is left.
 	before, _ := os.ReadFile(out)
 	_ = rs.Kill()
 	for _, target := range []string{out, filepath.Join(outDir, "new.csv")} {
-		code, _, stderr = runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL(), "--out", target}, nil)
+		code, _, stderr = runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL(), "--out", target}, env)
 		if code != 1 || !strings.Contains(stderr, target+" not written") {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
@@ -169,7 +191,7 @@ func TestExportToFile(t *testing.T) {
 	if names, _ := filepath.Glob(filepath.Join(outDir, ".*")); len(names) != 0 {
 		t.Errorf("temp files left: %v", names)
 	}
-	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL()}, nil)
+	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--sites-dir", dir, "--redis-url", rs.URL()}, env)
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "INCOMPLETE") {
 		t.Errorf("stdout export with Redis gone: exit %d, %q, %q", code, stdout, stderr)
 	}

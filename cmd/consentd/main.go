@@ -22,6 +22,7 @@ import (
 
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
@@ -113,7 +114,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go locator.Watch(ctx, cfg.GeoIPWatch)
 
 	m := metrics.New()
-	lopts, err := proofOptions(cfg, log, os.Getenv(benchUnchainedEnv) == "1")
+	lopts, err := proofOptions(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -122,8 +123,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if ledger.NoStore {
 		log.Error("this binary was built with the consentd_nostore tag for benchmarks: consent decisions are answered but NOT stored; never deploy it")
 	}
+	lopts.CheckpointEvery = int64(cfg.CheckpointEvery)
+	var srv *server.Server
+	lopts.Checkpointed = func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }
 	led := ledger.New(rdb, lopts)
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
+	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
 		Limiter: ratelimit.New(rdb)})
 	if err != nil {
 		_ = led.Close(context.Background())
@@ -163,7 +167,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		"redis_wait_replicas", cfg.RedisWaitReplicas, "sites", srv.SiteIDs(), "demo", cfg.Demo)
 
 	go srv.RunRetention(ctx, cfg.RetentionEvery)
-	go srv.RunCheckpoints(ctx, cfg.CheckpointEvery)
+	go srv.RunCheckpoints(ctx, cfg.CheckpointInterval)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.App().Listener(ln) }()
@@ -184,6 +188,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := led.Close(drainCtx); err != nil {
 		return fmt.Errorf("drain ledger: %w", err)
 	}
+	// The records stored since the newest checkpoint are signed before
+	// the process goes (every instance tries; a head is written once).
+	srv.WriteCheckpoints(drainCtx, 0)
 	log.Info("stopped cleanly")
 	return nil
 }

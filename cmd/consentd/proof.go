@@ -10,20 +10,11 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
-// benchUnchainedEnv, set to 1, stores records without hash chain,
-// receipts or signatures: the baseline of make bench
-// (docs/performance.md). It is deliberately not a documented setting.
-const benchUnchainedEnv = "CONSENTD_BENCH_UNCHAINED"
-
 // proofOptions loads the signing key and the retired public keys. With
 // no key configured the ledger signs with an ephemeral key, and a warning
 // says that its receipts cannot be verified once the process is gone.
-func proofOptions(cfg config.Config, log *slog.Logger, unchained bool) (ledger.Options, error) {
+func proofOptions(cfg config.Config, log *slog.Logger) (ledger.Options, error) {
 	var o ledger.Options
-	if unchained {
-		log.Warn("BENCHMARK MODE: records are stored without hash chain, receipts or signatures; never use this in production", "env", benchUnchainedEnv)
-		o.Unchained = true
-	}
 	if cfg.SigningKey != "" {
 		k, err := proof.LoadSigningKey(cfg.SigningKey)
 		if err != nil {

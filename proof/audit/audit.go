@@ -32,7 +32,14 @@ const (
 	Truncated  = "truncated"  // a checkpoint proves records after the last one exported
 	Checkpoint = "checkpoint" // a checkpoint does not match the records
 	Notice     = "notice"     // a notice snapshot is missing or does not match its version
+	// Unverified: the exporting server found a stream entry that is not
+	// part of the signed chain (a "not_verified" line).
+	Unverified = "not in the signed chain"
 )
+
+// recordFormat is the stored record format the verifier reads: every
+// record of it is chained and covered by a signed batch.
+const recordFormat = 2
 
 // Problem is the first thing found wrong.
 type Problem struct {
@@ -78,12 +85,18 @@ type Options struct {
 // SiteSummary describes one site's chain in the export.
 type SiteSummary struct {
 	Records  int
-	Legacy   int // format-1 records stored before the chain started
 	FirstSeq int64
 	LastSeq  int64
 	Head     string
 	Anchor   string // how the chain's start is proven: "genesis" or "cut checkpoint at seq N"
+	// Checkpointed is the seq of the newest checkpoint given for the site
+	// (0: none). The records after it (LastSeq − Checkpointed) are the
+	// window in which records removed at the end would not be noticed.
+	Checkpointed int64
 }
+
+// Unprotected is how many records lie after the newest checkpoint.
+func (x *SiteSummary) Unprotected() int64 { return x.LastSeq - x.Checkpointed }
 
 // Summary is what a successful verification found.
 type Summary struct {
@@ -113,11 +126,15 @@ func (s *Summary) String() string {
 	sort.Strings(sites)
 	for _, id := range sites {
 		x := s.Sites[id]
-		fmt.Fprintf(&b, "site %s: %d records, seq %d to %d, head %s, start proven by %s", id, x.Records, x.FirstSeq, x.LastSeq, x.Head, x.Anchor)
-		if x.Legacy > 0 {
-			fmt.Fprintf(&b, " (%d earlier unchained format-1 records, not covered)", x.Legacy)
+		fmt.Fprintf(&b, "site %s: %d records, seq %d to %d, head %s, start proven by %s\n", id, x.Records, x.FirstSeq, x.LastSeq, x.Head, x.Anchor)
+		switch {
+		case x.Checkpointed == 0:
+			fmt.Fprintf(&b, "  no checkpoint given: records removed at the end of the chain would not be noticed (all %d records); verify with --checkpoints\n", x.Records)
+		case x.Unprotected() > 0:
+			fmt.Fprintf(&b, "  %d records after the newest checkpoint (seq %d): removing them would not be noticed\n", x.Unprotected(), x.Checkpointed)
+		default:
+			fmt.Fprintf(&b, "  the newest checkpoint covers the last record (seq %d)\n", x.Checkpointed)
 		}
-		b.WriteByte('\n')
 	}
 	kids := make([]string, 0, len(s.Keys))
 	for k := range s.Keys {
@@ -133,8 +150,8 @@ func (s *Summary) String() string {
 // siteState follows one site's chain while reading.
 type siteState struct {
 	sum       *SiteSummary
-	last      *record // the previous chained record
-	chained   bool
+	last      *record // the previous record
+	chained   bool    // a record of the site has been read
 	cps       map[int64][]*proof.Checkpoint
 	firstLine int
 }
@@ -242,10 +259,18 @@ func (v *verifier) notices() error {
 	return nil
 }
 
+// unverifiedMember marks an export line that is a stream entry outside
+// the signed chain (server/export.UnverifiedMember).
+const unverifiedMember = "not_verified"
+
 func parse(line int, b []byte) (*record, error) {
 	h, claimed, fields, err := proof.RecordHash(b, "receipt", "stream_id")
 	if err != nil {
 		return nil, &Problem{Kind: Malformed, Line: line, Msg: err.Error()}
+	}
+	if why, ok := fields[unverifiedMember].(string); ok {
+		id, _ := fields["stream_id"].(string)
+		return nil, &Problem{Kind: Unverified, Line: line, Msg: fmt.Sprintf("the server exported stream entry %s as not part of the signed chain: %s", id, why)}
 	}
 	r := &record{line: line, fields: fields, hash: h, claimed: claimed}
 	r.site, _ = fields["site"].(string)
@@ -285,17 +310,13 @@ func (v *verifier) record(r, ahead *record) error {
 	s := v.site(r.site)
 	v.sum.Records++
 	s.sum.Records++
+	if r.v != recordFormat || r.claimed == "" || r.seq < 1 {
+		return v.problem(r, Malformed, "a record of format v=%d without hash or seq: not covered by a signed batch (this verifier reads format %d, whose records are all chained and signed)", r.v, recordFormat)
+	}
 	if v.o.Notices != nil {
 		if _, ok := v.o.Notices[r.notice]; !ok {
 			return v.problem(r, Notice, "cites notice version %s, but there is no snapshot of it (notices/%s.json missing)", r.notice, r.notice)
 		}
-	}
-	if r.v == 1 && r.claimed == "" {
-		if s.chained {
-			return v.problem(r, Malformed, "an unchained format-1 record after the chain started")
-		}
-		s.sum.Legacy++
-		return nil
 	}
 	if r.cv != proof.CanonVersion {
 		return v.problem(r, Malformed, "canonical format cv=%d: this verifier knows cv=%d", r.cv, proof.CanonVersion)
@@ -406,6 +427,9 @@ func (v *verifier) finish() error {
 			last, lastLine = s.last.seq, s.last.line
 		}
 		for _, c := range cps {
+			if s != nil {
+				s.sum.Checkpointed = max(s.sum.Checkpointed, c.Seq)
+			}
 			if c.Seq > last {
 				return &Problem{Kind: Truncated, Site: site, Seq: last, Line: lastLine,
 					Msg: fmt.Sprintf("the %s checkpoint of %s proves the chain of %s had %d records (head %s), the export ends at seq %d: records at the end were removed", c.Kind, c.Time, site, c.Seq, short(c.Head), last)}

@@ -104,7 +104,7 @@ func (c *chain) appendRandom(t *testing.T, rng *rand.Rand, n int) {
 func (c *chain) bundle(t *testing.T) *audit.Bundle {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := export.WriteBundle(context.Background(), c.rdb, site, c.led.PublicKeys(), time.Now().Add(time.Second), &buf); err != nil {
+	if _, err := export.WriteBundle(context.Background(), c.rdb, site, c.led.PublicKeys(), time.Now().Add(time.Second), &buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	name := filepath.Join(t.TempDir(), "demo.proof.zip")
@@ -224,6 +224,20 @@ func TestRandomAppendsVerifyAndTamperingIsFound(t *testing.T) {
 		}, audit.UnknownKey, 1, 1, c.key.ID()},
 		{"truncate the head", func(ls []string, _ *audit.Options) []string { return ls[:n-2] },
 			audit.Truncated, n - 2, int64(n - 2), fmt.Sprintf("had %d records", n)},
+		{"a format-1 record before seq 1", func(ls []string, _ *audit.Options) []string {
+			return append([]string{v1Line}, ls...)
+		}, audit.Malformed, 1, -1, "not covered by a signed batch"},
+		{"a format-1 record in the middle", func(ls []string, _ *audit.Options) []string {
+			return append(append(ls[:i:i], v1Line), ls[i:]...)
+		}, audit.Malformed, i + 1, -1, "not covered by a signed batch"},
+		{"a chained record without its receipt", func(ls []string, _ *audit.Options) []string {
+			ls[i] = dropReceipt(t, ls[i])
+			return ls
+		}, audit.Receipt, i + 1, int64(i + 1), "no receipt"},
+		{"an entry the server found outside the chain", func(ls []string, _ *audit.Options) []string {
+			ls[i] = `{"not_verified":"its batch 1-1 signed another hash for seq 7","record":"{}","stream_id":"1-1"}`
+			return ls
+		}, audit.Unverified, i + 1, -1, "stream entry 1-1 as not part of the signed chain: its batch 1-1 signed another hash"},
 		{"replace a record, hash recomputed", func(ls []string, _ *audit.Options) []string {
 			ls[i] = rehash(t, strings.Replace(ls[i], `"ip":"192.0.2.0"`, `"ip":"192.0.2.1"`, 1))
 			return ls
@@ -243,6 +257,49 @@ func TestRandomAppendsVerifyAndTamperingIsFound(t *testing.T) {
 			}
 			t.Log(p)
 		})
+	}
+}
+
+// v1Line is a record of format 1 (no hash, seq or receipt), as an
+// attacker would write one.
+const v1Line = `{"choices":{"analytics":true,"marketing":true,"necessary":true},"consent_id":"3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f","country":"","ip":"","language":"fi","method":"accept_all","mode":"opt-in","notice_version":"ab12","policy_version":"x","record_id":"forged","site":"demo","time":"2026-11-23T10:00:00.000Z","url":"","user_agent":"","v":1,"stream_id":"1-0"}`
+
+// dropReceipt removes a line's receipt.
+func dropReceipt(t *testing.T, line string) string {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(line, `"receipt":`+string(m["receipt"])+`,`, "", 1)
+}
+
+// The summary says how many records lie after the newest checkpoint: the
+// window in which removing records at the end would not be noticed.
+func TestUnprotectedWindow(t *testing.T) {
+	rng := seed(t)
+	c := newChain(t, rng)
+	c.appendRandom(t, rng, 30)
+	if _, err := c.led.Checkpoint(context.Background(), "demo", 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c.appendRandom(t, rng, 7)
+	b := c.bundle(t)
+	sum, err := verify(lines(t, b), options(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (appendRandom's idempotency keys repeat between calls: a few of the
+	// 7 are duplicates.)
+	s := sum.Sites["demo"]
+	if s.Checkpointed != 30 || s.LastSeq <= 30 || s.Unprotected() != s.LastSeq-30 ||
+		!strings.Contains(sum.String(), fmt.Sprintf("%d records after the newest checkpoint (seq 30)", s.LastSeq-30)) {
+		t.Fatalf("summary %+v\n%s", s, sum)
+	}
+	o := options(b)
+	o.Checkpoints = nil
+	sum, err = verify(lines(t, b), o)
+	if err != nil || !strings.Contains(sum.String(), "no checkpoint given") {
+		t.Fatalf("without checkpoints: %v\n%v", err, sum)
 	}
 }
 

@@ -111,8 +111,8 @@ func (b *Bundle) Finish(ctx context.Context, rdb redis.UniversalClient, cited []
 
 // WriteBundle writes the proof bundle of site's whole log to w (the
 // command `consentd export --format proof`) and returns how many records
-// it holds.
-func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *config.Site, keys proof.KeySet, now time.Time, w io.Writer) (int, error) {
+// it holds. Entries outside the signed chain are handled as Write does.
+func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *config.Site, keys proof.KeySet, now time.Time, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (int, error) {
 	cps, err := ledger.ReadCheckpoints(ctx, rdb, site.ID)
 	if err != nil {
 		return 0, err
@@ -121,7 +121,8 @@ func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *config.Si
 	if err != nil {
 		return 0, err
 	}
-	e := New(rdb, site, Query{Format: Proof, To: now.UTC().Truncate(time.Millisecond)}, b.Records())
+	e := New(rdb, site, Query{Format: Proof, To: now.UTC().Truncate(time.Millisecond)}, keys, b.Records())
+	e.OnUnverified = onUnverified
 	for {
 		more, err := e.Next(ctx)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/consentd/consentd/server/ledger"
@@ -20,7 +21,7 @@ import (
 // between calls (the caller must not keep s).
 func decodeEntry(values map[string]any, s *ledger.Stored, choices map[string]bool) (raw string, err error) {
 	raw, ok := values["record"].(string)
-	if v, _ := values["v"].(string); !ok || (v != ledger.FormatVersion && v != "1") {
+	if v, _ := values["v"].(string); !ok || v != ledger.FormatVersion {
 		_, err := ledger.DecodeEntry(values) // the same error as ever
 		if err == nil {
 			err = errors.New("ledger: entry has no record field")
@@ -75,6 +76,17 @@ func scanStored(raw string, s *ledger.Stored) bool {
 			default:
 				s.Seq = v
 			}
+		case "gpc":
+			var v bool
+			switch {
+			case strings.HasPrefix(raw[p.i:], "true"):
+				v, p.i = true, p.i+4
+			case strings.HasPrefix(raw[p.i:], "false"):
+				p.i += 5
+			default:
+				return false
+			}
+			s.GPC = &v
 		case "hash":
 			dst = &s.Hash
 		case "prev":

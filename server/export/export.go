@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -23,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
 )
 
@@ -220,13 +223,18 @@ var baseColumns = []string{"record_id", "time", "consent_id", "method", "notice_
 
 // Write streams the records of site that match q to w and returns how
 // many it wrote. It writes whole pages (one Write call per page of
-// PageSize stream entries, never a partial row) and flushes nothing. An
-// error (Redis failing part-way, a stored entry that does not decode, w
-// failing) is returned as soon as it happens: what was written until then
-// is an incomplete export, and the caller must make that visible (the
-// HTTP route aborts the response; the CLI does not rename its temp file).
-func Write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) (n int, err error) {
-	e := New(rdb, site, q, w)
+// PageSize stream entries, never a partial row) and flushes nothing. Only
+// entries of the site's signed chain are records (ledger.Batches.Check,
+// with keys): any other entry is left out of a CSV export and written to
+// NDJSON and proof exports as a line that says so (UnverifiedLine), and
+// onUnverified (optional) is told about it. An error (Redis failing
+// part-way, w failing) is returned as soon as it happens: what was
+// written until then is an incomplete export, and the caller must make
+// that visible (the HTTP route aborts the response; the CLI does not
+// rename its temp file).
+func Write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q Query, keys proof.KeySet, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (n int, err error) {
+	e := New(rdb, site, q, keys, w)
+	e.OnUnverified = onUnverified
 	for {
 		more, err := e.Next(ctx)
 		if err != nil || !more {
@@ -239,6 +247,10 @@ func Write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q 
 // (the HTTP body reads a page when it has sent the previous one). Make it
 // with New; it is not safe for concurrent use.
 type Exporter struct {
+	// OnUnverified, when set, is told about every stream entry that is
+	// not part of the site's signed chain (see Write).
+	OnUnverified func(*ledger.UnverifiedError)
+
 	rdb   redis.UniversalClient
 	key   string
 	q     Query
@@ -253,32 +265,32 @@ type Exporter struct {
 	done       bool
 	n          int
 
-	rec     ledger.Stored   // the record being written (reused)
-	choices map[string]bool // its choices (reused)
-
 	page bytes.Buffer // one page of output
 	cw   *csv.Writer  // CSV over page
 	row  []string
 
 	cited map[string]bool // notice versions of the records written (Proof)
 
-	batches *ledger.Batches // NDJSON and Proof: rebuilds each record's receipt
-	hits    []hit           // the page's matching records (NDJSON and Proof)
+	batches *ledger.Batches // checks each entry, rebuilds its receipt
+	hits    []hit           // the page's matching entries, checked once their batches are read
 }
 
-// hit is a matching record of the page, written once its batch is read.
+// hit is a matching entry of the page: its record, decoded, or why it
+// could not be (bad).
 type hit struct {
-	m        *redis.XMessage
-	raw      string
-	seq      int64
-	recordID string
+	m   *redis.XMessage
+	raw string
+	rec ledger.Stored
+	bad *ledger.UnverifiedError
 }
 
-// New prepares an export of site's log matching q, written to w. It does
-// not touch Redis until Next.
-func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Exporter {
+// New prepares an export of site's log matching q, written to w; entries
+// count as records when they are part of the site's chain signed with a
+// key of keys. It does not touch Redis until Next.
+func New(rdb redis.UniversalClient, site *config.Site, q Query, keys proof.KeySet, w io.Writer) *Exporter {
 	e := &Exporter{rdb: rdb, key: ledger.LogKey(site.ID), q: q, w: w, cats: categoryIDs(site), cols: Columns(site),
-		known: map[string]bool{}, choices: map[string]bool{}, start: "-", end: strconv.FormatInt(q.To.UnixMilli(), 10), pageSize: PageSize}
+		known: map[string]bool{}, start: "-", end: strconv.FormatInt(q.To.UnixMilli(), 10), pageSize: PageSize,
+		batches: ledger.NewBatches(rdb, site.ID, keys)}
 	if !q.From.IsZero() {
 		e.start = strconv.FormatInt(q.From.UnixMilli(), 10)
 	}
@@ -287,9 +299,6 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Ex
 	}
 	if q.Format == Proof {
 		e.cited = map[string]bool{}
-	}
-	if q.Format != CSV {
-		e.batches = ledger.NewBatches(rdb, site.ID)
 	}
 	if q.Format == CSV {
 		e.cw = csv.NewWriter(&e.page)
@@ -329,29 +338,20 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		e.header = true
 		_ = e.cw.Write(e.cols)
 	}
-	rows := 0
-	s := &e.rec
 	for i := range msgs {
-		m := &msgs[i]
-		raw, err := decodeEntry(m.Values, s, e.choices)
-		if e.cited != nil && err == nil {
-			e.cited[s.NoticeVersion] = true
-		}
-		if err != nil {
-			e.done = true
-			return false, fmt.Errorf("export: stream entry %s: %w", m.ID, err)
-		}
-		if !e.match(s) {
+		h := e.nextHit(&msgs[i])
+		raw, err := decodeEntry(h.m.Values, &h.rec, h.rec.Choices)
+		switch {
+		case err != nil:
+			h.bad = &ledger.UnverifiedError{StreamID: h.m.ID, Reason: err.Error()}
+		case !e.match(&h.rec):
+			e.hits = e.hits[:len(e.hits)-1]
 			continue
 		}
-		if e.cw != nil {
-			_ = e.cw.Write(e.csvRow(s, m.ID))
-		} else {
-			e.hits = append(e.hits, hit{m: m, raw: raw, seq: s.Seq, recordID: s.RecordID})
-		}
-		rows++
+		h.raw = raw
 	}
-	if err := e.writeHits(ctx); err != nil {
+	rows, err := e.writeHits(ctx)
+	if err != nil {
 		e.done = true
 		return false, err
 	}
@@ -432,47 +432,96 @@ func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	return row
 }
 
-// writeHits writes the page's matching records as NDJSON lines, each with
-// its receipt, rebuilt from its signed batch (read for the page in one
-// round trip).
-func (e *Exporter) writeHits(ctx context.Context) error {
+// nextHit adds a hit for m to the page's, reusing the memory of earlier
+// pages' hits (their choices maps).
+func (e *Exporter) nextHit(m *redis.XMessage) *hit {
+	if len(e.hits) < cap(e.hits) {
+		e.hits = e.hits[:len(e.hits)+1]
+	} else {
+		e.hits = append(e.hits, hit{rec: ledger.Stored{Choices: map[string]bool{}}})
+	}
+	h := &e.hits[len(e.hits)-1]
+	h.m, h.raw, h.bad = m, "", nil
+	if h.rec.Choices == nil { // a record that did not decode took it
+		h.rec.Choices = map[string]bool{}
+	}
+	return h
+}
+
+// writeHits checks the page's matching entries against their signed
+// batches (read for the page in one round trip) and writes the records:
+// CSV rows, or NDJSON lines each with its receipt. An entry outside the
+// signed chain is reported (OnUnverified) and, in NDJSON, written as an
+// UnverifiedLine. It returns how many records it wrote.
+func (e *Exporter) writeHits(ctx context.Context) (int, error) {
 	if len(e.hits) == 0 {
-		return nil
+		return 0, nil
 	}
 	defer func() { e.hits = e.hits[:0] }()
-	msgs := make([]*redis.XMessage, len(e.hits))
-	for i, h := range e.hits {
-		msgs[i] = h.m
+	msgs := make([]*redis.XMessage, 0, len(e.hits))
+	for _, h := range e.hits {
+		if h.bad == nil {
+			msgs = append(msgs, h.m)
+		}
 	}
 	if err := e.batches.Load(ctx, msgs); err != nil {
-		return fmt.Errorf("export: after %d records: %w", e.n, err)
+		return 0, fmt.Errorf("export: after %d records: %w", e.n, err)
 	}
-	for _, h := range e.hits {
-		receipt, err := e.batches.Receipt(h.m, h.seq, h.recordID)
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
+	rows := 0
+	for i := range e.hits {
+		h := &e.hits[i]
+		var receipt []byte
+		if h.bad == nil {
+			var err error
+			receipt, err = e.batches.Check(h.m, h.raw, &h.rec)
+			if !errors.As(err, &h.bad) && err != nil {
+				return rows, fmt.Errorf("export: %w", err)
+			}
 		}
-		e.ndjsonLine(h.raw, receipt, h.m.ID)
+		if h.bad != nil {
+			if e.OnUnverified != nil {
+				e.OnUnverified(h.bad)
+			}
+			if e.cw == nil {
+				e.page.Write(UnverifiedLine(h.bad, h.m))
+			}
+			continue
+		}
+		rows++
+		switch {
+		case e.cw != nil:
+			_ = e.cw.Write(e.csvRow(&h.rec, h.m.ID))
+		default:
+			if e.cited != nil {
+				e.cited[h.rec.NoticeVersion] = true
+			}
+			e.ndjsonLine(h.raw, receipt, h.m.ID)
+		}
 	}
-	return nil
+	return rows, nil
+}
+
+// UnverifiedMember is the member that marks an NDJSON line as a stream
+// entry that is not part of the signed chain (not a record):
+// {"not_verified":"<why>","record":"<the entry's record field, as a
+// string>","stream_id":"<id>"}. consentd verify names such a line.
+const UnverifiedMember = "not_verified"
+
+// UnverifiedLine is the NDJSON line of a stream entry outside the signed
+// chain (UnverifiedMember).
+func UnverifiedLine(bad *ledger.UnverifiedError, m *redis.XMessage) []byte {
+	raw, _ := m.Values["record"].(string)
+	b, _ := json.Marshal(map[string]string{UnverifiedMember: bad.Reason, "record": raw, "stream_id": m.ID})
+	return append(b, '\n')
 }
 
 // ndjsonLine writes the stored record JSON exactly as stored, with
-// "receipt" (the signed receipt, when the entry has one) and "stream_id"
-// added as its last keys.
-func (e *Exporter) ndjsonLine(raw, receipt, streamID string) {
-	raw = strings.TrimRight(raw, " \t\r\n")
-	body := strings.TrimSuffix(raw, "}")
-	e.page.WriteString(body)
-	if strings.TrimSpace(body) != "{" {
-		e.page.WriteByte(',')
-	}
-	if receipt != "" {
-		e.page.WriteString(`"receipt":`)
-		e.page.WriteString(receipt) // canonical JSON made by the ledger
-		e.page.WriteByte(',')
-	}
-	e.page.WriteString(`"stream_id":"`)
+// "receipt" (the signed receipt) and "stream_id" added as its last keys.
+func (e *Exporter) ndjsonLine(raw string, receipt []byte, streamID string) {
+	e.page.WriteString(strings.TrimSuffix(raw, "}"))
+	e.page.WriteString(`,"receipt":`)
+	e.page.Write(receipt) // canonical JSON made by the ledger
+	e.page.WriteString(`,"stream_id":"`)
 	e.page.WriteString(streamID) // digits and '-': nothing to escape
 	e.page.WriteString("\"}\n")
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/ledger/ledgertest"
 	"github.com/consentd/consentd/server/redisproc"
 )
 
@@ -151,21 +152,39 @@ func streamID(at time.Time, seq int) string {
 	return strconv.FormatInt(at.UnixMilli(), 10) + "-" + strconv.Itoa(seq)
 }
 
-// store XADDs the records with their explicit stream IDs, pipelined.
+// testKey signs the records the tests store (read-only once made).
+var testKey = func() *proof.SigningKey {
+	k, err := proof.NewSigningKey()
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// testKeys is the key set the exports are checked against.
+func testKeys() proof.KeySet { return proof.KeySet{Keys: []proof.PublicKey{testKey.Public(proof.StatusCurrent)}} }
+
+// store writes the records at their explicit stream IDs as the ledger
+// stores them: chained and signed with testKey.
 func store(t testing.TB, rdb redis.UniversalClient, recs []rec) {
 	t.Helper()
-	ctx := context.Background()
-	pipe := rdb.Pipeline()
-	for _, x := range recs {
-		b, err := x.r.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: x.id, Values: []any{"v", ledger.FormatVersion, "record", b}})
+	entries := make([]ledgertest.Entry, len(recs))
+	for i, x := range recs {
+		entries[i] = ledgertest.Entry{ID: x.id, Record: x.r}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := ledgertest.Store(context.Background(), rdb, testKey, entries); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// write exports with the test key set, counting the entries found
+// outside the signed chain in *unverified when it is not nil.
+func write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q export.Query, w io.Writer, unverified *[]*ledger.UnverifiedError) (int, error) {
+	return export.Write(ctx, rdb, site, q, testKeys(), w, func(u *ledger.UnverifiedError) {
+		if unverified != nil {
+			*unverified = append(*unverified, u)
+		}
+	})
 }
 
 func newRedis(t testing.TB) (*redisproc.Server, *redis.Client) {
@@ -207,7 +226,7 @@ func wantRecords(t *testing.T, rdb redis.UniversalClient, query, want string) {
 func ndjsonIDs(t *testing.T, rdb redis.UniversalClient, raw string) []string {
 	t.Helper()
 	var buf bytes.Buffer
-	n, err := export.Write(context.Background(), rdb, testSite(), query(t, raw+"&format=ndjson"), &buf)
+	n, err := write(context.Background(), rdb, testSite(), query(t, raw+"&format=ndjson"), &buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +366,7 @@ func TestWriteCSV(t *testing.T) {
 	store(t, rdb, recs)
 
 	var buf bytes.Buffer
-	n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), &buf)
+	n, err := write(context.Background(), rdb, testSite(), query(t, ""), &buf, nil)
 	if err != nil || n != 2500 {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
@@ -421,7 +440,7 @@ func TestWriteNDJSON(t *testing.T) {
 	recs[3].r.UserAgent = "ä \"quoted\" </script> \u2028"
 	store(t, rdb, recs)
 	var buf bytes.Buffer
-	n, err := export.Write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf)
+	n, err := write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf, nil)
 	if err != nil || n != 1500 {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
@@ -437,10 +456,22 @@ func TestWriteNDJSON(t *testing.T) {
 		if m["stream_id"] != recs[i].id {
 			t.Fatalf("line %d stream_id %v, want %s", i, m["stream_id"], recs[i].id)
 		}
-		// The record is exactly as stored, with stream_id added at the end.
-		stored, _ := recs[i].r.Encode()
-		if want := strings.TrimSuffix(string(stored), "}") + `,"stream_id":"` + recs[i].id + `"}`; line != want {
-			t.Fatalf("line %d\n got %s\nwant %s", i, line, want)
+		// The record is exactly as stored, with its receipt and stream_id
+		// added at the end.
+		ms, err := rdb.XRange(context.Background(), ledger.LogKey("demo"), recs[i].id, recs[i].id).Result()
+		if err != nil || len(ms) != 1 {
+			t.Fatal(ms, err)
+		}
+		stored := ms[0].Values["record"].(string)
+		head, rest, ok := strings.Cut(line, `,"receipt":`)
+		if !ok || head+"}" != stored || !strings.HasSuffix(rest, `,"stream_id":"`+recs[i].id+`"}`) {
+			t.Fatalf("line %d\n got %s\nwant %s with receipt and stream_id", i, line, stored)
+		}
+		if i%500 == 0 {
+			rc, err := proof.ParseReceipt([]byte(strings.TrimSuffix(rest, `,"stream_id":"`+recs[i].id+`"}`)))
+			if err != nil || rc.Verify(testKeys()) != nil || rc.Seq != int64(i+1) {
+				t.Fatalf("line %d: receipt %+v (%v)", i, rc, err)
+			}
 		}
 	}
 	var s ledger.Stored
@@ -449,83 +480,103 @@ func TestWriteNDJSON(t *testing.T) {
 	}
 }
 
-// TestWriteNDJSONMixedReceipts exports a log whose older entries hold
-// their receipt (as stored before session 4) and whose newer ones name
-// their signed batch: each line gets its own receipt, the stored one
-// verbatim, the rebuilt one verifying with the ledger's key; a batch
-// missing from Redis is an error, not a line without a receipt.
-func TestWriteNDJSONMixedReceipts(t *testing.T) {
+// TestWriteUnverifiedEntries exports a log into which entries were
+// written that are not part of the signed chain, as an attacker with
+// write access to Redis or a damaged store would leave them: the export
+// completes; CSV leaves them out, NDJSON and the proof bundle write each
+// as a line that says why (so consentd verify names it); every one is
+// reported. The real records are exported as ever.
+func TestWriteUnverifiedEntries(t *testing.T) {
 	_, rdb := newRedis(t)
 	ctx := context.Background()
-	at := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	legacy := rec{streamID(at, 0), record(0, at)}
-	enc, err := legacy.r.Encode()
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	var recs []rec
+	for i := 0; i < 600; i++ { // several signed batches
+		at := t0.Add(time.Duration(i) * time.Second)
+		recs = append(recs, rec{streamID(at, 1), record(i, at)})
+	}
+	old := record(9000, t0)
+	v1, _ := old.Encode() // no chain members
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: "1-0", Values: []any{"v", "1", "record", string(v1)}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	store(t, rdb, recs)
+	batches, err := rdb.XRange(ctx, ledger.BatchesKey("demo"), "-", "+").Result()
+	if err != nil || len(batches) < 2 {
+		t.Fatalf("batches %d %v", len(batches), err)
+	}
+	first, err := rdb.XRange(ctx, ledger.LogKey("demo"), recs[0].id, recs[0].id).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const stored = `{"hash":"old","v":1}`
-	rdb.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: legacy.id, Values: []any{"v", ledger.FormatVersion, "record", enc, "receipt", stored}})
-	l := ledger.New(rdb, ledger.Options{})
-	var want []ledger.Receipt
-	for i := 1; i <= 3; i++ {
-		r := record(i, time.Now())
-		rc, err := l.Append(ctx, &r)
-		if err != nil {
+	realRecord := first[0].Values["record"].(string)
+	after := t0.Add(time.Hour)
+	bad := []struct {
+		id     string
+		values []any
+		reason string
+	}{
+		{"1-0", nil, `entry format "1"`}, // stored first, before the chain
+		{streamID(after, 0), []any{"v", "2", "record", realRecord, "b", batches[1].ID}, "record seq 1 is not in its batch"},
+		{streamID(after, 1), []any{"v", "2", "record", realRecord}, "names no signed batch"},
+		{streamID(after, 2), []any{"v", "2", "record", strings.Replace(realRecord, `"method":"custom"`, `"method":"accept_all"`, 1), "b", batches[0].ID}, "does not hash"},
+		{streamID(after, 3), []any{"v", "9", "record", "{}"}, `entry format "9"`},
+	}
+	for _, b := range bad[1:] {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: b.id, Values: b.values}).Err(); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, rc)
 	}
-	_ = l.Close(ctx)
-	var buf bytes.Buffer
-	q := query(t, "format=ndjson&to="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339))
-	if n, err := export.Write(ctx, rdb, testSite(), q, &buf); err != nil || n != 4 {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if !strings.Contains(lines[0], `,"receipt":`+stored+`,"stream_id"`) {
-		t.Errorf("legacy line %s\ndoes not carry its stored receipt verbatim", lines[0])
-	}
-	for i, rc := range want {
-		if !strings.Contains(lines[i+1], `,"receipt":`+string(rc.Proof)+`,"stream_id"`) {
-			t.Errorf("line %d: %s\nwant the receipt the client got: %s", i+1, lines[i+1], rc.Proof)
-		}
-		p, err := proof.ParseReceipt(rc.Proof)
-		if err != nil || p.Verify(l.PublicKeys()) != nil {
-			t.Errorf("receipt %d does not verify: %v", i, err)
-		}
-	}
-	if err := rdb.Del(ctx, ledger.BatchesKey("demo")).Err(); err != nil {
-		t.Fatal(err)
-	}
-	buf.Reset()
-	if _, err := export.Write(ctx, rdb, testSite(), q, &buf); !errors.Is(err, ledger.ErrBatchMissing) {
-		t.Errorf("export without the batches: err = %v, want one naming the missing batch", err)
+	for _, format := range []string{"csv", "ndjson"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			var unverified []*ledger.UnverifiedError
+			n, err := write(ctx, rdb, testSite(), query(t, "format="+format+"&to=2026-11-02"), &buf, &unverified)
+			if err != nil || n != len(recs) {
+				t.Fatalf("Write = %d, %v; want the %d records", n, err, len(recs))
+			}
+			if len(unverified) != len(bad) {
+				t.Fatalf("reported %d unverified entries %v, want %d", len(unverified), unverified, len(bad))
+			}
+			for i, b := range bad {
+				if !strings.Contains(unverified[i].Reason, b.reason) {
+					t.Errorf("entry %s: reason %q, want %q", unverified[i].StreamID, unverified[i].Reason, b.reason)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+			marked := 0
+			for _, line := range lines {
+				if strings.Contains(line, `"`+export.UnverifiedMember+`":`) {
+					marked++
+					var m map[string]string
+					if err := json.Unmarshal([]byte(line), &m); err != nil || m["stream_id"] == "" || m[export.UnverifiedMember] == "" {
+						t.Errorf("marked line %s: %v", line, err)
+					}
+				}
+			}
+			want := len(bad)
+			if format == "csv" {
+				want = 0
+			}
+			if marked != want {
+				t.Errorf("%d lines marked %s, want %d", marked, export.UnverifiedMember, want)
+			}
+		})
 	}
 }
 
 func TestWriteEmpty(t *testing.T) {
 	_, rdb := newRedis(t)
 	var buf bytes.Buffer
-	if n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), &buf); n != 0 || err != nil {
+	if n, err := write(context.Background(), rdb, testSite(), query(t, ""), &buf, nil); n != 0 || err != nil {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 	if buf.String() != strings.Join(export.Columns(testSite()), ",")+"\r\n" {
 		t.Errorf("empty CSV %q", buf.String())
 	}
 	buf.Reset()
-	if n, err := export.Write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf); n != 0 || err != nil || buf.Len() != 0 {
+	if n, err := write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), &buf, nil); n != 0 || err != nil || buf.Len() != 0 {
 		t.Fatalf("Write = %d, %v, %q", n, err, buf.String())
-	}
-}
-
-func TestWriteCorruptEntry(t *testing.T) {
-	_, rdb := newRedis(t)
-	at := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	store(t, rdb, []rec{{streamID(at, 0), record(1, at)}})
-	rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 1), Values: []any{"v", "9", "record", "{}"}})
-	_, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), io.Discard)
-	if err == nil || !strings.Contains(err.Error(), streamID(at, 1)) {
-		t.Fatalf("err %v, want one naming the entry", err)
 	}
 }
 
@@ -554,7 +605,7 @@ func TestWriteRedisFailsMidway(t *testing.T) {
 	}
 	store(t, rdb, recs)
 	w := &killingWriter{srv: srv}
-	n, err := export.Write(context.Background(), rdb, testSite(), query(t, ""), w)
+	n, err := write(context.Background(), rdb, testSite(), query(t, ""), w, nil)
 	if err == nil || !errors.Is(err, ledger.ErrUnavailable) {
 		t.Fatalf("err %v, want ErrUnavailable", err)
 	}
@@ -639,7 +690,7 @@ func xrangeAll(b *testing.B, rdb redis.UniversalClient) int {
 func timedExport(b *testing.B, rdb redis.UniversalClient, site *config.Site, q export.Query, total int) (time.Duration, int64) {
 	w := &countingWriter{}
 	t0 := time.Now()
-	n, err := export.Write(context.Background(), rdb, site, q, w)
+	n, err := write(context.Background(), rdb, site, q, w, nil)
 	took := time.Since(t0)
 	if err != nil || n != total {
 		b.Fatalf("Write = %d, %v", n, err)
@@ -651,29 +702,22 @@ type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// generate stores total records, one a millisecond, in pipelines of
-// 10 000 XADDs.
+// generate stores total records, one a millisecond, chained and signed
+// (ledgertest), 10 000 at a time.
 func generate(b *testing.B, rdb redis.UniversalClient, total int) {
-	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const batch = 10_000
 	for i := 0; i < total; i += batch {
-		pipe := rdb.Pipeline()
+		var recs []rec
 		for j := i; j < min(i+batch, total); j++ {
 			at := t0.Add(time.Duration(j) * time.Millisecond)
 			r := record(j, at)
 			if j%4 == 0 {
 				r.Method = ledger.MethodAcceptAll
 			}
-			enc, err := r.Encode()
-			if err != nil {
-				b.Fatal(err)
-			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey("demo"), ID: streamID(at, 0), Values: []any{"v", ledger.FormatVersion, "record", enc}})
+			recs = append(recs, rec{streamID(at, 0), r})
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			b.Fatal(err)
-		}
+		store(b, rdb, recs)
 	}
 }
 

@@ -16,22 +16,21 @@
 -- ARGV[4]  daily counter TTL (s)
 -- ARGV[5]  idempotency key TTL (s)
 -- ARGV[6]  visitor hash TTL (s): the site's log retention
--- ARGV[7]  "1": chained (check and move the head); "0": unchained (benchmark baseline only)
--- ARGV[8]  the head the batch was chained on ("0 <64 zeros>" for an empty chain)
--- ARGV[9]  the head after the batch (its last record)
--- ARGV[10] this instance's token
--- ARGV[11] turn TTL (ms)
--- ARGV[12..17] the signed batch: seq of its first record, key ID, signing time, signature,
---          Merkle root, the records' hashes (hex, concatenated); unused unchained
+-- ARGV[7]  the head the batch was chained on ("0 <64 zeros>" for an empty chain)
+-- ARGV[8]  the head after the batch (its last record)
+-- ARGV[9]  this instance's token
+-- ARGV[10] turn TTL (ms)
+-- ARGV[11..16] the signed batch: seq of its first record, key ID, signing time, signature,
+--          Merkle root, the records' hashes (hex, concatenated)
 -- then the snapshot pairs;
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, idempotency prefix ("" when the request had no idempotency
 --   key), choices JSON, method.
 --
--- Chained, each record's entry names its batch (field "b": the batch entry's ID), and the
--- idempotency key holds "<prefix>|<streamID>|@<batchID>#<seq>": the receipt is rebuilt from
--- the batch entry, not stored with every record (docs/proof.md, "Storage").
+-- Each record's entry names its batch (field "b": the batch entry's ID): the receipt is rebuilt
+-- from the batch entry, not stored with every record (docs/proof.md, "Storage"). The
+-- idempotency key holds "<prefix>|<streamID>" (idempotency.go).
 --
 -- Nothing is written unless the chain head is the one the batch was chained on and no record's
 -- idempotency key has been seen. Fairness between instances: the first batch that finds another
@@ -47,13 +46,12 @@
 
 local nrec = tonumber(ARGV[1])
 local cttl, ittl, vttl = ARGV[4], ARGV[5], ARGV[6]
-local chained = ARGV[7] == '1'
 local genesis = '0 0000000000000000000000000000000000000000000000000000000000000000'
 local nsnap = tonumber(ARGV[2])
 local ndaily = tonumber(ARGV[3])
-local me = ARGV[10]
+local me = ARGV[9]
 -- Where the per-record arguments and keys start.
-local first = 18 + 2 * nsnap
+local first = 17 + 2 * nsnap
 for d = 1, ndaily do
   first = first + 1 + 2 * tonumber(ARGV[first])
 end
@@ -74,25 +72,22 @@ for r = 1, nrec do
   k = k + 2
   a = a + 4
 end
-local turn = false
-if chained then
-  turn = redis.call('GET', KEYS[4])
-  if head ~= ARGV[8] then
-    if not turn then
-      redis.call('SET', KEYS[4], me, 'PX', ARGV[11])
-    end
-    return {0, head, dups, 'head'}
+local turn = redis.call('GET', KEYS[4])
+if head ~= ARGV[7] then
+  if not turn then
+    redis.call('SET', KEYS[4], me, 'PX', ARGV[10])
   end
-  if turn and turn ~= me then
-    return {0, head, dups, 'turn'}
-  end
+  return {0, head, dups, 'head'}
+end
+if turn and turn ~= me then
+  return {0, head, dups, 'turn'}
 end
 if #dups > 0 then
   return {0, head, dups, 'dup'}
 end
 
 -- 2. Write.
-a = 18
+a = 17
 for i = 1, nsnap do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
@@ -107,12 +102,8 @@ for d = 1, ndaily do
   end
   redis.call('EXPIRE', dkey, cttl)
 end
-local bid, seq0
-if chained then
-  seq0 = tonumber(ARGV[12])
-  bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[12], 'kid', ARGV[13], 'time', ARGV[14],
-    'sig', ARGV[15], 'root', ARGV[16], 'leaves', ARGV[17])
-end
+local bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[11], 'kid', ARGV[12], 'time', ARGV[13],
+  'sig', ARGV[14], 'root', ARGV[15], 'leaves', ARGV[16])
 local ids = {}
 k = firstKey
 for r = 1, nrec do
@@ -121,29 +112,18 @@ for r = 1, nrec do
   local record, idem, choices, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
 
-  local id
-  if chained then
-    id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
-  else
-    id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record)
-  end
+  local id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
   -- The visitor's latest state, and their decisions' stream IDs (fields) for look-ups.
   redis.call('HSET', vkey, 'stream_id', id, 'choices', choices, id, method)
   redis.call('EXPIRE', vkey, vttl)
   if idem ~= '' then
-    local tail = ''
-    if chained then
-      tail = '@' .. bid .. '#' .. (seq0 + r - 1)
-    end
-    redis.call('SET', ikey, idem .. '|' .. id .. '|' .. tail, 'EX', ittl)
+    redis.call('SET', ikey, idem .. '|' .. id, 'EX', ittl)
   end
   ids[r] = id
 end
 
-if chained then
-  redis.call('SET', KEYS[3], ARGV[9])
-  if turn == me then
-    redis.call('DEL', KEYS[4])
-  end
+redis.call('SET', KEYS[3], ARGV[8])
+if turn == me then
+  redis.call('DEL', KEYS[4])
 end
 return {1, ids}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -105,37 +106,55 @@ func (b *OpenBatch) AppendReceipt(dst []byte, seq int64, recordID string) ([]byt
 	return b.batch.AppendReceipt(dst, int(i), recordID, b.Leaves[i], seq), nil
 }
 
-// Batches reads and caches the signed batches of one site, to rebuild
-// the receipts of the records that name them. Not safe for concurrent use.
+// Batches reads, checks and caches the signed batches of one site: to
+// tell whether log entries are part of the site's signed chain, and to
+// rebuild their receipts. Not safe for concurrent use.
 type Batches struct {
 	rdb   redis.UniversalClient
 	site  string
-	cache map[string]*OpenBatch
-	order []string // cache keys, oldest first, to bound the cache
+	keys  proof.KeySet
+	cache map[string]loadedBatch // the batches of Load's latest entries
 }
 
-// maxCachedBatches bounds Batches' cache: an export reads the log in
-// order, so only the batches of the current page are needed.
-const maxCachedBatches = 4096
+// loadedBatch is a batch as Load found it: opened and its signature
+// verified, or why not.
+type loadedBatch struct {
+	b   *OpenBatch
+	err error
+}
 
-// NewBatches reads batches of site through rdb.
-func NewBatches(rdb redis.UniversalClient, site string) *Batches {
-	return &Batches{rdb: rdb, site: site, cache: map[string]*OpenBatch{}}
+// NewBatches reads batches of site through rdb and accepts those signed
+// by a key of keys.
+func NewBatches(rdb redis.UniversalClient, site string, keys proof.KeySet) *Batches {
+	return &Batches{rdb: rdb, site: site, keys: keys, cache: map[string]loadedBatch{}}
 }
 
 // Load reads the batches that the given log entries name and are not
-// cached yet, in one pipelined round trip.
+// cached yet, in one pipelined round trip, and checks each: its leaves
+// give its root, and its root's signature verifies with a key of the key
+// set. A batch that is missing, malformed or not signed is remembered as
+// such, and Check reports it for every entry that names it; only a
+// failure to read Redis is an error. The cache keeps only the batches of
+// the latest call's entries: memory stays that of one page of an export.
 func (bs *Batches) Load(ctx context.Context, msgs []*redis.XMessage) error {
+	keep := make(map[string]loadedBatch, len(bs.cache))
 	var want []string
-	seen := map[string]bool{}
 	for _, m := range msgs {
 		id, _ := m.Values["b"].(string)
-		if id == "" || seen[id] || bs.cache[id] != nil {
+		if id == "" {
 			continue
 		}
-		seen[id] = true
+		if _, ok := keep[id]; ok {
+			continue
+		}
+		if b, ok := bs.cache[id]; ok {
+			keep[id] = b
+			continue
+		}
+		keep[id] = loadedBatch{}
 		want = append(want, id)
 	}
+	bs.cache = keep
 	if len(want) == 0 {
 		return nil
 	}
@@ -144,87 +163,158 @@ func (bs *Batches) Load(ctx context.Context, msgs []*redis.XMessage) error {
 	for i, id := range want {
 		cmds[i] = pipe.XRange(ctx, BatchesKey(bs.site), id, id)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !isStreamIDError(err) {
 		return fmt.Errorf("%w: read batches: %w", ErrUnavailable, err)
 	}
 	for i, c := range cmds {
-		ms := c.Val()
-		if len(ms) != 1 {
-			return fmt.Errorf("%w: %s of %s", ErrBatchMissing, want[i], bs.site)
-		}
-		sb, err := DecodeBatch(ms[0])
-		if err != nil {
-			return err
-		}
-		ob, err := sb.Open(bs.site)
-		if err != nil {
-			return err
-		}
-		bs.put(want[i], ob)
+		bs.cache[want[i]] = bs.open(want[i], c)
 	}
 	return nil
 }
 
-func (bs *Batches) put(id string, b *OpenBatch) {
-	if len(bs.order) >= maxCachedBatches {
-		delete(bs.cache, bs.order[0])
-		bs.order = bs.order[1:]
+// open checks one batch as read by Load.
+func (bs *Batches) open(id string, c *redis.XMessageSliceCmd) loadedBatch {
+	if c.Err() != nil {
+		return loadedBatch{err: fmt.Errorf("batch %q: %w", id, c.Err())}
 	}
-	bs.cache[id] = b
-	bs.order = append(bs.order, id)
+	ms := c.Val()
+	if len(ms) != 1 {
+		return loadedBatch{err: fmt.Errorf("%w: %s", ErrBatchMissing, id)}
+	}
+	sb, err := DecodeBatch(ms[0])
+	if err != nil {
+		return loadedBatch{err: err}
+	}
+	ob, err := sb.Open(bs.site)
+	if err != nil {
+		return loadedBatch{err: err}
+	}
+	if err := ob.batch.Verify(bs.keys); err != nil {
+		return loadedBatch{err: fmt.Errorf("batch %s: %w", id, err)}
+	}
+	return loadedBatch{b: ob}
 }
 
-// Receipt returns the receipt of a log entry holding the record with the
-// given seq and record ID: the receipt stored with it (records stored
-// before receipts were rebuilt from batches), else the one rebuilt from
-// the batch it names (Load must have read it), else "" (an unchained
-// entry).
-func (bs *Batches) Receipt(m *redis.XMessage, seq int64, recordID string) (string, error) {
-	if r, _ := m.Values["receipt"].(string); r != "" {
-		return r, nil
+// isStreamIDError reports a Redis reply error for a malformed stream ID
+// (an entry's "b" that is not one): a problem of that entry, not of Redis.
+func isStreamIDError(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "Invalid stream ID")
+}
+
+// UnverifiedError says why a log entry is not part of the site's signed
+// chain: it is not served as a decision (docs/proof.md).
+type UnverifiedError struct {
+	StreamID string
+	Reason   string
+}
+
+func (e *UnverifiedError) Error() string {
+	return "stream entry " + e.StreamID + " is not part of the signed chain: " + e.Reason
+}
+
+// Check tells whether the log entry m, whose stored record raw decodes
+// to s, is part of the site's signed chain, and returns its receipt: the
+// record is of this format and this site, its content hashes to its
+// "hash", and the batch its entry names (Load must have read it) is
+// signed with a known key and has that hash as the leaf of the record's
+// seq. Anything else is an *UnverifiedError: with write access to Redis
+// but not the signing key, no entry passes that was not stored by
+// consentd as it is.
+func (bs *Batches) Check(m *redis.XMessage, raw string, s *Stored) (receipt []byte, err error) {
+	bad := func(format string, args ...any) error {
+		return &UnverifiedError{StreamID: m.ID, Reason: fmt.Sprintf(format, args...)}
+	}
+	if v, _ := m.Values["v"].(string); v != FormatVersion {
+		return nil, bad("entry format %q, want %q", v, FormatVersion)
+	}
+	if s.Site != bs.site {
+		return nil, bad("the record is of site %q, not %q", s.Site, bs.site)
+	}
+	computed, claimed, ok := storedHash(raw)
+	switch {
+	case !ok || s.Seq < 1:
+		return nil, bad("the record has no chain members (hash, seq)")
+	case claimed != s.Hash || computed.String() != claimed:
+		return nil, bad("the record does not hash to its hash %s: it was changed after it was stored", claimed)
 	}
 	id, _ := m.Values["b"].(string)
 	if id == "" {
-		return "", nil
+		return nil, bad("the entry names no signed batch")
 	}
-	b := bs.cache[id]
-	if b == nil {
-		return "", fmt.Errorf("ledger: entry %s: batch %s not loaded", m.ID, id)
-	}
-	r, err := b.AppendReceipt(nil, seq, recordID)
-	if err != nil {
-		return "", fmt.Errorf("ledger: entry %s: %w", m.ID, err)
-	}
-	return string(r), nil
-}
-
-// storedTail reads what the append script wrote after the stream ID in
-// an idempotency key: "@<batchID>#<seq>", a receipt (JSON, written by
-// earlier versions) or "" (unchained).
-func storedTail(tail string) (batchID string, seq int64, receipt []byte, err error) {
+	lb, loaded := bs.cache[id]
 	switch {
-	case tail == "":
-		return "", 0, nil, nil
-	case strings.HasPrefix(tail, "@"):
-		id, n, ok := strings.Cut(tail[1:], "#")
-		seq, err := strconv.ParseInt(n, 10, 64)
-		if !ok || err != nil || id == "" {
-			return "", 0, nil, fmt.Errorf("malformed batch reference %q", tail)
-		}
-		return id, seq, nil, nil
-	case strings.HasPrefix(tail, "{"):
-		return "", 0, []byte(tail), nil
+	case !loaded || (lb.b == nil && lb.err == nil):
+		return nil, fmt.Errorf("ledger: entry %s: batch %s not loaded", m.ID, id)
+	case lb.err != nil:
+		return nil, bad("%v", lb.err)
 	}
-	return "", 0, nil, errors.New("malformed receipt")
+	b := lb.b
+	i := s.Seq - b.Seq
+	if i < 0 || i >= int64(len(b.Leaves)) {
+		return nil, bad("record seq %d is not in its batch %s (seq %d to %d)", s.Seq, b.ID, b.Seq, b.Seq+int64(len(b.Leaves))-1)
+	}
+	if b.Leaves[i] != computed {
+		return nil, bad("its batch %s signed another hash for seq %d", b.ID, s.Seq)
+	}
+	return b.batch.AppendReceipt(nil, int(i), s.RecordID, computed, s.Seq), nil
 }
 
-// rebuildReceipt makes the receipt of a stored record from its batch.
-func (l *Ledger) rebuildReceipt(ctx context.Context, site, batchID string, seq int64, recordID string) ([]byte, error) {
-	m := &redis.XMessage{Values: map[string]any{"b": batchID}}
-	bs := NewBatches(l.rdb, site)
+// Entry decodes the log entry m and checks it (Check). A record that
+// does not decode is an *UnverifiedError too.
+func (bs *Batches) Entry(m *redis.XMessage) (Entry, error) {
+	s, err := DecodeEntry(m.Values)
+	if err != nil {
+		return Entry{}, &UnverifiedError{StreamID: m.ID, Reason: err.Error()}
+	}
+	raw, _ := m.Values["record"].(string)
+	rc, err := bs.Check(m, raw, &s)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{StreamID: m.ID, Record: s, Receipt: rc}, nil
+}
+
+// hashMember is how the "hash" member starts in a stored record: it is
+// never the first member, and its value is 64 hex digits.
+const hashMember = `,"hash":"`
+
+// storedHash returns the SHA-256 of a stored record's bytes without its
+// "hash" member, and that member's value. A stored record is canonical
+// JSON (docs/proof.md), so those bytes are exactly what the hash covers.
+// In any JSON text the first `,"hash":"` is a member name (inside a
+// string the quotes would be escaped), and the only strings of a record
+// are the top-level members' values and the choice names, whose values
+// are booleans: so it is the top-level member. Bytes that are not the
+// canonical form give another hash than the one the batch signed.
+func storedHash(raw string) (computed proof.Hash, claimed string, ok bool) {
+	i := strings.Index(raw, hashMember)
+	end := i + len(hashMember) + 64
+	if i < 0 || end >= len(raw) || raw[end] != '"' {
+		return computed, "", false
+	}
+	claimed = raw[i+len(hashMember) : end]
+	d := sha256.New()
+	d.Write([]byte(raw[:i]))
+	d.Write([]byte(raw[end+1:]))
+	d.Sum(computed[:0])
+	return computed, claimed, true
+}
+
+// rebuildReceipt makes the receipt of a stored record (its stream entry
+// m) from its batch, checking that it is part of the signed chain.
+func (l *Ledger) rebuildReceipt(ctx context.Context, site, streamID string) ([]byte, error) {
+	msgs, err := l.rdb.XRange(ctx, LogKey(site), streamID, streamID).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read entry %s: %w", ErrUnavailable, streamID, err)
+	}
+	if len(msgs) != 1 {
+		return nil, fmt.Errorf("%w: entry %s of %s", ErrBatchMissing, streamID, site)
+	}
+	m := &msgs[0]
+	bs := NewBatches(l.rdb, site, l.PublicKeys())
 	if err := bs.Load(ctx, []*redis.XMessage{m}); err != nil {
 		return nil, err
 	}
-	r, err := bs.Receipt(m, seq, recordID)
-	return []byte(r), err
+	e, err := bs.Entry(m)
+	return e.Receipt, err
 }

@@ -36,21 +36,15 @@ func BenchmarkLedger(b *testing.B) {
 			}
 		})
 	})
-	for _, mode := range []struct {
-		name      string
-		unchained bool
-	}{{"append", false}, {"append-unchained", true}} {
-		benchAppend(b, rdb, mode.name, mode.unchained)
-	}
+	benchAppend(b, rdb, "append")
 }
 
-// benchAppend measures group-committed appends: chained and signed (the
-// production path) or unchained (the baseline of docs/performance.md).
-func benchAppend(b *testing.B, rdb redis.UniversalClient, name string, unchained bool) {
+// benchAppend measures group-committed appends, chained and signed.
+func benchAppend(b *testing.B, rdb redis.UniversalClient, name string) {
 	ctx := context.Background()
 	b.Run(name, func(b *testing.B) {
 		obs := &batchLog{}
-		l := New(rdb, Options{Observer: obs, Unchained: unchained})
+		l := New(rdb, Options{Observer: obs})
 		defer l.Close(ctx)
 		b.SetParallelism(64)
 		b.RunParallel(func(pb *testing.PB) {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func checkChain(t *testing.T, rdb redis.UniversalClient, site string, keys proof
 	if err != nil {
 		t.Fatal(err)
 	}
-	batches := NewBatches(rdb, site)
+	batches := NewBatches(rdb, site, keys)
 	ptrs := make([]*redis.XMessage, len(msgs))
 	for i := range msgs {
 		ptrs[i] = &msgs[i]
@@ -44,15 +45,11 @@ func checkChain(t *testing.T, rdb redis.UniversalClient, site string, keys proof
 		if _, ok := m.Values["receipt"]; ok {
 			t.Fatalf("entry %d: a receipt is stored with the record; it is rebuilt from the batch", i)
 		}
-		st, err := DecodeEntry(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stored, err := batches.Receipt(&m, st.Seq, st.RecordID)
+		e, err := batches.Entry(&m)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		rc, err := proof.ParseReceipt([]byte(stored))
+		rc, err := proof.ParseReceipt(e.Receipt)
 		if err != nil || rc.Hash != claimed || rc.Seq != int64(i+1) {
 			t.Fatalf("entry %d: receipt %+v (%v)", i, rc, err)
 		}
@@ -215,30 +212,28 @@ func TestTrimKeepsBatchesOfKeptRecords(t *testing.T) {
 	if log[0].Values["b"] != batches[0].ID {
 		t.Fatalf("the oldest kept record names batch %v, the oldest kept batch is %s", log[0].Values["b"], batches[0].ID)
 	}
-	bs := NewBatches(rdb, "demo")
+	bs := NewBatches(rdb, "demo", l.PublicKeys())
 	if err := bs.Load(ctx, []*redis.XMessage{&log[0], &log[1]}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range log {
-		st, err := DecodeEntry(log[i].Values)
+		e, err := bs.Entry(&log[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := bs.Receipt(&log[i], st.Seq, st.RecordID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := proof.ParseReceipt([]byte(raw))
-		if err != nil || rc.Seq != st.Seq || rc.Verify(l.PublicKeys()) != nil {
-			t.Fatalf("record %d: receipt %s does not verify (%v)", i, raw, err)
+		rc, err := proof.ParseReceipt(e.Receipt)
+		if err != nil || rc.Seq != e.Record.Seq || rc.Verify(l.PublicKeys()) != nil {
+			t.Fatalf("record %d: receipt %s does not verify (%v)", i, e.Receipt, err)
 		}
 	}
 }
 
-// TestDuplicateWithoutBatch replays a request whose record's batch is gone
+// TestDuplicateOfTrimmedRecord replays a request whose record is gone
 // (trimmed by a retention shorter than the idempotency key's life): it is
 // still a duplicate, answered without a receipt rather than with an error.
-func TestDuplicateWithoutBatch(t *testing.T) {
+// A record whose batch alone is gone is not in the signed chain: its
+// duplicate is an error, not a receipt.
+func TestDuplicateOfTrimmedRecord(t *testing.T) {
 	l, rdb, _ := setup(t, Options{})
 	ctx := context.Background()
 	r := newRecord("demo")
@@ -250,9 +245,15 @@ func TestDuplicateWithoutBatch(t *testing.T) {
 	if err := rdb.Del(ctx, BatchesKey("demo")).Err(); err != nil {
 		t.Fatal(err)
 	}
-	again := newRecord("demo")
-	again.IdempotencyKey = "gone-1"
-	rc, err := l.Append(ctx, again)
+	again := retryOf(r)
+	var ue *UnverifiedError
+	if rc, err := l.Append(ctx, again); !errors.As(err, &ue) || rc.Duplicate {
+		t.Fatalf("replay with the batch deleted = %+v, %v; want an UnverifiedError", rc, err)
+	}
+	if err := rdb.XDel(ctx, LogKey("demo"), first.StreamID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := l.Append(ctx, retryOf(r))
 	if err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.StreamID != first.StreamID || rc.Proof != nil {
 		t.Fatalf("replay = %+v, %v; want the first record's duplicate without a receipt", rc, err)
 	}

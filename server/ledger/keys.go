@@ -65,15 +65,16 @@ func HeadKey(site string) string { return "c:{" + site + "}:head" }
 func BatchesKey(site string) string { return "c:{" + site + "}:batches" }
 
 // CheckpointsKey is the list c:{site}:checkpoints: signed checkpoints
-// (proof.Checkpoint JSON), oldest first: the chain head every
-// --checkpoint-interval, and a "cut" checkpoint before each retention
-// trim. Lifetime: kept (a few hundred bytes each).
+// (proof.Checkpoint JSON), oldest first: the chain head (every
+// --checkpoint-every records, every --checkpoint-interval, at start and
+// at shutdown, whenever it moved) and a "cut" checkpoint before each
+// retention trim. Lifetime: kept (a few hundred bytes each).
 func CheckpointsKey(site string) string { return "c:{" + site + "}:checkpoints" }
 
-// CheckpointLockKey is the string c:{site}:checkpoints:lock: taken with
-// SET NX by the one instance that writes the interval's head checkpoint.
-// Lifetime: the checkpoint interval.
-func CheckpointLockKey(site string) string { return "c:{" + site + "}:checkpoints:lock" }
+// CheckpointStateKey is the hash c:{site}:checkpoints:last: seq and time
+// (unix ms) of the newest head checkpoint, which checkpoint.lua compares
+// with so that instances do not write the same head twice. Lifetime: kept.
+func CheckpointStateKey(site string) string { return "c:{" + site + "}:checkpoints:last" }
 
 // TurnKey is the string c:{site}:turn: the instance (a random token per
 // Ledger) whose site batch lost the race for the chain head last. While

@@ -59,9 +59,6 @@ type Options struct {
 	// RetiredKeys are earlier public keys, published with the current
 	// one (PublicKeys) so older receipts stay verifiable.
 	RetiredKeys []proof.PublicKey
-	// Unchained stores records without hash chain, receipts or signatures:
-	// the benchmark baseline only (docs/performance.md), never production.
-	Unchained bool
 	// MaxAttempts bounds how often one site batch is chained again after
 	// a head conflict before its callers get ErrUnavailable (default 16).
 	MaxAttempts int
@@ -72,6 +69,13 @@ type Options struct {
 	// primary has it. Not supported on a Redis Cluster client (every
 	// record gets ErrUnavailable). Default 0: no WAIT.
 	WaitReplicas int
+	// CheckpointEvery, when above 0, signs a site's chain head (a head
+	// checkpoint, Checkpoint) whenever a batch takes its chain past a
+	// multiple of this many records, in a goroutine of its own.
+	CheckpointEvery int64
+	// Checkpointed is told about each of those checkpoints (c nil: none
+	// was needed; err: none could be written). Optional.
+	Checkpointed func(site string, c *proof.Checkpoint, err error)
 	// WaitTimeout is WAIT's timeout (default 1 s, at least 1 ms). It must
 	// be shorter than the Redis client's ReadTimeout (go-redis: 5 s), which
 	// bounds the whole pipeline.
@@ -99,6 +103,10 @@ type Ledger struct {
 	headMu sync.Mutex
 	heads  map[string]chainHead   // site → the head this process last saw
 	siteMu map[string]*sync.Mutex // site → held while one worker commits to it
+
+	cpScript *redis.Script  // checkpoint.lua
+	cpq      chan string    // sites whose head to checkpoint (CheckpointEvery)
+	cpDone   sync.WaitGroup // the goroutine reading cpq
 }
 
 // TurnTTL bounds how long an instance that lost the race for a chain head
@@ -175,19 +183,19 @@ type pending struct {
 type result struct {
 	receipt Receipt
 	err     error
-	// A duplicate whose receipt is to be rebuilt from its batch (the
-	// idempotency key names it): Append does that, outside the worker.
-	batchID string
-	seq     int64
+	// stored: a duplicate of a record stored earlier, whose receipt is to
+	// be rebuilt from its entry and batch: Append does that, outside the
+	// worker.
+	stored bool
 }
 
-// storedReceipt completes a duplicate's receipt from its batch.
+// storedReceipt completes a duplicate's receipt from its entry and batch.
 func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Receipt, error) {
 	rc := res.receipt
-	b, err := l.rebuildReceipt(ctx, site, res.batchID, res.seq, rc.RecordID)
+	b, err := l.rebuildReceipt(ctx, site, rc.StreamID)
 	if errors.Is(err, ErrBatchMissing) {
-		// The record was stored; its batch is gone (retention trimmed it
-		// within the idempotency key's 72 h): answer without the receipt.
+		// The record was stored; retention has trimmed it within the
+		// idempotency key's 72 h: answer without the receipt.
 		return rc, nil
 	}
 	if err != nil {
@@ -232,7 +240,12 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 		token:   rand.Text(),
 		heads:   map[string]chainHead{},
 		siteMu:  map[string]*sync.Mutex{},
+
+		cpScript: redis.NewScript(checkpointLua),
+		cpq:      make(chan string, 64),
 	}
+	l.cpDone.Add(1)
+	go l.checkpoints()
 	for i := 0; i < o.Workers; i++ {
 		l.workers.Add(1)
 		go l.work()
@@ -310,17 +323,19 @@ func (l *Ledger) SaveNotices(ctx context.Context, site string) error {
 	return nil
 }
 
-// History returns every stored decision of one consent ID, oldest first
-// (those the retention job has trimmed from the log are gone). It is
-// empty when the ID has none.
-func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, error) {
+// History returns every stored decision of one consent ID that is part
+// of the site's signed chain, oldest first (those the retention job has
+// trimmed from the log are gone), and the visitor's entries that are not
+// (Batches.Check): those are not decisions, and a look-up shows them
+// apart. Both are empty when the ID has none.
+func (l *Ledger) History(ctx context.Context, site, consentID string) (entries []Entry, unverified []*UnverifiedError, err error) {
 	state, err := l.rdb.HGetAll(ctx, VisitorKey(site, consentID)).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%w: read history: %w", ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: read history: %w", ErrUnavailable, err)
 	}
 	ids := decisionIDs(state)
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	pipe := l.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(ids))
@@ -328,19 +343,31 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) ([]Entry, 
 		cmds[i] = pipe.XRange(ctx, LogKey(site), id, id)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("%w: read history entries: %w", ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: read history entries: %w", ErrUnavailable, err)
 	}
-	out := make([]Entry, 0, len(ids))
+	var msgs []*redis.XMessage
 	for _, c := range cmds {
-		for _, m := range c.Val() {
-			s, err := DecodeEntry(m.Values)
-			if err != nil {
-				return nil, fmt.Errorf("entry %s: %w", m.ID, err)
-			}
-			out = append(out, Entry{StreamID: m.ID, Record: s})
+		for i := range c.Val() {
+			msgs = append(msgs, &c.Val()[i])
 		}
 	}
-	return out, nil
+	bs := NewBatches(l.rdb, site, l.PublicKeys())
+	if err := bs.Load(ctx, msgs); err != nil {
+		return nil, nil, err
+	}
+	for _, m := range msgs {
+		e, err := bs.Entry(m)
+		var ue *UnverifiedError
+		switch {
+		case errors.As(err, &ue):
+			unverified = append(unverified, ue)
+		case err != nil:
+			return nil, nil, err
+		default:
+			entries = append(entries, e)
+		}
+	}
+	return entries, unverified, nil
 }
 
 // decisionIDs returns the stream IDs a visitor hash (VisitorKey) lists,
@@ -428,10 +455,12 @@ func (l *Ledger) trimBatches(ctx context.Context, site, min string) error {
 	return nil
 }
 
-// Entry is one stream entry: its ID and the record it holds.
+// Entry is one stream entry of the signed chain: its ID, the record it
+// holds and the record's receipt (proof.Receipt JSON).
 type Entry struct {
 	StreamID string
 	Record   Stored
+	Receipt  []byte
 }
 
 // Append stores r and returns its receipt once Redis has acknowledged it.
@@ -453,7 +482,7 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 
 	// Encode in the caller's goroutine: the workers stay free for Redis.
 	enc, err := r.encodeParts(make([]byte, 0, 512))
-	if err == nil && !l.opts.Unchained {
+	if err == nil {
 		err = enc.prehash()
 	}
 	if err != nil {
@@ -467,7 +496,7 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 	}
 	select {
 	case res := <-p.done:
-		if res.err == nil && res.batchID != "" {
+		if res.err == nil && res.stored {
 			return l.storedReceipt(ctx, r.Site, res)
 		}
 		return res.receipt, res.err
@@ -503,6 +532,8 @@ func (l *Ledger) Close(ctx context.Context) error {
 		l.inflight.Wait()
 		close(l.queue)
 		l.workers.Wait()
+		close(l.cpq)
+		l.cpDone.Wait()
 		close(drained)
 	}()
 	select {
@@ -558,7 +589,7 @@ type siteBatch struct {
 	stored   [][]byte
 	receipts [][]byte
 	hashes   []proof.Hash
-	batch    *proof.Batch // the signed batch (nil unchained)
+	batch    *proof.Batch // the signed batch
 }
 
 // commit writes one batch: one script call per site, all in one
@@ -574,9 +605,7 @@ func (l *Ledger) commit(batch []*pending) {
 	defer cancel()
 
 	groups := l.group(batch)
-	if !l.opts.Unchained {
-		defer l.lockSites(groups)()
-	}
+	defer l.lockSites(groups)()
 	todo := groups
 	var firstErr error
 	for attempt := 1; len(todo) > 0; attempt++ {
@@ -659,6 +688,10 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 			groups = append(groups, g)
 		}
 		if first := g.find(p.rec.IdempotencyKey); first != nil {
+			if first.rec.RequestHash != p.rec.RequestHash {
+				p.done <- result{err: ErrIdempotencyConflict}
+				continue
+			}
 			first.follows = append(first.follows, p)
 			continue
 		}
@@ -697,13 +730,6 @@ func (g *siteBatch) find(idem string) *pending {
 func (l *Ledger) prepare(g *siteBatch) error {
 	g.stored = g.stored[:0]
 	g.receipts = g.receipts[:0]
-	if l.opts.Unchained {
-		for _, p := range g.items {
-			g.stored = append(g.stored, p.parts.buf)
-			g.receipts = append(g.receipts, nil)
-		}
-		return nil
-	}
 	l.headMu.Lock()
 	head, ok := l.heads[g.site]
 	l.headMu.Unlock()
@@ -785,18 +811,10 @@ func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 		keys = append(keys, DailyKey(g.site, d.day))
 		nfields += len(d.fields)
 	}
-	args := make([]any, 0, 17+len(g.snaps)+len(days)+2*nfields+2*len(g.items))
-	chained := "1"
-	if l.opts.Unchained {
-		chained = "0"
-	}
+	args := make([]any, 0, 16+len(g.snaps)+len(days)+2*nfields+2*len(g.items))
 	args = append(args, len(g.items), len(g.snaps)/2, len(days), seconds(first.CounterTTL), seconds(IdempotencyTTL),
-		seconds(first.RetentionTTL), chained, g.head.String(), g.after.String(), l.token, TurnTTL.Milliseconds())
-	if g.batch != nil {
-		args = append(args, batchArgs(g.batch, g.head.seq+1, g.hashes)...)
-	} else {
-		args = append(args, "", "", "", "", "", "")
-	}
+		seconds(first.RetentionTTL), g.head.String(), g.after.String(), l.token, TurnTTL.Milliseconds())
+	args = append(args, batchArgs(g.batch, g.head.seq+1, g.hashes)...)
 	for _, s := range g.snaps {
 		args = append(args, s)
 	}
@@ -810,7 +828,7 @@ func (l *Ledger) scriptArgs(g *siteBatch) ([]string, []any) {
 		r := p.rec
 		ikey, idem := "", ""
 		if r.IdempotencyKey != "" {
-			ikey, idem = IdemKey(g.site, r.IdempotencyKey), r.receipt()
+			ikey, idem = IdemKey(g.site, r.IdempotencyKey), r.idemPrefix()
 		} else {
 			ikey = IdemKey(g.site, "-") // declared for Cluster routing, never read
 		}
@@ -874,10 +892,11 @@ func (l *Ledger) settle(g *siteBatch) error {
 		if !ok || len(ids) != len(g.items) {
 			return l.fail(g, fmt.Errorf("unexpected script reply %v", vals))
 		}
-		if !l.opts.Unchained {
-			l.headMu.Lock()
-			l.heads[g.site] = g.after
-			l.headMu.Unlock()
+		l.headMu.Lock()
+		l.heads[g.site] = g.after
+		l.headMu.Unlock()
+		if n := l.opts.CheckpointEvery; n > 0 && g.after.seq/n > g.head.seq/n {
+			l.checkpointSoon(g.site)
 		}
 		if err := l.replicated(g); err != nil {
 			// Written, so the head moved; but not acknowledged. The retry
@@ -888,11 +907,8 @@ func (l *Ledger) settle(g *siteBatch) error {
 		l.noticesWritten(g)
 		for i, p := range g.items {
 			id, _ := ids[i].(string)
-			rc := Receipt{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id}
-			if !l.opts.Unchained {
-				rc.Seq, rc.Hash, rc.Proof = g.head.seq+int64(i)+1, g.hashes[i].String(), g.receipts[i]
-			}
-			p.answer(result{receipt: rc})
+			p.answer(result{receipt: Receipt{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id,
+				Seq: g.head.seq + int64(i) + 1, Hash: g.hashes[i].String(), Proof: g.receipts[i]}})
 		}
 		g.items = g.items[:0]
 		return nil
@@ -925,7 +941,8 @@ func (l *Ledger) settle(g *siteBatch) error {
 		n, _ := dups[i].(int64)
 		s, _ := dups[i+1].(string)
 		if n >= 1 && int(n) <= len(g.items) {
-			g.items[n-1].answer(decodeStored(s))
+			p := g.items[n-1]
+			p.answer(duplicate(s, p.rec.RequestHash))
 			drop[int(n-1)] = true
 		}
 	}
@@ -1000,34 +1017,18 @@ func (l *Ledger) deliver(g *siteBatch) {
 	}
 }
 
-// decodeStored reads an idempotency key's value:
-// recordID|consentID|unixMillis|streamID|tail, where tail is what
-// storedTail reads: a reference to the record's batch, from which Append
-// rebuilds the receipt, a receipt (earlier versions) or "".
-func decodeStored(s string) result {
-	parts := strings.SplitN(s, "|", 5)
-	if len(parts) < 4 {
-		return result{err: fmt.Errorf("%w: malformed stored receipt %q", ErrUnavailable, s)}
-	}
-	ms, err := strconv.ParseInt(parts[2], 10, 64)
+// duplicate answers a request whose idempotency key holds value: with
+// the stored record's receipt (Append rebuilds it from the entry), or
+// ErrIdempotencyConflict when the stored request was another one.
+func duplicate(value, requestHash string) result {
+	v, err := parseIdemValue(value)
 	if err != nil {
-		return result{err: fmt.Errorf("%w: malformed stored receipt %q", ErrUnavailable, s)}
+		return result{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
-	rc := Receipt{RecordID: parts[0], ConsentID: parts[1], Time: time.UnixMilli(ms).UTC(), StreamID: parts[3], Duplicate: true}
-	if len(parts) < 5 {
-		return result{receipt: rc}
+	if !v.sameRequest(requestHash) {
+		return result{err: ErrIdempotencyConflict}
 	}
-	batchID, seq, receipt, err := storedTail(parts[4])
-	if err != nil {
-		return result{err: fmt.Errorf("%w: stored receipt %q: %w", ErrUnavailable, s, err)}
-	}
-	if receipt != nil {
-		rc.Proof = receipt
-		if r, err := proof.ParseReceipt(rc.Proof); err == nil {
-			rc.Seq, rc.Hash = r.Seq, r.Hash
-		}
-	}
-	return result{receipt: rc, batchID: batchID, seq: seq}
+	return result{stored: true, receipt: Receipt{RecordID: v.recordID, ConsentID: v.consentID, Time: v.time, StreamID: v.streamID, Duplicate: true}}
 }
 
 func isNoScript(err error) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -98,7 +97,7 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 	e := entries[0]
 	raw, _ := e.Values["record"].(string)
 	body := `{"choices":{"analytics":true,"marketing":false,"necessary":true},"consent_id":"` + r.ConsentID +
-		`","country":"","cv":1,%s"ip":"192.0.2.0","language":"fi","method":"custom","mode":"","notice_version":"ab12","policy_version":"2026-11-01",` +
+		`","country":"","cv":1,"gpc":false,%s"ip":"192.0.2.0","language":"fi","method":"custom","mode":"","notice_version":"ab12","policy_version":"2026-11-01",` +
 		`"prev":"` + proof.Genesis + `","record_id":"` + r.RecordID + `","seq":1,"site":"demo","time":"2026-11-23T10:00:00.123Z","url":"https://www.example.fi/page","user_agent":"test","v":2}`
 	hash := proof.Sum([]byte(fmt.Sprintf(body, ""))).String()
 	wantJSON := fmt.Sprintf(body, `"hash":"`+hash+`",`)
@@ -324,9 +323,9 @@ func TestHistoryOldestFirst(t *testing.T) {
 		}
 		want = append(want, r.RecordID)
 	}
-	h, err := l.History(ctx, "demo", first.ConsentID)
-	if err != nil {
-		t.Fatal(err)
+	h, bad, err := l.History(ctx, "demo", first.ConsentID)
+	if err != nil || len(bad) != 0 {
+		t.Fatal(err, bad)
 	}
 	var got []string
 	for _, e := range h {
@@ -344,20 +343,20 @@ func TestHistoryOldestFirst(t *testing.T) {
 	if ttl := rdb.TTL(ctx, VisitorKey("demo", first.ConsentID)).Val(); ttl < 1094*24*time.Hour {
 		t.Errorf("history TTL %v, want the retention (1095 days)", ttl)
 	}
-	if h, err := l.History(ctx, "demo", "00000000-0000-4000-8000-000000000000"); err != nil || len(h) != 0 {
+	if h, _, err := l.History(ctx, "demo", "00000000-0000-4000-8000-000000000000"); err != nil || len(h) != 0 {
 		t.Errorf("unknown id: %v %v", h, err)
 	}
 	// A trimmed entry drops out of the history; the others stay.
 	if err := rdb.XDel(ctx, LogKey("demo"), h0(t, l, first.ConsentID)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := l.History(ctx, "demo", first.ConsentID); len(h) != 2 {
+	if h, _, _ := l.History(ctx, "demo", first.ConsentID); len(h) != 2 {
 		t.Errorf("after trimming one entry: %d entries", len(h))
 	}
 }
 
 func h0(t *testing.T, l *Ledger, cid string) string {
-	h, err := l.History(context.Background(), "demo", cid)
+	h, _, err := l.History(context.Background(), "demo", cid)
 	if err != nil || len(h) == 0 {
 		t.Fatal(err)
 	}
@@ -426,49 +425,50 @@ func TestBatchCountersSummed(t *testing.T) {
 	}
 }
 
-// TestDecodeStored reads every form an idempotency key's value has had:
-// the batch reference written now, a whole receipt (written before
-// receipts were rebuilt from batches) and none (unchained).
-func TestDecodeStored(t *testing.T) {
-	const prefix = "01a2085a-3039-7340-bcdb-211a651c5adc|3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f|1795436458042|1795436458042-3"
-	legacy := `{"hash":"` + strings.Repeat("ab", 32) + `","index":0,"kid":"k","path":[],"recordId":"r","root":"` + strings.Repeat("ab", 32) + `","seq":7,"sig":"s","site":"demo","size":1,"time":"t","v":1}`
+// TestParseIdemValue reads every form an idempotency key's value has:
+// with the request hash (written now) and without (written before the
+// request hash was kept), and refuses malformed ones.
+func TestParseIdemValue(t *testing.T) {
+	const rest = "01a2085a-3039-7340-bcdb-211a651c5adc|3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f|1795436458042|1795436458042-3"
 	tests := []struct {
 		name      string
 		value     string
-		batch     string
-		seq       int64
-		proof     string
+		request   string
 		wantError bool
 	}{
-		{name: "batch reference", value: prefix + "|@1795436458042-0#42", batch: "1795436458042-0", seq: 42},
-		{name: "stored receipt", value: prefix + "|" + legacy, proof: legacy, seq: 7},
-		{name: "unchained", value: prefix + "|"},
-		{name: "oldest form, no tail", value: prefix},
-		{name: "reference without seq", value: prefix + "|@1795436458042-0", wantError: true},
-		{name: "reference with bad seq", value: prefix + "|@1795436458042-0#x", wantError: true},
-		{name: "unknown tail", value: prefix + "|what", wantError: true},
+		{name: "with request hash", value: "2|abc123|" + rest, request: "abc123"},
+		{name: "without request hash", value: rest},
+		{name: "earlier form with a batch reference", value: rest + "|@1795436458042-0#42"},
+		{name: "no stream ID", value: "2|abc|a|b|1", wantError: true},
+		{name: "bad time", value: "2|abc|a|b|x|1-0", wantError: true},
 		{name: "too few parts", value: "a|b|c", wantError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := decodeStored(tt.value)
-			if (res.err != nil) != tt.wantError {
-				t.Fatalf("err = %v, want error %v", res.err, tt.wantError)
+			v, err := parseIdemValue(tt.value)
+			if (err != nil) != tt.wantError {
+				t.Fatalf("err = %v, want error %v", err, tt.wantError)
 			}
 			if tt.wantError {
-				if !errors.Is(res.err, ErrUnavailable) {
-					t.Errorf("err = %v, want ErrUnavailable", res.err)
+				if res := duplicate(tt.value, "x"); !errors.Is(res.err, ErrUnavailable) {
+					t.Errorf("duplicate: %v, want ErrUnavailable", res.err)
 				}
 				return
 			}
-			rc := res.receipt
-			if rc.RecordID != "01a2085a-3039-7340-bcdb-211a651c5adc" || rc.StreamID != "1795436458042-3" || !rc.Duplicate || rc.Time.UnixMilli() != 1795436458042 {
-				t.Errorf("receipt %+v", rc)
+			if v.recordID != "01a2085a-3039-7340-bcdb-211a651c5adc" || v.streamID != "1795436458042-3" || v.time.UnixMilli() != 1795436458042 || v.request != tt.request {
+				t.Errorf("parsed %+v", v)
 			}
-			if res.batchID != tt.batch || string(rc.Proof) != tt.proof || (tt.proof != "" && rc.Seq != tt.seq) || (tt.batch != "" && res.seq != tt.seq) {
-				t.Errorf("batch %q seq %d proof %q (receipt seq %d), want batch %q seq %d proof %q", res.batchID, res.seq, rc.Proof, rc.Seq, tt.batch, tt.seq, tt.proof)
+			if !v.sameRequest(tt.request) || (tt.request != "") == v.sameRequest("other") {
+				t.Errorf("sameRequest: %+v", v)
 			}
 		})
+	}
+	// The prefix the ledger writes parses back, with the script's tail.
+	r := newRecord("demo")
+	r.RequestHash = "f00d"
+	v, err := parseIdemValue(r.idemPrefix() + "|1795436458042-7")
+	if err != nil || v.request != "f00d" || v.recordID != r.RecordID || v.consentID != r.ConsentID || !v.time.Equal(r.Time.Truncate(time.Millisecond)) || v.streamID != "1795436458042-7" {
+		t.Fatalf("round trip: %+v %v", v, err)
 	}
 }
 

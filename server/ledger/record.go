@@ -36,12 +36,10 @@ var ClientMethods = []string{MethodAcceptAll, MethodRejectAll, MethodCustom, Met
 
 // FormatVersion is the version of the stored record format (Stored); it
 // is kept in every stream entry (field "v") and in the record itself, so
-// the format can evolve. Version 2 added the hash chain (cv, hash, prev,
-// seq); version 1 records (no chain) are still read.
+// the format can evolve. Every record of this format is chained (cv,
+// hash, prev, seq) and covered by a signed batch (field "b" of its
+// entry); an entry of any other format is not read.
 const FormatVersion = "2"
-
-// formatV1 is the format of records stored before the hash chain.
-const formatV1 = "1"
 
 const formatVersion = 2
 
@@ -61,12 +59,17 @@ type Record struct {
 	IP            string // truncated or keyed hash; never the raw address
 	Country       string // ISO code, "" when unknown
 	Mode          string // regional mode (opt-in, opt-out, notice); "" until geo is wired
+	GPC           bool   // the request carried the Global Privacy Control signal (Sec-GPC: 1)
 
 	// How to store it; not part of the stored entry.
-	IdempotencyKey string        // optional; a retry with the same key is stored once
-	CounterTTL     time.Duration // lifetime of the daily counter hash
-	RetentionTTL   time.Duration // lifetime of the visitor's state hash (the site's log retention)
-	RequiredCats   []string      // categories not counted in opt-in reports
+	IdempotencyKey string // optional; a retry with the same key is stored once
+	// RequestHash identifies what the client sent (the server makes it):
+	// a request reusing an IdempotencyKey with another RequestHash gets
+	// ErrIdempotencyConflict instead of the first one's receipt.
+	RequestHash  string
+	CounterTTL   time.Duration // lifetime of the daily counter hash
+	RetentionTTL time.Duration // lifetime of the visitor's state hash (the site's log retention)
+	RequiredCats []string      // categories not counted in opt-in reports
 }
 
 // Receipt is what the caller gets back once the record is stored.
@@ -76,9 +79,10 @@ type Receipt struct {
 	Time      time.Time
 	StreamID  string // Redis stream entry ID
 	Duplicate bool   // the idempotency key had been seen; this is the original's receipt
-	Seq       int64  // position in the site's hash chain (0 unchained)
-	Hash      string // the record's hash (hex; "" unchained)
-	// Proof is the signed receipt (proof.Receipt JSON); nil unchained.
+	Seq       int64  // position in the site's hash chain
+	Hash      string // the record's hash (hex)
+	// Proof is the signed receipt (proof.Receipt JSON); nil only for a
+	// duplicate whose batch retention has trimmed.
 	Proof []byte
 }
 
@@ -99,6 +103,7 @@ type Stored struct {
 	ConsentID     string          `json:"consent_id"`
 	Country       string          `json:"country"`
 	CV            int             `json:"cv,omitempty"`   // canonical format of the hash (proof.CanonVersion)
+	GPC           *bool           `json:"gpc,omitempty"`  // Sec-GPC: 1 seen (nil in records stored before it was recorded)
 	Hash          string          `json:"hash,omitempty"` // hex SHA-256, see above
 	IP            string          `json:"ip"`
 	Language      string          `json:"language"`
@@ -117,8 +122,8 @@ type Stored struct {
 }
 
 // Encode returns the record's canonical JSON without the chain members
-// (hash, prev, seq): what the ledger stores in its unchained benchmark
-// mode, and what tests write directly.
+// (hash, prev, seq): the content the chain members are added to (tests
+// use it to write entries directly).
 func (r *Record) Encode() ([]byte, error) {
 	p, err := r.encodeParts(nil)
 	if err != nil {
@@ -130,7 +135,7 @@ func (r *Record) Encode() ([]byte, error) {
 // parts is a record's canonical JSON without the chain members, cut where
 // they go (members are in sorted order):
 //
-//	A {"choices":…,"consent_id":…,"country":…,"cv":1
+//	A {"choices":…,"consent_id":…,"country":…,"cv":1,"gpc":…
 //	  ,"hash":…           (stored form only)
 //	B ,"ip":…,…,"policy_version":…
 //	  ,"prev":…
@@ -193,6 +198,7 @@ func (r *Record) encodeParts(dst []byte) (parts, error) {
 	b = str(append(b, `,"country":`...), r.Country)
 	b = append(b, `,"cv":`...)
 	b = strconv.AppendInt(b, proof.CanonVersion, 10)
+	b = strconv.AppendBool(append(b, `,"gpc":`...), r.GPC)
 	p := parts{a: len(b), choices: choicesEnd}
 	b = str(append(b, `,"ip":`...), r.IP)
 	b = str(append(b, `,"language":`...), r.Language)
@@ -259,8 +265,8 @@ func DecodeEntry(values map[string]any) (Stored, error) {
 	if !ok {
 		return s, errors.New("ledger: entry has no record field")
 	}
-	if v, _ := values["v"].(string); v != FormatVersion && v != formatV1 {
-		return s, fmt.Errorf("ledger: entry format %q, want %q or %q", v, FormatVersion, formatV1)
+	if v, _ := values["v"].(string); v != FormatVersion {
+		return s, fmt.Errorf("ledger: entry format %q, want %q", v, FormatVersion)
 	}
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return s, fmt.Errorf("ledger: decode record: %w", err)
@@ -307,12 +313,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// receipt encodes what a duplicate request gets back: recordID|consentID|unixMillis
-// (the script appends |streamID|@batchID#seq, see decodeStored).
-func (r *Record) receipt() string {
-	return r.RecordID + "|" + r.ConsentID + "|" + strconv.FormatInt(r.Time.UnixMilli(), 10)
 }
 
 func seconds(d time.Duration) string {

@@ -84,19 +84,16 @@ func retryOf(r *Record) *Record {
 // With WaitReplicas a record is acknowledged only once the replica has
 // it; while the replica is paused the record is stored on the primary but
 // answered ErrUnavailable, and so is every retry; once the replica is
-// back, the retry gets the stored record's receipt as a duplicate. Chained
-// and unchained, with the script in Redis and after SCRIPT FLUSH (NOSCRIPT,
-// sent again with EVAL).
+// back, the retry gets the stored record's receipt as a duplicate. With
+// the script in Redis and after SCRIPT FLUSH (NOSCRIPT, sent again with
+// EVAL).
 func TestWaitReplicas(t *testing.T) {
 	tests := []struct {
-		name      string
-		unchained bool
-		noscript  bool
+		name     string
+		noscript bool
 	}{
-		{"chained", false, false},
-		{"chained after SCRIPT FLUSH", false, true},
-		{"unchained", true, false},
-		{"unchained after SCRIPT FLUSH", true, true},
+		{"script loaded", false},
+		{"after SCRIPT FLUSH", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +108,7 @@ func TestWaitReplicas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := Options{WaitReplicas: 1, WaitTimeout: 3 * time.Second, Unchained: tt.unchained, Signer: key}
+			o := Options{WaitReplicas: 1, WaitTimeout: 3 * time.Second, Signer: key}
 			l := New(prdb, o)
 			o.WaitTimeout = 100 * time.Millisecond
 			short, other := New(prdb, o), New(clientOf(t, p.Addr), o)
@@ -174,14 +171,12 @@ func TestWaitReplicas(t *testing.T) {
 			if len(count) != 3 || count[rc1.RecordID] != 1 || count[stored] != 1 {
 				t.Fatalf("primary log %v, want 3 records, r1 and r2 once", count)
 			}
-			if !tt.unchained {
-				// The head moved with the unacknowledged record.
-				short.headMu.Lock()
-				mine := short.heads["demo"].String()
-				short.headMu.Unlock()
-				if head := prdb.Get(ctx, HeadKey("demo")).Val(); mine != head || !strings.HasPrefix(mine, "3 ") {
-					t.Fatalf("in-memory head %q, primary's %q", mine, head)
-				}
+			// The head moved with the unacknowledged record.
+			short.headMu.Lock()
+			mine := short.heads["demo"].String()
+			short.headMu.Unlock()
+			if head := prdb.Get(ctx, HeadKey("demo")).Val(); mine != head || !strings.HasPrefix(mine, "3 ") {
+				t.Fatalf("in-memory head %q, primary's %q", mine, head)
 			}
 			// Further retries while it is paused, from either instance:
 			// duplicates, still not acknowledged. A duplicate's WAIT must
@@ -206,18 +201,16 @@ func TestWaitReplicas(t *testing.T) {
 			if st.RecordID != stored {
 				t.Fatalf("replica has %s at %s, want %s", st.RecordID, rc2.StreamID, stored)
 			}
-			if !tt.unchained {
-				rc, err := proof.ParseReceipt(rc2.Proof)
-				if err != nil || rc2.Seq != 3 || rc2.Hash != st.Hash || rc.Hash != st.Hash {
-					t.Fatalf("duplicate's receipt: seq %d hash %s (%v), stored %s", rc2.Seq, rc2.Hash, err, st.Hash)
-				}
-				if err := rc.Verify(l.PublicKeys()); err != nil {
-					t.Fatal(err)
-				}
-				again, err := appendTo(l, retryOf(r2))
-				if err != nil || !bytes.Equal(again.Proof, rc2.Proof) {
-					t.Fatalf("second retry: %v, receipt\n%s\nwant\n%s", err, again.Proof, rc2.Proof)
-				}
+			rc, err := proof.ParseReceipt(rc2.Proof)
+			if err != nil || rc2.Seq != 3 || rc2.Hash != st.Hash || rc.Hash != st.Hash {
+				t.Fatalf("duplicate's receipt: seq %d hash %s (%v), stored %s", rc2.Seq, rc2.Hash, err, st.Hash)
+			}
+			if err := rc.Verify(l.PublicKeys()); err != nil {
+				t.Fatal(err)
+			}
+			again, err := appendTo(l, retryOf(r2))
+			if err != nil || !bytes.Equal(again.Proof, rc2.Proof) {
+				t.Fatalf("second retry: %v, receipt\n%s\nwant\n%s", err, again.Proof, rc2.Proof)
 			}
 
 			// The next record: acknowledged, chained on the one that was not.
@@ -226,11 +219,7 @@ func TestWaitReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			entryAt(t, rrdb, "demo", rc3.StreamID)
-			if tt.unchained {
-				if n := rrdb.XLen(ctx, LogKey("demo")).Val(); n != 4 {
-					t.Fatalf("replica log: %d records, want 4", n)
-				}
-			} else if rc3.Seq != 4 || checkChain(t, rrdb, "demo", l.PublicKeys()) != 4 {
+			if rc3.Seq != 4 || checkChain(t, rrdb, "demo", l.PublicKeys()) != 4 {
 				t.Fatalf("last record: seq %d; want 4 records chained on the replica", rc3.Seq)
 			}
 		})

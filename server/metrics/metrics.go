@@ -33,6 +33,8 @@ type Metrics struct {
 
 	// chainConflicts counts site batches chained again (ledger.ConflictObserver).
 	chainConflicts *prometheus.CounterVec
+	// unverified counts log entries found outside the signed chain.
+	unverified *prometheus.CounterVec
 }
 
 // New creates the metrics and a registry with Go runtime and process
@@ -79,7 +81,10 @@ func New() *Metrics {
 	m.notReplicated = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "consentd_ledger_not_replicated_total", Help: "Group commits Redis wrote but WAIT did not confirm on --redis-wait-replicas replicas in time (their posts answered 503).",
 	})
-	m.reg.MustRegister(m.chainConflicts, m.notReplicated)
+	m.unverified = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consentd_unverified_entries_total", Help: "Log entries that are not part of the site's signed chain (not stored by consentd as they are: tampering or damage), by site and where they were met (lookup, export, checkpoint).",
+	}, []string{"site", "where"})
+	m.reg.MustRegister(m.chainConflicts, m.notReplicated, m.unverified)
 	return m
 }
 
@@ -129,6 +134,13 @@ func (m *Metrics) RateLimited(limit string) {
 // because Redis did not answer.
 func (m *Metrics) RateLimitError() {
 	m.limitErrors.Inc()
+}
+
+// Unverified records a log entry of site that is not part of its signed
+// chain (ledger.UnverifiedError), met by where: lookup, export or
+// checkpoint.
+func (m *Metrics) Unverified(site, where string) {
+	m.unverified.WithLabelValues(site, where).Inc()
 }
 
 // ChainConflict records a site batch that had to be chained again

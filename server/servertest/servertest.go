@@ -22,6 +22,7 @@ import (
 
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
@@ -49,6 +50,9 @@ type Options struct {
 	// redisproc.StartTargetT, which is a Redis Cluster when
 	// CONSENTD_TEST_REDIS=cluster.
 	Target *redisproc.Target
+	// SigningKey signs the records; default: a new key. Instances of one
+	// deployment share theirs (docs/proof.md).
+	SigningKey *proof.SigningKey
 }
 
 // Env is a running test server.
@@ -64,6 +68,9 @@ type Env struct {
 	Target redisproc.Target
 	Server *server.Server
 	Ledger *ledger.Ledger
+	// Key is the key that signs the records (and may sign records a test
+	// writes itself: ledgertest).
+	Key *proof.SigningKey
 }
 
 // Start starts Redis and consentd for the test.
@@ -120,9 +127,17 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m,
-		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout})
-	srv, err := server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
+	key := o.SigningKey
+	if key == nil {
+		if key, err = proof.NewSigningKey(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var srv *server.Server
+	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m, Signer: key,
+		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout, CheckpointEvery: int64(cfg.CheckpointEvery),
+		Checkpointed: func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
+	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
 		Limiter: ratelimit.New(rdb)})
 	if err != nil {
@@ -138,7 +153,7 @@ func Start(t testing.TB, o Options) *Env {
 		_ = rdb.Close()
 		_ = check.Close()
 	})
-	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Target: tgt, Server: srv, Ledger: led}
+	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Target: tgt, Server: srv, Ledger: led, Key: key}
 }
 
 // DemoSite returns config/sites/demo.yaml with its origins replaced by
