@@ -162,7 +162,9 @@ var testKey = func() *proof.SigningKey {
 }()
 
 // testKeys is the key set the exports are checked against.
-func testKeys() proof.KeySet { return proof.KeySet{Keys: []proof.PublicKey{testKey.Public(proof.StatusCurrent)}} }
+func testKeys() proof.KeySet {
+	return proof.KeySet{Keys: []proof.PublicKey{testKey.Public(proof.StatusCurrent)}}
+}
 
 // store writes the records at their explicit stream IDs as the ledger
 // stores them: chained and signed with testKey.
