@@ -156,6 +156,8 @@ func TestHostileInput(t *testing.T) {
 		{"escaped NUL in consentId", consentRequest(withField("consentId", `"\u0000"`)), 400, "consentId", false},
 		{"NUL in the Origin header", []byte(strings.Replace(string(consentRequest(valid)), "Origin: "+testOrigin, "Origin: "+testOrigin+"\x00.evil", 1)), 403, "Origin", false},
 		{"lone surrogate", consentRequest(withField("site", `"\ud800"`)), 400, "site", false},
+		{"lone surrogate in url", consentRequest(withField("url", `"https://x.fi/\ud800"`)), 400, "url", false},
+		{"lone low surrogate in url", consentRequest(withField("url", `"https://x.fi/\udc00\ud83d\ude00"`)), 400, "url", false},
 		// Structure.
 		{"10 000 nested arrays", consentRequest(strings.Repeat("[", 10000)), 413, "body", false},
 		{"4 000 nested arrays", consentRequest(nested(4000)), 400, "body", false},
