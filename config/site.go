@@ -242,8 +242,8 @@ func (s *Site) applyDefaults() {
 type Sites map[string]*Site
 
 // LoadSites loads every *.yaml and *.yml file in dir. It fails if any file
-// is invalid (reporting every bad file), if two files share an id, or if
-// there is no site at all.
+// is invalid (reporting every bad file), if two files share an id or an
+// admin token hash, or if there is no site at all.
 func LoadSites(dir string) (Sites, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -260,6 +260,7 @@ func LoadSites(dir string) (Sites, error) {
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
+	tokens := map[string]tokenPlace{}
 	for _, name := range names {
 		s, err := LoadSite(filepath.Join(dir, name))
 		if err != nil {
@@ -271,6 +272,7 @@ func LoadSites(dir string) (Sites, error) {
 			continue
 		}
 		sites[s.ID] = s
+		errs = append(errs, sharedTokens(s, tokens)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -279,6 +281,27 @@ func LoadSites(dir string) (Sites, error) {
 		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
 	}
 	return sites, nil
+}
+
+// tokenPlace is where an admin token hash is declared: file and field.
+type tokenPlace struct{ file, field string }
+
+// sharedTokens refuses each admin token hash of s that an earlier site
+// file declares: the token would grant both sites. seen maps each hash to
+// where it was first declared; sharedTokens adds those of s.
+func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
+	var errs []error
+	for i, t := range s.AdminTokens {
+		field := fmt.Sprintf("adminTokens[%d].hash", i)
+		if prev, dup := seen[t.Hash]; dup {
+			errs = append(errs, &FieldError{File: s.File, Field: field, Msg: fmt.Sprintf(
+				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
+				prev.file, prev.field, s.ID)})
+			continue
+		}
+		seen[t.Hash] = tokenPlace{file: s.File, field: field}
+	}
+	return errs
 }
 
 // IDs returns the site ids in sorted order.

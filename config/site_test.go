@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,6 +136,64 @@ func TestLoadSites(t *testing.T) {
 	write("broken.yaml", "id: broken\n")
 	if _, err := LoadSites(dir); err == nil || !strings.Contains(err.Error(), "broken.yaml: name: required") {
 		t.Fatalf("broken file: got %v", err)
+	}
+}
+
+// TestLoadSitesSharedTokenHash: a token grants one site, so one token
+// hash in two site files is refused, naming the file and field of each
+// later one and the first file that has it; the whole set fails.
+func TestLoadSitesSharedTokenHash(t *testing.T) {
+	hash := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
+	site := func(id string, hashes ...string) string {
+		src := strings.Replace(minimalSite, "id: acme", "id: "+id, 1) + "adminTokens:\n"
+		for i, h := range hashes {
+			src += fmt.Sprintf("  - name: t%d\n    hash: %s\n", i, h)
+		}
+		return src
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // parts of the error; none: loads
+	}{
+		{"a hash per site", map[string]string{"a.yaml": site("a", hash('1')), "b.yaml": site("b", hash('2'))}, nil},
+		{"a hash in two files", map[string]string{"a.yaml": site("a", hash('1'), hash('2')), "b.yaml": site("b", hash('3'), hash('2'))}, []string{
+			"b.yaml: adminTokens[1].hash: the same token hash is in ",
+			"a.yaml (adminTokens[1].hash): a token grants one site; create another token for this site (consentd token create --site b)",
+		}},
+		{"a hash in three files", map[string]string{"a.yaml": site("a", hash('1')), "b.yaml": site("b", hash('1')), "c.yaml": site("c", hash('1'))}, []string{
+			"b.yaml: adminTokens[0].hash: the same token hash is in ",
+			"c.yaml: adminTokens[0].hash: the same token hash is in ",
+			"--site b", "--site c",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, src := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sites, err := LoadSites(dir)
+			if tt.want == nil {
+				if err != nil || len(sites) != len(tt.files) {
+					t.Fatalf("LoadSites: %d sites, %v", len(sites), err)
+				}
+				return
+			}
+			if err == nil || sites != nil {
+				t.Fatalf("loaded %v, want an error", sites.IDs())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "a.yaml: adminTokens") {
+				t.Errorf("the first file with the hash is named at fault: %v", err)
+			}
+		})
 	}
 }
 

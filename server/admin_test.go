@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,6 +126,43 @@ func TestAdminFailedSignInsAreLimited(t *testing.T) {
 	}
 	if r := adminGet(t, url, demoToken); r.Status != http.StatusTooManyRequests {
 		t.Errorf("locked-out address with a good token: %d, want 429", r.Status)
+	}
+}
+
+// TestReloadRefusesSharedTokenHash: a reload whose site files give one
+// token hash to two sites fails as a whole, naming both files, and the
+// running sites and tokens stay as they were.
+func TestReloadRefusesSharedTokenHash(t *testing.T) {
+	env, demoToken, otherToken := adminEnv(t, servertest.Options{})
+	file := filepath.Join(env.SitesDir, "other.yaml")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// other.yaml ends with its token list: add demo's token to it.
+	shared := string(src) + "  - name: shared\n    hash: " + auth.Hash(demoToken) + "\n"
+	if err := os.WriteFile(file, []byte(shared), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = env.Server.Reload()
+	if err == nil || !strings.Contains(err.Error(), "other.yaml: adminTokens[1].hash: the same token hash is in ") ||
+		!strings.Contains(err.Error(), "demo.yaml (adminTokens[0].hash): a token grants one site") {
+		t.Fatalf("Reload error = %v", err)
+	}
+	for _, tt := range []struct {
+		name, route, token string
+		status             int
+	}{
+		{"demo's token on demo", "/v1/sites/demo/stats", demoToken, 200},
+		{"demo's token on other", "/v1/sites/other/stats", demoToken, 403},
+		{"other's token on other", "/v1/sites/other/stats", otherToken, 200},
+	} {
+		if r := adminGet(t, env.URL+tt.route, tt.token); r.Status != tt.status {
+			t.Errorf("%s after the refused reload: %d, want %d: %s", tt.name, r.Status, tt.status, r.Raw)
+		}
+	}
+	if m := do(t, mustReq(t, http.MethodGet, env.URL+"/metrics")).Raw; !strings.Contains(m, `consentd_config_reloads_total{result="error"} 1`) {
+		t.Errorf("the failed reload is not counted:\n%s", grepLines(m, "reloads"))
 	}
 }
 

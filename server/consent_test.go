@@ -136,6 +136,9 @@ func TestConsentRejectsBadInput(t *testing.T) {
 		{"relative url", edit(nv, func(m map[string]any) { m["url"] = "/page" }), nil, 400, "url"},
 		{"javascript url", edit(nv, func(m map[string]any) { m["url"] = "javascript:alert(1)" }), nil, 400, "url"},
 		{"bad idempotency key", edit(nv, func(map[string]any) {}), map[string]string{"Idempotency-Key": "a b"}, 400, "Idempotency-Key"},
+		{"lone surrogate in url", func() string {
+			return strings.Replace(edit(nv, func(m map[string]any) { m["url"] = "https://x.fi/LONE" })(), "LONE", `\ud800`, 1)
+		}, nil, 400, "url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -101,8 +101,11 @@ const maxNesting = 10000
 // error of the first JSON value (at the same byte) or its end missing,
 // then the first value of the wrong type or unknown field, then data
 // after the object, then the first key given twice or in other letter
-// case. FuzzDecodeDifferential holds it to that; the one difference it
-// allows is documented there (a body giving choices twice).
+// case; then the first string field with a lone surrogate escape (a
+// "\ud800" without its low half after it, or a low half alone), which
+// encoding/json decoded to U+FFFD. FuzzDecodeDifferential holds it to
+// that; the one difference it allows is documented there (a body giving
+// choices twice).
 func decodeConsent(body []byte) (consentRequest, error) {
 	d := decoder{data: string(body)}
 	if err := d.decode(); err != nil {
@@ -130,6 +133,10 @@ type decoder struct {
 	syntaxErr *APIError // the body is not JSON or ends too early
 	typeErr   *APIError // first value of the wrong type, or unknown field
 	keyErr    *APIError // first key given twice or in other letter case
+	// loneErr is the first string field with a lone surrogate escape;
+	// lone is set by unescape when the string it decodes has one.
+	loneErr *APIError
+	lone    bool
 }
 
 // decode reads the body into d.req.
@@ -157,8 +164,10 @@ func (d *decoder) decode() *APIError {
 		return d.typeErr
 	case d.space(i) < len(d.data):
 		return badRequest("body", "unexpected data after the JSON object")
+	case d.keyErr != nil:
+		return d.keyErr
 	}
-	return d.keyErr
+	return d.loneErr
 }
 
 // object reads the top-level object at data[i] ('{').
@@ -244,8 +253,12 @@ func (d *decoder) stringField(f, i int) int {
 	switch d.data[i] {
 	case '"':
 		var s string
+		d.lone = false
 		if s, i = d.str(i); i >= 0 {
 			d.req.setField(f, s)
+			if d.lone && d.loneErr == nil {
+				d.loneErr = badRequest(consentFields[f], msgLoneSurrogate)
+			}
 		}
 		return i
 	case 'n':
@@ -456,10 +469,13 @@ func (d *decoder) rune(j int) int {
 	return j + size
 }
 
+// msgLoneSurrogate refuses a string field with a lone surrogate escape.
+const msgLoneSurrogate = `must be valid Unicode: \uD800-\uDFFF escapes only in high-low pairs`
+
 // unescape decodes the string whose text starts at data[start] and has
 // its first escape at data[j]. Each escape is decoded as encoding/json
 // does: \uXXXX pairs of UTF-16 surrogates make one rune, a surrogate not
-// in a valid pair becomes U+FFFD.
+// in a valid pair becomes U+FFFD and sets d.lone.
 func (d *decoder) unescape(start, j int) (string, int) {
 	data := d.data
 	var b strings.Builder
@@ -519,6 +535,7 @@ func (d *decoder) unescape(start, j int) (string, int) {
 					}
 				}
 				r = unicode.ReplacementChar
+				d.lone = true
 			}
 			b.WriteRune(r)
 			continue

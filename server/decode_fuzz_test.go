@@ -154,6 +154,9 @@ func differentialSeeds() []string {
 		`{"site":"\ud800\\"}`, `{"site":"\ud800\u12"}`, `{"site":"\ud800\uZZZZ"}`, `{"site":"\ud800`,
 		`{"site":"\x"}`, `{"site":"\'"}`, `{"site":"\u12G4"}`, `{"site":"\u00"}`, `{"site":"\`,
 		`{"choices":{"\ud800":true,"\udfff":false}}`, `{"choices":{"\ud800":true,"\ufffd":false}}`,
+		`{"url":"\ud800"}`, `{"url":"\\ud800"}`, `{"url":"\ud800\\udc00"}`, `{"url":"\ufffd\udbff\udfff"}`,
+		`{"language":"\udc00","url":"\ud800"}`, `{"url":"\ud800","URL":"x"}`, `{"url":"\ud800","x":1}`,
+		`{"consentId":"\ud800","consentId":"x"}`, `{"method":"\uDBFF\uDC00\uD800"}`, `{"url":"\ud800"} x`,
 		// Keys given twice, also through escapes; letter case.
 		`{"site":"a","s\u0069te":"b"}`, `{"\u0073ite":"a"}`, `{"S\u0049TE":"a"}`, `{"site":"a","site":null}`,
 		`{"choices":{"a":true,"\u0061":false}}`, `{"choices":{"a":true},"choices":{"b":true}}`,

@@ -4,7 +4,8 @@ package server
 // (DisallowUnknownFields) and a second scan of the keys (checkKeys). It is
 // the reference FuzzDecodeDifferential holds decodeConsent to, and the
 // "encoding-json" side of BenchmarkDecodeConsent. Kept as it was, apart
-// from the names (ref…).
+// from the names (ref…) and one check added with decode.go's: a string
+// field with a lone surrogate escape is refused (refLoneSurrogates).
 
 import (
 	"bytes"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -51,7 +53,66 @@ func refDecodeConsent(body []byte) (*refRequest, error) {
 	if err := checkKeys(body, len(req.Choices)); err != nil {
 		return nil, err
 	}
+	if err := refLoneSurrogates(body); err != nil {
+		return nil, err
+	}
 	return &req, nil
+}
+
+// refLoneSurrogates refuses the first string field (in body order) whose
+// raw text has a \u escape of a UTF-16 surrogate that is not a high half
+// directly followed by an escaped low half: encoding/json decodes it to
+// U+FFFD, hiding it. body is one valid JSON object whose keys checkKeys
+// has passed.
+func refLoneSurrogates(body []byte) *APIError {
+	var err *APIError
+	eachKey(body, skipSpace(body, 0), func(key []byte, value int) bool {
+		name := unescapeKey(key)
+		if name == "choices" || body[value] != '"' {
+			return true
+		}
+		if refHasLoneSurrogate(body[value+1 : skipString(body, value)-1]) {
+			err = badRequest(name, msgLoneSurrogate)
+			return false
+		}
+		return true
+	})
+	return err
+}
+
+// refHasLoneSurrogate reports whether the raw text of a valid JSON string
+// (between the quotes, escapes kept) has a lone surrogate escape.
+func refHasLoneSurrogate(raw []byte) bool {
+	escaped := func(i int) rune { // the value of the \uXXXX at raw[i], or -1
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 32)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r := escaped(i)
+		switch {
+		case r < 0: // another escape: skip its letter
+			i++
+		case r >= 0xd800 && r < 0xdc00:
+			if low := escaped(i + 6); low < 0xdc00 || low >= 0xe000 {
+				return true
+			}
+			i += 11
+		case r >= 0xdc00 && r < 0xe000:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 // refJSONError turns an error of encoding/json into the answer.

@@ -122,6 +122,10 @@ func TestHostileInput(t *testing.T) {
 		return h
 	}
 	chunk := strings.Repeat("a", 20000)
+	chunked := func(body string) string { return fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body) }
+	// A proxy that frames by Content-Length sees one request; by
+	// Transfer-Encoding the bytes after "0" would be a second one.
+	smuggled := "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
 	tests := []struct {
 		name   string
@@ -152,6 +156,8 @@ func TestHostileInput(t *testing.T) {
 		{"escaped NUL in consentId", consentRequest(withField("consentId", `"\u0000"`)), 400, "consentId", false},
 		{"NUL in the Origin header", []byte(strings.Replace(string(consentRequest(valid)), "Origin: "+testOrigin, "Origin: "+testOrigin+"\x00.evil", 1)), 403, "Origin", false},
 		{"lone surrogate", consentRequest(withField("site", `"\ud800"`)), 400, "site", false},
+		{"lone surrogate in url", consentRequest(withField("url", `"https://x.fi/\ud800"`)), 400, "url", false},
+		{"lone low surrogate in url", consentRequest(withField("url", `"https://x.fi/\udc00\ud83d\ude00"`)), 400, "url", false},
 		// Structure.
 		{"10 000 nested arrays", consentRequest(strings.Repeat("[", 10000)), 413, "body", false},
 		{"4 000 nested arrays", consentRequest(nested(4000)), 400, "body", false},
@@ -165,6 +171,20 @@ func TestHostileInput(t *testing.T) {
 		{"field name in capitals", consentRequest(withField("SITE", `"demo"`)), 400, "SITE", false},
 		{"two JSON objects", consentRequest(valid + valid), 400, "body", false},
 		{"empty body", consentRequest(""), 400, "body", false},
+		// Framing: one way to read the body's length, or a refusal
+		// (request smuggling).
+		{"Content-Length and Transfer-Encoding", consentRequest(chunked(valid), fmt.Sprintf("Content-Length: %d", len(valid)), "Transfer-Encoding: chunked"), 400, "Transfer-Encoding", true},
+		{"Transfer-Encoding before Content-Length", consentRequest(chunked(valid), "Transfer-Encoding: chunked", "Content-Length: 3"), 400, "Transfer-Encoding", true},
+		{"Content-Length and Transfer-Encoding, smuggled request", consentRequest(smuggled, fmt.Sprintf("Content-Length: %d", len(smuggled)), "Transfer-Encoding: chunked"), 400, "Transfer-Encoding", true},
+		{"Content-Length and Transfer-Encoding on a GET route", []byte(string(rawGet("/healthz", "Content-Length: 5", "Transfer-Encoding: chunked")) + "0\r\n\r\n"), 400, "Transfer-Encoding", true},
+		{"Content-Length and Transfer-Encoding, body not chunked", consentRequest("zz\r\n\r\n", "Content-Length: 6", "Transfer-Encoding: chunked"), 400, "Transfer-Encoding", true},
+		{"Content-Length and Transfer-Encoding, chunked body over the app limit", consentRequest(chunked(chunk), "Content-Length: 5", "Transfer-Encoding: chunked"), 400, "Transfer-Encoding", true},
+		{"Content-Length and Transfer-Encoding: identity", consentRequest(valid, fmt.Sprintf("Content-Length: %d", len(valid)), "Transfer-Encoding: identity"), 400, "Transfer-Encoding", true},
+		{"Transfer-Encoding: gzip, chunked", consentRequest(chunked(valid), "Transfer-Encoding: gzip, chunked"), 400, "Transfer-Encoding", true},
+		{"Transfer-Encoding: xchunked", consentRequest(chunked(valid), "Transfer-Encoding: xchunked"), 400, "Transfer-Encoding", true},
+		{"Transfer-Encoding twice", consentRequest(chunked(valid), "Transfer-Encoding: chunked", "Transfer-Encoding: chunked"), 400, "Transfer-Encoding", true},
+		{"Content-Length twice, different values", consentRequest(valid+valid, fmt.Sprintf("Content-Length: %d", len(valid)), fmt.Sprintf("Content-Length: %d", 2*len(valid))), 400, "Content-Length", true},
+		{"Content-Length twice, same value", consentRequest(valid, fmt.Sprintf("Content-Length: %d", len(valid)), fmt.Sprintf("Content-Length: %d", len(valid))), 400, "Content-Length", true},
 		// Not HTTP.
 		{"garbage request line", []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03<script>\r\n\r\n"), 400, "", true},
 		{"bad Content-Length", consentRequest(valid, "Content-Length: -5"), 400, "", true},
@@ -216,6 +236,22 @@ func TestHostileInput(t *testing.T) {
 		if !strings.Contains(m, `route="rejected"`) || !strings.Contains(grepLines(m, `route="rejected"`), `code="`+code+`"`) {
 			t.Errorf("no rejected %s in metrics:\n%s", code, grepLines(m, "rejected"))
 		}
+	}
+}
+
+// TestChunkedPost: a body framed by Transfer-Encoding: chunked alone (no
+// Content-Length) is read and stored, and the connection stays open; the
+// framing refusals of TestHostileInput do not catch it.
+func TestChunkedPost(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	valid := jsonOf(t, validBody(noticeVersion(t, env)))
+	body := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(valid), valid)
+	r := rawExchange(t, hostAddr(env), consentRequest(body, "Transfer-Encoding: chunked"), 10*time.Second, true)
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", r.status, r.raw)
+	}
+	if r.closed {
+		t.Fatal("connection closed after a valid chunked post")
 	}
 }
 

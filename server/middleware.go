@@ -15,7 +15,9 @@ import (
 )
 
 // observe gives every request an id (X-Request-ID, kept if the client sent
-// a sane one) and records its route, status and latency.
+// a sane one), refuses a request with ambiguous framing before any route
+// runs (framing.go; route label "rejected"), and records its route,
+// status and latency.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	id := c.Get(fiber.HeaderXRequestID)
@@ -23,8 +25,12 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		id = newRequestID()
 	}
 	c.Set(fiber.HeaderXRequestID, id)
-	err := c.Next()
-	route := c.Route().Path
+	route := "rejected"
+	err := s.refuseAmbiguousFraming(c)
+	if err == nil {
+		err = c.Next()
+		route = c.Route().Path
+	}
 	if err != nil {
 		var fe *fiber.Error
 		if errors.As(err, &fe) && fe.Code == fiber.StatusNotFound {

@@ -27,6 +27,8 @@ func (s *Server) newApp() *fiber.App {
 		// Fiber's own proxy handling stays off.
 		EnableTrustedProxyCheck: false,
 	})
+	// A request framed two ways is not read further (framing.go).
+	app.Server().HeaderReceived = skipAmbiguousBody
 	app.Use(s.observe, s.recoverPanic, s.securityHeaders)
 
 	// The full route table.
