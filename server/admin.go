@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +138,7 @@ func (s *Server) consentHistory(c *fiber.Ctx) error {
 		out.Notices[e.Record.NoticeVersion] = "/n/" + site + "/v/" + e.Record.NoticeVersion
 	}
 	for _, b := range bad {
-		s.metrics.Unverified(site, "lookup")
+		s.metrics.Unverified(strings.Clone(site), "lookup") // the label outlives the request's buffer
 		s.log.Error("look-up: a log entry is not part of the signed chain", "site", site, "stream_id", b.StreamID, "reason", b.Reason)
 		out.Unverified = append(out.Unverified, unverifiedEntry{StreamID: b.StreamID, Reason: b.Reason})
 	}

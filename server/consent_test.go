@@ -130,6 +130,10 @@ func TestConsentRejectsBadInput(t *testing.T) {
 		{"category missing", edit(nv, choices(map[string]any{"necessary": true, "analytics": true})), nil, 400, "choices.marketing"},
 		{"accept_all with a false", edit(nv, func(m map[string]any) { m["method"] = "accept_all" }), nil, 400, "method"},
 		{"reject_all with a true", edit(nv, func(m map[string]any) { m["method"] = "reject_all" }), nil, 400, "method"},
+		{"gpc with a sale or sharing category granted", edit(nv, func(m map[string]any) {
+			m["method"], m["choices"] = "gpc", map[string]any{"necessary": true, "analytics": true, "marketing": true}
+		}), map[string]string{"Sec-GPC": "1"}, 400, "method"},
+		{"gpc in the opt-in mode", edit(nv, func(m map[string]any) { m["method"] = "gpc" }), map[string]string{"Sec-GPC": "1"}, 400, "method"},
 		{"bad notice version", edit(nv, func(m map[string]any) { m["noticeVersion"] = "v1" }), nil, 400, "noticeVersion"},
 		{"no notice version", edit(nv, func(m map[string]any) { delete(m, "noticeVersion") }), nil, 400, "noticeVersion"},
 		{"language not of site", edit(nv, func(m map[string]any) { m["language"] = "de" }), nil, 400, "language"},
@@ -258,6 +262,16 @@ func TestConsentIdempotencyKey(t *testing.T) {
 	}
 	if first.Body["recordId"] != second.Body["recordId"] || second.Body["duplicate"] != true {
 		t.Fatalf("retry answered %s, first %s", second.Raw, first.Raw)
+	}
+	// The same key with another decision: refused, nothing stored, and
+	// the first decision's retry is still answered.
+	other := validBody(noticeVersion(t, env))
+	other["method"], other["choices"] = "reject_all", map[string]any{"necessary": true, "analytics": false, "marketing": false}
+	if r := post(t, env, jsonOf(t, other), h); r.Status != http.StatusUnprocessableEntity || r.Body["field"] != "Idempotency-Key" {
+		t.Fatalf("key reused for another decision: %d %s; want 422 naming Idempotency-Key", r.Status, r.Raw)
+	}
+	if third := post(t, env, body, h); third.Status != http.StatusOK || third.Body["recordId"] != first.Body["recordId"] {
+		t.Fatalf("retry after the refusal: %d %s", third.Status, third.Raw)
 	}
 	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
 		t.Fatalf("XLEN %d, want 1", n)

@@ -136,3 +136,41 @@ func TestWidgetRegionPrologueAndCaching(t *testing.T) {
 		t.Errorf("hashed URL varies or carries a region: %.60q", h1.Raw)
 	}
 }
+
+// TestGPCSignalRecorded: a post's Sec-GPC: 1 is recorded on its record
+// whatever its mode and method (and its absence as false); method gpc is
+// taken in the opt-out mode with the sale or sharing categories denied.
+func TestGPCSignalRecorded(t *testing.T) {
+	env := geoEnv(t, true)
+	nv := noticeVersion(t, env)
+	denied := map[string]any{"necessary": true, "analytics": true, "marketing": false}
+	tests := []struct {
+		name    string
+		method  string
+		header  map[string]string
+		wantGPC bool
+	}{
+		{"opt-out, gpc", "gpc", map[string]string{"X-Forwarded-For": "198.51.100.3", "Sec-GPC": "1"}, true},
+		{"opt-in, custom, signal on", "custom", map[string]string{"X-Forwarded-For": "192.0.2.5", "Sec-GPC": "1"}, true},
+		{"opt-in, custom, no signal", "custom", map[string]string{"X-Forwarded-For": "192.0.2.5"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := edit(nv, func(m map[string]any) {
+				delete(m, "consentId")
+				m["method"], m["choices"] = tt.method, denied
+			})()
+			r := post(t, env, body, tt.header)
+			if r.Status != 201 {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+			h, _, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
+			if err != nil || len(h) != 1 {
+				t.Fatal(err)
+			}
+			if rec := h[0].Record; rec.GPC == nil || *rec.GPC != tt.wantGPC || rec.Method != tt.method {
+				t.Errorf("record gpc %v method %s, want %v %s", rec.GPC, rec.Method, tt.wantGPC, tt.method)
+			}
+		})
+	}
+}
