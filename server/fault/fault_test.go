@@ -75,6 +75,7 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 			}
 			for c := 0; c < cycles; c++ {
 				time.Sleep(scale(700 * time.Millisecond))
+				t.Logf("Redis killed at %s", time.Now().Format(time.StampMilli))
 				_ = rs.Kill()
 				time.Sleep(scale(500 * time.Millisecond))
 				// What does not need Redis keeps being served.
@@ -94,6 +95,7 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 				if !srv.alive() {
 					t.Fatalf("consentd exited while Redis was down: %v\n%s", srv.err, srv.logs)
 				}
+				t.Logf("Redis restarted at %s", time.Now().Format(time.StampMilli))
 				rs, err = rs.Restart(ctx)
 				if err != nil {
 					t.Fatal(err)

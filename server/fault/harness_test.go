@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -93,6 +94,7 @@ type deployment struct {
 	base     string // http://addr
 	sitesDir string
 	redisURL string
+	key      string // CONSENTD_SIGNING_KEY of every instance
 }
 
 func newDeployment(t *testing.T, redisURL string) *deployment {
@@ -103,7 +105,14 @@ func newDeployment(t *testing.T, redisURL string) *deployment {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	d := &deployment{addr: addr, base: "http://" + addr, sitesDir: t.TempDir(), redisURL: redisURL}
+	key, err := proof.NewSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One signing key for the deployment, as in production: a restarted
+	// instance serves (and answers retries of) the records of the one
+	// before.
+	d := &deployment{addr: addr, base: "http://" + addr, sitesDir: t.TempDir(), redisURL: redisURL, key: key.Secret()}
 	if err := os.WriteFile(filepath.Join(d.sitesDir, "demo.yaml"), []byte(servertest.DemoSite(t, d.base)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +128,7 @@ func (d *deployment) start(t *testing.T) *instance {
 		"CONSENTD_LISTEN="+d.addr,
 		"CONSENTD_REDIS_URL="+d.redisURL,
 		"CONSENTD_SITES_DIR="+d.sitesDir,
+		"CONSENTD_SIGNING_KEY="+d.key,
 		// One load generator on one address: the abuse limits would only
 		// measure themselves (they have their own tests).
 		"CONSENTD_RATE_LIMIT=0", "CONSENTD_SITE_RATE_LIMIT=0", "CONSENTD_CONSENT_ID_LIMIT=0",
@@ -389,7 +399,12 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 			}
 			got := byConsent[d.consentID]
 			if len(got) != 1 {
-				report("decision %s (acknowledged as %s) is stored %d times, want exactly once", d.key, d.recordID, len(got))
+				idem := rdb.Get(ctx, ledger.IdemKey(site, d.key)).Val()
+				var ent []redis.XMessage
+				if i := strings.LastIndex(idem, "|"); i >= 0 {
+					ent, _ = rdb.XRange(ctx, ledger.LogKey(site), idem[i+1:], idem[i+1:]).Result()
+				}
+				report("decision %s (acknowledged as %s) is stored %d times, want exactly once (its idempotency key holds %q, naming the entry %v; %d attempts, replayed %v)", d.key, d.recordID, len(got), idem, ent, d.attempts, d.replayed)
 				continue
 			}
 			s := got[0]
@@ -409,7 +424,7 @@ func checkLedger(t *testing.T, ctx context.Context, rdb redis.UniversalClient, d
 			if v, err := c.visitor.Result(); err != nil || len(v) != 3 || v["stream_id"] != c.s.streamID || v[c.s.streamID] == "" {
 				report("decision %s: visitor state %v (%v), want its one decision %s", c.d.key, v, err, c.s.streamID)
 			}
-			if v, err := c.idem.Result(); err != nil || !strings.Contains(v, "|"+c.s.streamID+"|") {
+			if v, err := c.idem.Result(); err != nil || !strings.HasSuffix(v, "|"+c.s.streamID) {
 				report("decision %s: idempotency receipt %q (%v) does not name %s", c.d.key, v, err, c.s.streamID)
 			}
 		}
