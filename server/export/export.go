@@ -9,7 +9,6 @@ package export
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"net/url"
@@ -257,8 +256,8 @@ type Exporter struct {
 	choices map[string]bool // its choices (reused)
 
 	page bytes.Buffer // one page of output
-	cw   *csv.Writer  // CSV over page
-	row  []string
+	sep  byte         // CSV: the delimiter; 0 for the other formats
+	row  []string     // CSV: the row being written (reused)
 
 	cited map[string]bool // notice versions of the records written (Proof)
 
@@ -292,8 +291,7 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Ex
 		e.batches = ledger.NewBatches(rdb, site.ID)
 	}
 	if q.Format == CSV {
-		e.cw = csv.NewWriter(&e.page)
-		e.cw.UseCRLF = true
+		e.sep = Comma
 		e.row = make([]string, 0, len(baseColumns)+len(e.cats)+1)
 	}
 	return e
@@ -325,9 +323,9 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		e.done = true
 		return false, fmt.Errorf("%w: read %s after %d records: %w", ledger.ErrUnavailable, e.key, e.n, err)
 	}
-	if e.cw != nil && !e.header {
+	if e.sep != 0 && !e.header {
 		e.header = true
-		_ = e.cw.Write(e.cols)
+		appendRecord(&e.page, e.cols, e.sep)
 	}
 	rows := 0
 	s := &e.rec
@@ -344,8 +342,8 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		if !e.match(s) {
 			continue
 		}
-		if e.cw != nil {
-			_ = e.cw.Write(e.csvRow(s, m.ID))
+		if e.sep != 0 {
+			appendRecord(&e.page, e.csvRow(s, m.ID), e.sep)
 		} else {
 			e.hits = append(e.hits, hit{m: m, raw: raw, seq: s.Seq, recordID: s.RecordID})
 		}
@@ -354,13 +352,6 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 	if err := e.writeHits(ctx); err != nil {
 		e.done = true
 		return false, err
-	}
-	if e.cw != nil {
-		e.cw.Flush()
-		if err := e.cw.Error(); err != nil { // only from the bytes.Buffer: out of memory
-			e.done = true
-			return false, err
-		}
 	}
 	if e.page.Len() > 0 {
 		_, err := e.w.Write(e.page.Bytes())
@@ -403,7 +394,8 @@ func (e *Exporter) match(s *ledger.Stored) bool {
 	return true
 }
 
-// csvRow is one record as CSV cells; every cell goes through Cell.
+// csvRow is one record as CSV cells, as stored (appendRecord guards
+// and quotes them).
 func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	row := append(e.row[:0], s.RecordID, s.Time, s.ConsentID, s.Method, s.NoticeVersion, s.PolicyVersion,
 		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID)
@@ -425,9 +417,6 @@ func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	}
 	sort.Strings(other)
 	row = append(row, strings.Join(other, ";"))
-	for i := range row {
-		row[i] = Cell(row[i])
-	}
 	e.row = row
 	return row
 }
@@ -475,21 +464,6 @@ func (e *Exporter) ndjsonLine(raw, receipt, streamID string) {
 	e.page.WriteString(`"stream_id":"`)
 	e.page.WriteString(streamID) // digits and '-': nothing to escape
 	e.page.WriteString("\"}\n")
-}
-
-// Cell makes a CSV cell safe to open in a spreadsheet: a value starting
-// with =, +, -, @, tab or carriage return (which a spreadsheet would run
-// as a formula) gets a leading ' (OWASP, CSV injection). Quoting is left
-// to encoding/csv.
-func Cell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
 
 func yesNo(b bool) string {

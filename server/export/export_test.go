@@ -388,7 +388,7 @@ func TestWriteCSV(t *testing.T) {
 	h := rows[8]
 	for col, want := range map[int]string{
 		10: `'=HYPERLINK("http://x")`, 9: "https://x.example/a,b\"c\nd", 6: "'+1", 4: "'@SUM(A1)", 5: "'-2", 11: "'\tx",
-		8: "'x", // encoding/csv with UseCRLF drops a lone CR; the ' is still in front
+		8: "'\rx",
 	} {
 		if h[col] != want {
 			t.Errorf("%s = %q, want %q", rows[0][col], h[col], want)
@@ -400,13 +400,55 @@ func TestWriteCSV(t *testing.T) {
 }
 
 func TestCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "", "a=b": "a=b", "=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\tx": "'\tx", "\rx": "'\rx",
-		"'=x": "'=x", " =x": " =x", "Mozilla/5.0": "Mozilla/5.0",
+	for _, tt := range []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"plain", "Mozilla/5.0", "Mozilla/5.0"},
+		{"= inside", "a=b", "a=b"},
+		{"=", "=1+2", "'=1+2"},
+		{"+", "+1", "'+1"},
+		{"-", "-1", "'-1"},
+		{"@", "@x", "'@x"},
+		{"tab", "\tx", "'\tx"},
+		{"CR", "\rx", "'\rx"},
+		{"already guarded", "'=x", "'=x"},
+		{"space then =", " =x", "' =x"},
+		{"spaces then -", "   -2+3", "'   -2+3"},
+		// A tab or line break also starts a cell for some readers: the ' goes
+		// in front of the value and after each break.
+		{"tab then =", "\t=x", "'\t'=x"},
+		{"LF then =", "\n=x", "'\n'=x"},
+		{"CR LF then @", "\r\n@x", "'\r'\n'@x"},
+		{"NBSP then =", "\u00a0=1+1", "'\u00a0=1+1"},
+		{"BOM then =", "\ufeff=1+1", "'\ufeff=1+1"},
+		{"zero-width space then +", "\u200b+cmd", "'\u200b+cmd"},
+		{"ideographic space then =", "\u3000=1", "'\u3000=1"},
+		{"quote then =", `"=1+1"`, `'"=1+1"`},
+		{"full-width =", "＝1+1", "'＝1+1"},
+		{"full-width +", "＋cmd", "'＋cmd"},
+		{"full-width -", "－2+3", "'－2+3"},
+		{"full-width @", "＠SUM(1)", "'＠SUM(1)"},
+		{"NBSP then full-width =", "\u00a0＝1", "'\u00a0＝1"},
+		{"only white space", " \u00a0 ", " \u00a0 "},
+		{"space then letter", " x", " x"},
+		{"after ;", "https://x.example/;=1+1;", "https://x.example/;'=1+1;"},
+		{"DDE after ;", ";=cmd|' /C calc'!A0;", ";'=cmd|' /C calc'!A0;"},
+		{"after ,", "a,=1", "a,'=1"},
+		{"after , and space", "a, -1", "a,' -1"},
+		{"after tab", "a\t@x", "a\t'@x"},
+		{"after LF", "a\n+x", "a\n'+x"},
+		{"after ; and quote", `a;"=1"`, `a;'"=1"`},
+		{"several", "=a;=b,=c", "'=a;'=b,'=c"},
+		{"user agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0)", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0)"},
+		{"bot user agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+			"Mozilla/5.0 (compatible; Googlebot/2.1;' +http://www.google.com/bot.html)"},
+		{"other choices", "ads=no;video=yes", "ads=no;video=yes"},
+		{"trailing break", "a;", "a;"},
 	} {
-		if got := export.Cell(in); got != want {
-			t.Errorf("Cell(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := export.Cell(tt.in); got != tt.want {
+				t.Errorf("Cell(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
 
