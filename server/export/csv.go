@@ -7,8 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// Comma is the delimiter of a CSV export (RFC 4180).
-const Comma = ','
+// Delimiters a CSV export can put between cells: the comma of RFC 4180,
+// and the semicolon that spreadsheets expect where the decimal mark is a
+// comma (the list separator of Finnish, Swedish or German settings).
+const (
+	Comma     = ','
+	Semicolon = ';'
+)
 
 // breaks are the bytes after which some reader of a CSV file starts a
 // new cell or line: either delimiter, tab (TSV) and line breaks, as a

@@ -16,17 +16,17 @@ func TestAppendRecord(t *testing.T) {
 		want  string
 	}{
 		{"plain", []string{"a", "b", ""}, Comma, "a,b,\r\n"},
-		{"plain with ;", []string{"a", "b", ""}, ';', "a;b;\r\n"},
+		{"plain with ;", []string{"a", "b", ""}, Semicolon, "a;b;\r\n"},
 		{"comma", []string{"a,b", "c"}, Comma, "\"a,b\",c\r\n"},
-		{"comma in a ; file", []string{"a,b", "c"}, ';', "\"a,b\";c\r\n"},
+		{"comma in a ; file", []string{"a,b", "c"}, Semicolon, "\"a,b\";c\r\n"},
 		{"semicolon in a , file", []string{"x;1", "c"}, Comma, "\"x;1\",c\r\n"},
-		{"semicolon", []string{"a;b"}, ';', "\"a;b\"\r\n"},
+		{"semicolon", []string{"a;b"}, Semicolon, "\"a;b\"\r\n"},
 		{"tab", []string{"a\tb"}, Comma, "\"a\tb\"\r\n"},
 		{"quotes doubled", []string{`say "hi"`}, Comma, "\"say \"\"hi\"\"\"\r\n"},
 		{"only a quote", []string{`"`}, Comma, "\"\"\"\"\r\n"},
 		{"LF kept", []string{"a\nb"}, Comma, "\"a\nb\"\r\n"},
 		{"CR kept", []string{"a\rb"}, Comma, "\"a\rb\"\r\n"},
-		{"CRLF kept", []string{"a\r\nb"}, ';', "\"a\r\nb\"\r\n"},
+		{"CRLF kept", []string{"a\r\nb"}, Semicolon, "\"a\r\nb\"\r\n"},
 		{"leading space", []string{" a"}, Comma, "\" a\"\r\n"},
 		{"leading NBSP", []string{"\u00a0a"}, Comma, "\"\u00a0a\"\r\n"},
 		{"inner space", []string{"a b"}, Comma, "a b\r\n"},
@@ -34,7 +34,7 @@ func TestAppendRecord(t *testing.T) {
 		{"formula guarded", []string{"=1+1", "-2"}, Comma, "'=1+1,'-2\r\n"},
 		{"full-width guarded", []string{"＝1"}, Comma, "'＝1\r\n"},
 		{"guarded and quoted", []string{";=cmd|' /C calc'!A0;"}, Comma, "\";'=cmd|' /C calc'!A0;\"\r\n"},
-		{"guarded after NBSP, then unquoted", []string{"\u00a0=1"}, ';', "'\u00a0=1\r\n"},
+		{"guarded after NBSP, then unquoted", []string{"\u00a0=1"}, Semicolon, "'\u00a0=1\r\n"},
 		{"guarded after a line break", []string{"a\n@b"}, Comma, "\"a\n'@b\"\r\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +51,7 @@ func TestAppendRecord(t *testing.T) {
 // leaves alone exactly, with either delimiter.
 func TestAppendRecordRoundTrip(t *testing.T) {
 	cells := []string{"", "a", "a,b", "a;b", "a\tb", `"`, `a""b`, "a\nb", " x", "x ", "\u00a0x", "'=1", "é", "a\rb"}
-	for _, sep := range []byte{Comma, ';'} {
+	for _, sep := range []byte{Comma, Semicolon} {
 		var buf bytes.Buffer
 		appendRecord(&buf, cells, sep)
 		appendRecord(&buf, cells, sep)

@@ -43,7 +43,7 @@ const Unknown = ledger.Unknown
 const PageSize = 1000
 
 // Params are the query parameters ParseQuery accepts.
-var Params = []string{"from", "to", "format", "method", "category", "country"}
+var Params = []string{"from", "to", "format", "method", "category", "country", "delimiter"}
 
 // Query is a parsed export request. The time range selects stream
 // entries by their ID (the millisecond Redis stored the entry, which is
@@ -56,6 +56,9 @@ type Query struct {
 	Category string    // "": no category filter
 	Granted  bool      // with Category: granted (true) or denied (false)
 	Country  string    // "": any; Unknown: records without a country; else an ISO code
+	// Delimiter separates CSV cells: Comma (default; also when zero) or
+	// Semicolon.
+	Delimiter byte
 }
 
 // ParamError is a bad query parameter: Param names it, Msg says what is
@@ -77,6 +80,7 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 //	method     one of ledger.ClientMethods
 //	category   ID or ID:yes (granted), ID:no (denied); ID a category of site
 //	country    ISO 3166-1 alpha-2, upper case, or "unknown" (no country)
+//	delimiter  for csv: "," (default) or ";" (%3B in a URL)
 //
 // An empty value counts as not given. Any other parameter, a repeated one
 // or a bad value is a *ParamError.
@@ -125,6 +129,11 @@ func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
 	default:
 		return Query{}, &ParamError{"format", fmt.Sprintf("%q is not a format: expected csv or ndjson", f)}
 	}
+	d, err := parseDelimiter(q.Get("delimiter"), out.Format)
+	if err != nil {
+		return Query{}, err
+	}
+	out.Delimiter = d
 	if m := q.Get("method"); m != "" {
 		if !slices.Contains(ledger.ClientMethods, m) {
 			return Query{}, &ParamError{"method", fmt.Sprintf("%q is not a method: expected one of %s", m, strings.Join(ledger.ClientMethods, ", "))}
@@ -153,6 +162,22 @@ func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
 		out.Country = c
 	}
 	return out, nil
+}
+
+// parseDelimiter reads the delimiter parameter of an export in format;
+// not given, it is Comma.
+func parseDelimiter(v, format string) (byte, error) {
+	switch {
+	case v == "":
+		return Comma, nil
+	case format != CSV:
+		return 0, &ParamError{"delimiter", "only for format=csv"}
+	case v == string(Comma):
+		return Comma, nil
+	case v == string(Semicolon):
+		return Semicolon, nil
+	}
+	return 0, &ParamError{"delimiter", fmt.Sprintf("%q is not a delimiter: expected , or ; (%%3B in a URL)", v)}
 }
 
 // parseTime reads an RFC 3339 time or a YYYY-MM-DD date (UTC). A date
@@ -291,7 +316,10 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, w io.Writer) *Ex
 		e.batches = ledger.NewBatches(rdb, site.ID)
 	}
 	if q.Format == CSV {
-		e.sep = Comma
+		e.sep = q.Delimiter
+		if e.sep == 0 {
+			e.sep = Comma
+		}
 		e.row = make([]string, 0, len(baseColumns)+len(e.cats)+1)
 	}
 	return e

@@ -67,6 +67,11 @@ func TestParseQuery(t *testing.T) {
 		{"country", "country=FI", "", func(q export.Query) bool { return q.Country == "FI" }},
 		{"country unknown", "country=unknown", "", func(q export.Query) bool { return q.Country == export.Unknown }},
 		{"from equals to", "from=2026-11-01&to=2026-11-01", "", nil},
+		{"delimiter defaults to comma", "", "", func(q export.Query) bool { return q.Delimiter == export.Comma }},
+		{"delimiter comma", "delimiter=,", "", func(q export.Query) bool { return q.Delimiter == export.Comma }},
+		{"delimiter semicolon", "delimiter=%3B", "", func(q export.Query) bool { return q.Delimiter == export.Semicolon }},
+		{"delimiter with format csv", "format=csv&delimiter=%3B", "", func(q export.Query) bool { return q.Delimiter == export.Semicolon }},
+		{"empty delimiter with ndjson", "format=ndjson&delimiter=", "", nil},
 
 		{"bad date", "from=2026-13-01", "from", nil},
 		{"not a time", "to=yesterday", "to", nil},
@@ -83,6 +88,12 @@ func TestParseQuery(t *testing.T) {
 		{"three-letter country", "country=FIN", "country", nil},
 		{"unknown parameter", "granularity=day", "granularity", nil},
 		{"repeated parameter", "method=gpc&method=custom", "method", nil},
+		{"tab delimiter", "delimiter=%09", "delimiter", nil},
+		{"named delimiter", "delimiter=semicolon", "delimiter", nil},
+		{"two delimiters", "delimiter=%3B%3B", "delimiter", nil},
+		{"delimiter with ndjson", "format=ndjson&delimiter=%3B", "delimiter", nil},
+		{"delimiter with proof", "format=proof&delimiter=,", "delimiter", nil},
+		{"repeated delimiter", "delimiter=,&delimiter=%3B", "delimiter", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,6 +407,52 @@ func TestWriteCSV(t *testing.T) {
 	}
 	if got := rows[9][13:]; !slices.Equal(got, []string{"yes", "yes", "", "ads=no;video=yes"}) {
 		t.Errorf("removed category: %q", got)
+	}
+}
+
+// TestWriteCSVSemicolon: delimiter=; writes the same cells with ; between
+// them; a cell holding either delimiter is quoted in both files.
+func TestWriteCSVSemicolon(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	recs := []rec{{streamID(t0, 0), record(0, t0)}, {streamID(t0, 1), record(1, t0)}}
+	recs[1].r.UserAgent = ";=cmd|' /C calc'!A0;"
+	recs[1].r.URL = "https://x.example/a,=1+1"
+	store(t, rdb, recs)
+
+	files := map[string]string{}
+	for _, d := range []string{",", ";"} {
+		var buf bytes.Buffer
+		n, err := export.Write(context.Background(), rdb, testSite(), query(t, "delimiter="+url.QueryEscape(d)), &buf)
+		if err != nil || n != 2 {
+			t.Fatalf("%s: Write = %d, %v", d, n, err)
+		}
+		files[d] = buf.String()
+		r := csv.NewReader(&buf)
+		r.Comma = rune(d[0])
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("%s: %d rows, %v", d, len(rows), err)
+		}
+		if !slices.Equal(rows[0], export.Columns(testSite())) {
+			t.Errorf("%s: header %q", d, rows[0])
+		}
+		if got := rows[2][9:11]; !slices.Equal(got, []string{"https://x.example/a,'=1+1", ";'=cmd|' /C calc'!A0;"}) {
+			t.Errorf("%s: url, user_agent %q", d, got)
+		}
+	}
+	header := strings.Join(export.Columns(testSite()), ";") + "\r\n"
+	if !strings.HasPrefix(files[";"], header) {
+		t.Errorf("; file does not start with %q:\n%s", header, files[";"])
+	}
+	if want := `;"https://x.example/a,'=1+1";";'=cmd|' /C calc'!A0;";`; !strings.Contains(files[";"], want) {
+		t.Errorf("; file lacks %s:\n%s", want, files[";"])
+	}
+	if want := `,"https://x.example/a,'=1+1",";'=cmd|' /C calc'!A0;",`; !strings.Contains(files[","], want) {
+		t.Errorf(", file lacks %s:\n%s", want, files[","])
+	}
+	if strings.ReplaceAll(files[";"], ";", ",") != strings.ReplaceAll(files[","], ";", ",") {
+		t.Errorf("the files differ in more than the delimiter:\n%s\n%s", files[","], files[";"])
 	}
 }
 
