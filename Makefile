@@ -22,6 +22,7 @@ deps-run:
 
 deps-test: deps-run
 	$(call need,chromium,chromium)
+	$(call need,soffice,libreoffice-calc-nogui)
 
 deps-bench: deps-run
 	$(call need,wrk,wrk)
@@ -53,7 +54,7 @@ $(AXE_TGZ):
 	  || { echo "make: $@: sha512 does not match the registry's dist.integrity"; rm -f $@.tmp; exit 1; }
 	mv $@.tmp $@
 
-## make test: formatting, vet, and every test (real redis-server, headless Chromium) with the race detector
+## make test: formatting, vet, and every test (real redis-server, headless Chromium, LibreOffice Calc) with the race detector
 test: deps-test axe
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,21 @@ func TestExportConsents(t *testing.T) {
 		t.Errorf("row 3 %q", r)
 	}
 
+	// delimiter=; (sent as %3B or as it is): the same rows with ; between
+	// the cells, the same file name.
+	for _, d := range []string{"%3B", ";"} {
+		res := exportGet(t, base+"?delimiter="+d, token)
+		semi, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Disposition") != `attachment; filename="consents-demo-until-`+today+`.csv"` {
+			t.Fatalf("delimiter=%s: %d %v %v", d, res.StatusCode, err, res.Header)
+		}
+		r := csv.NewReader(strings.NewReader(string(semi)))
+		r.Comma = ';'
+		if got, err := r.ReadAll(); err != nil || !slices.EqualFunc(got, rows, slices.Equal) {
+			t.Errorf("delimiter=%s: %q, %v\nwant the rows of the , export %q", d, got, err, rows)
+		}
+	}
+
 	// NDJSON with filters; the record is the stored one plus stream_id.
 	res = exportGet(t, base+"?format=ndjson&category=analytics:yes&from=2026-01-01", token)
 	raw, _ = io.ReadAll(res.Body)
@@ -143,6 +159,8 @@ func TestExportErrors(t *testing.T) {
 		{"country=fi", "country"},
 		{"granularity=day", "granularity"},
 		{"method=gpc&method=custom", "method"},
+		{"delimiter=%7C", "delimiter"},
+		{"format=ndjson&delimiter=%3B", "delimiter"},
 	} {
 		t.Run(tt.query, func(t *testing.T) {
 			r := adminGet(t, env.URL+"/v1/sites/demo/consents?"+tt.query, token)

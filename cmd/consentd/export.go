@@ -24,8 +24,8 @@ import (
 
 // exportUsage is the help text of `consentd export`.
 const exportUsage = `Usage: consentd export --site ID [--from T] [--to T] [--format csv|ndjson]
-                       [--method M] [--category C] [--country CC] [--out FILE]
-                       [--sites-dir DIR] [--redis-url URL]
+                       [--delimiter ,|;] [--method M] [--category C] [--country CC]
+                       [--out FILE] [--sites-dir DIR] [--redis-url URL]
        consentd export --site ID --format proof [--keys KEYS.json] --out FILE
 
 export writes a site's consent log (every stored decision, oldest first)
@@ -41,6 +41,9 @@ Flags:
                      the whole log with receipts, notice snapshots, public
                      keys and checkpoints, for consentd verify (docs/proof.md);
                      no filters
+  --delimiter D      for csv: , (default) or ; (for spreadsheets whose list
+                     separator is ;, such as in Finnish or Swedish settings;
+                     quote it for the shell: --delimiter ';')
   --keys FILE        the public keys that sign the records (a copy of
                      /.well-known/consentd-keys.json; default: the keys of
                      $CONSENTD_SIGNING_KEY and $CONSENTD_PUBLIC_KEYS, else

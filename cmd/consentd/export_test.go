@@ -59,6 +59,8 @@ func TestExportUsage(t *testing.T) {
 		{"unknown method", with("--method", "expired"), 2, "--method: "},
 		{"unknown category", with("--category", "ads:yes"), 2, `--category: "ads" is not a category of site demo`},
 		{"lower-case country", with("--country", "fi"), 2, "--country: "},
+		{"bad delimiter", with("--delimiter", "|"), 2, `--delimiter: "|" is not a delimiter`},
+		{"delimiter with ndjson", with("--format", "ndjson", "--delimiter", ";"), 2, "--delimiter: only for format=csv"},
 		{"bad redis url", []string{"--site", "demo", "--sites-dir", dir, "--redis-url", "http://x"}, 2, "--redis-url: "},
 		{"no such site", []string{"--site", "nosuch", "--sites-dir", dir}, 1, `site "nosuch": ` + filepath.Join(dir, "nosuch.yaml")},
 	}
@@ -148,6 +150,17 @@ func TestExportToFile(t *testing.T) {
 	}
 	if last := rows[len(rows)-1]; last[1] != "2026-11-02T23:59:00.000Z" {
 		t.Errorf("last row %q", last)
+	}
+
+	// --delimiter ';': the same rows with ; between the cells.
+	code, stdout, stderr = runExportTest([]string{"--site", "demo", "--to", "2026-11-01T00:02:00Z", "--delimiter", ";"}, env)
+	if code != 0 || !strings.HasPrefix(stdout, "record_id;time;consent_id;") || !strings.HasPrefix(stderr, "exported 3 records to stdout") {
+		t.Fatalf("--delimiter ';': exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	r := csv.NewReader(strings.NewReader(stdout))
+	r.Comma = ';'
+	if rows, err := r.ReadAll(); err != nil || len(rows) != 4 || rows[2][1] != "2026-11-01T00:01:00.000Z" || rows[2][10] != "'-curl" {
+		t.Errorf("--delimiter ';': %q, %v", rows, err)
 	}
 
 	// NDJSON to stdout, flags override the environment.

@@ -9,7 +9,6 @@ package export
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +46,7 @@ const Unknown = ledger.Unknown
 const PageSize = 1000
 
 // Params are the query parameters ParseQuery accepts.
-var Params = []string{"from", "to", "format", "method", "category", "country"}
+var Params = []string{"from", "to", "format", "method", "category", "country", "delimiter"}
 
 // Query is a parsed export request. The time range selects stream
 // entries by their ID (the millisecond Redis stored the entry, which is
@@ -60,6 +59,9 @@ type Query struct {
 	Category string    // "": no category filter
 	Granted  bool      // with Category: granted (true) or denied (false)
 	Country  string    // "": any; Unknown: records without a country; else an ISO code
+	// Delimiter separates CSV cells: Comma (default; also when zero) or
+	// Semicolon.
+	Delimiter byte
 }
 
 // ParamError is a bad query parameter: Param names it, Msg says what is
@@ -81,6 +83,7 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 //	method     one of ledger.ClientMethods
 //	category   ID or ID:yes (granted), ID:no (denied); ID a category of site
 //	country    ISO 3166-1 alpha-2, upper case, or "unknown" (no country)
+//	delimiter  for csv: "," (default) or ";" (%3B in a URL)
 //
 // An empty value counts as not given. Any other parameter, a repeated one
 // or a bad value is a *ParamError.
@@ -129,6 +132,11 @@ func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
 	default:
 		return Query{}, &ParamError{"format", fmt.Sprintf("%q is not a format: expected csv or ndjson", f)}
 	}
+	d, err := parseDelimiter(q.Get("delimiter"), out.Format)
+	if err != nil {
+		return Query{}, err
+	}
+	out.Delimiter = d
 	if m := q.Get("method"); m != "" {
 		if !slices.Contains(ledger.ClientMethods, m) {
 			return Query{}, &ParamError{"method", fmt.Sprintf("%q is not a method: expected one of %s", m, strings.Join(ledger.ClientMethods, ", "))}
@@ -157,6 +165,22 @@ func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
 		out.Country = c
 	}
 	return out, nil
+}
+
+// parseDelimiter reads the delimiter parameter of an export in format;
+// not given, it is Comma.
+func parseDelimiter(v, format string) (byte, error) {
+	switch {
+	case v == "":
+		return Comma, nil
+	case format != CSV:
+		return 0, &ParamError{"delimiter", "only for format=csv"}
+	case v == string(Comma):
+		return Comma, nil
+	case v == string(Semicolon):
+		return Semicolon, nil
+	}
+	return 0, &ParamError{"delimiter", fmt.Sprintf("%q is not a delimiter: expected , or ; (%%3B in a URL)", v)}
 }
 
 // parseTime reads an RFC 3339 time or a YYYY-MM-DD date (UTC). A date
@@ -266,8 +290,8 @@ type Exporter struct {
 	n          int
 
 	page bytes.Buffer // one page of output
-	cw   *csv.Writer  // CSV over page
-	row  []string
+	sep  byte         // CSV: the delimiter; 0 for the other formats
+	row  []string     // CSV: the row being written (reused)
 
 	cited map[string]bool // notice versions of the records written (Proof)
 
@@ -301,8 +325,10 @@ func New(rdb redis.UniversalClient, site *config.Site, q Query, keys proof.KeySe
 		e.cited = map[string]bool{}
 	}
 	if q.Format == CSV {
-		e.cw = csv.NewWriter(&e.page)
-		e.cw.UseCRLF = true
+		e.sep = q.Delimiter
+		if e.sep == 0 {
+			e.sep = Comma
+		}
 		e.row = make([]string, 0, len(baseColumns)+len(e.cats)+1)
 	}
 	return e
@@ -334,9 +360,9 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		e.done = true
 		return false, fmt.Errorf("%w: read %s after %d records: %w", ledger.ErrUnavailable, e.key, e.n, err)
 	}
-	if e.cw != nil && !e.header {
+	if e.sep != 0 && !e.header {
 		e.header = true
-		_ = e.cw.Write(e.cols)
+		appendRecord(&e.page, e.cols, e.sep)
 	}
 	for i := range msgs {
 		h := e.nextHit(&msgs[i])
@@ -354,13 +380,6 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		e.done = true
 		return false, err
-	}
-	if e.cw != nil {
-		e.cw.Flush()
-		if err := e.cw.Error(); err != nil { // only from the bytes.Buffer: out of memory
-			e.done = true
-			return false, err
-		}
 	}
 	if e.page.Len() > 0 {
 		_, err := e.w.Write(e.page.Bytes())
@@ -403,7 +422,8 @@ func (e *Exporter) match(s *ledger.Stored) bool {
 	return true
 }
 
-// csvRow is one record as CSV cells; every cell goes through Cell.
+// csvRow is one record as CSV cells, as stored (appendRecord guards
+// and quotes them).
 func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	row := append(e.row[:0], s.RecordID, s.Time, s.ConsentID, s.Method, s.NoticeVersion, s.PolicyVersion,
 		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID)
@@ -425,9 +445,6 @@ func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
 	}
 	sort.Strings(other)
 	row = append(row, strings.Join(other, ";"))
-	for i := range row {
-		row[i] = Cell(row[i])
-	}
 	e.row = row
 	return row
 }
@@ -482,15 +499,15 @@ func (e *Exporter) writeHits(ctx context.Context) (int, error) {
 			if e.OnUnverified != nil {
 				e.OnUnverified(h.bad)
 			}
-			if e.cw == nil {
+			if e.sep == 0 {
 				e.page.Write(UnverifiedLine(h.bad, h.m))
 			}
 			continue
 		}
 		rows++
 		switch {
-		case e.cw != nil:
-			_ = e.cw.Write(e.csvRow(&h.rec, h.m.ID))
+		case e.sep != 0:
+			appendRecord(&e.page, e.csvRow(&h.rec, h.m.ID), e.sep)
 		default:
 			if e.cited != nil {
 				e.cited[h.rec.NoticeVersion] = true
@@ -524,21 +541,6 @@ func (e *Exporter) ndjsonLine(raw string, receipt []byte, streamID string) {
 	e.page.WriteString(`,"stream_id":"`)
 	e.page.WriteString(streamID) // digits and '-': nothing to escape
 	e.page.WriteString("\"}\n")
-}
-
-// Cell makes a CSV cell safe to open in a spreadsheet: a value starting
-// with =, +, -, @, tab or carriage return (which a spreadsheet would run
-// as a formula) gets a leading ' (OWASP, CSV injection). Quoting is left
-// to encoding/csv.
-func Cell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
 
 func yesNo(b bool) string {

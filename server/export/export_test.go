@@ -68,6 +68,11 @@ func TestParseQuery(t *testing.T) {
 		{"country", "country=FI", "", func(q export.Query) bool { return q.Country == "FI" }},
 		{"country unknown", "country=unknown", "", func(q export.Query) bool { return q.Country == export.Unknown }},
 		{"from equals to", "from=2026-11-01&to=2026-11-01", "", nil},
+		{"delimiter defaults to comma", "", "", func(q export.Query) bool { return q.Delimiter == export.Comma }},
+		{"delimiter comma", "delimiter=,", "", func(q export.Query) bool { return q.Delimiter == export.Comma }},
+		{"delimiter semicolon", "delimiter=%3B", "", func(q export.Query) bool { return q.Delimiter == export.Semicolon }},
+		{"delimiter with format csv", "format=csv&delimiter=%3B", "", func(q export.Query) bool { return q.Delimiter == export.Semicolon }},
+		{"empty delimiter with ndjson", "format=ndjson&delimiter=", "", nil},
 
 		{"bad date", "from=2026-13-01", "from", nil},
 		{"not a time", "to=yesterday", "to", nil},
@@ -84,6 +89,12 @@ func TestParseQuery(t *testing.T) {
 		{"three-letter country", "country=FIN", "country", nil},
 		{"unknown parameter", "granularity=day", "granularity", nil},
 		{"repeated parameter", "method=gpc&method=custom", "method", nil},
+		{"tab delimiter", "delimiter=%09", "delimiter", nil},
+		{"named delimiter", "delimiter=semicolon", "delimiter", nil},
+		{"two delimiters", "delimiter=%3B%3B", "delimiter", nil},
+		{"delimiter with ndjson", "format=ndjson&delimiter=%3B", "delimiter", nil},
+		{"delimiter with proof", "format=proof&delimiter=,", "delimiter", nil},
+		{"repeated delimiter", "delimiter=,&delimiter=%3B", "delimiter", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,7 +420,7 @@ func TestWriteCSV(t *testing.T) {
 	h := rows[8]
 	for col, want := range map[int]string{
 		10: `'=HYPERLINK("http://x")`, 9: "https://x.example/a,b\"c\nd", 6: "'+1", 4: "'@SUM(A1)", 5: "'-2", 11: "'\tx",
-		8: "'x", // encoding/csv with UseCRLF drops a lone CR; the ' is still in front
+		8: "'\rx",
 	} {
 		if h[col] != want {
 			t.Errorf("%s = %q, want %q", rows[0][col], h[col], want)
@@ -420,14 +431,102 @@ func TestWriteCSV(t *testing.T) {
 	}
 }
 
-func TestCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "", "a=b": "a=b", "=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\tx": "'\tx", "\rx": "'\rx",
-		"'=x": "'=x", " =x": " =x", "Mozilla/5.0": "Mozilla/5.0",
-	} {
-		if got := export.Cell(in); got != want {
-			t.Errorf("Cell(%q) = %q, want %q", in, got, want)
+// TestWriteCSVSemicolon: delimiter=; writes the same cells with ; between
+// them; a cell holding either delimiter is quoted in both files.
+func TestWriteCSVSemicolon(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	recs := []rec{{streamID(t0, 0), record(0, t0)}, {streamID(t0, 1), record(1, t0)}}
+	recs[1].r.UserAgent = ";=cmd|' /C calc'!A0;"
+	recs[1].r.URL = "https://x.example/a,=1+1"
+	store(t, rdb, recs)
+
+	files := map[string]string{}
+	for _, d := range []string{",", ";"} {
+		var buf bytes.Buffer
+		n, err := write(context.Background(), rdb, testSite(), query(t, "delimiter="+url.QueryEscape(d)), &buf, nil)
+		if err != nil || n != 2 {
+			t.Fatalf("%s: Write = %d, %v", d, n, err)
 		}
+		files[d] = buf.String()
+		r := csv.NewReader(&buf)
+		r.Comma = rune(d[0])
+		rows, err := r.ReadAll()
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("%s: %d rows, %v", d, len(rows), err)
+		}
+		if !slices.Equal(rows[0], export.Columns(testSite())) {
+			t.Errorf("%s: header %q", d, rows[0])
+		}
+		if got := rows[2][9:11]; !slices.Equal(got, []string{"https://x.example/a,'=1+1", ";'=cmd|' /C calc'!A0;"}) {
+			t.Errorf("%s: url, user_agent %q", d, got)
+		}
+	}
+	header := strings.Join(export.Columns(testSite()), ";") + "\r\n"
+	if !strings.HasPrefix(files[";"], header) {
+		t.Errorf("; file does not start with %q:\n%s", header, files[";"])
+	}
+	if want := `;"https://x.example/a,'=1+1";";'=cmd|' /C calc'!A0;";`; !strings.Contains(files[";"], want) {
+		t.Errorf("; file lacks %s:\n%s", want, files[";"])
+	}
+	if want := `,"https://x.example/a,'=1+1",";'=cmd|' /C calc'!A0;",`; !strings.Contains(files[","], want) {
+		t.Errorf(", file lacks %s:\n%s", want, files[","])
+	}
+	if strings.ReplaceAll(files[";"], ";", ",") != strings.ReplaceAll(files[","], ";", ",") {
+		t.Errorf("the files differ in more than the delimiter:\n%s\n%s", files[","], files[";"])
+	}
+}
+
+func TestCell(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"plain", "Mozilla/5.0", "Mozilla/5.0"},
+		{"= inside", "a=b", "a=b"},
+		{"=", "=1+2", "'=1+2"},
+		{"+", "+1", "'+1"},
+		{"-", "-1", "'-1"},
+		{"@", "@x", "'@x"},
+		{"tab", "\tx", "'\tx"},
+		{"CR", "\rx", "'\rx"},
+		{"already guarded", "'=x", "'=x"},
+		{"space then =", " =x", "' =x"},
+		{"spaces then -", "   -2+3", "'   -2+3"},
+		// A tab or line break also starts a cell for some readers: the ' goes
+		// in front of the value and after each break.
+		{"tab then =", "\t=x", "'\t'=x"},
+		{"LF then =", "\n=x", "'\n'=x"},
+		{"CR LF then @", "\r\n@x", "'\r'\n'@x"},
+		{"NBSP then =", "\u00a0=1+1", "'\u00a0=1+1"},
+		{"BOM then =", "\ufeff=1+1", "'\ufeff=1+1"},
+		{"zero-width space then +", "\u200b+cmd", "'\u200b+cmd"},
+		{"ideographic space then =", "\u3000=1", "'\u3000=1"},
+		{"quote then =", `"=1+1"`, `'"=1+1"`},
+		{"full-width =", "＝1+1", "'＝1+1"},
+		{"full-width +", "＋cmd", "'＋cmd"},
+		{"full-width -", "－2+3", "'－2+3"},
+		{"full-width @", "＠SUM(1)", "'＠SUM(1)"},
+		{"NBSP then full-width =", "\u00a0＝1", "'\u00a0＝1"},
+		{"only white space", " \u00a0 ", " \u00a0 "},
+		{"space then letter", " x", " x"},
+		{"after ;", "https://x.example/;=1+1;", "https://x.example/;'=1+1;"},
+		{"DDE after ;", ";=cmd|' /C calc'!A0;", ";'=cmd|' /C calc'!A0;"},
+		{"after ,", "a,=1", "a,'=1"},
+		{"after , and space", "a, -1", "a,' -1"},
+		{"after tab", "a\t@x", "a\t'@x"},
+		{"after LF", "a\n+x", "a\n'+x"},
+		{"after ; and quote", `a;"=1"`, `a;'"=1"`},
+		{"several", "=a;=b,=c", "'=a;'=b,'=c"},
+		{"user agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0)", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0)"},
+		{"bot user agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+			"Mozilla/5.0 (compatible; Googlebot/2.1;' +http://www.google.com/bot.html)"},
+		{"other choices", "ads=no;video=yes", "ads=no;video=yes"},
+		{"trailing break", "a;", "a;"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := export.Cell(tt.in); got != tt.want {
+				t.Errorf("Cell(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -25,6 +25,7 @@ func FuzzParseQuery(f *testing.F) {
 		"format=xlsx", "method=expired", "category=ads:yes", "category=analytics:maybe", "country=fi",
 		"granularity=day", "method=gpc&method=custom", "from=&to=&format=", "%zz=1", "from=9999-12-31T23:59:59.999999999Z",
 		"to=0000-01-01", "from=2026-11-01T00:00:00-23:59", "category=:yes", "category=analytics:yes:no", "country=%00",
+		"delimiter=%3B", "delimiter=,&format=csv", "delimiter=;", "delimiter=%09", "format=ndjson&delimiter=%3B",
 	} {
 		f.Add(seed)
 	}
@@ -54,6 +55,8 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("%q: country %q", raw, q.Country)
 		case !q.From.IsZero() && q.From.Before(time.Unix(0, 0)):
 			t.Fatalf("%q: from %v before 1970", raw, q.From)
+		case q.Delimiter != export.Comma && (q.Delimiter != export.Semicolon || q.Format != export.CSV):
+			t.Fatalf("%q: delimiter %q with format %s", raw, q.Delimiter, q.Format)
 		case q.From.After(q.To):
 			t.Fatalf("%q: from %v after to %v", raw, q.From, q.To)
 		case q.To.Location() != time.UTC || q.From.Location() != time.UTC:
@@ -90,12 +93,16 @@ func values(q export.Query) url.Values {
 	if q.Country != "" {
 		v.Set("country", q.Country)
 	}
+	if q.Format == export.CSV {
+		v.Set("delimiter", string(rune(q.Delimiter)))
+	}
 	return v
 }
 
 func equalQuery(a, b export.Query) bool {
 	return a.From.Equal(b.From) && a.To.Equal(b.To) && a.Format == b.Format && a.Method == b.Method &&
-		a.Category == b.Category && (a.Category == "" || a.Granted == b.Granted) && a.Country == b.Country
+		a.Category == b.Category && (a.Category == "" || a.Granted == b.Granted) && a.Country == b.Country &&
+		a.Delimiter == b.Delimiter
 }
 
 func validCountry(c string) bool {
