@@ -53,8 +53,10 @@ type Batch struct {
 	Sig  []byte
 
 	// The parts of every receipt that are the same for the whole batch,
-	// and the hex of every tree node, made once (AppendReceipt is called
-	// once per record).
+	// and the hex of every tree node, made once, by the first receipt
+	// (AppendReceipt is called once per record; a batch only verified
+	// makes none).
+	ready                       bool
 	kidPart, rootPart, tailPart []byte
 	hexNodes                    [][]byte // per level: 64 hex digits per node
 }
@@ -79,7 +81,16 @@ func OpenBatch(kid, site, at string, sig []byte, records []Hash) (*Batch, error)
 }
 
 func newBatch(kid, site, at string, sig []byte, t *Tree) *Batch {
-	b := &Batch{KID: kid, Site: site, Time: at, Tree: t, Sig: sig}
+	return &Batch{KID: kid, Site: site, Time: at, Tree: t, Sig: sig}
+}
+
+// prepare makes the receipt parts common to the batch, once.
+func (b *Batch) prepare() {
+	if b.ready {
+		return
+	}
+	b.ready = true
+	t := b.Tree
 	b.kidPart = canon.AppendString(append([]byte(nil), `,"kid":`...), b.KID)
 	b.kidPart = append(b.kidPart, `,"path":[`...)
 	b.rootPart = append(append(append([]byte(nil), `,"root":"`...), t.Root().String()...), `","seq":`...)
@@ -101,7 +112,6 @@ func newBatch(kid, site, at string, sig []byte, t *Tree) *Batch {
 		}
 		b.hexNodes = append(b.hexNodes, h)
 	}
-	return b
 }
 
 // SigString is the batch signature as receipts write it (base64url, no
@@ -120,12 +130,14 @@ func ParseSig(s string) ([]byte, error) {
 // ReceiptSize is an upper bound of the length of a receipt of the batch
 // (for callers that allocate once per batch).
 func (b *Batch) ReceiptSize(recordID string) int {
+	b.prepare()
 	return 120 + len(recordID)*2 + len(b.kidPart) + len(b.rootPart) + len(b.tailPart) + 67*len(b.hexNodes)
 }
 
 // AppendReceipt appends the receipt of record i (its record ID and hash,
 // its seq) as canonical JSON (see Receipt).
 func (b *Batch) AppendReceipt(dst []byte, i int, recordID string, hash Hash, seq int64) []byte {
+	b.prepare()
 	dst = append(dst, `{"hash":"`...)
 	dst = hash.AppendHex(dst)
 	dst = append(dst, `","index":`...)

@@ -78,14 +78,14 @@ func TestExportConsents(t *testing.T) {
 	if err != nil || len(rows) != 4 {
 		t.Fatalf("%d rows, %v: %s", len(rows), err, raw)
 	}
-	if got := strings.Join(rows[0][13:], ","); got != "cat_necessary,cat_analytics,cat_marketing,other_choices" {
+	if got := strings.Join(rows[0][13:], ","); got != "gpc,cat_necessary,cat_analytics,cat_marketing,other_choices" {
 		t.Errorf("category columns %s", got)
 	}
 	if r := rows[1]; r[3] != "accept_all" || r[4] != nv || r[10] != `'=HYPERLINK("http://x")` || r[9] != "https://www.oppimo.fi/kurssit" ||
-		r[14] != "yes" || r[15] != "yes" {
+		r[15] != "yes" || r[16] != "yes" || r[13] != "no" {
 		t.Errorf("row 1 %q", r)
 	}
-	if r := rows[3]; r[3] != "reject_all" || r[13] != "yes" || r[14] != "no" || r[15] != "no" {
+	if r := rows[3]; r[3] != "reject_all" || r[14] != "yes" || r[15] != "no" || r[16] != "no" {
 		t.Errorf("row 3 %q", r)
 	}
 

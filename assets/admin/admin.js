@@ -228,7 +228,19 @@
       tr.append(el("td", rec.time), el("td", rec.method), el("td", choices), notice, el("td", rec.language), el("td", rec.url, { class: "mono" }));
       table.tBodies[0].append(tr);
     }
-    $("lookup").replaceChildren(el("p", h.records.length + " decision(s), oldest first."), table);
+    const parts = [el("p", h.records.length + " decision(s), oldest first."), table];
+    if (h.unverified && h.unverified.length) {
+      // Entries in Redis that are not part of the signed chain: never
+      // shown as decisions (docs/proof.md).
+      const warn = el("div", null, { class: "error", role: "alert" });
+      warn.append(el("p", h.unverified.length + " other log entr" + (h.unverified.length === 1 ? "y" : "ies") +
+        " of this consent ID are not part of the signed chain (not stored by consentd as they are) and are not decisions:"));
+      const list = el("ul");
+      for (const u of h.unverified) list.append(el("li", u.stream_id + ": " + u.reason, { class: "mono" }));
+      warn.append(list);
+      parts.push(warn);
+    }
+    $("lookup").replaceChildren(...parts);
   });
 
   if (auth) start();

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/server/auth"
 	"github.com/consentd/consentd/server/ledger"
@@ -60,6 +61,16 @@ func TestDashboard(t *testing.T) {
 	dashPost(t, env, cid, "accept_all", true, true)
 	dashPost(t, env, "11111111-2222-4333-8444-555555555555", "reject_all", false, false)
 	dashPost(t, env, cid, "custom", true, false)
+	// An entry written into Redis by something other than consentd: not a
+	// decision, listed apart in the look-up, left out of the export.
+	forged, err := env.Redis.XAdd(context.Background(), &redis.XAddArgs{Stream: ledger.LogKey("demo"),
+		Values: []any{"v", "1", "record", `{"consent_id":"` + cid + `","method":"accept_all","site":"demo","v":1}`}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Redis.HSet(context.Background(), ledger.VisitorKey("demo", cid), forged, "accept_all").Err(); err != nil {
+		t.Fatal(err)
+	}
 	// Four earlier weeks of counters, as the ledger writes them, so the
 	// chart has lines: 10 decisions a day, analytics opt-in rising.
 	for d := 1; d <= 28; d++ {
@@ -133,6 +144,13 @@ func TestDashboard(t *testing.T) {
 	methods := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#lookup tbody tr')].map(r => r.cells[1].textContent)`))
 	if rows != 2 || strings.Join(methods, ",") != "accept_all,custom" {
 		t.Errorf("look-up rows %d %v", rows, methods)
+	}
+	if warn := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('#lookup [role=alert]')?.textContent || ''`)); !strings.Contains(warn, "1 other log entry") || !strings.Contains(warn, forged) {
+		t.Errorf("look-up does not show the entry outside the signed chain: %q", warn)
+	}
+	shot = run(t, ctx, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dashArtifacts(t), "dashboard-lookup.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	// No request left this origin, and the CSP let everything run.
 	if n := run(t, ctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length`)); n != 0 {

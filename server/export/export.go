@@ -243,7 +243,7 @@ func Columns(site *config.Site) []string {
 }
 
 var baseColumns = []string{"record_id", "time", "consent_id", "method", "notice_version", "policy_version",
-	"language", "country", "mode", "url", "user_agent", "ip", "stream_id"}
+	"language", "country", "mode", "url", "user_agent", "ip", "stream_id", "gpc"}
 
 // Write streams the records of site that match q to w and returns how
 // many it wrote. It writes whole pages (one Write call per page of
@@ -425,8 +425,12 @@ func (e *Exporter) match(s *ledger.Stored) bool {
 // csvRow is one record as CSV cells, as stored (appendRecord guards
 // and quotes them).
 func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
+	gpc := "" // not recorded (records stored before the signal was)
+	if s.GPC != nil {
+		gpc = yesNo(*s.GPC)
+	}
 	row := append(e.row[:0], s.RecordID, s.Time, s.ConsentID, s.Method, s.NoticeVersion, s.PolicyVersion,
-		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID)
+		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID, gpc)
 	for _, c := range e.cats {
 		switch granted, ok := s.Choices[c]; {
 		case !ok:
@@ -490,7 +494,11 @@ func (e *Exporter) writeHits(ctx context.Context) (int, error) {
 		var receipt []byte
 		if h.bad == nil {
 			var err error
-			receipt, err = e.batches.Check(h.m, h.raw, &h.rec)
+			if e.sep != 0 {
+				err = e.batches.Check(h.m, h.raw, &h.rec)
+			} else {
+				receipt, err = e.batches.CheckReceipt(h.m, h.raw, &h.rec)
+			}
 			if !errors.As(err, &h.bad) && err != nil {
 				return rows, fmt.Errorf("export: %w", err)
 			}

@@ -390,7 +390,7 @@ func TestWriteCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := "record_id,time,consent_id,method,notice_version,policy_version,language,country,mode,url,user_agent,ip,stream_id,cat_necessary,cat_analytics,cat_marketing,other_choices"
+	header := "record_id,time,consent_id,method,notice_version,policy_version,language,country,mode,url,user_agent,ip,stream_id,gpc,cat_necessary,cat_analytics,cat_marketing,other_choices"
 	if strings.Join(rows[0], ",") != header {
 		t.Fatalf("header %v", rows[0])
 	}
@@ -406,15 +406,15 @@ func TestWriteCSV(t *testing.T) {
 	}
 	r := recs[6].r
 	want := []string{r.RecordID, r.Time.Format(ledger.TimeFormat), r.ConsentID, "custom", r.NoticeVersion, "2026-11-01",
-		"fi", "FI", "opt-in", r.URL, r.UserAgent, "198.51.100.0", recs[6].id, "yes", "yes", "yes", ""}
+		"fi", "FI", "opt-in", r.URL, r.UserAgent, "198.51.100.0", recs[6].id, "no", "yes", "yes", "yes", ""}
 	if !slices.Equal(rows[7], want) {
 		t.Errorf("row 7\n got %q\nwant %q", rows[7], want)
 	}
-	if r := rows[1]; r[14] != "yes" || r[15] != "yes" || r[0] != recs[0].r.RecordID || r[12] != recs[0].id {
+	if r := rows[1]; r[15] != "yes" || r[16] != "yes" || r[0] != recs[0].r.RecordID || r[12] != recs[0].id || r[13] != "no" {
 		t.Errorf("row 1 %q", r)
 	}
-	if r := rows[2]; r[14] != "no" || r[15] != "no" {
-		t.Errorf("row 2 choices %q", r[13:])
+	if r := rows[2]; r[15] != "no" || r[16] != "no" {
+		t.Errorf("row 2 choices %q", r[14:])
 	}
 	// Formula injection: every cell a spreadsheet would run gets a leading '.
 	h := rows[8]
@@ -426,7 +426,7 @@ func TestWriteCSV(t *testing.T) {
 			t.Errorf("%s = %q, want %q", rows[0][col], h[col], want)
 		}
 	}
-	if got := rows[9][13:]; !slices.Equal(got, []string{"yes", "yes", "", "ads=no;video=yes"}) {
+	if got := rows[9][14:]; !slices.Equal(got, []string{"yes", "yes", "", "ads=no;video=yes"}) {
 		t.Errorf("removed category: %q", got)
 	}
 }
@@ -853,7 +853,7 @@ func BenchmarkExportChained(b *testing.B) {
 	srv := redisproc.StartT(b, redisproc.Options{Args: []string{"--appendonly", "no"}})
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 16})
 	defer rdb.Close()
-	l := ledger.New(rdb, ledger.Options{})
+	l := ledger.New(rdb, ledger.Options{Signer: testKey})
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -213,50 +213,65 @@ func (e *UnverifiedError) Error() string {
 }
 
 // Check tells whether the log entry m, whose stored record raw decodes
-// to s, is part of the site's signed chain, and returns its receipt: the
+// to s, is part of the site's signed chain: the
 // record is of this format and this site, its content hashes to its
 // "hash", and the batch its entry names (Load must have read it) is
 // signed with a known key and has that hash as the leaf of the record's
 // seq. Anything else is an *UnverifiedError: with write access to Redis
 // but not the signing key, no entry passes that was not stored by
 // consentd as it is.
-func (bs *Batches) Check(m *redis.XMessage, raw string, s *Stored) (receipt []byte, err error) {
+func (bs *Batches) Check(m *redis.XMessage, raw string, s *Stored) error {
+	_, _, err := bs.check(m, raw, s)
+	return err
+}
+
+// CheckReceipt is Check, and returns the record's receipt (proof.Receipt
+// JSON) too.
+func (bs *Batches) CheckReceipt(m *redis.XMessage, raw string, s *Stored) ([]byte, error) {
+	b, leaf, err := bs.check(m, raw, s)
+	if err != nil {
+		return nil, err
+	}
+	return b.batch.AppendReceipt(nil, int(s.Seq-b.Seq), s.RecordID, leaf, s.Seq), nil
+}
+
+func (bs *Batches) check(m *redis.XMessage, raw string, s *Stored) (*OpenBatch, proof.Hash, error) {
 	bad := func(format string, args ...any) error {
 		return &UnverifiedError{StreamID: m.ID, Reason: fmt.Sprintf(format, args...)}
 	}
 	if v, _ := m.Values["v"].(string); v != FormatVersion {
-		return nil, bad("entry format %q, want %q", v, FormatVersion)
+		return nil, proof.Hash{}, bad("entry format %q, want %q", v, FormatVersion)
 	}
 	if s.Site != bs.site {
-		return nil, bad("the record is of site %q, not %q", s.Site, bs.site)
+		return nil, proof.Hash{}, bad("the record is of site %q, not %q", s.Site, bs.site)
 	}
 	computed, claimed, ok := storedHash(raw)
 	switch {
 	case !ok || s.Seq < 1:
-		return nil, bad("the record has no chain members (hash, seq)")
+		return nil, proof.Hash{}, bad("the record has no chain members (hash, seq)")
 	case claimed != s.Hash || computed.String() != claimed:
-		return nil, bad("the record does not hash to its hash %s: it was changed after it was stored", claimed)
+		return nil, proof.Hash{}, bad("the record does not hash to its hash %s: it was changed after it was stored", claimed)
 	}
 	id, _ := m.Values["b"].(string)
 	if id == "" {
-		return nil, bad("the entry names no signed batch")
+		return nil, proof.Hash{}, bad("the entry names no signed batch")
 	}
 	lb, loaded := bs.cache[id]
 	switch {
 	case !loaded || (lb.b == nil && lb.err == nil):
-		return nil, fmt.Errorf("ledger: entry %s: batch %s not loaded", m.ID, id)
+		return nil, proof.Hash{}, fmt.Errorf("ledger: entry %s: batch %s not loaded", m.ID, id)
 	case lb.err != nil:
-		return nil, bad("%v", lb.err)
+		return nil, proof.Hash{}, bad("%v", lb.err)
 	}
 	b := lb.b
 	i := s.Seq - b.Seq
 	if i < 0 || i >= int64(len(b.Leaves)) {
-		return nil, bad("record seq %d is not in its batch %s (seq %d to %d)", s.Seq, b.ID, b.Seq, b.Seq+int64(len(b.Leaves))-1)
+		return nil, proof.Hash{}, bad("record seq %d is not in its batch %s (seq %d to %d)", s.Seq, b.ID, b.Seq, b.Seq+int64(len(b.Leaves))-1)
 	}
 	if b.Leaves[i] != computed {
-		return nil, bad("its batch %s signed another hash for seq %d", b.ID, s.Seq)
+		return nil, proof.Hash{}, bad("its batch %s signed another hash for seq %d", b.ID, s.Seq)
 	}
-	return b.batch.AppendReceipt(nil, int(i), s.RecordID, computed, s.Seq), nil
+	return b, computed, nil
 }
 
 // Entry decodes the log entry m and checks it (Check). A record that
@@ -267,7 +282,7 @@ func (bs *Batches) Entry(m *redis.XMessage) (Entry, error) {
 		return Entry{}, &UnverifiedError{StreamID: m.ID, Reason: err.Error()}
 	}
 	raw, _ := m.Values["record"].(string)
-	rc, err := bs.Check(m, raw, &s)
+	rc, err := bs.CheckReceipt(m, raw, &s)
 	if err != nil {
 		return Entry{}, err
 	}
