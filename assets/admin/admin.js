@@ -233,8 +233,9 @@
       // Entries in Redis that are not part of the signed chain: never
       // shown as decisions (docs/proof.md).
       const warn = el("div", null, { class: "error", role: "alert" });
-      warn.append(el("p", h.unverified.length + " other log entr" + (h.unverified.length === 1 ? "y" : "ies") +
-        " of this consent ID are not part of the signed chain (not stored by consentd as they are) and are not decisions:"));
+      const one = h.unverified.length === 1;
+      warn.append(el("p", h.unverified.length + (one ? " other log entry of this consent ID is" : " other log entries of this consent ID are") +
+        " not part of the signed chain (not stored by consentd as they are), so not decisions:"));
       const list = el("ul");
       for (const u of h.unverified) list.append(el("li", u.stream_id + ": " + u.reason, { class: "mono" }));
       warn.append(list);

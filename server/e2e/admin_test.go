@@ -145,7 +145,7 @@ func TestDashboard(t *testing.T) {
 	if rows != 2 || strings.Join(methods, ",") != "accept_all,custom" {
 		t.Errorf("look-up rows %d %v", rows, methods)
 	}
-	if warn := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('#lookup [role=alert]')?.textContent || ''`)); !strings.Contains(warn, "1 other log entry") || !strings.Contains(warn, forged) {
+	if warn := run(t, ctx, chromedp.Evaluate[string](`document.querySelector('#lookup [role=alert]')?.textContent || ''`)); !strings.Contains(warn, "1 other log entry of this consent ID is not") || !strings.Contains(warn, forged) {
 		t.Errorf("look-up does not show the entry outside the signed chain: %q", warn)
 	}
 	shot = run(t, ctx, chromedp.FullScreenshot(100))

@@ -369,7 +369,7 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 		raw, err := decodeEntry(h.m.Values, &h.rec, h.rec.Choices)
 		switch {
 		case err != nil:
-			h.bad = &ledger.UnverifiedError{StreamID: h.m.ID, Reason: err.Error()}
+			h.bad = &ledger.UnverifiedError{StreamID: h.m.ID, Reason: strings.TrimPrefix(err.Error(), "ledger: ")}
 		case !e.match(&h.rec):
 			e.hits = e.hits[:len(e.hits)-1]
 			continue

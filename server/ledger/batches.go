@@ -279,7 +279,7 @@ func (bs *Batches) check(m *redis.XMessage, raw string, s *Stored) (*OpenBatch, 
 func (bs *Batches) Entry(m *redis.XMessage) (Entry, error) {
 	s, err := DecodeEntry(m.Values)
 	if err != nil {
-		return Entry{}, &UnverifiedError{StreamID: m.ID, Reason: err.Error()}
+		return Entry{}, &UnverifiedError{StreamID: m.ID, Reason: strings.TrimPrefix(err.Error(), "ledger: ")}
 	}
 	raw, _ := m.Values["record"].(string)
 	rc, err := bs.CheckReceipt(m, raw, &s)
