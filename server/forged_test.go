@@ -92,4 +92,3 @@ func TestForgedEntryIsNotADecision(t *testing.T) {
 		}
 	}
 }
-
