@@ -28,11 +28,14 @@ import (
 //     the widget (GET /w/demo.js, brotli, as a browser without a cached
 //     copy), 1 of 10 posts a decision;
 //  3. a soak: the same mix for -soak (default 60 s) at half of the peak's
-//     requests/s, sampling consentd's RSS every second.
+//     requests/s, sampling consentd's RSS every second;
+//  4. consentd stopped, the whole log exported as a proof bundle and
+//     verified offline (verify.go).
 //
 // It fails when any request fails, when a decision answered 2xx is not in
-// Redis, or when the soak's RSS at the end is more than 25 % above its
-// sample after the first 10 s (memory must stay flat).
+// Redis, when the soak's RSS at the end is more than 25 % above its
+// sample after the first 10 s (memory must stay flat), or when the bundle
+// does not verify.
 func runMixed(o options, soak time.Duration) error {
 	r, err := newRig(o)
 	if err != nil {
@@ -134,7 +137,10 @@ func runMixed(o options, soak time.Duration) error {
 	if last > settled*1.25 {
 		return fmt.Errorf("soak: consentd's RSS grew from %.1f MB (after 10 s) to %.1f MB: memory is not flat", settled, last)
 	}
-	return nil
+	// Stopped as production stops (its last checkpoint), then the log the
+	// run left is checked as an auditor would.
+	srv.stop()
+	return verifyLog(ctx, rdb, r.sitesDir, tmp)
 }
 
 // postCount is how many decisions one wrk run posted and Redis stored.

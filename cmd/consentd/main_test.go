@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentd/consentd/proof"
+	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -182,5 +189,101 @@ func TestNoticeCheckCommand(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("missing file: exit %v, want code 1\n%s", err, out)
+	}
+}
+
+// The chain head is signed at start-up and at shutdown when it moved, and
+// not again when it did not: a restart leaves no window without a
+// checkpoint (the interval here is an hour and --checkpoint-every off, so
+// only start and shutdown write).
+func TestCheckpointsAtStartAndShutdown(t *testing.T) {
+	bin := buildBinary(t)
+	rs := redisproc.StartT(t, redisproc.Options{})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "demo.yaml"), []byte(servertest.DemoSite(t, base)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key, err := proof.NewSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(posts int) {
+		t.Helper()
+		var logs servertest.LogBuffer
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "CONSENTD_LISTEN="+addr, "CONSENTD_REDIS_URL="+rs.URL(), "CONSENTD_SITES_DIR="+dir,
+			"CONSENTD_SIGNING_KEY="+key.Secret(), "CONSENTD_CHECKPOINT_INTERVAL=1h", "CONSENTD_CHECKPOINT_EVERY=0")
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		var nv string
+		waitFor(t, "the server", func() bool {
+			res, err := http.Get(base + "/n/demo.json")
+			if err != nil {
+				return false
+			}
+			defer res.Body.Close()
+			var n struct {
+				Versions map[string]string `json:"versions"`
+			}
+			_ = json.NewDecoder(res.Body).Decode(&n)
+			nv = n.Versions["fi"]
+			return nv != ""
+		})
+		for i := 0; i < posts; i++ {
+			body := `{"site":"demo","method":"custom","language":"fi","noticeVersion":"` + nv +
+				`","choices":{"necessary":true,"analytics":true,"marketing":false}}`
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/consent", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Origin", base)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil || res.StatusCode != http.StatusCreated {
+				t.Fatalf("post: %v %v", res, err)
+			}
+			res.Body.Close()
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil || !strings.Contains(logs.String(), "stopped cleanly") {
+			t.Fatalf("stop: %v\n%s", err, logs.String())
+		}
+	}
+	heads := func() []int64 {
+		t.Helper()
+		vals, err := rdb.LRange(context.Background(), ledger.CheckpointsKey("demo"), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, v := range vals {
+			var c proof.Checkpoint
+			if err := json.Unmarshal([]byte(v), &c); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Verify(proof.KeySet{Keys: []proof.PublicKey{key.Public(proof.StatusCurrent)}}); err != nil || c.Kind != proof.KindHead {
+				t.Fatalf("checkpoint %s: %v", v, err)
+			}
+			out = append(out, c.Seq)
+		}
+		return out
+	}
+	run(3) // empty chain at start: nothing; 3 records at shutdown: seq 3
+	if got := heads(); fmt.Sprint(got) != "[3]" {
+		t.Fatalf("after the first run: head checkpoints at %v, want [3]", got)
+	}
+	run(0) // the head did not move: nothing at start or shutdown
+	run(2) // nothing at start; seq 5 at shutdown
+	if got := heads(); fmt.Sprint(got) != "[3 5]" {
+		t.Fatalf("after three runs: head checkpoints at %v, want [3 5]", got)
 	}
 }
