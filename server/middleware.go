@@ -16,8 +16,9 @@ import (
 
 // observe gives every request an id (X-Request-ID, kept if the client sent
 // a sane one), refuses a request with ambiguous framing before any route
-// runs (framing.go; route label "rejected"), and records its route,
-// status and latency.
+// runs (framing.go; route label "rejected"), answers any error of the
+// request through errorHandler (errors.go), and records its route, status
+// and latency.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	id := c.Get(fiber.HeaderXRequestID)
@@ -125,8 +126,6 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// clientAddr is the visitor's address, from X-Forwarded-For only when the
-// TCP peer is a trusted proxy.
 // locate returns where the client is (country, subdivision) and, for
 // site, the regional mode that applies.
 func (s *Server) locate(c *fiber.Ctx, site *config.Site) (geo.Location, string) {
@@ -138,6 +137,8 @@ func (s *Server) locate(c *fiber.Ctx, site *config.Site) (geo.Location, string) 
 	return loc, site.ModeFor(loc.Country, loc.Subdivision)
 }
 
+// clientAddr is the visitor's address, from X-Forwarded-For only when the
+// TCP peer is a trusted proxy.
 func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !s.ips.Trusted(peer) {
