@@ -18,9 +18,9 @@ import (
 	"github.com/consentd/consentd/config"
 )
 
-// Size budget of issue 4 (item 10): the gzip size of the delivered
-// bundle — JS, CSS and one language's strings, without the site's own
-// texts — is at most 8 KB. A site's texts (category and service
+// The widget's size budget (docs/widget.md, "Size"): the gzip size of
+// the delivered bundle — JS, CSS and one language's strings, without the
+// site's own texts — is at most 8 KB. A site's texts (category and service
 // descriptions, inlined for the settings) come on top; for the demo site
 // the test enforces a ceiling so that the bundle does not grow unnoticed.
 const (
