@@ -72,13 +72,18 @@ func run() int {
 type subcommand func(args []string, stdout, stderr io.Writer) int
 
 // subcommands are the commands consentd runs instead of serving, by name.
+// --version (and -version, as the flag package reads both) is the version
+// command under the name most tools answer to.
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
-		"export": runExport,
-		"keys":   runKeys,
-		"notice": runNotice,
-		"token":  runToken,
-		"verify": runVerify,
+		"export":    runExport,
+		"keys":      runKeys,
+		"notice":    runNotice,
+		"token":     runToken,
+		"verify":    runVerify,
+		"version":   runVersion,
+		"--version": runVersion,
+		"-version":  runVersion,
 	}
 }
 
