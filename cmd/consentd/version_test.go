@@ -57,7 +57,7 @@ func TestVersionText(t *testing.T) {
 		}
 		return info
 	}
-	const rev = "b5ffaad6a1f1f3c0e6f0d3c4b2a1908172635445"
+	const rev = "0123456789abcdef0123456789abcdef01234567"
 	tests := []struct {
 		name string
 		info *debug.BuildInfo
