@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,9 +114,26 @@ func TestCheckpointsAndProofBundle(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/zip" || !strings.Contains(res.Header.Get("Content-Disposition"), ".proof.zip") {
 		t.Fatalf("bundle: %d %v", res.StatusCode, res.Header)
 	}
+	sum, err := verifyBundle(t, res.Body, keys)
+	if err != nil {
+		t.Fatalf("bundle does not verify: %v", err)
+	}
+	if s := sum.Sites["demo"]; sum.Records != 45 || s.LastSeq != 45 || sum.Checkpoints != 1 || sum.Notices != 1 {
+		t.Fatalf("summary %s", sum)
+	}
+}
+
+// verifyBundle saves a proof bundle read from body and verifies it with
+// keys and the bundle's own checkpoints and notices, as consentd verify
+// does.
+func verifyBundle(t *testing.T, body io.Reader, keys proof.KeySet) (*audit.Summary, error) {
+	t.Helper()
 	name := filepath.Join(t.TempDir(), "b.zip")
-	f, _ := os.Create(name)
-	if _, err := f.ReadFrom(res.Body); err != nil {
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadFrom(body); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -124,13 +142,10 @@ func TestCheckpointsAndProofBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	rc, _ := b.Records()
-	defer rc.Close()
-	sum, err := audit.Verify(rc, audit.Options{Keys: keys, Checkpoints: b.Checkpoints, Notices: b.Notices})
+	rc, err := b.Records()
 	if err != nil {
-		t.Fatalf("bundle does not verify: %v", err)
+		t.Fatal(err)
 	}
-	if s := sum.Sites["demo"]; sum.Records != 45 || s.LastSeq != 45 || sum.Checkpoints != 1 || sum.Notices != 1 {
-		t.Fatalf("summary %s", sum)
-	}
+	defer rc.Close()
+	return audit.Verify(rc, audit.Options{Keys: keys, Checkpoints: b.Checkpoints, Notices: b.Notices})
 }

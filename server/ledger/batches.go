@@ -37,14 +37,14 @@ type StoredBatch struct {
 	Leaves []proof.Hash // the records' hashes, in chain order
 }
 
-// batchArgs are the append script's ARGV[12..17] for a signed batch whose
-// first record has seq first.
-func batchArgs(b *proof.Batch, first int64, hashes []proof.Hash) []any {
+// newBatchFields are the stored fields of a signed batch whose first
+// record has seq first.
+func newBatchFields(b *proof.Batch, first int64, hashes []proof.Hash) batchFields {
 	leaves := make([]byte, 0, 64*len(hashes))
 	for _, h := range hashes {
 		leaves = h.AppendHex(leaves)
 	}
-	return []any{first, b.KID, b.Time, b.SigString(), b.Tree.Root().String(), leaves}
+	return batchFields{seq: first, kid: b.KID, time: b.Time, sig: b.SigString(), root: b.Tree.Root().String(), leaves: leaves}
 }
 
 // DecodeBatch reads a batches stream entry.

@@ -1,0 +1,133 @@
+package ledger
+
+// The call of append.lua: its keys and arguments for one site batch.
+
+import (
+	_ "embed"
+	"time"
+)
+
+//go:embed append.lua
+var appendLua string
+
+// appendCall is one call of append.lua for one site batch: every key and
+// argument the script takes, named. encode writes them in the order of
+// the script's header comment (TestAppendCallMatchesScript pins the two
+// together).
+type appendCall struct {
+	site       string
+	counterTTL time.Duration // the daily counter hashes' lifetime
+	idemTTL    time.Duration // the idempotency keys' lifetime
+	visitorTTL time.Duration // the visitor hashes' lifetime: the site's log retention
+	head       chainHead     // the head the batch was chained on
+	after      chainHead     // the head after the batch
+	token      string        // this instance (TurnKey)
+	turnTTL    time.Duration
+	batch      batchFields
+	snapshots  []string // notice version, snapshot JSON pairs to write (HSETNX)
+	days       []*dayCounts
+	records    []appendRecord
+}
+
+// batchFields are the stored fields of the signed batch (StoredBatch).
+type batchFields struct {
+	seq            int64 // of its first record
+	kid, time, sig string
+	root           string
+	leaves         []byte // the records' hashes, hex, concatenated
+}
+
+// appendRecord is one record of an appendCall.
+type appendRecord struct {
+	consentID  string
+	idemKey    string // "" without an Idempotency-Key
+	idemPrefix string // Record.idemPrefix, "" without an Idempotency-Key
+	stored     []byte // the record's stored JSON
+	choices    []byte // its choices object, for the visitor's state
+	method     string
+}
+
+// encode returns the script's KEYS and ARGV.
+func (c *appendCall) encode() (keys []string, args []any) {
+	nfields := 0
+	for _, d := range c.days {
+		nfields += len(d.fields)
+	}
+	keys = make([]string, 0, 5+len(c.days)+2*len(c.records))
+	keys = append(keys, LogKey(c.site), NoticeKey(c.site), HeadKey(c.site), TurnKey(c.site), BatchesKey(c.site))
+	for _, d := range c.days {
+		keys = append(keys, DailyKey(c.site, d.day))
+	}
+	args = make([]any, 0, 16+len(c.snapshots)+len(c.days)+2*nfields+4*len(c.records))
+	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL), seconds(c.idemTTL),
+		seconds(c.visitorTTL), c.head.String(), c.after.String(), c.token, c.turnTTL.Milliseconds(),
+		c.batch.seq, c.batch.kid, c.batch.time, c.batch.sig, c.batch.root, c.batch.leaves)
+	for _, s := range c.snapshots {
+		args = append(args, s)
+	}
+	for _, d := range c.days {
+		args = append(args, len(d.fields))
+		for _, f := range d.fields {
+			args = append(args, f, d.counts[f])
+		}
+	}
+	for _, r := range c.records {
+		ikey := IdemKey(c.site, "-") // declared for Cluster routing, never read
+		if r.idemKey != "" {
+			ikey = IdemKey(c.site, r.idemKey)
+		}
+		keys = append(keys, ikey, VisitorKey(c.site, r.consentID))
+		args = append(args, r.stored, r.idemPrefix, r.choices, r.method)
+	}
+	return keys, args
+}
+
+// appendCall is the script call of a prepared site batch.
+func (l *Ledger) appendCall(g *siteBatch) *appendCall {
+	first := g.items[0].rec
+	c := &appendCall{site: g.site, counterTTL: first.CounterTTL, idemTTL: IdempotencyTTL, visitorTTL: first.RetentionTTL,
+		head: g.head, after: g.after, token: l.token, turnTTL: TurnTTL, batch: newBatchFields(g.batch, g.head.seq+1, g.hashes),
+		snapshots: g.snaps, days: countDays(g.items), records: make([]appendRecord, len(g.items))}
+	for i, p := range g.items {
+		r := p.rec
+		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], choices: p.parts.choicesJSON(), method: r.Method}
+		if r.IdempotencyKey != "" {
+			c.records[i].idemKey, c.records[i].idemPrefix = r.IdempotencyKey, r.idemPrefix()
+		}
+	}
+	return c
+}
+
+// dayCounts is what a batch adds to one day's report counters.
+type dayCounts struct {
+	day    string
+	fields []string // in the order first met
+	counts map[string]int
+}
+
+// countDays sums the counters of the batch's records per UTC day (a
+// batch spans two days at most around midnight), so the script runs one
+// HINCRBY per counter and day rather than one per record and counter.
+func countDays(items []*pending) []*dayCounts {
+	var days []*dayCounts
+	for _, p := range items {
+		var d *dayCounts
+		for _, x := range days {
+			if x.day == p.day {
+				d = x
+				break
+			}
+		}
+		if d == nil {
+			d = &dayCounts{day: p.day, counts: make(map[string]int, 2*len(p.counters))}
+			days = append(days, d)
+		}
+		for _, f := range p.counters {
+			if d.counts[f] == 0 {
+				d.fields = append(d.fields, f)
+			}
+			d.counts[f]++
+		}
+	}
+	return days
+}

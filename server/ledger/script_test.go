@@ -1,0 +1,84 @@
+package ledger
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentd/consentd/proof"
+)
+
+// TestAppendCallMatchesScript pins appendCall.encode to append.lua's
+// header comment: each fixed KEYS[i] and ARGV[i] the header names is
+// where encode puts the value of that name, and the variable sections
+// follow in the order the header gives.
+func TestAppendCallMatchesScript(t *testing.T) {
+	c := &appendCall{site: "s", counterTTL: 400 * time.Second, idemTTL: 72 * time.Second, visitorTTL: 95 * time.Second,
+		head: chainHead{seq: 7}, after: chainHead{seq: 9, hash: proof.Hash{1}}, token: "tok", turnTTL: 200 * time.Millisecond,
+		batch:     batchFields{seq: 8, kid: "kid", time: "t", sig: "sig", root: "root", leaves: []byte("leaves")},
+		snapshots: []string{"v1", "{}"},
+		days:      []*dayCounts{{day: "2026-12-05", fields: []string{"decisions"}, counts: map[string]int{"decisions": 2}}},
+		records: []appendRecord{
+			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), choices: []byte("{1}"), method: "custom"},
+			{consentID: "c2", stored: []byte("r2"), choices: []byte("{2}"), method: "gpc"},
+		}}
+	keys, args := c.encode()
+
+	// What each name in the header stands for in c.
+	wantArg := map[string]any{
+		"number of records": 2, "number of notice snapshots": 1, "number of daily counter hashes": 1,
+		"daily counter TTL (s)": "400", "idempotency key TTL (s)": "72", "visitor hash TTL (s)": "95",
+		"the head the batch was chained on": c.head.String(), "the head after the batch": c.after.String(),
+		"this instance's token": "tok", "turn TTL (ms)": int64(200),
+	}
+	wantKey := map[string]string{
+		"c:{site}:log": LogKey("s"), "c:{site}:notices": NoticeKey("s"), "c:{site}:head": HeadKey("s"),
+		"c:{site}:turn": TurnKey("s"), "c:{site}:batches": BatchesKey("s"),
+	}
+	header := appendLua[:strings.Index(appendLua, "\nlocal ")]
+	argLine := regexp.MustCompile(`(?m)^-- ARGV\[(\d+)\]\s+(.+)$`)
+	keyLine := regexp.MustCompile(`(?m)^-- KEYS\[(\d+)\]\s+\S+\s+(\S+)`)
+	seen := 0
+	for _, m := range argLine.FindAllStringSubmatch(header, -1) {
+		i, _ := strconv.Atoi(m[1])
+		for name, v := range wantArg {
+			if strings.HasPrefix(m[2], name) {
+				seen++
+				if fmt.Sprint(args[i-1]) != fmt.Sprint(v) {
+					t.Errorf("ARGV[%d] (%s) = %v, want %v", i, name, args[i-1], v)
+				}
+			}
+		}
+	}
+	if seen != len(wantArg) {
+		t.Errorf("the header names %d of the %d fixed arguments", seen, len(wantArg))
+	}
+	for _, m := range keyLine.FindAllStringSubmatch(header, -1) {
+		i, _ := strconv.Atoi(m[1])
+		if want, ok := wantKey[m[2]]; !ok || keys[i-1] != want {
+			t.Errorf("KEYS[%d] (%s) = %q, want %q", i, m[2], keys[i-1], want)
+		}
+	}
+	// ARGV[11..16]: the signed batch, in the order the header lists.
+	if !strings.Contains(header, "ARGV[11..16] the signed batch: seq of its first record, key ID, signing time, signature,\n--          Merkle root, the records' hashes") {
+		t.Error("the header no longer describes ARGV[11..16] as encode writes them")
+	}
+	if got := fmt.Sprint(args[10:16]); got != fmt.Sprint([]any{int64(8), "kid", "t", "sig", "root", []byte("leaves")}) {
+		t.Errorf("ARGV[11..16] = %v", got)
+	}
+	// Then: snapshot pairs; per day: nfields, (field, increment) pairs; per
+	// record: record JSON, idempotency prefix, choices JSON, method. Keys:
+	// the day hashes, then per record the idempotency key and the visitor
+	// hash.
+	if got, want := fmt.Sprint(args[16:]), fmt.Sprint([]any{"v1", "{}", 1, "decisions", 2,
+		[]byte("r1"), "p1", []byte("{1}"), "custom", []byte("r2"), "", []byte("{2}"), "gpc"}); got != want {
+		t.Errorf("variable sections:\n got %s\nwant %s", got, want)
+	}
+	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), IdemKey("s", "k1"), VisitorKey("s", "c1"),
+		IdemKey("s", "-"), VisitorKey("s", "c2")}); got != want {
+		t.Errorf("variable keys:\n got %s\nwant %s", got, want)
+	}
+}
