@@ -13,6 +13,11 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
+// HistoryReader reads one visitor's decisions (the look-up).
+type HistoryReader interface {
+	History(ctx context.Context, site, consentID string) ([]ledger.Entry, []*ledger.UnverifiedError, error)
+}
+
 // adminAuth guards the controllers' API under /v1/sites/{site}: the
 // request needs `Authorization: Bearer <token>` with a token of that site.
 // No or an unknown token → 401, another site's token → 403; after
@@ -125,7 +130,7 @@ func (s *Server) consentHistory(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	entries, bad, err := s.ledger.History(ctx, site, id)
+	entries, bad, err := s.history.History(ctx, site, id)
 	if err != nil {
 		return s.storeError(site, err)
 	}

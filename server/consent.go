@@ -24,6 +24,11 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
+// Appender stores a decision and answers once it is acknowledged.
+type Appender interface {
+	Append(ctx context.Context, r *ledger.Record) (ledger.Receipt, error)
+}
+
 // consentResponse is the receipt answered with 201 (or 200 for a retry
 // of a request already stored).
 type consentResponse struct {
@@ -128,7 +133,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	rec.GPC = c.Get("Sec-GPC") == "1"
 	rec.IP = s.ips.Anonymize(s.clientAddr(c))
 
-	receipt, err := s.ledger.Append(ctx, rec)
+	receipt, err := s.appender.Append(ctx, rec)
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",
 			Msg: "this Idempotency-Key was used for another request (other decision, consent ID, notice version, language or page): use a new key for a new decision"}

@@ -14,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -65,14 +64,9 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 		return nil
 	}
 
-	// A client of its own: an export holds one connection for as long as
-	// the download lasts, and must not take it from the consent posts'
-	// pool. (Deps has no Redis client to share; see docs/export.md.)
-	target, err := config.RedisOptions(s.cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	rdb := target.Client()
+	// The shared client: each page is one XRANGE, which holds a pooled
+	// connection only while it runs.
+	rdb := s.rdb
 	body := &exportBody{
 		rdb: rdb, site: site.ID, format: q.Format, start: time.Now(), log: s.log,
 		conn: c.Context().Conn(), writeTimeout: c.App().Config().WriteTimeout,
@@ -82,18 +76,17 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 		// Checkpoints before records: every checkpoint is then covered by
 		// the records exported.
 		ctx, cancel := context.WithTimeout(c.UserContext(), exportPageTimeout)
-		cps, err := s.ledger.Checkpoints(ctx, site.ID)
+		cps, err := s.proofs.Checkpoints(ctx, site.ID)
 		cancel()
 		if err == nil {
-			body.bundle, err = export.NewBundle(&body.buf, site.ID, s.ledger.PublicKeys(), cps)
+			body.bundle, err = export.NewBundle(&body.buf, site.ID, s.proofs.PublicKeys(), cps)
 		}
 		if err != nil {
-			_ = rdb.Close()
 			return s.storeError(site.ID, err)
 		}
 		out = body.bundle.Records()
 	}
-	body.exp = export.New(rdb, site, q, s.ledger.PublicKeys(), out)
+	body.exp = export.New(rdb, site, q, s.proofs.PublicKeys(), out)
 	body.exp.OnUnverified = func(u *ledger.UnverifiedError) {
 		s.metrics.Unverified(site.ID, "export")
 		s.log.Error("export: a log entry is not part of the signed chain", "site", site.ID, "stream_id", u.StreamID, "reason", u.Reason)
@@ -102,7 +95,6 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 	more, err := body.exp.Next(ctx)
 	cancel()
 	if err != nil {
-		_ = rdb.Close()
 		return s.storeError(site.ID, err)
 	}
 	body.done = !more
@@ -112,9 +104,8 @@ func (s *Server) exportConsents(c *fiber.Ctx) error {
 }
 
 // exportBody is the body of an export response: fasthttp reads it in the
-// connection's goroutine and sends what it reads as chunks. It owns the
-// Redis client and closes it in Close, which fasthttp calls when the
-// response is over (sent, failed or the client gone).
+// connection's goroutine and sends what it reads as chunks, and calls
+// Close when the response is over (sent, failed or the client gone).
 type exportBody struct {
 	exp          *export.Exporter
 	rdb          redis.UniversalClient
@@ -182,7 +173,7 @@ func (b *exportBody) fail(err error) {
 	}
 }
 
-// Close logs the export's outcome and closes its Redis client.
+// Close logs the export's outcome.
 func (b *exportBody) Close() error {
 	if b.closed {
 		return nil
@@ -199,5 +190,5 @@ func (b *exportBody) Close() error {
 		b.log.Warn("export not completed: the client went away or stopped reading", "site", b.site,
 			"format", b.format, "records", b.exp.Count(), "took", took.Round(time.Millisecond))
 	}
-	return b.rdb.Close()
+	return nil
 }

@@ -7,6 +7,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// Pinger tells whether the store answers (readiness).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 var okBody = []byte(`{"status":"ok"}`)
 
 // healthz answers 200 while the process serves requests (liveness).
@@ -21,7 +26,7 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), time.Second)
 	defer cancel()
-	if err := s.ledger.Ping(ctx); err != nil {
+	if err := s.pinger.Ping(ctx); err != nil {
 		return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "redis unreachable", RetryAfter: "2"}
 	}
 	return s.healthz(c)

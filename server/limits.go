@@ -57,16 +57,16 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID b
 	var names [3]string
 	n := 0
 	if limit := s.cfg.RateLimit; limit > 0 {
-		counters[n] = limitCounter(ledger.RateAddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), limit)
+		counters[n] = limitCounter(ratelimit.AddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), limit)
 		names[n] = limitAddress
 		n++
 	}
 	if limit := s.cfg.SiteRateLimit; limit > 0 {
-		counters[n], names[n] = limitCounter(ledger.RateSiteKey(rec.Site), limit), limitSite
+		counters[n], names[n] = limitCounter(ratelimit.SiteKey(rec.Site), limit), limitSite
 		n++
 	}
 	if consentIDLimit > 0 {
-		counters[n], names[n] = limitCounter(ledger.RateConsentKey(rec.Site, rec.ConsentID), consentIDLimit), limitConsentID
+		counters[n], names[n] = limitCounter(ratelimit.ConsentKey(rec.Site, rec.ConsentID), consentIDLimit), limitConsentID
 		n++
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), limitTimeout)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/consentd/consentd/config"
-	"github.com/consentd/consentd/server/ledger"
+	"github.com/consentd/consentd/server/ratelimit"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -185,7 +185,7 @@ func TestConsentLimitHeaders(t *testing.T) {
 			t.Fatalf("%s expires in %v", k, ttl)
 		}
 	}
-	if !strings.HasPrefix(ledger.RateSiteKey("demo"), "c:{demo}:") {
+	if !strings.HasPrefix(ratelimit.SiteKey("demo"), "c:{demo}:") {
 		t.Fatal("counters must share the site's hash tag")
 	}
 }

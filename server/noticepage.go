@@ -11,6 +11,14 @@ import (
 	"github.com/consentd/consentd/server/notice"
 )
 
+// NoticeStore keeps the snapshot of every notice version: registered when
+// a site loads, saved to Redis, read back for a version no longer loaded.
+type NoticeStore interface {
+	RegisterNotice(site, version string, snapshotJSON []byte)
+	SaveNotices(ctx context.Context, site string) error
+	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
+}
+
 // noticeEntry is a site's rendered notice, ready to serve.
 type noticeEntry struct {
 	set      *notice.Set
@@ -96,7 +104,7 @@ func (s *Server) noticeVersion(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
 	defer cancel()
-	b, ok, err := s.ledger.Notice(ctx, e.site.ID, v)
+	b, ok, err := s.notices.Notice(ctx, e.site.ID, v)
 	if err != nil {
 		s.log.Warn("notice snapshot not read", "site", e.site.ID, "err", err)
 		return &APIError{Code: fiber.StatusServiceUnavailable, Msg: "notice store unavailable, retry later", RetryAfter: "2"}
@@ -127,7 +135,7 @@ func (s *Server) checkNoticeVersion(ctx context.Context, e *siteEntry, version, 
 		}
 		return nil
 	}
-	_, ok, err := s.ledger.Notice(ctx, e.site.ID, version)
+	_, ok, err := s.notices.Notice(ctx, e.site.ID, version)
 	if err != nil {
 		return err
 	}

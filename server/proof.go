@@ -12,13 +12,21 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
+// ProofStore signs and lists checkpoints and publishes the keys that
+// verify receipts, checkpoints and exports.
+type ProofStore interface {
+	PublicKeys() proof.KeySet
+	Checkpoint(ctx context.Context, site string, minGap time.Duration, now time.Time) (*proof.Checkpoint, error)
+	Checkpoints(ctx context.Context, site string) ([]json.RawMessage, error)
+}
+
 // publicKeys serves GET /.well-known/consentd-keys.json: the public keys
 // that verify receipts and checkpoints (the current one and the retired
 // ones). Public and cacheable for an hour.
 func (s *Server) publicKeys(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return c.JSON(s.ledger.PublicKeys())
+	return c.JSON(s.proofs.PublicKeys())
 }
 
 // checkpointsResponse is the body of GET /v1/sites/{site}/checkpoints.
@@ -36,7 +44,7 @@ func (s *Server) siteCheckpoints(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
 	defer cancel()
-	cps, err := s.ledger.Checkpoints(ctx, e.site.ID)
+	cps, err := s.proofs.Checkpoints(ctx, e.site.ID)
 	if err != nil {
 		return s.storeError(e.site.ID, err)
 	}
@@ -74,7 +82,7 @@ func (s *Server) RunCheckpoints(ctx context.Context, interval time.Duration) {
 func (s *Server) WriteCheckpoints(ctx context.Context, minGap time.Duration) {
 	for _, id := range s.SiteIDs() {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cp, err := s.ledger.Checkpoint(cctx, id, minGap, time.Now())
+		cp, err := s.proofs.Checkpoint(cctx, id, minGap, time.Now())
 		cancel()
 		s.Checkpointed(id, cp, err)
 	}

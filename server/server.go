@@ -15,33 +15,33 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/docs"
-	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/geo"
-	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/server/notice"
 	"github.com/consentd/consentd/widget"
 )
 
-// Ledger stores consent records (implemented by *ledger.Ledger).
+// Ledger is what the server needs of the consent store (*ledger.Ledger):
+// the small interfaces each route defines where it uses them.
 type Ledger interface {
-	Append(ctx context.Context, r *ledger.Record) (ledger.Receipt, error)
-	RegisterNotice(site, version string, snapshotJSON []byte)
-	SaveNotices(ctx context.Context, site string) error
-	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
-	History(ctx context.Context, site, consentID string) ([]ledger.Entry, []*ledger.UnverifiedError, error)
-	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
+	Appender      // consent.go
+	HistoryReader // admin.go
+	CounterReader // stats.go
+	NoticeStore   // noticepage.go, and the notice registry of every site load
+	ProofStore    // proof.go, export.go
+	Trimmer       // the retention job
+	Pinger        // health.go
+}
+
+// Trimmer trims a site's log to its retention (the retention job).
+type Trimmer interface {
 	Trim(ctx context.Context, site string, cutoff time.Time) (int64, error)
-	Ping(ctx context.Context) error
-	// Proof of consent (docs/proof.md).
-	PublicKeys() proof.KeySet
-	Checkpoint(ctx context.Context, site string, minGap time.Duration, now time.Time) (*proof.Checkpoint, error)
-	Checkpoints(ctx context.Context, site string) ([]json.RawMessage, error)
 }
 
 // WidgetBuilder bundles the widget for one site's public config JSON
@@ -70,20 +70,29 @@ type Deps struct {
 	// instance (--rate-limit, --site-rate-limit, --consent-id-limit);
 	// ratelimit.New on the ledger's Redis client. nil: no limits.
 	Limiter Limiter
+	// Redis is the client the ledger writes through: exports page through
+	// the log with it.
+	Redis redis.UniversalClient
 }
 
 // Server is the consentd HTTP server.
 type Server struct {
-	cfg     config.Config
-	ledger  Ledger
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	widget  WidgetBuilder
-	ui      notice.UIStrings
-	ips     *clientip.Resolver
-	demo    map[string]*asset.Asset
-	admin   map[string]*asset.Asset
-	openapi *asset.Asset
+	cfg      config.Config
+	appender Appender
+	history  HistoryReader
+	counters CounterReader
+	notices  NoticeStore
+	proofs   ProofStore
+	trimmer  Trimmer
+	pinger   Pinger
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	widget   WidgetBuilder
+	ui       notice.UIStrings
+	ips      *clientip.Resolver
+	demo     map[string]*asset.Asset
+	admin    map[string]*asset.Asset
+	openapi  *asset.Asset
 	// noticeView is the notice view script (widget.NoticeView).
 	noticeView *asset.Asset
 	app        *fiber.App
@@ -92,6 +101,7 @@ type Server struct {
 	adminFails *failLimiter
 	geo        *geo.Locator
 	limiter    Limiter
+	rdb        redis.UniversalClient
 }
 
 // catalog is an immutable snapshot of every site and its built widget.
@@ -117,7 +127,13 @@ type siteEntry struct {
 func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg:        d.Config,
-		ledger:     d.Ledger,
+		appender:   d.Ledger,
+		history:    d.Ledger,
+		counters:   d.Ledger,
+		notices:    d.Ledger,
+		proofs:     d.Ledger,
+		trimmer:    d.Ledger,
+		pinger:     d.Ledger,
 		log:        d.Logger,
 		metrics:    d.Metrics,
 		widget:     d.Widget,
@@ -126,6 +142,7 @@ func New(d Deps) (*Server, error) {
 		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 		geo:        d.Geo,
 		limiter:    d.Limiter,
+		rdb:        d.Redis,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -217,7 +234,7 @@ func (s *Server) load() error {
 			return fmt.Errorf("site %s: %w", id, err)
 		}
 		for _, d := range set.Docs {
-			s.ledger.RegisterNotice(id, d.Version, d.Snapshot)
+			s.notices.RegisterNotice(id, d.Version, d.Snapshot)
 		}
 		for _, w := range site.CheckNotice() {
 			s.log.Warn("privacy notice incomplete", "site", id, "field", w.Field, "article", w.Article, "msg", w.Msg)
@@ -264,7 +281,7 @@ func (s *Server) saveNotices(c *catalog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for id := range c.sites {
-		if err := s.ledger.SaveNotices(ctx, id); err != nil {
+		if err := s.notices.SaveNotices(ctx, id); err != nil {
 			s.log.Warn("notice snapshots not saved yet; the first decision will save them", "site", id, "err", err)
 		}
 	}
@@ -309,7 +326,7 @@ func (s *Server) TrimLogs(ctx context.Context, now time.Time) {
 	for id, e := range s.catalog.Load().sites {
 		cutoff := now.AddDate(0, 0, -e.site.LogRetentionDays)
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		n, err := s.ledger.Trim(tctx, id, cutoff)
+		n, err := s.trimmer.Trim(tctx, id, cutoff)
 		cancel()
 		if err != nil {
 			s.log.Warn("retention: log not trimmed; next try at the next interval", "site", id, "err", err)

@@ -11,6 +11,11 @@ import (
 	"github.com/consentd/consentd/server/report"
 )
 
+// CounterReader reads the daily report counters.
+type CounterReader interface {
+	DailyCounters(ctx context.Context, site string, days []string) ([]map[string]string, error)
+}
+
 // siteStats serves GET /v1/sites/{site}/stats?from=&to=&granularity=:
 // decisions, opt-in rates per category, countries and modes, summed from
 // the daily counters (report.Build).
@@ -30,7 +35,7 @@ func (s *Server) siteStats(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	days, err := s.ledger.DailyCounters(ctx, e.site.ID, report.DayKeys(q))
+	days, err := s.counters.DailyCounters(ctx, e.site.ID, report.DayKeys(q))
 	if err != nil {
 		return s.storeError(e.site.ID, err)
 	}

@@ -35,22 +35,6 @@ func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 // last decision (it indexes the log, which is kept that long).
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
-// Rate-limit counters (server/ratelimit, checked by POST /v1/consent): each
-// a string holding a request count, created by the first request of a
-// window. Lifetime: the window (one minute).
-
-// RateAddrKey is the string c:{site}:r:a:{addr}: posts to the site from one
-// client address. addr is clientip.Resolver.LimitKey of the address (a
-// keyed hash of the IPv4 address or IPv6 /64, never the address itself).
-func RateAddrKey(site, addr string) string { return "c:{" + site + "}:r:a:" + addr }
-
-// RateSiteKey is the string c:{site}:r:s: posts to the site.
-func RateSiteKey(site string) string { return "c:{" + site + "}:r:s" }
-
-// RateConsentKey is the string c:{site}:r:c:{consentID}: posts for one
-// consent ID of the site.
-func RateConsentKey(site, consentID string) string { return "c:{" + site + "}:r:c:" + consentID }
-
 // HeadKey is the string c:{site}:head: "<seq> <hash>" of the site's last
 // chained record (the chain head). The append script checks it against
 // the head a batch was chained on and moves it, in the same atomic call
