@@ -52,7 +52,7 @@ type Config struct {
 	WriteTimeout    time.Duration  // most time to write one response
 	IdleTimeout     time.Duration  // most time a keep-alive connection waits for its next request
 	AdminFailLimit  int            // failed admin API authentications per client IP per minute
-	RetentionEvery  time.Duration  // how often the log is trimmed to each site's retention
+	RetentionInterval  time.Duration  // how often the log is trimmed to each site's retention
 	GeoIPDB         string         // MaxMind-format country or city database; "" for none
 	CountryHeader   string         // country header set by a trusted CDN (e.g. CF-IPCountry); "" for none
 	RegionHeader    string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
@@ -185,7 +185,7 @@ func options() []option {
 			c.DebugListen = v
 			return nil
 		}},
-		{"retention-interval", "1h", "how often each site's consent log is trimmed to its logRetentionDays (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.RetentionEvery = d })},
+		{"retention-interval", "1h", "how often each site's consent log is trimmed to its logRetentionDays (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.RetentionInterval = d })},
 		{"geoip-db", "", "MaxMind-format country or city database (GeoLite2-Country/City, DB-IP lite, GeoIP2) for the visitor's region; empty = none (every visitor opt-in)", func(c *Config, v string) error { c.GeoIPDB = v; return nil }},
 		{"country-header", "", "request header with the visitor's ISO country set by your CDN (e.g. CF-IPCountry); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.CountryHeader = v })},
 		{"region-header", "", "request header with the visitor's ISO 3166-2 subdivision set by your CDN (e.g. CF-Region-Code); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.RegionHeader = v })},

@@ -171,7 +171,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("consentd listening", "addr", ln.Addr().String(), "redis", config.RedactURL(cfg.RedisURL), "redis_kind", target.Kind,
 		"redis_wait_replicas", cfg.RedisWaitReplicas, "sites", srv.SiteIDs(), "demo", cfg.Demo)
 
-	go srv.RunRetention(ctx, cfg.RetentionEvery)
+	go srv.RunRetention(ctx, cfg.RetentionInterval)
 	go srv.RunCheckpoints(ctx, cfg.CheckpointInterval)
 
 	serveErr := make(chan error, 1)
