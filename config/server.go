@@ -32,32 +32,32 @@ const (
 // CONSENTD_* environment variable; a flag given on the command line wins
 // over the environment.
 type Config struct {
-	Listen          string         // address to listen on, host:port
-	RedisURL        string         // redis://, rediss://, unix://, redis+sentinel://, redis+cluster://
-	SitesDir        string         // directory holding one <site>.yaml per site
-	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For is believed
-	IPMode          string         // IPTruncate, IPHash or IPNone
-	IPHashSecret    string         // key for IPHash; never logged
-	Demo            bool           // serve the demo page at /
-	LogLevel        string         // debug, info, warn, error
-	LogFormat       string         // text or json
-	ShutdownTimeout time.Duration  // how long graceful shutdown may take
-	BatchMax        int            // most records in one group commit
-	BatchWorkers    int            // group commits in flight at once
-	AppendTimeout   time.Duration  // how long a request waits for its record to be stored
-	RateLimit       int            // consent posts per client address (IPv4, IPv6 /64) per site per minute, in Redis; 0 turns the limit off
-	SiteRateLimit   int            // consent posts per site per minute, in Redis; 0 turns the limit off
-	ConsentIDLimit  int            // consent posts per consent ID per minute, in Redis; 0 turns the limit off
-	ReadTimeout     time.Duration  // most time to read one request (headers and body)
-	WriteTimeout    time.Duration  // most time to write one response
-	IdleTimeout     time.Duration  // most time a keep-alive connection waits for its next request
-	AdminFailLimit  int            // failed admin API authentications per client IP per minute
-	RetentionInterval  time.Duration  // how often the log is trimmed to each site's retention
-	GeoIPDB         string         // MaxMind-format country or city database; "" for none
-	CountryHeader   string         // country header set by a trusted CDN (e.g. CF-IPCountry); "" for none
-	RegionHeader    string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
-	GeoIPWatch      time.Duration  // how often the database file is checked for changes
-	DebugListen     string         // address for pprof; "" (default) serves none
+	Listen            string         // address to listen on, host:port
+	RedisURL          string         // redis://, rediss://, unix://, redis+sentinel://, redis+cluster://
+	SitesDir          string         // directory holding one <site>.yaml per site
+	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For is believed
+	IPMode            string         // IPTruncate, IPHash or IPNone
+	IPHashSecret      string         // key for IPHash; never logged
+	Demo              bool           // serve the demo page at /
+	LogLevel          string         // debug, info, warn, error
+	LogFormat         string         // text or json
+	ShutdownTimeout   time.Duration  // how long graceful shutdown may take
+	BatchMax          int            // most records in one group commit
+	BatchWorkers      int            // group commits in flight at once
+	AppendTimeout     time.Duration  // how long a request waits for its record to be stored
+	RateLimit         int            // consent posts per client address (IPv4, IPv6 /64) per site per minute, in Redis; 0 turns the limit off
+	SiteRateLimit     int            // consent posts per site per minute, in Redis; 0 turns the limit off
+	ConsentIDLimit    int            // consent posts per consent ID per minute, in Redis; 0 turns the limit off
+	ReadTimeout       time.Duration  // most time to read one request (headers and body)
+	WriteTimeout      time.Duration  // most time to write one response
+	IdleTimeout       time.Duration  // most time a keep-alive connection waits for its next request
+	AdminFailLimit    int            // failed admin API authentications per client IP per minute
+	RetentionInterval time.Duration  // how often the log is trimmed to each site's retention
+	GeoIPDB           string         // MaxMind-format country or city database; "" for none
+	CountryHeader     string         // country header set by a trusted CDN (e.g. CF-IPCountry); "" for none
+	RegionHeader      string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
+	GeoIPWatch        time.Duration  // how often the database file is checked for changes
+	DebugListen       string         // address for pprof; "" (default) serves none
 	// SigningKey signs receipts and checkpoints: "ed25519:…" or a file
 	// holding that (consentd keys create). Never logged. "": an ephemeral
 	// key (warned at start; docs/proof.md).
