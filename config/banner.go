@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func (v *validator) banner(b Banner) {
 	allowed, ok := positions[b.Layout]
 	if !ok {
 		v.add("banner.layout", "%q is not a layout: expected bar or box", b.Layout)
-	} else if !containsString(allowed, b.Position) {
+	} else if !slices.Contains(allowed, b.Position) {
 		v.add("banner.position", "%q is not a position of the %s layout: expected one of %s", b.Position, b.Layout, strings.Join(allowed, ", "))
 	}
 	for _, scheme := range []struct {
@@ -170,7 +171,7 @@ func (v *validator) consentMode(s *Site) {
 	sort.Strings(names)
 	for _, sig := range names {
 		p := "consentMode." + sig
-		if !containsString(gcmSignals, sig) {
+		if !slices.Contains(gcmSignals, sig) {
 			v.add(p, "unknown Consent Mode signal: expected one of %s", strings.Join(gcmSignals, ", "))
 			continue
 		}

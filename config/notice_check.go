@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -65,7 +66,7 @@ func (s *Site) CheckNotice() []NoticeWarning {
 		warn("notice.purposes", "13(1)(c)", "no purposes: add notice.purposes, each with what the data is used for and its legal basis")
 	}
 	for i, p := range n.Purposes {
-		if containsString(p.LegalBasis, BasisLegitimateInterest) && len(p.LegitimateInterest) == 0 {
+		if slices.Contains(p.LegalBasis, BasisLegitimateInterest) && len(p.LegitimateInterest) == 0 {
 			warn(fmt.Sprintf("notice.purposes[%d].legitimateInterest", i), "13(1)(d)", "the legal basis is legitimate-interest but the interest is not described: add legitimateInterest saying whose interest it is and what it is")
 		}
 	}
@@ -98,7 +99,7 @@ func (s *Site) CheckNotice() []NoticeWarning {
 	// 13(2)(c): withdrawing consent.
 	if _, applies := s.RightText(RightWithdrawConsent); !applies {
 		for i, p := range n.Purposes {
-			if containsString(p.LegalBasis, BasisConsent) {
+			if slices.Contains(p.LegalBasis, BasisConsent) {
 				warn("notice.rights."+RightWithdrawConsent, "13(2)(c)", "notice.purposes[%d] is based on consent, which can always be withdrawn: remove applies: false", i)
 				break
 			}

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -180,7 +181,7 @@ func (v *validator) notice(s *Site) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		f := "notice.rights." + k
-		if !containsString(Rights, k) {
+		if !slices.Contains(Rights, k) {
 			v.add(f, "unknown right %q: expected one of %s", k, strings.Join(Rights, ", "))
 			continue
 		}
@@ -269,7 +270,7 @@ func (v *validator) enumList(field, what string, vals, allowed []string) {
 	for i, x := range vals {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
-		case !containsString(allowed, x):
+		case !slices.Contains(allowed, x):
 			v.add(f, "unknown %s %q: expected one of %s", what, x, strings.Join(allowed, ", "))
 		case seen[x]:
 			v.add(f, "duplicate %s %q", what, x)

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -134,7 +135,7 @@ func (v *validator) regions(rules []RegionRule) {
 			v.add(p+".region", "duplicate region %q", r.Region)
 		}
 		seen[r.Region] = true
-		if !containsString(Modes, r.Mode) {
+		if !slices.Contains(Modes, r.Mode) {
 			v.add(p+".mode", "%q is not a mode: expected one of %s", r.Mode, strings.Join(Modes, ", "))
 		}
 		if i > 0 && rules[i-1].Region == RegionDefault {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -174,19 +175,10 @@ func (v *validator) text(field string, t Text, langs []string, max int) {
 		v.plain(field+"."+l, t[l], max, true)
 	}
 	for l := range t {
-		if !containsString(langs, l) {
+		if !slices.Contains(langs, l) {
 			v.add(field+"."+l, "language %q is not one of the site's languages (%s)", l, strings.Join(langs, ", "))
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (v *validator) categories(s *Site) {

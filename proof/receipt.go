@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -277,7 +278,7 @@ func RecordHash(recordJSON []byte, drop ...string) (computed Hash, claimed strin
 	claimed, _ = m["hash"].(string)
 	rest := make(map[string]any, len(m))
 	for k, x := range m {
-		if k != "hash" && !contains(drop, k) {
+		if k != "hash" && !slices.Contains(drop, k) {
 			rest[k] = x
 		}
 	}
@@ -286,15 +287,6 @@ func RecordHash(recordJSON []byte, drop ...string) (computed Hash, claimed strin
 		return Hash{}, "", nil, err
 	}
 	return sum(b), claimed, m, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseReceipt decodes a receipt.

@@ -213,7 +213,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	} else if !isLowerUUID(consentID) {
 		return nil, badRequest("consentId", "must be a lowercase UUID such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f")
 	}
-	if !validMethod(req.Method) {
+	if !slices.Contains(ledger.ClientMethods, req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
 	}
 	choices, err := checkChoices(site, req.Choices(), req.Method)
@@ -250,15 +250,6 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		RetentionTTL:  time.Duration(site.LogRetentionDays) * 24 * time.Hour,
 		RequiredCats:  e.required,
 	}, nil
-}
-
-func validMethod(m string) bool {
-	for _, x := range ledger.ClientMethods {
-		if m == x {
-			return true
-		}
-	}
-	return false
 }
 
 // checkChoices requires a true/false for every category of the site and

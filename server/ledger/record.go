@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -284,7 +285,7 @@ func (r *Record) counters() []string {
 	}
 	sort.Strings(cats)
 	for _, c := range cats {
-		if contains(r.RequiredCats, c) {
+		if slices.Contains(r.RequiredCats, c) {
 			continue
 		}
 		if r.Choices[c] {
@@ -304,15 +305,6 @@ func orUnknown(s string) string {
 		return Unknown
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func seconds(d time.Duration) string {
