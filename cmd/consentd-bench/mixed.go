@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -120,27 +121,30 @@ func runMixed(o options, soak time.Duration) error {
 			soakRes.RPS, first, last, maxRSS, soakRes.Non2xx+soakRes.SockErrors)
 	}
 
+	var errs []error
 	for _, r := range []struct {
 		name  string
 		res   wrkResult
 		posts postCount
 	}{{"peak", peak, peakPosts}, {"soak", soakRes, soakPosts}} {
 		if n := r.res.Non2xx + r.res.SockErrors; n > 0 {
-			return fmt.Errorf("%s: %d requests failed", r.name, n)
+			errs = append(errs, fmt.Errorf("%s: %d requests failed (%d answered other than 2xx, %d socket errors or time-outs)",
+				r.name, n, r.res.Non2xx, r.res.SockErrors))
 		}
 		// wrk may leave up to one request per connection unanswered at its
 		// deadline; the server still stores it.
 		if r.posts.stored > r.posts.posted || r.posts.stored < r.posts.posted-int64(o.connections) {
-			return fmt.Errorf("%s: %d decisions posted but %d stored", r.name, r.posts.posted, r.posts.stored)
+			errs = append(errs, fmt.Errorf("%s: %d decisions posted but %d stored", r.name, r.posts.posted, r.posts.stored))
 		}
 	}
 	if last > settled*1.25 {
-		return fmt.Errorf("soak: consentd's RSS grew from %.1f MB (after 10 s) to %.1f MB: memory is not flat", settled, last)
+		errs = append(errs, fmt.Errorf("soak: consentd's RSS grew from %.1f MB (after 10 s) to %.1f MB: memory is not flat", settled, last))
 	}
 	// Stopped as production stops (its last checkpoint), then the log the
-	// run left is checked as an auditor would.
+	// run left is checked as an auditor would, whatever happened above.
 	srv.stop()
-	return verifyLog(ctx, rdb, r.sitesDir, tmp)
+	errs = append(errs, verifyLog(ctx, rdb, r.sitesDir, tmp))
+	return errors.Join(errs...)
 }
 
 // postCount is how many decisions one wrk run posted and Redis stored.
