@@ -35,7 +35,7 @@ type chain struct {
 	snaps    map[string][]byte
 }
 
-func newChain(t *testing.T, rng *rand.Rand) *chain {
+func newChain(t testing.TB, rng *rand.Rand) *chain {
 	t.Helper()
 	srv := redisproc.StartT(t, redisproc.Options{})
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -59,7 +59,7 @@ func newChain(t *testing.T, rng *rand.Rand) *chain {
 
 // appendRandom appends n random decisions from several goroutines at once
 // (so batches of many sizes form), some with idempotency keys sent twice.
-func (c *chain) appendRandom(t *testing.T, rng *rand.Rand, n int) {
+func (c *chain) appendRandom(t testing.TB, rng *rand.Rand, n int) {
 	t.Helper()
 	recs := make([]*ledger.Record, n)
 	for i := range recs {
@@ -101,7 +101,7 @@ func (c *chain) appendRandom(t *testing.T, rng *rand.Rand, n int) {
 }
 
 // bundle exports the chain as a proof bundle and opens it.
-func (c *chain) bundle(t *testing.T) *audit.Bundle {
+func (c *chain) bundle(t testing.TB) *audit.Bundle {
 	t.Helper()
 	var buf bytes.Buffer
 	if _, err := export.WriteBundle(context.Background(), c.rdb, site, c.led.PublicKeys(), time.Now().Add(time.Second), &buf, nil); err != nil {
@@ -119,7 +119,7 @@ func (c *chain) bundle(t *testing.T) *audit.Bundle {
 	return b
 }
 
-func lines(t *testing.T, b *audit.Bundle) []string {
+func lines(t testing.TB, b *audit.Bundle) []string {
 	t.Helper()
 	rc, err := b.Records()
 	if err != nil {
@@ -388,4 +388,22 @@ func TestTrimKeepsChainVerifiable(t *testing.T) {
 	if p, ok := err.(*audit.Problem); !ok || p.Kind != audit.Deleted || p.Line != 1 || p.Seq != 41 {
 		t.Fatalf("without the cut checkpoint: %v", err)
 	}
+}
+
+// BenchmarkVerify verifies an export of 5 000 records made through the
+// ledger (batches of up to 40), as consentd verify reads a bundle.
+func BenchmarkVerify(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := newChain(b, rng)
+	c.appendRandom(b, rng, 5000)
+	bundle := c.bundle(b)
+	ls := lines(b, bundle)
+	o := options(bundle)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := verify(ls, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(ls)*b.N)/b.Elapsed().Seconds(), "records/s")
 }
