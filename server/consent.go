@@ -216,7 +216,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 	if !slices.Contains(ledger.ClientMethods, req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
 	}
-	choices, err := checkChoices(site, req.Choices(), req.Method)
+	choices, err := checkChoices(site, req.Choices, req.Method)
 	if err != nil {
 		return nil, err
 	}

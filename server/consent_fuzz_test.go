@@ -25,8 +25,8 @@ func FuzzConsentRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeConsent(body)
 		if err == nil {
-			if p := refKeyProblem(body); p != "" {
-				t.Fatalf("accepted, but key %q is given twice or misspelled", p)
+			if key, bad := refKeyProblem(body); bad {
+				t.Fatalf("accepted, but key %q is given twice or misspelled", key)
 			}
 			_, err = buildRecord(e, &req)
 		}

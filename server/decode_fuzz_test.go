@@ -3,29 +3,26 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"maps"
-	"path/filepath"
-	"runtime"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/consentd/consentd/config"
+	"unicode/utf8"
 )
 
-// FuzzDecodeDifferential holds decodeConsent to the encoding/json decoder
-// it replaced (refDecodeConsent): for any body both accept with the same
-// request, or both refuse with the same 400 (field and message). Then
-// checkChoices on the demo site accepts both choice lists alike.
-//
-// One difference is allowed, and only this one: when "choices" is given
-// more than once (also in other letter case), a key given twice inside
-// the first choices object is named by decodeConsent ("choices.a"), while
-// the old key check may overlook it (it counted the keys against the
-// decoded map, which merges every choices object) and name a later key
-// problem. Both refuse, with 400 and "given more than once" or "unknown
-// field (names are case-sensitive)".
+// FuzzDecodeDifferential holds decodeConsent (json/v2) to a reference
+// built on encoding/json, refDecode: for any body both accept with the
+// same request, or both refuse, decodeConsent with a 400 naming a field.
+// Which fault a refusal names, when a body has several, is not compared:
+// encoding/json checks the syntax of the whole body before anything else.
 func FuzzDecodeDifferential(f *testing.F) {
-	site := demoSite(f)
+	if got := jsonNames(consentRequest{}); !reflect.DeepEqual(got, jsonNames(refRequest{})) {
+		f.Fatalf("consentRequest has the fields %q: update refRequest", got)
+	}
 	for _, seed := range consentSeeds {
 		f.Add([]byte(seed))
 	}
@@ -33,112 +30,173 @@ func FuzzDecodeDifferential(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		compareDecoders(t, site, body)
+		got, err := decodeConsent(body)
+		want, ok := refDecode(body)
+		switch {
+		case err != nil && !ok:
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Code != 400 || ae.Field == "" || ae.Msg == "" {
+				t.Fatalf("refusal is not a 400 with a field: %#v", err)
+			}
+			return
+		case err != nil:
+			t.Fatalf("refused (%v), reference accepts: %+v", err, want)
+		case !ok:
+			t.Fatalf("accepted, reference refuses: %+v", got)
+		}
+		gotFields := [...]string{got.Site, got.ConsentID, got.Method, got.NoticeVersion, got.Language, got.URL}
+		wantFields := [...]string{want.Site, want.ConsentID, want.Method, want.NoticeVersion, want.Language, want.URL}
+		if gotFields != wantFields {
+			t.Fatalf("fields %q, reference %q", gotFields, wantFields)
+		}
+		gotChoices := map[string]choiceValue{}
+		for _, c := range got.Choices {
+			if _, dup := gotChoices[c.ID]; dup {
+				t.Fatalf("choice %q twice", c.ID)
+			}
+			gotChoices[c.ID] = c.Value
+		}
+		wantChoices := map[string]choiceValue{}
+		for id, raw := range want.Choices {
+			wantChoices[id] = map[string]choiceValue{"true": choiceTrue, "false": choiceFalse}[string(bytes.TrimSpace(raw))]
+		}
+		if !maps.Equal(gotChoices, wantChoices) {
+			t.Fatalf("choices %v, reference %v", gotChoices, wantChoices)
+		}
 	})
 }
 
-// demoSite loads config/sites/demo.yaml.
-func demoSite(tb testing.TB) *config.Site {
-	tb.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	site, err := config.LoadSite(filepath.Join(filepath.Dir(file), "..", "config", "sites", "demo.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return site
+// refRequest is the body as the reference decodes it.
+type refRequest struct {
+	Site          string                     `json:"site"`
+	ConsentID     string                     `json:"consentId"`
+	Choices       map[string]json.RawMessage `json:"choices"`
+	Method        string                     `json:"method"`
+	NoticeVersion string                     `json:"noticeVersion"`
+	Language      string                     `json:"language"`
+	URL           string                     `json:"url"`
 }
 
-// compareDecoders fails t unless decodeConsent and refDecodeConsent agree
-// on body (see FuzzDecodeDifferential).
-func compareDecoders(t *testing.T, site *config.Site, body []byte) {
-	t.Helper()
-	got, err := decodeConsent(body)
-	want, wantErr := refDecodeConsent(body)
-	switch {
-	case err != nil && wantErr != nil:
-		g, w := err.(*APIError), wantErr.(*APIError)
-		if g.Code != 400 || w.Code != 400 {
-			t.Fatalf("status %d, reference %d", g.Code, w.Code)
-		}
-		if (g.Field != w.Field || g.Msg != w.Msg) && !choicesDuplicateOverlooked(body, g, w) {
-			t.Fatalf("answer %q %q, reference %q %q", g.Field, g.Msg, w.Field, w.Msg)
-		}
-		return
-	case err != nil:
-		t.Fatalf("refused (%q %q), reference accepts", err.(*APIError).Field, err)
-	case wantErr != nil:
-		t.Fatalf("accepted, reference refuses (%q %q): %+v", wantErr.(*APIError).Field, wantErr, got)
-	}
-	gotFields := [...]string{got.Site, got.ConsentID, got.Method, got.NoticeVersion, got.Language, got.URL}
-	wantFields := [...]string{want.Site, want.ConsentID, want.Method, want.NoticeVersion, want.Language, want.URL}
-	if gotFields != wantFields {
-		t.Fatalf("fields %q, reference %q", gotFields, wantFields)
-	}
-	gotChoices := map[string]choiceValue{}
-	for _, c := range got.Choices() {
-		if _, dup := gotChoices[c.ID]; dup {
-			t.Fatalf("choice %q twice", c.ID)
-		}
-		gotChoices[c.ID] = c.Value
-	}
-	wantChoices := map[string]choiceValue{}
-	for id, raw := range want.Choices {
-		switch string(bytes.TrimSpace(raw)) {
-		case "true":
-			wantChoices[id] = choiceTrue
-		case "false":
-			wantChoices[id] = choiceFalse
-		default:
-			wantChoices[id] = choiceOther
-		}
-	}
-	if !maps.Equal(gotChoices, wantChoices) {
-		t.Fatalf("choices %v, reference %v", gotChoices, wantChoices)
-	}
-	// Which bad entry is named depends on the reference's map order:
-	// compare the outcome only.
-	gotOut, err := checkChoices(site, got.Choices(), got.Method)
-	wantOut, wantErr := refCheckChoices(site, want.Choices, want.Method)
-	if (err == nil) != (wantErr == nil) || !maps.Equal(gotOut, wantOut) {
-		t.Fatalf("checkChoices %v %v, reference %v %v", gotOut, err, wantOut, wantErr)
-	}
-}
-
-// choicesDuplicateOverlooked is the one allowed difference (see
-// FuzzDecodeDifferential): got names a duplicate inside choices, want
-// another key problem, and the body gives choices more than once.
-func choicesDuplicateOverlooked(body []byte, got, want *APIError) bool {
-	keyProblem := func(e *APIError) bool {
-		return e.Msg == "given more than once" || e.Msg == "unknown field (names are case-sensitive)"
-	}
-	if !strings.HasPrefix(got.Field, "choices.") || got.Msg != "given more than once" || !keyProblem(want) {
-		return false
+// refDecode is the reference FuzzDecodeDifferential holds decodeConsent
+// to. It accepts a body if: it is valid UTF-8; encoding/json
+// (DisallowUnknownFields) decodes it as one object, or null, with nothing
+// after it; no object in it has a name twice and every top-level name is
+// a field spelled exactly (refKeyProblem; encoding/json keeps the last of
+// a name given twice and matches names case-insensitively); and it has no
+// lone surrogate escape (encoding/json decodes one to U+FFFD).
+func refDecode(body []byte) (*refRequest, bool) {
+	if !utf8.Valid(body) {
+		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return false
+	dec.DisallowUnknownFields()
+	var req refRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, false
 	}
-	n := 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		if foldedField(tok.(string)) == fieldChoices {
-			n++
-		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return false
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, false
 	}
-	return n > 1
+	if _, bad := refKeyProblem(body); bad || refLoneSurrogate(body) {
+		return nil, false
+	}
+	return &req, true
 }
 
-// differentialSeeds are bodies that probe where a hand-written decoder
-// and encoding/json could part: escapes, surrogates, keys given twice
-// through escapes, letter case, nested junk, nesting depth, numbers,
-// literals, trailing data, byte order marks, invalid UTF-8, white space.
+// jsonNames lists the JSON names of a struct's fields.
+func jsonNames(v any) []string {
+	var names []string
+	t := reflect.TypeOf(v)
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
+// refKeyProblem is a slow reference for the key checks of decodeConsent
+// (encoding/json tokens): the first name given twice in an object, at any
+// depth, or a top-level name not spelled exactly like a field; false if
+// none (or if body is not valid JSON).
+func refKeyProblem(body []byte) (string, bool) {
+	type level struct {
+		names    map[string]bool // nil in an array
+		wantName bool
+	}
+	var open []*level
+	fields := jsonNames(refRequest{})
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if name, ok := tok.(string); ok && len(open) > 0 && open[len(open)-1].wantName {
+			n := len(open)
+			if open[n-1].names[name] || n == 1 && !slices.Contains(fields, name) {
+				return name, true
+			}
+			open[n-1].names[name], open[n-1].wantName = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			open = append(open, &level{names: map[string]bool{}, wantName: true})
+			continue
+		case json.Delim('['):
+			open = append(open, &level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+		}
+		// A value has ended: in an object, a name comes next.
+		if n := len(open); n > 0 && open[n-1].names != nil {
+			open[n-1].wantName = true
+		}
+	}
+}
+
+// refLoneSurrogate reports whether a valid JSON text has a \u escape of a
+// UTF-16 surrogate that is not a high half directly followed by an
+// escaped low half. (Every backslash of valid JSON is in a string.)
+func refLoneSurrogate(body []byte) bool {
+	escaped := func(i int) rune { // the value of the \uXXXX at body[i], or -1
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 32)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		r := escaped(i)
+		switch {
+		case r < 0: // another escape: skip its letter
+			i++
+		case r >= 0xd800 && r < 0xdc00:
+			if low := escaped(i + 6); low < 0xdc00 || low >= 0xe000 {
+				return true
+			}
+			i += 11
+		case r >= 0xdc00 && r < 0xe000:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// differentialSeeds are bodies that probe where json/v2 and encoding/json
+// part, or where JSON parsers often go wrong: escapes, surrogates, keys
+// given twice through escapes, letter case, nested junk, nesting depth,
+// numbers, literals, trailing data, byte order marks, invalid UTF-8,
+// white space.
 func differentialSeeds() []string {
 	nv := `"` + zeros64 + `"`
 	seeds := []string{
