@@ -72,10 +72,9 @@ func TestForgedEntryIsNotADecision(t *testing.T) {
 		t.Fatalf("verify: %v; want line 1 named as not in the signed chain", err)
 	}
 
-	m := do(t, mustReq(t, http.MethodGet, env.URL+"/metrics")).Raw
-	for _, want := range []string{`consentd_unverified_entries_total{site="demo",where="lookup"} 1`, `consentd_unverified_entries_total{site="demo",where="export"} 3`} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s:\n%s", want, grepLines(m, "consentd_unverified"))
+	for where, want := range map[string]float64{"lookup": 1, "export": 3} {
+		if n := servertest.Metric(t, env.URL+"/metrics", "consentd_unverified_entries_total", map[string]string{"site": "demo", "where": where}); n != want {
+			t.Errorf("consentd_unverified_entries_total{where=%q} = %v, want %v", where, n, want)
 		}
 	}
 }

@@ -205,8 +205,7 @@ func TestConsentLimitsFailOpen(t *testing.T) {
 			t.Fatalf("Redis down: %d %s", r.Status, r.Raw)
 		}
 	}
-	m := do(t, mustReq(t, http.MethodGet, env.URL+"/metrics")).Raw
-	if !strings.Contains(m, "consentd_rate_limit_errors_total 3") {
-		t.Fatalf("metrics lack consentd_rate_limit_errors_total 3:\n%s", grepLines(m, "rate_limit"))
+	if n := servertest.Metric(t, env.URL+"/metrics", "consentd_rate_limit_errors_total", nil); n != 3 {
+		t.Fatalf("consentd_rate_limit_errors_total = %v, want 3", n)
 	}
 }

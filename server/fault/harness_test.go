@@ -182,25 +182,6 @@ func (in *instance) alive() bool {
 	}
 }
 
-// metric reads one unlabelled gauge from /metrics.
-func metric(base, name string) (float64, error) {
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /metrics", name)
-}
-
 // decision is one visitor's decision as a client sends it: a fresh consent
 // ID and Idempotency-Key, posted until it is acknowledged.
 type decision struct {
@@ -462,12 +443,12 @@ func waitGoroutines(t *testing.T, base string, limit float64) float64 {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n, err := metric(base, "go_goroutines")
-		if err == nil && n <= limit {
+		n := servertest.Metric(t, base+"/metrics", "go_goroutines", nil)
+		if n > 0 && n <= limit {
 			return n
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("consentd still runs %v goroutines (%v) 30s after the load, want at most %v", n, err, limit)
+			t.Errorf("consentd still runs %v goroutines 30s after the load, want at most %v", n, limit)
 			return n
 		}
 		time.Sleep(200 * time.Millisecond)
