@@ -9,6 +9,7 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/geo/geotest"
+	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
 )
 
@@ -51,15 +52,7 @@ func TestConsentRecordsCountryAndMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := edit(nv, func(m map[string]any) { delete(m, "consentId") })()
-			r := post(t, env, body, tt.header)
-			if r.Status != 201 {
-				t.Fatalf("%d %s", r.Status, r.Raw)
-			}
-			h, _, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
-			if err != nil || len(h) != 1 {
-				t.Fatal(err)
-			}
-			if rec := h[0].Record; rec.Country != tt.wantCountry || rec.Mode != tt.wantMd {
+			if rec := storedRecord(t, env, body, tt.header); rec.Country != tt.wantCountry || rec.Mode != tt.wantMd {
 				t.Errorf("record country %q mode %q, want %q %q", rec.Country, rec.Mode, tt.wantCountry, tt.wantMd)
 			}
 		})
@@ -160,17 +153,24 @@ func TestGPCSignalRecorded(t *testing.T) {
 				delete(m, "consentId")
 				m["method"], m["choices"] = tt.method, denied
 			})()
-			r := post(t, env, body, tt.header)
-			if r.Status != 201 {
-				t.Fatalf("%d %s", r.Status, r.Raw)
-			}
-			h, _, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
-			if err != nil || len(h) != 1 {
-				t.Fatal(err)
-			}
-			if rec := h[0].Record; rec.GPC == nil || *rec.GPC != tt.wantGPC || rec.Method != tt.method {
+			if rec := storedRecord(t, env, body, tt.header); rec.GPC == nil || *rec.GPC != tt.wantGPC || rec.Method != tt.method {
 				t.Errorf("record gpc %v method %s, want %v %s", rec.GPC, rec.Method, tt.wantGPC, tt.method)
 			}
 		})
 	}
+}
+
+// storedRecord posts body (without a consentId) and returns the record
+// stored for it.
+func storedRecord(t *testing.T, env *servertest.Env, body string, header map[string]string) ledger.Stored {
+	t.Helper()
+	r := post(t, env, body, header)
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	h, _, err := env.Ledger.History(context.Background(), "demo", r.Body["consentId"].(string))
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history of the post: %v %v", h, err)
+	}
+	return h[0].Record
 }
