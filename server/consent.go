@@ -110,7 +110,24 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkLimits(c, rec, req.ConsentID != ""); err != nil {
+	// Every check that needs no Redis comes first.
+	if key := c.Get("Idempotency-Key"); key != "" {
+		if !saneToken(key, 64) {
+			return badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
+		}
+		rec.IdempotencyKey = strings.Clone(key)
+	}
+	addr := s.clientAddr(c) // X-Forwarded-For read once, for the location, the limits and the stored IP
+	loc, mode := s.locate(c, entry.site, addr)
+	rec.Country, rec.Mode = loc.Country, mode
+	if rec.Method == ledger.MethodGPC && mode != config.ModeOptOut {
+		return badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
+	}
+	rec.GPC = c.Get("Sec-GPC") == "1"
+	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
+	rec.IP = s.ips.Anonymize(addr)
+
+	if err := s.checkLimits(c, rec, addr, req.ConsentID != ""); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
@@ -118,21 +135,6 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
 		return s.storeError(rec.Site, err)
 	}
-	if key := c.Get("Idempotency-Key"); key != "" {
-		if !saneToken(key, 64) {
-			return badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
-		}
-		rec.IdempotencyKey = strings.Clone(key)
-	}
-	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
-	loc, mode := s.locate(c, entry.site)
-	rec.Country, rec.Mode = loc.Country, mode
-	if rec.Method == ledger.MethodGPC && mode != config.ModeOptOut {
-		return badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
-	}
-	rec.GPC = c.Get("Sec-GPC") == "1"
-	rec.IP = s.ips.Anonymize(s.clientAddr(c))
-
 	receipt, err := s.appender.Append(ctx, rec)
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -40,7 +41,7 @@ const (
 // in consentd_rate_limit_errors_total (fail open): the ledger needs the
 // same Redis, so such a post is answered 503 a moment later anyway, and a
 // limiter must not turn a Redis outage into refusals of its own.
-func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID bool) error {
+func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, addr netip.Addr, clientConsentID bool) error {
 	if s.limiter == nil {
 		return nil
 	}
@@ -52,12 +53,12 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, clientConsentID b
 		return nil // every limit is off: no key to build, no round trip
 	}
 	// A counter's key is built only when its limit is on: the address key
-	// needs the client address (X-Forwarded-For parsed) and concatenation.
+	// needs a keyed hash of the address and concatenation.
 	var counters [3]ratelimit.Counter
 	var names [3]string
 	n := 0
 	if limit := s.cfg.RateLimit; limit > 0 {
-		counters[n] = limitCounter(ratelimit.AddrKey(rec.Site, s.ips.LimitKey(s.clientAddr(c))), limit)
+		counters[n] = limitCounter(ratelimit.AddrKey(rec.Site, s.ips.LimitKey(addr)), limit)
 		names[n] = limitAddress
 		n++
 	}

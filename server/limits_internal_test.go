@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -27,8 +28,9 @@ func (r *takeRecorder) Take(_ context.Context, counters []ratelimit.Counter) (ra
 
 // TestCheckLimitsOnlyBuildsKeysOfActiveLimits: a limit that is off (0)
 // costs nothing, not even its key. When the address limit is off the
-// server has no client address resolver at all, so computing the address
-// key would panic; when every limit is off the limiter is not called.
+// server has no client address resolver at all, so hashing the address
+// for its key would panic; when every limit is off the limiter is not
+// called.
 func TestCheckLimitsOnlyBuildsKeysOfActiveLimits(t *testing.T) {
 	const id = "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f"
 	tests := []struct {
@@ -56,7 +58,9 @@ func TestCheckLimitsOnlyBuildsKeysOfActiveLimits(t *testing.T) {
 			}
 			rec := &ledger.Record{Site: "demo", ConsentID: id}
 			app := fiber.New()
-			app.Get("/", func(c *fiber.Ctx) error { return s.checkLimits(c, rec, tt.clientConsentID) })
+			app.Get("/", func(c *fiber.Ctx) error {
+				return s.checkLimits(c, rec, netip.MustParseAddr("192.0.2.1"), tt.clientConsentID)
+			})
 			res, err := app.Test(httptest.NewRequest("GET", "/", nil))
 			if err != nil {
 				t.Fatal(err)

@@ -126,14 +126,14 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// locate returns where the client is (country, subdivision) and, for
-// site, the regional mode that applies.
-func (s *Server) locate(c *fiber.Ctx, site *config.Site) (geo.Location, string) {
+// locate returns where the client at addr (clientAddr) is (country,
+// subdivision) and, for site, the regional mode that applies.
+func (s *Server) locate(c *fiber.Ctx, site *config.Site, addr netip.Addr) (geo.Location, string) {
 	if !s.geo.Enabled() {
 		return geo.Location{}, config.ModeOptIn
 	}
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	loc := s.geo.Locate(s.clientAddr(c), func(h string) string { return c.Get(h) }, s.ips.Trusted(peer))
+	loc := s.geo.Locate(addr, func(h string) string { return c.Get(h) }, s.ips.Trusted(peer))
 	return loc, site.ModeFor(loc.Country, loc.Subdivision)
 }
 

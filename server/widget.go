@@ -50,7 +50,7 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 	if s.geo.Enabled() {
 		// The visitor's region rides in front of the bundle, so the widget
 		// knows its mode without another round trip (docs/geo.md).
-		loc, mode := s.locate(c, e.site)
+		loc, mode := s.locate(c, e.site, s.clientAddr(c))
 		v, err := e.variant(mode, loc.Country)
 		if err != nil {
 			return err
