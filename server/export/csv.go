@@ -2,9 +2,13 @@ package export
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/server/ledger"
 )
 
 // Delimiters a CSV export can put between cells: the comma of RFC 4180,
@@ -154,4 +158,63 @@ func formulaStart(s string) bool {
 		}
 	}
 	return false
+}
+
+// Columns returns the CSV header of site: the record's fields, the stream
+// ID, one cat_<id> column per category in config order, other_choices.
+func Columns(site *config.Site) []string {
+	cols := append([]string(nil), baseColumns...)
+	for _, id := range categoryIDs(site) {
+		cols = append(cols, "cat_"+id)
+	}
+	return append(cols, "other_choices")
+}
+
+var baseColumns = []string{"record_id", "time", "consent_id", "method", "notice_version", "policy_version",
+	"language", "country", "mode", "url", "user_agent", "ip", "stream_id", "gpc"}
+
+// csvRow is one record as CSV cells, as stored (appendRecord guards
+// and quotes them).
+func (e *Exporter) csvRow(s *ledger.Stored, streamID string) []string {
+	gpc := "" // not recorded (records stored before the signal was)
+	if s.GPC != nil {
+		gpc = yesNo(*s.GPC)
+	}
+	row := append(e.row[:0], s.RecordID, s.Time, s.ConsentID, s.Method, s.NoticeVersion, s.PolicyVersion,
+		s.Language, s.Country, s.Mode, s.URL, s.UserAgent, s.IP, streamID, gpc)
+	for _, c := range e.cats {
+		switch granted, ok := s.Choices[c]; {
+		case !ok:
+			row = append(row, "")
+		case granted:
+			row = append(row, "yes")
+		default:
+			row = append(row, "no")
+		}
+	}
+	var other []string
+	for c, granted := range s.Choices {
+		if !e.known[c] {
+			other = append(other, c+"="+yesNo(granted))
+		}
+	}
+	sort.Strings(other)
+	row = append(row, strings.Join(other, ";"))
+	e.row = row
+	return row
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func categoryIDs(site *config.Site) []string {
+	ids := make([]string, len(site.Categories))
+	for i, c := range site.Categories {
+		ids[i] = c.ID
+	}
+	return ids
 }

@@ -1,0 +1,161 @@
+package main
+
+// What the processes cost: Redis INFO figures, consentd's batch metric,
+// CPU time from /proc.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// usedMemory is Redis's used_memory (INFO memory), in bytes.
+func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
+	return infoInt(ctx, rdb, "memory", "used_memory")
+}
+
+// aofRewrites is how many AOF rewrites Redis has started (INFO
+// persistence, aof_rewrites, counted when the child is forked). The
+// child's CPU counts in Redis's CPU of the run in which it ends.
+func aofRewrites(ctx context.Context, rdb *redis.Client) int64 {
+	return infoInt(ctx, rdb, "persistence", "aof_rewrites")
+}
+
+// infoInt is the integer field of an INFO section, 0 when absent.
+func infoInt(ctx context.Context, rdb *redis.Client, section, field string) int64 {
+	info, _ := rdb.Info(ctx, section).Result()
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// scriptTime is the time Redis spent in EVALSHA and EVAL since the last
+// CONFIG RESETSTAT (INFO commandstats).
+func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
+	stats := commandStats(ctx, rdb)
+	return stats["evalsha"].usec + stats["eval"].usec
+}
+
+// cmdStat is one command's line of INFO commandstats.
+type cmdStat struct {
+	calls int64
+	usec  time.Duration
+}
+
+// perCall is the mean time of one call.
+func (c cmdStat) perCall() time.Duration {
+	if c.calls == 0 {
+		return 0
+	}
+	return (c.usec / time.Duration(c.calls)).Round(10 * time.Nanosecond)
+}
+
+// commandStats reads INFO commandstats (since the last CONFIG RESETSTAT)
+// by lower-case command name; the commands a script runs are counted
+// under their own names too.
+func commandStats(ctx context.Context, rdb *redis.Client) map[string]cmdStat {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil
+	}
+	out := map[string]cmdStat{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, found := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !found {
+			continue
+		}
+		var c cmdStat
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				c.calls = n
+			case "usec":
+				c.usec = time.Duration(n) * time.Microsecond
+			}
+		}
+		out[name] = c
+	}
+	return out
+}
+
+// batchStats summarizes the ledger's group commits from /metrics.
+func batchStats(url string) string {
+	res, err := http.Get(url)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var sum, count float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "consentd_ledger_batch_records_sum "); ok {
+			sum, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "consentd_ledger_batch_records_count "); ok {
+			count, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if count == 0 {
+		return "no batches"
+	}
+	return fmt.Sprintf("%.0f batches, %.1f records per batch on average", count, sum/count)
+}
+
+// cpuTimes reads user+system CPU time of each process from /proc (Linux);
+// zero where it cannot.
+func cpuTimes(pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that closes the command name; utime, stime,
+		// cutime and cstime are fields 14 to 17 of the whole line, in clock
+		// ticks (100 Hz). The children's times count: Redis's AOF rewrite
+		// runs in a child (forked when the AOF has doubled) on the same cores.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+		f := strings.Fields(rest)
+		if len(f) < 15 {
+			continue
+		}
+		var ticks int64
+		for _, x := range f[11:15] {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			ticks += n
+		}
+		out[i] = time.Duration(ticks) * 10 * time.Millisecond
+	}
+	return out
+}
+
+// perRequest is the CPU per request between two cpuTimes readings of a
+// server's pids: consentd's, then that of every Redis process together.
+func perRequest(before, after []time.Duration, requests int64) []time.Duration {
+	out := make([]time.Duration, 2) // consentd, every Redis process together
+	for i := range before {
+		if requests > 0 {
+			out[min(i, 1)] += after[i] - before[i]
+		}
+	}
+	for i := range out {
+		if requests > 0 {
+			out[i] = (out[i] / time.Duration(requests)).Round(100 * time.Nanosecond)
+		}
+	}
+	return out
+}
