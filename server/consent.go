@@ -26,10 +26,10 @@ import (
 
 // Appender stores a decision and answers once it is acknowledged.
 type Appender interface {
-	Append(ctx context.Context, r *ledger.Record) (ledger.Receipt, error)
+	Append(ctx context.Context, r *ledger.Record) (ledger.Ack, error)
 }
 
-// consentResponse is the receipt answered with 201 (or 200 for a retry
+// consentResponse is the answer to a stored decision: 201 (or 200 for a retry
 // of a request already stored).
 type consentResponse struct {
 	RecordID      string `json:"recordId"`
@@ -135,7 +135,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
 		return s.storeError(rec.Site, err)
 	}
-	receipt, err := s.appender.Append(ctx, rec)
+	ack, err := s.appender.Append(ctx, rec)
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",
 			Msg: "this Idempotency-Key was used for another request (other decision, consent ID, notice version, language or page): use a new key for a new decision"}
@@ -144,18 +144,18 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		return s.storeError(rec.Site, err)
 	}
 	status := fiber.StatusCreated
-	if receipt.Duplicate {
+	if ack.Duplicate {
 		status = fiber.StatusOK
 	}
 	resp := consentResponse{
-		RecordID:      receipt.RecordID,
-		ConsentID:     receipt.ConsentID,
-		Time:          receipt.Time.UTC().Format(ledger.TimeFormat),
+		RecordID:      ack.RecordID,
+		ConsentID:     ack.ConsentID,
+		Time:          ack.Time.UTC().Format(ledger.TimeFormat),
 		NoticeVersion: rec.NoticeVersion,
-		Duplicate:     receipt.Duplicate,
-		Seq:           receipt.Seq,
-		Hash:          receipt.Hash,
-		Receipt:       receipt.Proof,
+		Duplicate:     ack.Duplicate,
+		Seq:           ack.Seq,
+		Hash:          ack.Hash,
+		Receipt:       ack.Receipt,
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	// Written into the response's own (pooled) body buffer: no copy, no

@@ -91,7 +91,7 @@ func (c *chain) appendRandom(t testing.TB, rng *rand.Rand, n int) {
 				rid, _ := uuid.NewV7()
 				again.RecordID = rid.String()
 				dup, err := c.led.Append(context.Background(), &again)
-				if err != nil || !dup.Duplicate || dup.RecordID != first.RecordID || !bytes.Equal(dup.Proof, first.Proof) {
+				if err != nil || !dup.Duplicate || dup.RecordID != first.RecordID || !bytes.Equal(dup.Receipt, first.Receipt) {
 					t.Errorf("retry: %+v %v, first %+v", dup, err, first)
 				}
 			}

@@ -72,7 +72,7 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 	ctx := context.Background()
 	const keys, copies = 10, 6
 	type answer struct {
-		rc  Receipt
+		rc  Ack
 		err error
 	}
 	answers := make([][]answer, keys)
@@ -93,9 +93,9 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	firsts := make([]*Receipt, keys)
+	firsts := make([]*Ack, keys)
 	for k := range keys {
-		var first *Receipt
+		var first *Ack
 		dups := 0
 		for _, a := range answers[k] {
 			if a.err != nil {
@@ -111,7 +111,7 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 			t.Fatalf("key %d: %d duplicates of %d, first %v", k, dups, copies, first)
 		}
 		for _, a := range answers[k] {
-			if a.rc.RecordID != first.RecordID || !bytes.Equal(a.rc.Proof, first.Proof) || a.rc.Seq != first.Seq {
+			if a.rc.RecordID != first.RecordID || !bytes.Equal(a.rc.Receipt, first.Receipt) || a.rc.Seq != first.Seq {
 				t.Fatalf("key %d: receipts differ: %+v vs %+v", k, a.rc, first)
 			}
 		}
@@ -126,8 +126,8 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 			t.Fatalf("replay: %+v %v", rc, err)
 		}
 		// Rebuilt from the stored batch: the same bytes as the first answer.
-		if f := firsts[k]; rc.RecordID != f.RecordID || rc.Seq != f.Seq || rc.Hash != f.Hash || !bytes.Equal(rc.Proof, f.Proof) {
-			t.Fatalf("key %d: replayed receipt\n%s\nwant\n%s", k, rc.Proof, f.Proof)
+		if f := firsts[k]; rc.RecordID != f.RecordID || rc.Seq != f.Seq || rc.Hash != f.Hash || !bytes.Equal(rc.Receipt, f.Receipt) {
+			t.Fatalf("key %d: replayed receipt\n%s\nwant\n%s", k, rc.Receipt, f.Receipt)
 		}
 	}
 	if _, err := l.Append(ctx, newRecord("demo")); err != nil {
@@ -254,7 +254,7 @@ func TestDuplicateOfTrimmedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc, err := l.Append(ctx, retryOf(r))
-	if err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.StreamID != first.StreamID || rc.Proof != nil {
+	if err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.StreamID != first.StreamID || rc.Receipt != nil {
 		t.Fatalf("replay = %+v, %v; want the first record's duplicate without a receipt", rc, err)
 	}
 }

@@ -309,8 +309,8 @@ func (l *Ledger) settle(g *siteBatch) error {
 		l.noticesWritten(g)
 		for i, p := range g.items {
 			id, _ := ids[i].(string)
-			p.answer(result{receipt: Receipt{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id,
-				Seq: g.head.seq + int64(i) + 1, Hash: g.hashes[i].String(), Proof: g.receipts[i]}})
+			p.answer(result{ack: Ack{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id,
+				Seq: g.head.seq + int64(i) + 1, Hash: g.hashes[i].String(), Receipt: g.receipts[i]}})
 		}
 		g.items = g.items[:0]
 		return nil
@@ -393,7 +393,7 @@ func (l *Ledger) deliver(g *siteBatch) {
 		for _, f := range p.follows {
 			fr := res
 			if fr.err == nil {
-				fr.receipt.Duplicate = true
+				fr.ack.Duplicate = true
 			}
 			f.done <- fr
 		}
@@ -411,7 +411,7 @@ func duplicate(value, requestHash string) result {
 	if !v.sameRequest(requestHash) {
 		return result{err: ErrIdempotencyConflict}
 	}
-	return result{stored: true, receipt: Receipt{RecordID: v.recordID, ConsentID: v.consentID, Time: v.time, StreamID: v.streamID, Duplicate: true}}
+	return result{stored: true, ack: Ack{RecordID: v.recordID, ConsentID: v.consentID, Time: v.time, StreamID: v.streamID, Duplicate: true}}
 }
 
 func isNoScript(err error) bool {

@@ -144,7 +144,7 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 	}
 	again := retryOf(a)
 	again.RequestHash = a.RequestHash
-	if rc, err := l.Append(ctx, again); err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.Proof == nil {
+	if rc, err := l.Append(ctx, again); err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.Receipt == nil {
 		t.Fatalf("same request again: %+v %v; want the first one's receipt", rc, err)
 	}
 

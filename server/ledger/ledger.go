@@ -111,17 +111,18 @@ type pending struct {
 }
 
 type result struct {
-	receipt Receipt
-	err     error
+	ack Ack
+	err error
 	// stored: a duplicate of a record stored earlier, whose receipt is to
 	// be rebuilt from its entry and batch: Append does that, outside the
 	// worker.
 	stored bool
 }
 
-// storedReceipt completes a duplicate's receipt from its entry and batch.
-func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Receipt, error) {
-	rc := res.receipt
+// storedReceipt completes a duplicate's Ack with its receipt, rebuilt
+// from its entry and batch.
+func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Ack, error) {
+	rc := res.ack
 	b, err := l.rebuildReceipt(ctx, site, rc.StreamID)
 	if errors.Is(err, ErrBatchMissing) {
 		// The record was stored; retention has trimmed it within the
@@ -129,9 +130,9 @@ func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Re
 		return rc, nil
 	}
 	if err != nil {
-		return Receipt{}, err
+		return Ack{}, err
 	}
-	rc.Proof = b
+	rc.Receipt = b
 	if r, err := proof.ParseReceipt(b); err == nil {
 		rc.Seq, rc.Hash = r.Seq, r.Hash
 	}
@@ -183,21 +184,22 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 	return l
 }
 
-// Append stores r and returns its receipt once Redis has acknowledged it.
+// Append stores r and returns its Ack (with the signed receipt) once
+// Redis has acknowledged it.
 // r.RecordID, r.ConsentID and r.Time must be set. If ctx ends first the
 // outcome is unknown: the record may or may not be stored (a retry with
 // the same idempotency key resolves it).
-func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
+func (l *Ledger) Append(ctx context.Context, r *Record) (Ack, error) {
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		return Receipt{}, ErrClosed
+		return Ack{}, ErrClosed
 	}
 	l.inflight.Add(1)
 	l.mu.RUnlock()
 	defer l.inflight.Done()
 	if NoStore { // a benchmark-only build (nostore_on.go): nothing is written
-		return Receipt{RecordID: r.RecordID, ConsentID: r.ConsentID, Time: r.Time}, nil
+		return Ack{RecordID: r.RecordID, ConsentID: r.ConsentID, Time: r.Time}, nil
 	}
 
 	// Encode in the caller's goroutine: the workers stay free for Redis.
@@ -206,22 +208,22 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Receipt, error) {
 		err = enc.prehash()
 	}
 	if err != nil {
-		return Receipt{}, err
+		return Ack{}, err
 	}
 	p := &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():
-		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
 	select {
 	case res := <-p.done:
 		if res.err == nil && res.stored {
 			return l.storedReceipt(ctx, r.Site, res)
 		}
-		return res.receipt, res.err
+		return res.ack, res.err
 	case <-ctx.Done():
-		return Receipt{}, fmt.Errorf("%w: waiting for Redis: %w", ErrUnavailable, ctx.Err())
+		return Ack{}, fmt.Errorf("%w: waiting for Redis: %w", ErrUnavailable, ctx.Err())
 	}
 }
 

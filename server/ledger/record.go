@@ -73,8 +73,9 @@ type Record struct {
 	RequiredCats []string      // categories not counted in opt-in reports
 }
 
-// Receipt is what the caller gets back once the record is stored.
-type Receipt struct {
+// Ack is what Append answers once the record is stored (or was, for a
+// duplicate): where it is, and its signed receipt.
+type Ack struct {
 	RecordID  string
 	ConsentID string
 	Time      time.Time
@@ -82,9 +83,9 @@ type Receipt struct {
 	Duplicate bool   // the idempotency key had been seen; this is the original's receipt
 	Seq       int64  // position in the site's hash chain
 	Hash      string // the record's hash (hex)
-	// Proof is the signed receipt (proof.Receipt JSON); nil only for a
+	// Receipt is the signed receipt (proof.Receipt JSON); nil only for a
 	// duplicate whose batch retention has trimmed.
-	Proof []byte
+	Receipt []byte
 }
 
 // Day is the UTC day the record counts towards in reports.

@@ -115,7 +115,7 @@ func TestWaitReplicas(t *testing.T) {
 			for _, x := range []*Ledger{l, short, other} {
 				t.Cleanup(func() { _ = x.Close(context.Background()) })
 			}
-			appendTo := func(l *Ledger, rec *Record) (Receipt, error) {
+			appendTo := func(l *Ledger, rec *Record) (Ack, error) {
 				t.Helper()
 				if tt.noscript {
 					if err := prdb.ScriptFlush(ctx).Err(); err != nil {
@@ -201,7 +201,7 @@ func TestWaitReplicas(t *testing.T) {
 			if st.RecordID != stored {
 				t.Fatalf("replica has %s at %s, want %s", st.RecordID, rc2.StreamID, stored)
 			}
-			rc, err := proof.ParseReceipt(rc2.Proof)
+			rc, err := proof.ParseReceipt(rc2.Receipt)
 			if err != nil || rc2.Seq != 3 || rc2.Hash != st.Hash || rc.Hash != st.Hash {
 				t.Fatalf("duplicate's receipt: seq %d hash %s (%v), stored %s", rc2.Seq, rc2.Hash, err, st.Hash)
 			}
@@ -209,8 +209,8 @@ func TestWaitReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			again, err := appendTo(l, retryOf(r2))
-			if err != nil || !bytes.Equal(again.Proof, rc2.Proof) {
-				t.Fatalf("second retry: %v, receipt\n%s\nwant\n%s", err, again.Proof, rc2.Proof)
+			if err != nil || !bytes.Equal(again.Receipt, rc2.Receipt) {
+				t.Fatalf("second retry: %v, receipt\n%s\nwant\n%s", err, again.Receipt, rc2.Receipt)
 			}
 
 			// The next record: acknowledged, chained on the one that was not.

@@ -54,7 +54,7 @@ func TestSentinelFailover(t *testing.T) {
 	// consent ID) after ErrUnavailable until it is acknowledged.
 	type ack struct {
 		consentID string
-		rc        Receipt
+		rc        Ack
 	}
 	var (
 		mu          sync.Mutex
