@@ -161,7 +161,7 @@ func TestConsentRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 0 {
+	if n := env.Records(t, "demo"); n != 0 {
 		t.Fatalf("bad requests wrote %d records", n)
 	}
 }
@@ -273,7 +273,7 @@ func TestConsentIdempotencyKey(t *testing.T) {
 	if third := post(t, env, body, h); third.Status != http.StatusOK || third.Body["recordId"] != first.Body["recordId"] {
 		t.Fatalf("retry after the refusal: %d %s", third.Status, third.Raw)
 	}
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+	if n := env.Records(t, "demo"); n != 1 {
 		t.Fatalf("XLEN %d, want 1", n)
 	}
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -78,8 +76,7 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 	if len(records) != 2*perInstance {
 		t.Fatalf("%d distinct receipts, want %d", len(records), 2*perInstance)
 	}
-	ctx := context.Background()
-	if n := a.Redis.XLen(ctx, ledger.LogKey("demo")).Val(); n != 2*perInstance {
+	if n := a.Records(t, "demo"); n != 2*perInstance {
 		t.Fatalf("XLEN %d, want %d", n, 2*perInstance)
 	}
 

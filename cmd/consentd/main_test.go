@@ -227,20 +227,14 @@ func TestCheckpointsAtStartAndShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		var nv string
 		waitFor(t, "the server", func() bool {
-			res, err := http.Get(base + "/n/demo.json")
-			if err != nil {
-				return false
+			res, err := http.Get(base + "/healthz")
+			if err == nil {
+				res.Body.Close()
 			}
-			defer res.Body.Close()
-			var n struct {
-				Versions map[string]string `json:"versions"`
-			}
-			_ = json.NewDecoder(res.Body).Decode(&n)
-			nv = n.Versions["fi"]
-			return nv != ""
+			return err == nil && res.StatusCode == http.StatusOK
 		})
+		nv := servertest.NoticeVersion(t, base, "demo", "fi")
 		for i := 0; i < posts; i++ {
 			body := `{"site":"demo","method":"custom","language":"fi","noticeVersion":"` + nv +
 				`","choices":{"necessary":true,"analytics":true,"marketing":false}}`

@@ -123,7 +123,7 @@ var a11yFiles = map[string]string{"/hostile.html": a11yHostilePage}
 // subtest of TestHostPages (blocking_test.go).
 func a11yTestHostileCSS(t *testing.T, env *blkEnv) {
 	ctx := tab(t)
-	base := blkLog(t, env)
+	base := env.Records(t, "demo")
 	run(t, ctx, chromedp.Navigate(env.Page+"/hostile.html"))
 	poll(t, ctx, jsBannerSettled)
 	for _, action := range []string{"accept-all", "reject-all", "notice"} {

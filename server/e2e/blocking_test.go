@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"mime"
@@ -86,16 +85,6 @@ func blkStart(t *testing.T, files ...map[string]string) *blkEnv {
 	return &blkEnv{Env: env, Page: page}
 }
 
-// blkLog is the number of records in the demo site's log.
-func blkLog(t *testing.T, env *blkEnv) int {
-	t.Helper()
-	n, err := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
-}
-
 // blkRecord waits for the record at index i of the demo site's log.
 func blkRecord(t *testing.T, env *blkEnv, i int) ledger.Stored {
 	t.Helper()
@@ -163,7 +152,7 @@ const blkLoaded = `performance.getEntriesByType('resource').map(e => new URL(e.n
 
 func blkTest(t *testing.T, env *blkEnv) {
 	ctx := tab(t)
-	base := blkLog(t, env)
+	base := env.Records(t, "demo")
 	run(t, ctx, chromedp.Navigate(env.Page+"/"))
 	poll(t, ctx, `document.readyState === 'complete' && !!window.consentd && `+jsBannerShow)
 

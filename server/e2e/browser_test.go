@@ -202,7 +202,7 @@ func TestAcceptAllRecordsOnceAndRemembers(t *testing.T) {
 	if has := run(t, ctx, chromedp.Evaluate[bool](`window.consentd.has('analytics')`)); !has {
 		t.Error("consentd.has('analytics') is false after accept all")
 	}
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+	if n := env.Records(t, "demo"); n != 1 {
 		t.Fatalf("%d records after reload, want exactly 1", n)
 	}
 }
@@ -232,7 +232,7 @@ func wantQueuedDecisionStoredOnce(t *testing.T, ctx context.Context, env *server
 	}
 	run(t, ctx, chromedp.Poll[bool](`(JSON.parse(localStorage.getItem('consentd.queue') || '[]')).length === 0`, chromedp.WithPollingTimeout(10*time.Second)))
 	time.Sleep(500 * time.Millisecond)
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 1 {
+	if n := env.Records(t, "demo"); n != 1 {
 		t.Fatalf("%d records, want exactly 1", n)
 	}
 }
@@ -252,7 +252,7 @@ func TestDecisionRetriedAfterNetworkFailure(t *testing.T) {
 	// The first try and at least one retry (1 s back-off) fail.
 	run(t, ctx, chromedp.Poll[bool](`window.__tries >= 2 && JSON.parse(localStorage.getItem('consentd.queue') || '[]').length === 1`,
 		chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
-	if n := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Val(); n != 0 {
+	if n := env.Records(t, "demo"); n != 0 {
 		t.Fatalf("%d records while the network was down", n)
 	}
 	run(t, ctx, chromedp.Evaluate[bool](`window.fetch = window.__fetch; true`))

@@ -84,23 +84,13 @@ func wdgTab(t *testing.T, headers map[string]string) context.Context {
 // wdgJoin is fmt.Sprint with spaces between all values.
 func wdgJoin(a ...any) string { return strings.TrimSuffix(fmt.Sprintln(a...), "\n") }
 
-// wdgLog is the number of records in the demo site's log.
-func wdgLog(t *testing.T, env *servertest.Env) int {
-	t.Helper()
-	n, err := env.Redis.XLen(context.Background(), ledger.LogKey("demo")).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
-}
-
 // wdgOneRecord waits for the record at index i and checks that no other
 // follows it.
 func wdgOneRecord(t *testing.T, env *servertest.Env, i int) ledger.Stored {
 	t.Helper()
 	r := waitRecords(t, env, int64(i+1))[i]
 	time.Sleep(200 * time.Millisecond)
-	if n := wdgLog(t, env); n != i+1 {
+	if n := env.Records(t, "demo"); n != i+1 {
 		t.Fatalf("%d records, want %d", n, i+1)
 	}
 	return r
@@ -135,7 +125,7 @@ func wdgTabTo(t *testing.T, ctx context.Context, want string) {
 // settings, one record of the custom choice.
 func wdgTestKeyboard(t *testing.T, env *servertest.Env) {
 	ctx := wdgTab(t, nil)
-	base := wdgLog(t, env)
+	base := env.Records(t, "demo")
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	poll(t, ctx, jsBannerSettled)
 
@@ -198,7 +188,7 @@ func wdgTestKeyboard(t *testing.T, env *servertest.Env) {
 // and expiry.
 func wdgTestAPI(t *testing.T, env *servertest.Env) {
 	ctx := wdgTab(t, nil)
-	base := wdgLog(t, env)
+	base := env.Records(t, "demo")
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	poll(t, ctx, jsBannerSettled)
 	// Each decision: consentd.on's callback, then the DOM event.
@@ -298,7 +288,7 @@ func wdgTestRegions(t *testing.T, env *servertest.Env) {
 	// Opt-out: no banner, nothing recorded, everything on until the
 	// visitor opts out; the Do Not Sell link opens the settings.
 	ctx := wdgTab(t, california)
-	base := wdgLog(t, env)
+	base := env.Records(t, "demo")
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	poll(t, ctx, `!!window.consentd && !!`+jsLink)
 	time.Sleep(300 * time.Millisecond)
@@ -315,7 +305,7 @@ func wdgTestRegions(t *testing.T, env *servertest.Env) {
 	if got := eval[string](t, ctx, `[...`+jsPrefs+`.querySelectorAll('[data-cat]')].map(i => i.checked).join(' ') + ' ' + !!`+jsPrefs+`.querySelector('.note')`); got != "true true true false" {
 		t.Errorf("opt-out settings: switches and GPC note %s", got)
 	}
-	if n := wdgLog(t, env); n != base {
+	if n := env.Records(t, "demo"); n != base {
 		t.Errorf("opt-out without a decision stored %d records", n-base)
 	}
 
@@ -346,7 +336,7 @@ func wdgTestRegions(t *testing.T, env *servertest.Env) {
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
 	poll(t, ctx, `!!window.consentd && !!consentd.get()`)
 	time.Sleep(300 * time.Millisecond)
-	if n := wdgLog(t, env); n != base+1 {
+	if n := env.Records(t, "demo"); n != base+1 {
 		t.Errorf("%d records after the reload, want the one GPC record", n-base)
 	}
 
@@ -367,7 +357,7 @@ func wdgTestRegions(t *testing.T, env *servertest.Env) {
 	if got := eval[string](t, ctx, `[!!`+jsLink+`, consentd.has('analytics'), consentd.has('marketing')].join('|')`); got != "false|false|false" {
 		t.Errorf("opt-in: link, analytics, marketing %s", got)
 	}
-	if n := wdgLog(t, env); n != base+1 {
+	if n := env.Records(t, "demo"); n != base+1 {
 		t.Errorf("%d records, want 1", n-base)
 	}
 }

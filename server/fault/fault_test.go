@@ -2,7 +2,6 @@ package fault_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -13,22 +12,6 @@ import (
 )
 
 const clients = 32
-
-func noticeVersion(t *testing.T, base string) string {
-	t.Helper()
-	res, err := http.Get(base + "/n/demo.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var n struct {
-		Versions map[string]string `json:"versions"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&n); err != nil || n.Versions["fi"] == "" {
-		t.Fatalf("GET /n/demo.json: %d %v", res.StatusCode, err)
-	}
-	return n.Versions["fi"]
-}
 
 // Redis is killed (SIGKILL) while clients post decisions, and started
 // again on its port and data dir: consentd answers 503 + Retry-After in
@@ -55,7 +38,7 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 			rs := redisproc.StartT(t, redisproc.Options{Dir: filepath.Join(t.TempDir(), "redis"), AppendFsync: tt.fsync})
 			dep := newDeployment(t, rs.URL())
 			srv := dep.start(t)
-			nv := noticeVersion(t, dep.base)
+			nv := servertest.NoticeVersion(t, dep.base, "demo", "fi")
 
 			// Warm up with the same concurrency, so the baseline counts
 			// the HTTP workers a load of this size keeps.
@@ -137,7 +120,7 @@ func TestConsentdKilledMidBatch(t *testing.T) {
 	rs := redisproc.StartT(t, redisproc.Options{})
 	dep := newDeployment(t, rs.URL())
 	srv := dep.start(t)
-	l := newLoad(dep.base, noticeVersion(t, dep.base), clients)
+	l := newLoad(dep.base, servertest.NoticeVersion(t, dep.base, "demo", "fi"), clients)
 	l.run(ctx)
 	cycles := 1
 	if *long {

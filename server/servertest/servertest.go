@@ -213,11 +213,29 @@ func (e *Env) RestartRedis(t testing.TB) {
 	e.RedisSrv = rs
 }
 
+// Records is the number of entries in site's log (XLEN).
+func (e *Env) Records(t testing.TB, site string) int {
+	t.Helper()
+	n, err := e.Redis.XLen(context.Background(), ledger.LogKey(site)).Result()
+	if err != nil {
+		t.Fatalf("XLEN %s: %v", ledger.LogKey(site), err)
+	}
+	return int(n)
+}
+
 // NoticeVersion returns the current notice version of a site in lang,
 // as the running server publishes it in GET /n/{site}.json.
 func (e *Env) NoticeVersion(t testing.TB, site, lang string) string {
 	t.Helper()
-	resp, err := http.Get(e.URL + "/n/" + site + ".json")
+	return NoticeVersion(t, e.URL, site, lang)
+}
+
+// NoticeVersion returns the current notice version of a site in lang, as
+// the consentd at base (http://host:port) publishes it in
+// GET /n/{site}.json.
+func NoticeVersion(t testing.TB, base, site, lang string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/n/" + site + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
