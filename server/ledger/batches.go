@@ -249,7 +249,7 @@ func (bs *Batches) check(m *redis.XMessage, raw string, s *Stored) (*OpenBatch, 
 	switch {
 	case !ok || s.Seq < 1:
 		return nil, proof.Hash{}, bad("the record has no chain members (hash, seq)")
-	case claimed != s.Hash || computed.String() != claimed:
+	case claimed != s.Hash || !sameHash(computed, claimed):
 		return nil, proof.Hash{}, bad("the record does not hash to its hash %s: it was changed after it was stored", claimed)
 	}
 	id, _ := m.Values["b"].(string)
@@ -287,6 +287,13 @@ func (bs *Batches) Entry(m *redis.XMessage) (Entry, error) {
 		return Entry{}, err
 	}
 	return Entry{StreamID: m.ID, Record: s, Receipt: rc}, nil
+}
+
+// sameHash reports whether hex (64 lower-case hex digits) is h, without
+// allocating (it runs for every record an export serves).
+func sameHash(h proof.Hash, hex string) bool {
+	var buf [64]byte
+	return string(h.AppendHex(buf[:0])) == hex
 }
 
 // hashMember is how the "hash" member starts in a stored record: it is

@@ -27,23 +27,6 @@ func (l *Ledger) PublicKeys() proof.KeySet {
 	return ks
 }
 
-// Head returns the site's chain head as stored: the seq and hash of its
-// last record (0 and proof.Genesis for an empty chain).
-func (l *Ledger) Head(ctx context.Context, site string) (seq int64, hash string, err error) {
-	v, err := l.rdb.Get(ctx, HeadKey(site)).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, proof.Genesis, nil
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("%w: read chain head: %w", ErrUnavailable, err)
-	}
-	h, err := parseHead(v)
-	if err != nil {
-		return 0, "", err
-	}
-	return h.seq, h.hash.String(), nil
-}
-
 // ParseHeadValue reads the head key's value (HeadKey): "<seq> <hash>", or
 // "" for an empty chain (0 and proof.Genesis).
 func ParseHeadValue(v string) (seq int64, hash string, err error) {

@@ -297,14 +297,17 @@ func (l *Ledger) settle(g *siteBatch) error {
 		l.headMu.Lock()
 		l.heads[g.site] = g.after
 		l.headMu.Unlock()
-		if n := l.opts.CheckpointEvery; n > 0 && g.after.seq/n > g.head.seq/n {
-			l.checkpointSoon(g.site)
-		}
 		if err := l.replicated(g); err != nil {
 			// Written, so the head moved; but not acknowledged. The retry
 			// is answered as a duplicate once a WAIT confirms it. The
 			// snapshots are sent again with the next batch (HSETNX).
 			return l.fail(g, err)
+		}
+		// Checkpointed only once acknowledged (with --redis-wait-replicas:
+		// on the replicas too), so no checkpoint names records a failover
+		// could lose.
+		if n := l.opts.CheckpointEvery; n > 0 && g.after.seq/n > g.head.seq/n {
+			l.checkpointSoon(g.site)
 		}
 		l.noticesWritten(g)
 		for i, p := range g.items {
