@@ -170,7 +170,7 @@ func options() []option {
 		{"batch-max", "256", "most consent records written to Redis in one group commit (1-10000)", intSetter(1, 10000, func(c *Config, n int) { c.BatchMax = n })},
 		{"batch-workers", "1", "group commits in flight at once (1-64); one gives the largest batches", intSetter(1, 64, func(c *Config, n int) { c.BatchWorkers = n })},
 		{"admin-fail-limit", "10", "most failed admin API sign-ins (401/403) per client IP per minute, per instance; more get 429", intSetter(1, 10000, func(c *Config, n int) { c.AdminFailLimit = n })},
-		{"rate-limit", "600", "most consent posts per client address (an IPv4 address or an IPv6 /64) per site per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.RateLimit = n })},
+		{"rate-limit", "600", "most consent posts per client address (an IPv4 address or an IPv6 /64) per site per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 100000000, func(c *Config, n int) { c.RateLimit = n })},
 		{"site-rate-limit", "60000", "most consent posts per site per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 100000000, func(c *Config, n int) { c.SiteRateLimit = n })},
 		{"consent-id-limit", "10", "most consent posts per consent ID per minute, shared by every instance through Redis (0 = no limit)", intSetter(0, 1000000, func(c *Config, n int) { c.ConsentIDLimit = n })},
 		{"read-timeout", "10s", "most time a client may take to send one request, headers and body; then the connection is closed (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.ReadTimeout = d })},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"mime"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -82,52 +83,31 @@ const (
 	maxUserAgentLength = 512
 )
 
-// postConsent validates a decision, stores it and answers with its
-// receipt once Redis has acknowledged it.
-func (s *Server) postConsent(c *fiber.Ctx) error {
-	if err := checkJSONContentType(c.Get(fiber.HeaderContentType)); err != nil {
-		return err
-	}
-	body := c.Body()
-	if len(body) > consentBodyLimit {
-		return &APIError{Code: fiber.StatusRequestEntityTooLarge, Field: "body", Msg: fmt.Sprintf("body is larger than %d bytes", consentBodyLimit)}
-	}
-	req, err := decodeConsent(body)
-	if err != nil {
-		return err
-	}
-	if req.Site == "" {
-		return badRequest("site", "required: the site id")
-	}
-	entry, ok := s.site(req.Site)
-	if !ok {
-		return badRequest("site", "unknown site")
-	}
-	if origin := c.Get(fiber.HeaderOrigin); origin == "" || !entry.site.AllowsOrigin(origin) {
-		return &APIError{Code: fiber.StatusForbidden, Field: "Origin", Msg: "origin is not in the site's allowlist"}
-	}
-	rec, err := buildRecord(entry, &req)
-	if err != nil {
-		return err
-	}
-	// Every check that needs no Redis comes first.
-	if key := c.Get("Idempotency-Key"); key != "" {
-		if !saneToken(key, 64) {
-			return badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
-		}
-		rec.IdempotencyKey = strings.Clone(key)
-	}
-	addr := s.clientAddr(c) // X-Forwarded-For read once, for the location, the limits and the stored IP
-	loc, mode := s.locate(c, entry.site, addr)
-	rec.Country, rec.Mode = loc.Country, mode
-	if rec.Method == ledger.MethodGPC && mode != config.ModeOptOut {
-		return badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
-	}
-	rec.GPC = c.Get("Sec-GPC") == "1"
-	rec.UserAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
-	rec.IP = s.ips.Anonymize(addr)
+// consentInput is one POST /v1/consent as read from the request, once:
+// the decoded body and every header the decision depends on.
+type consentInput struct {
+	req       consentRequest
+	idemKey   string     // Idempotency-Key, checked; "" without one
+	addr      netip.Addr // the client's address (X-Forwarded-For read once)
+	gpc       bool       // Sec-GPC: 1
+	userAgent string
+}
 
-	if err := s.checkLimits(c, rec, addr, req.ConsentID != ""); err != nil {
+// postConsent validates a decision, stores it and answers with its
+// receipt once Redis has acknowledged it. Every check that needs no Redis
+// comes first; then the rate limits, the notice version (Redis only for
+// a version this instance does not serve) and the append.
+func (s *Server) postConsent(c *fiber.Ctx) error {
+	entry, in, err := s.readConsent(c)
+	if err != nil {
+		return err
+	}
+	loc, mode := s.locate(c, entry.site, in.addr)
+	rec, err := buildRecord(entry, in, s.ips.Anonymize(in.addr), loc.Country, mode)
+	if err != nil {
+		return err
+	}
+	if err := s.checkLimits(c, rec.Site, in.addr); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
@@ -136,11 +116,16 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		return s.storeError(rec.Site, err)
 	}
 	ack, err := s.appender.Append(ctx, rec)
-	if errors.Is(err, ledger.ErrIdempotencyConflict) {
+	var limited *ledger.RateLimitedError
+	switch {
+	case errors.Is(err, ledger.ErrIdempotencyConflict):
 		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",
 			Msg: "this Idempotency-Key was used for another request (other decision, consent ID, notice version, language or page): use a new key for a new decision"}
-	}
-	if err != nil {
+	case errors.As(err, &limited):
+		s.metrics.RateLimited(limitConsentID)
+		return &APIError{Code: fiber.StatusTooManyRequests, Field: "consentId", Msg: "too many decisions for this consent ID, retry later",
+			RetryAfter: strconv.Itoa(ceilSeconds(limited.RetryAfter))}
+	case err != nil:
 		return s.storeError(rec.Site, err)
 	}
 	status := fiber.StatusCreated
@@ -163,6 +148,43 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	res := c.Status(status).Response()
 	res.SwapBody(resp.appendJSON(res.SwapBody(nil)[:0]))
 	return nil
+}
+
+// readConsent reads a consent post: its body, its site (known, and the
+// Origin allowed) and the headers that matter, each checked.
+func (s *Server) readConsent(c *fiber.Ctx) (*siteEntry, *consentInput, error) {
+	if err := checkJSONContentType(c.Get(fiber.HeaderContentType)); err != nil {
+		return nil, nil, err
+	}
+	body := c.Body()
+	if len(body) > consentBodyLimit {
+		return nil, nil, &APIError{Code: fiber.StatusRequestEntityTooLarge, Field: "body", Msg: fmt.Sprintf("body is larger than %d bytes", consentBodyLimit)}
+	}
+	in := &consentInput{}
+	var err error
+	if in.req, err = decodeConsent(body); err != nil {
+		return nil, nil, err
+	}
+	if in.req.Site == "" {
+		return nil, nil, badRequest("site", "required: the site id")
+	}
+	entry, ok := s.site(in.req.Site)
+	if !ok {
+		return nil, nil, badRequest("site", "unknown site")
+	}
+	if origin := c.Get(fiber.HeaderOrigin); origin == "" || !entry.site.AllowsOrigin(origin) {
+		return nil, nil, &APIError{Code: fiber.StatusForbidden, Field: "Origin", Msg: "origin is not in the site's allowlist"}
+	}
+	if key := c.Get("Idempotency-Key"); key != "" {
+		if !saneToken(key, 64) {
+			return nil, nil, badRequest("Idempotency-Key", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
+		}
+		in.idemKey = strings.Clone(key)
+	}
+	in.addr = s.clientAddr(c)
+	in.gpc = c.Get("Sec-GPC") == "1"
+	in.userAgent = cleanText(c.Get(fiber.HeaderUserAgent), maxUserAgentLength)
+	return entry, in, nil
 }
 
 // appendJSON writes the response as encoding/json would, without
@@ -206,17 +228,27 @@ func checkJSONContentType(ct string) error {
 	return nil
 }
 
-// buildRecord checks the request against the site and makes the record.
-func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
-	site := e.site
+// buildRecord checks the request against the site and the visitor's
+// regional mode, and makes the record (ip: the stored form of the
+// client's address).
+func buildRecord(e *siteEntry, in *consentInput, ip, country, mode string) (*ledger.Record, error) {
+	site, req := e.site, &in.req
 	consentID := req.ConsentID
-	if consentID == "" {
+	switch {
+	case consentID == "" && in.idemKey != "":
+		// A retry of this request must land on the same visitor state,
+		// where its idempotency value is kept (ledger.IdemField).
+		consentID = idemConsentID(site.ID, in.idemKey)
+	case consentID == "":
 		consentID = uuid.NewString()
-	} else if !isLowerUUID(consentID) {
+	case !isLowerUUID(consentID):
 		return nil, badRequest("consentId", "must be a lowercase UUID such as 3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f")
 	}
 	if !slices.Contains(ledger.ClientMethods, req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
+	}
+	if req.Method == ledger.MethodGPC && mode != config.ModeOptOut {
+		return nil, badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
 	}
 	choices, err := checkChoices(site, req.Choices, req.Method)
 	if err != nil {
@@ -237,21 +269,35 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 		return nil, fmt.Errorf("record id: %w", err)
 	}
 	return &ledger.Record{
-		RequestHash:   requestHash(site.ID, req.ConsentID, req.Method, req.NoticeVersion, req.Language, page, choices),
-		Site:          site.ID,
-		RecordID:      recordID.String(),
-		ConsentID:     consentID,
-		Time:          time.Now().UTC(),
-		NoticeVersion: req.NoticeVersion,
-		PolicyVersion: site.PolicyVersion,
-		Method:        req.Method,
-		Choices:       choices,
-		Language:      req.Language,
-		URL:           page,
-		CounterTTL:    time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
-		RetentionTTL:  time.Duration(site.LogRetentionDays) * 24 * time.Hour,
-		RequiredCats:  e.required,
+		Site:           site.ID,
+		RecordID:       recordID.String(),
+		ConsentID:      consentID,
+		Time:           time.Now().UTC(),
+		NoticeVersion:  req.NoticeVersion,
+		PolicyVersion:  site.PolicyVersion,
+		Method:         req.Method,
+		Choices:        choices,
+		Language:       req.Language,
+		URL:            page,
+		UserAgent:      in.userAgent,
+		IP:             ip,
+		Country:        country,
+		Mode:           mode,
+		GPC:            in.gpc,
+		IdempotencyKey: in.idemKey,
+		RequestHash:    requestHash(site.ID, req.ConsentID, req.Method, req.NoticeVersion, req.Language, page, choices),
+		LimitConsentID: req.ConsentID != "",
 	}, nil
+}
+
+// idemConsentNamespace is the UUID namespace of idemConsentID.
+var idemConsentNamespace = uuid.MustParse("5c0b7a54-3c1e-4d8e-9a55-0d7f3e6c2b19")
+
+// idemConsentID is the consent ID of a request that sent an
+// Idempotency-Key but no consent ID: a name-based UUID (version 5) of the
+// site and the key, so a retry gets the same one.
+func idemConsentID(site, key string) string {
+	return uuid.NewSHA1(idemConsentNamespace, []byte(site+"\x00"+key)).String()
 }
 
 // checkChoices requires a true/false for every category of the site and
@@ -308,14 +354,16 @@ func checkChoices(site *config.Site, choices []choice, method string) (map[strin
 // one), each length-prefixed, and the choices in sorted order. A request
 // reusing an Idempotency-Key must have the same (ledger.Record.RequestHash).
 func requestHash(site, consentID, method, noticeVersion, language, page string, choices map[string]bool) string {
-	h := sha256.New()
-	for _, f := range []string{site, consentID, method, noticeVersion, language, page} {
-		fmt.Fprintf(h, "%d:%s", len(f), f)
+	b := make([]byte, 0, 256)
+	for _, f := range [...]string{site, consentID, method, noticeVersion, language, page} {
+		b = append(append(strconv.AppendInt(b, int64(len(f)), 10), ':'), f...)
 	}
 	for _, id := range slices.Sorted(maps.Keys(choices)) {
-		fmt.Fprintf(h, "%d:%s=%t", len(id), id, choices[id])
+		b = append(append(strconv.AppendInt(b, int64(len(id)), 10), ':'), id...)
+		b = strconv.AppendBool(append(b, '='), choices[id])
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // cleanPageURL keeps scheme, host and path of the page: query strings and

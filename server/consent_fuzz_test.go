@@ -18,7 +18,7 @@ func FuzzConsentRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	e := &siteEntry{site: site, required: []string{"necessary"}}
+	e := &siteEntry{site: site}
 	for _, seed := range consentSeeds {
 		f.Add([]byte(seed))
 	}
@@ -28,7 +28,7 @@ func FuzzConsentRequest(f *testing.F) {
 			if key, bad := refKeyProblem(body); bad {
 				t.Fatalf("accepted, but key %q is given twice or misspelled", key)
 			}
-			_, err = buildRecord(e, &req)
+			_, err = buildRecord(e, &consentInput{req: req}, "192.0.2.0", "", config.ModeOptIn)
 		}
 		if err == nil {
 			return

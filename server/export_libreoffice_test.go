@@ -192,7 +192,6 @@ func storeHostile(t *testing.T, env *servertest.Env, nv string, i int, h hostile
 		} else {
 			r.UserAgent = h.value
 		}
-		r.CounterTTL, r.RetentionTTL = time.Hour, time.Hour
 		if _, err := env.Ledger.Append(context.Background(), &r); err != nil {
 			t.Fatal(err)
 		}

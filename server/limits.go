@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/ratelimit"
 )
 
@@ -33,41 +32,32 @@ const (
 	limitConsentID = "consent_id"
 )
 
-// checkLimits counts a consent post against the shared limits: per client
-// address (IPv4, or IPv6 /64) and site, per site, and per consent ID when
-// the client sent one. Over a limit it returns a 429 with Retry-After.
+// checkLimits counts a consent post against the limits shared by every
+// instance: per client address (IPv4, or IPv6 /64) and site, and per
+// site. Over a limit it returns a 429 with Retry-After. (The limit per
+// consent ID is the ledger's: the append script counts it in the
+// visitor's state, ledger.Options.ConsentIDLimit.)
 //
 // When Redis does not answer, the post is admitted unchecked and counted
 // in consentd_rate_limit_errors_total (fail open): the ledger needs the
 // same Redis, so such a post is answered 503 a moment later anyway, and a
 // limiter must not turn a Redis outage into refusals of its own.
-func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, addr netip.Addr, clientConsentID bool) error {
-	if s.limiter == nil {
-		return nil
-	}
-	consentIDLimit := 0
-	if clientConsentID {
-		consentIDLimit = s.cfg.ConsentIDLimit
-	}
-	if s.cfg.RateLimit <= 0 && s.cfg.SiteRateLimit <= 0 && consentIDLimit <= 0 {
+func (s *Server) checkLimits(c *fiber.Ctx, site string, addr netip.Addr) error {
+	if s.limiter == nil || s.cfg.RateLimit <= 0 && s.cfg.SiteRateLimit <= 0 {
 		return nil // every limit is off: no key to build, no round trip
 	}
 	// A counter's key is built only when its limit is on: the address key
 	// needs a keyed hash of the address and concatenation.
-	var counters [3]ratelimit.Counter
-	var names [3]string
+	var counters [2]ratelimit.Counter
+	var names [2]string
 	n := 0
 	if limit := s.cfg.RateLimit; limit > 0 {
-		counters[n] = limitCounter(ratelimit.AddrKey(rec.Site, s.ips.LimitKey(addr)), limit)
+		counters[n] = limitCounter(ratelimit.AddrKey(site, s.ips.LimitKey(addr)), limit)
 		names[n] = limitAddress
 		n++
 	}
 	if limit := s.cfg.SiteRateLimit; limit > 0 {
-		counters[n], names[n] = limitCounter(ratelimit.SiteKey(rec.Site), limit), limitSite
-		n++
-	}
-	if consentIDLimit > 0 {
-		counters[n], names[n] = limitCounter(ratelimit.ConsentKey(rec.Site, rec.ConsentID), consentIDLimit), limitConsentID
+		counters[n], names[n] = limitCounter(ratelimit.SiteKey(site), limit), limitSite
 		n++
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), limitTimeout)
@@ -75,7 +65,7 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, addr netip.Addr, 
 	res, err := s.limiter.Take(ctx, counters[:n])
 	if err != nil {
 		s.metrics.RateLimitError()
-		s.log.Debug("rate limit not checked: Redis did not answer; admitting", "site", rec.Site, "err", err)
+		s.log.Debug("rate limit not checked: Redis did not answer; admitting", "site", site, "err", err)
 		return nil
 	}
 	if res.Admitted() {
@@ -94,8 +84,6 @@ func (s *Server) checkLimits(c *fiber.Ctx, rec *ledger.Record, addr netip.Addr, 
 		e.Msg = "too many requests from this address, retry later"
 	case limitSite:
 		e.Msg = "too many requests for this site, retry later"
-	case limitConsentID:
-		e.Msg, e.Field = "too many decisions for this consent ID, retry later", "consentId"
 	}
 	return e
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/clientip"
-	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/ratelimit"
 )
 
@@ -30,24 +29,21 @@ func (r *takeRecorder) Take(_ context.Context, counters []ratelimit.Counter) (ra
 // costs nothing, not even its key. When the address limit is off the
 // server has no client address resolver at all, so hashing the address
 // for its key would panic; when every limit is off the limiter is not
-// called.
+// called. The consent ID limit is not the limiter's (the ledger counts it).
 func TestCheckLimitsOnlyBuildsKeysOfActiveLimits(t *testing.T) {
-	const id = "3f2b6c1e-8d4a-4b7e-9c0d-2a1b3c4d5e6f"
 	tests := []struct {
 		name                 string
 		address, site, perID int
-		clientConsentID      bool
 		wantKeys             []string // "" prefix match for the address key; nil = no Take
 		wantLimits           []int
 		wantRateLimitHeaders bool
 	}{
-		{"every limit off", 0, 0, 0, true, nil, nil, false},
-		{"consent ID limit on, no client consent ID", 0, 0, 5, false, nil, nil, false},
-		{"site limit only", 0, 7, 0, true, []string{"c:{demo}:r:s"}, []int{7}, false},
-		{"consent ID limit only", 0, 0, 5, true, []string{"c:{demo}:r:c:" + id}, []int{5}, false},
-		{"site and consent ID", 0, 7, 5, true, []string{"c:{demo}:r:s", "c:{demo}:r:c:" + id}, []int{7, 5}, false},
-		{"address limit only", 3, 0, 0, false, []string{"c:{demo}:r:a:"}, []int{3}, true},
-		{"every limit on", 3, 7, 5, true, []string{"c:{demo}:r:a:", "c:{demo}:r:s", "c:{demo}:r:c:" + id}, []int{3, 7, 5}, true},
+		{"every limit off", 0, 0, 0, nil, nil, false},
+		{"consent ID limit only (the ledger's)", 0, 0, 5, nil, nil, false},
+		{"site limit only", 0, 7, 0, []string{"c:{demo}:r:s"}, []int{7}, false},
+		{"site and consent ID", 0, 7, 5, []string{"c:{demo}:r:s"}, []int{7}, false},
+		{"address limit only", 3, 0, 0, []string{"c:{demo}:r:a:"}, []int{3}, true},
+		{"every limit on", 3, 7, 5, []string{"c:{demo}:r:a:", "c:{demo}:r:s"}, []int{3, 7}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,10 +52,9 @@ func TestCheckLimitsOnlyBuildsKeysOfActiveLimits(t *testing.T) {
 			if tt.address > 0 {
 				s.ips = clientip.New(nil, "truncate", "")
 			}
-			rec := &ledger.Record{Site: "demo", ConsentID: id}
 			app := fiber.New()
 			app.Get("/", func(c *fiber.Ctx) error {
-				return s.checkLimits(c, rec, netip.MustParseAddr("192.0.2.1"), tt.clientConsentID)
+				return s.checkLimits(c, "demo", netip.MustParseAddr("192.0.2.1"))
 			})
 			res, err := app.Test(httptest.NewRequest("GET", "/", nil))
 			if err != nil {

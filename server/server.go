@@ -22,6 +22,7 @@ import (
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/geo"
+	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
 	"github.com/consentd/consentd/server/notice"
 	"github.com/consentd/consentd/widget"
@@ -34,9 +35,16 @@ type Ledger interface {
 	HistoryReader // admin.go
 	CounterReader // stats.go
 	NoticeStore   // noticepage.go, and the notice registry of every site load
+	PolicySetter  // every site load
 	ProofStore    // proof.go, export.go
 	Trimmer       // the retention job
 	Pinger        // health.go
+}
+
+// PolicySetter takes how the store keeps each site's data, when the site
+// loads (as its notices are registered): records do not carry it.
+type PolicySetter interface {
+	SetPolicy(site string, p ledger.Policy)
 }
 
 // Trimmer trims a site's log to its retention (the retention job).
@@ -82,6 +90,7 @@ type Server struct {
 	history  HistoryReader
 	counters CounterReader
 	notices  NoticeStore
+	policies PolicySetter
 	proofs   ProofStore
 	trimmer  Trimmer
 	pinger   Pinger
@@ -118,7 +127,6 @@ type siteEntry struct {
 	site         *config.Site
 	public       config.PublicSite
 	bundle       *asset.Asset
-	required     []string // ids of required categories, computed once per load
 	notice       *noticeEntry
 }
 
@@ -131,6 +139,7 @@ func New(d Deps) (*Server, error) {
 		history:    d.Ledger,
 		counters:   d.Ledger,
 		notices:    d.Ledger,
+		policies:   d.Ledger,
 		proofs:     d.Ledger,
 		trimmer:    d.Ledger,
 		pinger:     d.Ledger,
@@ -200,6 +209,22 @@ func (s *Server) SiteIDs() []string {
 	return ids.IDs()
 }
 
+// sitePolicy is how the store keeps site's data: visitor state as long
+// as its log (logRetentionDays), report counters at least 400 days, and
+// no opt-in counts of required categories.
+func sitePolicy(site *config.Site) ledger.Policy {
+	p := ledger.Policy{
+		CounterTTL:   time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
+		RetentionTTL: time.Duration(site.LogRetentionDays) * 24 * time.Hour,
+	}
+	for _, cat := range site.Categories {
+		if cat.Required {
+			p.Required = append(p.Required, cat.ID)
+		}
+	}
+	return p
+}
+
 func (s *Server) load() error {
 	start := time.Now()
 	sites, err := config.LoadSites(s.cfg.SitesDir)
@@ -239,13 +264,8 @@ func (s *Server) load() error {
 		for _, w := range site.CheckNotice() {
 			s.log.Warn("privacy notice incomplete", "site", id, "field", w.Field, "article", w.Article, "msg", w.Msg)
 		}
-		var required []string
-		for _, cat := range site.Categories {
-			if cat.Required {
-				required = append(required, cat.ID)
-			}
-		}
-		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, required: required, notice: ne}
+		s.policies.SetPolicy(id, sitePolicy(site))
+		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, notice: ne}
 		for _, o := range site.Origins {
 			c.origins[o] = true
 		}

@@ -55,8 +55,8 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 1, "wrk threads")
 	flag.StringVar(&o.fsync, "appendfsync", "everysec", "Redis appendfsync: everysec or always")
 	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
-	flag.BoolVar(&o.limits, "limits", false, "check the Redis rate limits on every post (limits set too high to refuse any); default: limits off")
-	flag.BoolVar(&o.idempotency, "idempotency", false, "send a new Idempotency-Key with every post, as the widget does (the key is checked and stored); default: no key")
+	flag.BoolVar(&o.limits, "limits", true, "check the Redis rate limits on every post, as production does (limits set too high to refuse any); -limits=false: limits off")
+	flag.BoolVar(&o.idempotency, "idempotency", true, "send every post as a widget sends a visitor's first decision: a new consent ID in the body and a new Idempotency-Key (both checked and stored); -idempotency=false: neither")
 	flag.StringVar(&o.nostore, "nostore", "", "also measure posts answered without storing, with this consentd built with -tags consentd_nostore (make bench builds bin/consentd-nostore): the request path alone")
 	flag.BoolVar(&o.replica, "replica", false, "also start a Redis replica and run consentd with CONSENTD_REDIS_WAIT_REPLICAS=1 (every group commit waits for the replica: docs/deploy.md)")
 	flag.StringVar(&o.compare, "compare", "", "instead: chained ingest of -consentd and this consentd binary in turns (ABAB…, -rounds each) on one Redis, and the means (compare.go)")
@@ -180,10 +180,10 @@ func run(o options) error {
 	fmt.Printf("CPU per chained record, consentd + Redis + wrk: %v; a ratio of 0.5 allows %v (%d cores / half of healthz's rate)\n",
 		spent.Round(100*time.Nanosecond), budget.Round(100*time.Nanosecond), runtime.NumCPU())
 	fmt.Printf("group commit: %s\n", runs[0].batches)
-	fmt.Printf("Redis time in the append script per record (INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
+	fmt.Printf("Redis time in scripts per record (the append script and, with -limits, the rate-limit script; INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
 	fmt.Printf("Redis memory per record (used_memory growth): %.0f B\n", ch.memPerRec)
 	if c := runs[0].commands; c != nil {
-		fmt.Printf("inside the script, per call (first run): XADD %v, HSET %v, EXPIRE %v; the script %v per record\n",
+		fmt.Printf("inside the scripts, per call (first run): XADD %v, HSET %v, EXPIRE %v; the scripts %v per record\n",
 			c["xadd"].perCall(), c["hset"].perCall(), c["expire"].perCall(), runs[0].scriptPerRec.Round(100*time.Nanosecond))
 	}
 	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; ingest %.0f%% / %.0f%%\n",

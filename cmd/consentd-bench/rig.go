@@ -118,7 +118,7 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 		cmd.Env = append(cmd.Env, "CONSENTD_REDIS_WAIT_REPLICAS=1")
 	}
 	if o.limits { // check every limit on every post, too high to refuse any (later entries win)
-		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT=1000000", "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
+		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT=100000000", "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -145,9 +145,12 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Origin\"] = %q\nwrk.headers[\"User-Agent\"] = \"consentd-bench\"\n",
 		string(body), benchOrigin)
 	if o.idempotency {
-		// A new key per request, as the widget sends (unique across runs
-		// and wrk threads: a random prefix per script load and a counter).
-		lua += idempotencyLua
+		// As the widget sends a visitor's first decision: a new consent ID
+		// and a new Idempotency-Key per request (unique across runs and
+		// wrk threads: a random prefix per script load and a counter).
+		lua += fmt.Sprintf(widgetLua, string(body[:1]))
+		lua += fmt.Sprintf("local rest = %q\n", string(body[1:]))
+		lua += widgetRequestLua
 	}
 	if err := os.WriteFile(s.lua, []byte(lua), 0o644); err != nil {
 		s.stop()
@@ -156,15 +159,23 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 	return s, nil
 }
 
-// idempotencyLua makes wrk send a new Idempotency-Key with every request.
-const idempotencyLua = `
+// widgetLua starts the wrk script that sends each post as a widget sends
+// a visitor's first decision (the body's first byte is the %s).
+const widgetLua = `
 math.randomseed(os.time() + math.floor(os.clock() * 1e6))
-local prefix = string.format("%08x%08x-", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+local prefix = string.format("%%08x", math.random(0, 0x7fffffff))
+local open = %q
+`
+
+// widgetRequestLua makes wrk send a new consent ID (a lowercase UUID) in
+// the body and a new Idempotency-Key with every request.
+const widgetRequestLua = `
 local n = 0
 request = function()
   n = n + 1
-  wrk.headers["Idempotency-Key"] = prefix .. n
-  return wrk.format()
+  local id = string.format("%s-0000-4000-8000-%012x", prefix, n)
+  wrk.headers["Idempotency-Key"] = id
+  return wrk.format(nil, nil, nil, open .. '"consentId":"' .. id .. '",' .. rest)
 end
 `
 

@@ -125,6 +125,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	lopts.BatchMax, lopts.Workers, lopts.Observer = cfg.BatchMax, cfg.BatchWorkers, m
 	lopts.WaitReplicas, lopts.WaitTimeout = cfg.RedisWaitReplicas, cfg.RedisWaitTimeout
+	lopts.ConsentIDLimit = cfg.ConsentIDLimit
 	if ledger.NoStore {
 		log.Error("this binary was built with the consentd_nostore tag for benchmarks: consent decisions are answered but NOT stored; never deploy it")
 	}

@@ -67,8 +67,7 @@ func (c *chain) appendRandom(t testing.TB, rng *rand.Rand, n int) {
 		r := &ledger.Record{Site: "demo", RecordID: rid.String(), ConsentID: uuid.NewString(), Time: time.Now().UTC(),
 			NoticeVersion: c.versions[rng.IntN(len(c.versions))], PolicyVersion: "2026-11-01", Method: ledger.MethodCustom,
 			Choices:  map[string]bool{"necessary": true, "analytics": rng.IntN(2) == 0, "marketing": rng.IntN(2) == 0},
-			Language: "fi", URL: "https://www.example.fi/" + fmt.Sprint(rng.IntN(100)), UserAgent: fmt.Sprintf("ua \"%d\" ä\u2028", i), IP: "192.0.2.0",
-			CounterTTL: time.Hour, RetentionTTL: time.Hour}
+			Language: "fi", URL: "https://www.example.fi/" + fmt.Sprint(rng.IntN(100)), UserAgent: fmt.Sprintf("ua \"%d\" ä\u2028", i), IP: "192.0.2.0"}
 		if rng.IntN(3) == 0 {
 			r.IdempotencyKey = fmt.Sprint("k-", i)
 		}

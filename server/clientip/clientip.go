@@ -7,15 +7,37 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
-// Resolver resolves and anonymizes client addresses.
+// Resolver resolves and anonymizes client addresses. It is safe for
+// concurrent use; use it through the pointer New returns.
 type Resolver struct {
 	trusted []netip.Prefix
 	mode    string // "truncate", "hash" or "none"
 	secret  []byte
+	// macs holds HMAC-SHA-256 states keyed with secret: a reset one
+	// costs no key schedule and no allocation (BenchmarkLimitKey).
+	macs sync.Pool
+}
+
+// keyedHash returns the first 16 bytes, in hex, of HMAC-SHA-256 keyed
+// with the secret over data.
+func (r *Resolver) keyedHash(data []byte) string {
+	m, ok := r.macs.Get().(hash.Hash)
+	if ok {
+		m.Reset()
+	} else {
+		m = hmac.New(sha256.New, r.secret)
+	}
+	m.Write(data)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	r.macs.Put(m)
+	return hex.EncodeToString(sum[:16])
 }
 
 // New returns a Resolver. Only peers inside trusted may set
@@ -94,9 +116,7 @@ func (r *Resolver) Anonymize(a netip.Addr) string {
 	case "none":
 		return ""
 	case "hash":
-		m := hmac.New(sha256.New, r.secret)
-		m.Write(a.AsSlice())
-		return hex.EncodeToString(m.Sum(nil)[:16])
+		return r.keyedHash(a.AsSlice())
 	}
 	bits := 24
 	if a.Is6() {
@@ -132,10 +152,7 @@ func LimitPrefix(a netip.Addr) netip.Prefix {
 // IPv4 key can be reversed by trying every address; counters live for one
 // window only.
 func (r *Resolver) LimitKey(a netip.Addr) string {
-	p := LimitPrefix(a)
-	m := hmac.New(sha256.New, r.secret)
-	m.Write([]byte("ratelimit\x00"))
-	b, _ := p.MarshalBinary()
-	m.Write(b)
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var buf [64]byte
+	b, _ := LimitPrefix(a).AppendBinary(append(buf[:0], "ratelimit\x00"...))
+	return r.keyedHash(b)
 }

@@ -288,3 +288,13 @@ func TestLimitKey(t *testing.T) {
 		t.Errorf("invalid address: %q", k)
 	}
 }
+
+// BenchmarkLimitKey: the address limit's key, made once per consent post.
+func BenchmarkLimitKey(b *testing.B) {
+	r := New(nil, "truncate", "secret")
+	a := netip.MustParseAddr("198.51.100.7")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = r.LimitKey(a)
+	}
+}

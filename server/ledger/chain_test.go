@@ -86,7 +86,7 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				r := newRecord("demo")
-				r.IdempotencyKey = fmt.Sprint("key-", k)
+				r.IdempotencyKey, r.ConsentID = fmt.Sprint("key-", k), fmt.Sprintf("00000000-0000-4000-8000-%012d", k)
 				rc, err := l.Append(ctx, r)
 				answers[k][c] = answer{rc, err}
 			}()
@@ -120,7 +120,7 @@ func TestDuplicatesKeepChainValid(t *testing.T) {
 	// Across batches: one more of each, one at a time.
 	for k := range keys {
 		r := newRecord("demo")
-		r.IdempotencyKey = fmt.Sprint("key-", k)
+		r.IdempotencyKey, r.ConsentID = fmt.Sprint("key-", k), fmt.Sprintf("00000000-0000-4000-8000-%012d", k)
 		rc, err := l.Append(ctx, r)
 		if err != nil || !rc.Duplicate {
 			t.Fatalf("replay: %+v %v", rc, err)

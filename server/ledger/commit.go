@@ -144,8 +144,9 @@ func (l *Ledger) commit(batch []*pending) {
 }
 
 // group splits a batch by site. A request whose idempotency key another
-// request of the same batch already has follows that one: it is not sent,
-// and gets the first one's receipt as a duplicate.
+// request of the same batch for the same consent ID already has follows
+// that one: it is not sent, and gets the first one's receipt as a
+// duplicate.
 func (l *Ledger) group(batch []*pending) []*siteBatch {
 	var groups []*siteBatch
 	for _, p := range batch {
@@ -160,7 +161,7 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 			g = &siteBatch{site: p.rec.Site}
 			groups = append(groups, g)
 		}
-		if first := g.find(p.rec.IdempotencyKey); first != nil {
+		if first := g.find(p.rec.IdempotencyKey, p.rec.ConsentID); first != nil {
 			if first.rec.RequestHash != p.rec.RequestHash {
 				p.done <- result{err: ErrIdempotencyConflict}
 				continue
@@ -185,12 +186,12 @@ func (l *Ledger) group(batch []*pending) []*siteBatch {
 	return groups
 }
 
-func (g *siteBatch) find(idem string) *pending {
+func (g *siteBatch) find(idem, consentID string) *pending {
 	if idem == "" {
 		return nil
 	}
 	for _, p := range g.items {
-		if p.rec.IdempotencyKey == idem {
+		if p.rec.IdempotencyKey == idem && p.rec.ConsentID == consentID {
 			return p
 		}
 	}
@@ -348,6 +349,18 @@ func (l *Ledger) settle(g *siteBatch) error {
 		if n >= 1 && int(n) <= len(g.items) {
 			p := g.items[n-1]
 			p.answer(duplicate(s, p.rec.RequestHash))
+			drop[int(n-1)] = true
+		}
+	}
+	var limited []any
+	if len(vals) > 4 {
+		limited, _ = vals[4].([]any)
+	}
+	for i := 0; i+1 < len(limited); i += 2 {
+		n, _ := limited[i].(int64)
+		ms, _ := limited[i+1].(int64)
+		if n >= 1 && int(n) <= len(g.items) && !drop[int(n-1)] {
+			g.items[n-1].answer(result{err: &RateLimitedError{RetryAfter: time.Duration(ms) * time.Millisecond}})
 			drop[int(n-1)] = true
 		}
 	}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,8 +138,8 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newRecord("demo")
-	b.IdempotencyKey, b.RequestHash, b.Method = "k", "hash-b", MethodRejectAll
+	b := retryOf(a)
+	b.RequestHash, b.Method = "hash-b", MethodRejectAll
 	if rc, err := l.Append(ctx, b); !errors.Is(err, ErrIdempotencyConflict) {
 		t.Fatalf("other request, same key: %+v %v; want ErrIdempotencyConflict", rc, err)
 	}
@@ -151,7 +152,7 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 	// In one batch: the first is stored, the second refused.
 	x, y := newRecord("demo"), newRecord("demo")
 	x.IdempotencyKey, x.RequestHash = "k2", "hash-x"
-	y.IdempotencyKey, y.RequestHash = "k2", "hash-y"
+	y.IdempotencyKey, y.RequestHash, y.ConsentID = "k2", "hash-y", x.ConsentID
 	var ps []*pending
 	for _, r := range []*Record{x, y} {
 		enc, err := r.encodeParts(nil)
@@ -161,7 +162,7 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)})
+		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters([]string{"necessary"}), done: make(chan result, 1)})
 	}
 	l.commit(ps)
 	if res := <-ps[0].done; res.err != nil {
@@ -223,5 +224,95 @@ func TestCheckpointEveryRecords(t *testing.T) {
 	}
 	if n := rdb.LLen(ctx, CheckpointsKey("demo")).Val(); n != 4 {
 		t.Fatalf("%d checkpoints stored, want 4 (10, 20, 25, 26)", n)
+	}
+}
+
+// TestConsentIDLimit: records with LimitConsentID count against
+// ConsentIDLimit per consent ID in the visitor's hash; one over it gets
+// a *RateLimitedError with the time left in the window and stores
+// nothing, in a later batch and within one batch (the others of that
+// batch are stored). Records without LimitConsentID (a consent ID the
+// server made), other consent IDs and a new window are not limited.
+func TestConsentIDLimit(t *testing.T) {
+	l, rdb, _ := setup(t, Options{ConsentIDLimit: 3, ConsentIDWindow: time.Hour})
+	ctx := context.Background()
+	visitor := newRecord("demo").ConsentID
+	limited := func(consentID string) *Record {
+		r := newRecord("demo")
+		r.ConsentID, r.LimitConsentID = consentID, true
+		return r
+	}
+	for i := range 2 {
+		if _, err := l.Append(ctx, limited(visitor)); err != nil {
+			t.Fatalf("decision %d: %v", i+1, err)
+		}
+	}
+	// One batch of three: the first fits, the other two do not.
+	var ps []*pending
+	for range 3 {
+		r := limited(visitor)
+		enc, err := r.encodeParts(nil)
+		if err == nil {
+			err = enc.prehash()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(nil), done: make(chan result, 1)})
+	}
+	l.commit(ps)
+	for i, p := range ps {
+		res := <-p.done
+		var rl *RateLimitedError
+		switch {
+		case i == 0 && res.err != nil:
+			t.Fatalf("third decision: %v", res.err)
+		case i > 0 && (!errors.As(res.err, &rl) || rl.RetryAfter <= 59*time.Minute || rl.RetryAfter > time.Hour):
+			t.Fatalf("decision %d of the window: %+v; want a RateLimitedError with about an hour left", i+3, res)
+		}
+	}
+	if _, err := l.Append(ctx, limited(visitor)); !errors.As(err, new(*RateLimitedError)) {
+		t.Fatalf("a later batch: %v; want a RateLimitedError", err)
+	}
+	if _, err := l.Append(ctx, limited(newRecord("demo").ConsentID)); err != nil {
+		t.Fatalf("another consent ID: %v", err)
+	}
+	server := newRecord("demo")
+	server.ConsentID = visitor // as if the server made it: not limited
+	if _, err := l.Append(ctx, server); err != nil {
+		t.Fatalf("without LimitConsentID: %v", err)
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 5 {
+		t.Fatalf("log has %d records, want 5", n)
+	}
+	if got := rdb.HGet(ctx, VisitorKey("demo", visitor), "l").Val(); !strings.HasSuffix(got, ":3") {
+		t.Fatalf("the visitor's count is %q, want 3 in the window", got)
+	}
+	// The window over (its start moved back), the visitor may decide again.
+	if err := rdb.HSet(ctx, VisitorKey("demo", visitor), "l", fmt.Sprint(time.Now().Add(-time.Hour).UnixMilli(), ":3")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, limited(visitor)); err != nil {
+		t.Fatalf("in a new window: %v", err)
+	}
+}
+
+// TestIdempotencyKeyIsPerConsentID: the same Idempotency-Key sent for
+// two consent IDs is two requests (the key lives in each visitor's hash).
+func TestIdempotencyKeyIsPerConsentID(t *testing.T) {
+	l, rdb, _ := setup(t, Options{})
+	ctx := context.Background()
+	a, b := newRecord("demo"), newRecord("demo")
+	a.IdempotencyKey, b.IdempotencyKey = "same", "same"
+	for _, r := range []*Record{a, b} {
+		if ack, err := l.Append(ctx, r); err != nil || ack.Duplicate {
+			t.Fatalf("%+v %v; want a new record", ack, err)
+		}
+	}
+	if got := rdb.HGet(ctx, VisitorKey("demo", a.ConsentID), IdemField("same")).Val(); !strings.HasPrefix(got, "2|") {
+		t.Fatalf("idempotency value %q", got)
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 2 {
+		t.Fatalf("log has %d records, want 2", n)
 	}
 }

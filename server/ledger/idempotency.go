@@ -13,15 +13,14 @@ import (
 // nothing of the new request is stored (the server answers 422).
 var ErrIdempotencyConflict = errors.New("ledger: Idempotency-Key was used for a different request")
 
-// The value of an idempotency key (IdemKey) says what a retry of the
-// stored request is answered with:
+// The idempotency value of a request (field IdemField of the visitor
+// hash) says what a retry of the stored request is answered with:
 //
 //	2|<request hash>|<record ID>|<consent ID>|<unix ms>|<stream ID>
 //
 // Go writes everything up to the time (Record.idemPrefix); the append
-// script adds "|<stream ID>", which only it knows. Values written before
-// the request hash was kept have no "2|" and no request hash (they are
-// kept 72 h at most: IdempotencyTTL).
+// script adds "|<stream ID>", which only it knows. A value without "2|"
+// and the request hash (written by consentd before 0.1.0) is still read.
 const idemFormat = "2"
 
 // idemValue is an idempotency key's value, parsed.

@@ -16,11 +16,6 @@ func LogKey(site string) string { return "c:{" + site + "}:log" }
 // Lifetime: CounterTTL days after the day's last decision.
 func DailyKey(site, day string) string { return "c:{" + site + "}:d:" + day }
 
-// IdemKey is the string c:{site}:i:{key}: the receipt of a request sent
-// with an Idempotency-Key, so a retried request is stored once. Lifetime:
-// IdempotencyTTL.
-func IdemKey(site, key string) string { return "c:{" + site + "}:i:" + key }
-
 // NoticeKey is the hash c:{site}:notices: notice version → the JSON
 // snapshot of the public site config with that version (what visitors
 // citing the version were shown). Lifetime: kept forever (small).
@@ -31,9 +26,16 @@ func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 // entry of the latest decision), choices (its choices, canonical JSON),
 // and one field per decision, named by its stream ID, holding its method:
 // a look-up (a visitor's access request) reads the decisions from the log
-// by these IDs. Lifetime: the site's logRetentionDays after the visitor's
-// last decision (it indexes the log, which is kept that long).
+// by these IDs. Also IdemField per request sent with an Idempotency-Key
+// (what a retry is answered with), and "l", the consent ID limit's window
+// start and count (append.lua). Lifetime: the site's logRetentionDays
+// after the visitor's last decision (it indexes the log, which is kept
+// that long).
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
+
+// IdemField is the field of VisitorKey that holds what a request sent
+// with Idempotency-Key key is answered with when retried (idempotency.go).
+func IdemField(key string) string { return "i:" + key }
 
 // HeadKey is the string c:{site}:head: "<seq> <hash>" of the site's last
 // chained record (the chain head). The append script checks it against

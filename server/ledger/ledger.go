@@ -23,8 +23,16 @@ var (
 	ErrClosed = errors.New("ledger: closed")
 )
 
-// IdempotencyTTL is how long a request's idempotency key is remembered.
-const IdempotencyTTL = 72 * time.Hour
+// RateLimitedError is what Append answers for a record over the consent
+// ID limit (Options.ConsentIDLimit): nothing of it is stored.
+type RateLimitedError struct {
+	// RetryAfter is how long until the limit's window ends.
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("ledger: too many decisions for this consent ID; retry after %v", e.RetryAfter)
+}
 
 // Observer is told about every batch; metrics implement it.
 type Observer interface {
@@ -71,6 +79,14 @@ type Options struct {
 	// be shorter than the Redis client's ReadTimeout (go-redis: 5 s), which
 	// bounds the whole pipeline.
 	WaitTimeout time.Duration
+	// ConsentIDLimit, when above 0, is the most records per
+	// ConsentIDWindow for one consent ID among the records with
+	// LimitConsentID; the append script counts them in the visitor hash
+	// and refuses one over the limit (*RateLimitedError).
+	ConsentIDLimit int
+	// ConsentIDWindow is the consent ID limit's fixed window (default
+	// one minute): it starts with the first record counted.
+	ConsentIDWindow time.Duration
 }
 
 // Ledger appends consent records to Redis with group commit. It is safe
@@ -89,6 +105,9 @@ type Ledger struct {
 	noticeMu sync.Mutex
 	notices  map[string]map[string]*snapshot // site → version → snapshot
 
+	policyMu sync.RWMutex
+	policies map[string]Policy // site → its policy (SetPolicy)
+
 	key    *proof.SigningKey
 	token  string // this instance, for the turn key (append.lua)
 	headMu sync.Mutex
@@ -104,7 +123,7 @@ type pending struct {
 	rec      *Record
 	parts    parts    // rec.encodeParts(), done by the caller before queueing
 	day      string   // rec.Day()
-	counters []string // rec.counters()
+	counters []string // rec.counters(the site's Policy.Required)
 	done     chan result
 	follows  []*pending // later requests of the batch with the same idempotency key
 	res      *result    // set once the record is settled
@@ -125,8 +144,8 @@ func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Ac
 	rc := res.ack
 	b, err := l.rebuildReceipt(ctx, site, rc.StreamID)
 	if errors.Is(err, ErrBatchMissing) {
-		// The record was stored; retention has trimmed it within the
-		// idempotency key's 72 h: answer without the receipt.
+		// The record was stored, and retention has trimmed its batch
+		// since: answer without the receipt.
 		return rc, nil
 	}
 	if err != nil {
@@ -153,6 +172,9 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 16
 	}
+	if o.ConsentIDWindow <= 0 {
+		o.ConsentIDWindow = time.Minute
+	}
 	o = waitDefaults(o)
 	key := o.Signer
 	if key == nil {
@@ -162,15 +184,16 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 		}
 	}
 	l := &Ledger{
-		rdb:     rdb,
-		script:  redis.NewScript(appendLua),
-		opts:    o,
-		queue:   make(chan *pending, o.BatchMax*o.Workers*2),
-		notices: map[string]map[string]*snapshot{},
-		key:     key,
-		token:   rand.Text(),
-		heads:   map[string]chainHead{},
-		siteMu:  map[string]*sync.Mutex{},
+		rdb:      rdb,
+		script:   redis.NewScript(appendLua),
+		opts:     o,
+		queue:    make(chan *pending, o.BatchMax*o.Workers*2),
+		notices:  map[string]map[string]*snapshot{},
+		policies: map[string]Policy{},
+		key:      key,
+		token:    rand.Text(),
+		heads:    map[string]chainHead{},
+		siteMu:   map[string]*sync.Mutex{},
 
 		cpScript: redis.NewScript(checkpointLua),
 		cpq:      make(chan string, 64),
@@ -210,7 +233,7 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Ack, error) {
 	if err != nil {
 		return Ack{}, err
 	}
-	p := &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)}
+	p := &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(l.Policy(r.Site).Required), done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():

@@ -54,6 +54,7 @@ func setup(t *testing.T, o Options) (*Ledger, redis.UniversalClient, *redisproc.
 	rdb := tgt.FailFastClient()
 	t.Cleanup(func() { _ = rdb.Close() })
 	l := New(rdb, o)
+	l.SetPolicy("demo", Policy{CounterTTL: 400 * 24 * time.Hour, RetentionTTL: 1095 * 24 * time.Hour, Required: []string{"necessary"}})
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	return l, rdb, srv
 }
@@ -73,9 +74,6 @@ func newRecord(site string) *Record {
 		URL:           "https://www.example.fi/page",
 		UserAgent:     "test",
 		IP:            "192.0.2.0",
-		CounterTTL:    400 * 24 * time.Hour,
-		RetentionTTL:  1095 * 24 * time.Hour,
-		RequiredCats:  []string{"necessary"},
 	}
 }
 
@@ -144,7 +142,7 @@ func TestIdempotencyKeyStoresOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	retry := newRecord("demo") // a retry gets a fresh record id from the server
-	retry.IdempotencyKey = key
+	retry.IdempotencyKey, retry.ConsentID = key, first.ConsentID
 	rc2, err := l.Append(ctx, retry)
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +391,7 @@ func TestBatchCountersSummed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch[i] = &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(), done: make(chan result, 1)}
+		batch[i] = &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters([]string{"necessary"}), done: make(chan result, 1)}
 	}
 	l.commit(batch)
 	for i, p := range batch {

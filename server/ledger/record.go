@@ -63,14 +63,16 @@ type Record struct {
 	GPC           bool   // the request carried the Global Privacy Control signal (Sec-GPC: 1)
 
 	// How to store it; not part of the stored entry.
-	IdempotencyKey string // optional; a retry with the same key is stored once
+	// IdempotencyKey is optional: a retry with the same key and ConsentID
+	// is stored once (the key is kept in the visitor's hash, IdemField).
+	IdempotencyKey string
 	// RequestHash identifies what the client sent (the server makes it):
 	// a request reusing an IdempotencyKey with another RequestHash gets
 	// ErrIdempotencyConflict instead of the first one's receipt.
-	RequestHash  string
-	CounterTTL   time.Duration // lifetime of the daily counter hash
-	RetentionTTL time.Duration // lifetime of the visitor's state hash (the site's log retention)
-	RequiredCats []string      // categories not counted in opt-in reports
+	RequestHash string
+	// LimitConsentID: the client chose the consent ID, so the record
+	// counts against Options.ConsentIDLimit (ErrRateLimited over it).
+	LimitConsentID bool
 }
 
 // Ack is what Append answers once the record is stored (or was, for a
@@ -276,8 +278,9 @@ func DecodeEntry(values map[string]any) (Stored, error) {
 	return s, nil
 }
 
-// counters returns the daily counter fields this record increments.
-func (r *Record) counters() []string {
+// counters returns the daily counter fields this record increments;
+// required categories (always granted) are not counted.
+func (r *Record) counters(required []string) []string {
 	out := make([]string, 0, 4+len(r.Choices))
 	out = append(out, "decisions", "method:"+r.Method, "country:"+orUnknown(r.Country), "mode:"+orUnknown(r.Mode))
 	cats := make([]string, 0, len(r.Choices))
@@ -286,7 +289,7 @@ func (r *Record) counters() []string {
 	}
 	sort.Strings(cats)
 	for _, c := range cats {
-		if slices.Contains(r.RequiredCats, c) {
+		if slices.Contains(required, c) {
 			continue
 		}
 		if r.Choices[c] {

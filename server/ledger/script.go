@@ -17,12 +17,13 @@ var appendLua string
 type appendCall struct {
 	site       string
 	counterTTL time.Duration // the daily counter hashes' lifetime
-	idemTTL    time.Duration // the idempotency keys' lifetime
 	visitorTTL time.Duration // the visitor hashes' lifetime: the site's log retention
 	head       chainHead     // the head the batch was chained on
 	after      chainHead     // the head after the batch
 	token      string        // this instance (TurnKey)
 	turnTTL    time.Duration
+	window     time.Duration // the consent ID limit's window
+	now        time.Time     // when the batch is sent (the consent ID limit's clock)
 	batch      batchFields
 	snapshots  []string // notice version, snapshot JSON pairs to write (HSETNX)
 	days       []*dayCounts
@@ -45,6 +46,7 @@ type appendRecord struct {
 	stored     []byte // the record's stored JSON
 	choices    []byte // its choices object, for the visitor's state
 	method     string
+	limit      int // decisions per window for its consent ID; 0: not limited
 }
 
 // encode returns the script's KEYS and ARGV.
@@ -53,14 +55,15 @@ func (c *appendCall) encode() (keys []string, args []any) {
 	for _, d := range c.days {
 		nfields += len(d.fields)
 	}
-	keys = make([]string, 0, 5+len(c.days)+2*len(c.records))
+	keys = make([]string, 0, 5+len(c.days)+len(c.records))
 	keys = append(keys, LogKey(c.site), NoticeKey(c.site), HeadKey(c.site), TurnKey(c.site), BatchesKey(c.site))
 	for _, d := range c.days {
 		keys = append(keys, DailyKey(c.site, d.day))
 	}
-	args = make([]any, 0, 16+len(c.snapshots)+len(c.days)+2*nfields+4*len(c.records))
-	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL), seconds(c.idemTTL),
+	args = make([]any, 0, 17+len(c.snapshots)+len(c.days)+2*nfields+6*len(c.records))
+	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL),
 		seconds(c.visitorTTL), c.head.String(), c.after.String(), c.token, c.turnTTL.Milliseconds(),
+		c.window.Milliseconds(), c.now.UnixMilli(),
 		c.batch.seq, c.batch.kid, c.batch.time, c.batch.sig, c.batch.root, c.batch.leaves)
 	for _, s := range c.snapshots {
 		args = append(args, s)
@@ -72,25 +75,25 @@ func (c *appendCall) encode() (keys []string, args []any) {
 		}
 	}
 	for _, r := range c.records {
-		ikey := IdemKey(c.site, "-") // declared for Cluster routing, never read
-		if r.idemKey != "" {
-			ikey = IdemKey(c.site, r.idemKey)
-		}
-		keys = append(keys, ikey, VisitorKey(c.site, r.consentID))
-		args = append(args, r.stored, r.idemPrefix, r.choices, r.method)
+		keys = append(keys, VisitorKey(c.site, r.consentID))
+		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.choices, r.method, r.limit)
 	}
 	return keys, args
 }
 
 // appendCall is the script call of a prepared site batch.
 func (l *Ledger) appendCall(g *siteBatch) *appendCall {
-	first := g.items[0].rec
-	c := &appendCall{site: g.site, counterTTL: first.CounterTTL, idemTTL: IdempotencyTTL, visitorTTL: first.RetentionTTL,
-		head: g.head, after: g.after, token: l.token, turnTTL: TurnTTL, batch: newBatchFields(g.batch, g.head.seq+1, g.hashes),
-		snapshots: g.snaps, days: countDays(g.items), records: make([]appendRecord, len(g.items))}
+	pol := l.Policy(g.site)
+	c := &appendCall{site: g.site, counterTTL: pol.CounterTTL, visitorTTL: pol.RetentionTTL,
+		head: g.head, after: g.after, token: l.token, turnTTL: TurnTTL, window: l.opts.ConsentIDWindow, now: time.Now(),
+		batch: newBatchFields(g.batch, g.head.seq+1, g.hashes), snapshots: g.snaps, days: countDays(g.items),
+		records: make([]appendRecord, len(g.items))}
 	for i, p := range g.items {
 		r := p.rec
 		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], choices: p.parts.choicesJSON(), method: r.Method}
+		if r.LimitConsentID {
+			c.records[i].limit = l.opts.ConsentIDLimit
+		}
 		if r.IdempotencyKey != "" {
 			c.records[i].idemKey, c.records[i].idemPrefix = r.IdempotencyKey, r.idemPrefix()
 		}

@@ -16,13 +16,14 @@ import (
 // where encode puts the value of that name, and the variable sections
 // follow in the order the header gives.
 func TestAppendCallMatchesScript(t *testing.T) {
-	c := &appendCall{site: "s", counterTTL: 400 * time.Second, idemTTL: 72 * time.Second, visitorTTL: 95 * time.Second,
+	c := &appendCall{site: "s", counterTTL: 400 * time.Second, visitorTTL: 95 * time.Second,
 		head: chainHead{seq: 7}, after: chainHead{seq: 9, hash: proof.Hash{1}}, token: "tok", turnTTL: 200 * time.Millisecond,
+		window: time.Minute, now: time.UnixMilli(1764930000123),
 		batch:     batchFields{seq: 8, kid: "kid", time: "t", sig: "sig", root: "root", leaves: []byte("leaves")},
 		snapshots: []string{"v1", "{}"},
 		days:      []*dayCounts{{day: "2026-12-05", fields: []string{"decisions"}, counts: map[string]int{"decisions": 2}}},
 		records: []appendRecord{
-			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), choices: []byte("{1}"), method: "custom"},
+			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), choices: []byte("{1}"), method: "custom", limit: 10},
 			{consentID: "c2", stored: []byte("r2"), choices: []byte("{2}"), method: "gpc"},
 		}}
 	keys, args := c.encode()
@@ -30,9 +31,10 @@ func TestAppendCallMatchesScript(t *testing.T) {
 	// What each name in the header stands for in c.
 	wantArg := map[string]any{
 		"number of records": 2, "number of notice snapshots": 1, "number of daily counter hashes": 1,
-		"daily counter TTL (s)": "400", "idempotency key TTL (s)": "72", "visitor hash TTL (s)": "95",
+		"daily counter TTL (s)": "400", "visitor hash TTL (s)": "95",
 		"the head the batch was chained on": c.head.String(), "the head after the batch": c.after.String(),
-		"this instance's token": "tok", "turn TTL (ms)": int64(200),
+		"this instance's token": "tok", "turn TTL (ms)": int64(200), "consent ID limit window (ms)": int64(60000),
+		"now (unix ms)": int64(1764930000123),
 	}
 	wantKey := map[string]string{
 		"c:{site}:log": LogKey("s"), "c:{site}:notices": NoticeKey("s"), "c:{site}:head": HeadKey("s"),
@@ -62,23 +64,26 @@ func TestAppendCallMatchesScript(t *testing.T) {
 			t.Errorf("KEYS[%d] (%s) = %q, want %q", i, m[2], keys[i-1], want)
 		}
 	}
-	// ARGV[11..16]: the signed batch, in the order the header lists.
-	if !strings.Contains(header, "ARGV[11..16] the signed batch: seq of its first record, key ID, signing time, signature,\n--          Merkle root, the records' hashes") {
-		t.Error("the header no longer describes ARGV[11..16] as encode writes them")
+	// ARGV[12..17]: the signed batch, in the order the header lists.
+	if !strings.Contains(header, "ARGV[12..17] the signed batch: seq of its first record, key ID, signing time, signature,\n--          Merkle root, the records' hashes") {
+		t.Error("the header no longer describes ARGV[12..17] as encode writes them")
 	}
-	if got := fmt.Sprint(args[10:16]); got != fmt.Sprint([]any{int64(8), "kid", "t", "sig", "root", []byte("leaves")}) {
-		t.Errorf("ARGV[11..16] = %v", got)
+	if got := fmt.Sprint(args[11:17]); got != fmt.Sprint([]any{int64(8), "kid", "t", "sig", "root", []byte("leaves")}) {
+		t.Errorf("ARGV[12..17] = %v", got)
 	}
 	// Then: snapshot pairs; per day: nfields, (field, increment) pairs; per
-	// record: record JSON, idempotency prefix, choices JSON, method. Keys:
-	// the day hashes, then per record the idempotency key and the visitor
-	// hash.
-	if got, want := fmt.Sprint(args[16:]), fmt.Sprint([]any{"v1", "{}", 1, "decisions", 2,
-		[]byte("r1"), "p1", []byte("{1}"), "custom", []byte("r2"), "", []byte("{2}"), "gpc"}); got != want {
+	// record: record JSON, Idempotency-Key, idempotency value prefix,
+	// choices JSON, method, consent ID limit. Keys: the day hashes, then
+	// per record its visitor hash.
+	if !strings.Contains(header, "then per record: record JSON, Idempotency-Key (\"\" without one), idempotency value prefix,\n--   choices JSON, method, consent ID limit") {
+		t.Error("the header no longer describes the per-record arguments as encode writes them")
+	}
+	if got, want := fmt.Sprint(args[17:]), fmt.Sprint([]any{"v1", "{}", 1, "decisions", 2,
+		[]byte("r1"), "k1", "p1", []byte("{1}"), "custom", 10, []byte("r2"), "", "", []byte("{2}"), "gpc", 0}); got != want {
 		t.Errorf("variable sections:\n got %s\nwant %s", got, want)
 	}
-	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), IdemKey("s", "k1"), VisitorKey("s", "c1"),
-		IdemKey("s", "-"), VisitorKey("s", "c2")}); got != want {
+	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), VisitorKey("s", "c1"),
+		VisitorKey("s", "c2")}); got != want {
 		t.Errorf("variable keys:\n got %s\nwant %s", got, want)
 	}
 }

@@ -12,7 +12,3 @@ func AddrKey(site, addr string) string { return "c:{" + site + "}:r:a:" + addr }
 
 // SiteKey is the string c:{site}:r:s: posts to the site.
 func SiteKey(site string) string { return "c:{" + site + "}:r:s" }
-
-// ConsentKey is the string c:{site}:r:c:{consentID}: posts for one
-// consent ID of the site.
-func ConsentKey(site, consentID string) string { return "c:{" + site + "}:r:c:" + consentID }

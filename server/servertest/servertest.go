@@ -136,7 +136,8 @@ func Start(t testing.TB, o Options) *Env {
 	var srv *server.Server
 	led := ledger.New(rdb, ledger.Options{BatchMax: cfg.BatchMax, Workers: cfg.BatchWorkers, Observer: m, Signer: key,
 		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout, CheckpointEvery: int64(cfg.CheckpointEvery),
-		Checkpointed: func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
+		ConsentIDLimit: cfg.ConsentIDLimit,
+		Checkpointed:   func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
 		Limiter: ratelimit.New(rdb), Redis: rdb})
