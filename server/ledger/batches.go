@@ -322,21 +322,21 @@ func storedHash(raw string) (computed proof.Hash, claimed string, ok bool) {
 	return computed, claimed, true
 }
 
-// rebuildReceipt makes the receipt of a stored record (its stream entry
-// m) from its batch, checking that it is part of the signed chain.
-func (l *Ledger) rebuildReceipt(ctx context.Context, site, streamID string) ([]byte, error) {
+// storedEntry reads a stored record's entry and rebuilds its receipt
+// from its batch, checking that it is part of the signed chain.
+// ErrBatchMissing: the entry is gone (trimmed).
+func (l *Ledger) storedEntry(ctx context.Context, site, streamID string) (Entry, error) {
 	msgs, err := l.rdb.XRange(ctx, LogKey(site), streamID, streamID).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%w: read entry %s: %w", ErrUnavailable, streamID, err)
+		return Entry{}, fmt.Errorf("%w: read entry %s: %w", ErrUnavailable, streamID, err)
 	}
 	if len(msgs) != 1 {
-		return nil, fmt.Errorf("%w: entry %s of %s", ErrBatchMissing, streamID, site)
+		return Entry{}, fmt.Errorf("%w: entry %s of %s", ErrBatchMissing, streamID, site)
 	}
 	m := &msgs[0]
 	bs := NewBatches(l.rdb, site, l.PublicKeys())
 	if err := bs.Load(ctx, []*redis.XMessage{m}); err != nil {
-		return nil, err
+		return Entry{}, err
 	}
-	e, err := bs.Entry(m)
-	return e.Receipt, err
+	return bs.Entry(m)
 }

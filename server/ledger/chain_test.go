@@ -229,8 +229,10 @@ func TestTrimKeepsBatchesOfKeptRecords(t *testing.T) {
 }
 
 // TestDuplicateOfTrimmedRecord replays a request whose record is gone
-// (trimmed by a retention shorter than the idempotency key's life): it is
-// still a duplicate, answered without a receipt rather than with an error.
+// (trimmed by retention while the visitor's state, which holds the
+// idempotency value, lives on): it is still a duplicate, answered with
+// its consent ID and its entry's time, without the record ID and receipt
+// that went with the entry, rather than with an error.
 // A record whose batch alone is gone is not in the signed chain: its
 // duplicate is an error, not a receipt.
 func TestDuplicateOfTrimmedRecord(t *testing.T) {
@@ -254,7 +256,9 @@ func TestDuplicateOfTrimmedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc, err := l.Append(ctx, retryOf(r))
-	if err != nil || !rc.Duplicate || rc.RecordID != first.RecordID || rc.StreamID != first.StreamID || rc.Receipt != nil {
-		t.Fatalf("replay = %+v, %v; want the first record's duplicate without a receipt", rc, err)
+	entryTime := rc.Time.UnixMilli()
+	if err != nil || !rc.Duplicate || rc.RecordID != "" || rc.ConsentID != first.ConsentID || rc.StreamID != first.StreamID ||
+		rc.Receipt != nil || !strings.HasPrefix(first.StreamID, fmt.Sprint(entryTime, "-")) {
+		t.Fatalf("replay = %+v, %v; want the first record's duplicate without record ID and receipt", rc, err)
 	}
 }

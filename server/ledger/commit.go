@@ -348,7 +348,7 @@ func (l *Ledger) settle(g *siteBatch) error {
 		s, _ := dups[i+1].(string)
 		if n >= 1 && int(n) <= len(g.items) {
 			p := g.items[n-1]
-			p.answer(duplicate(s, p.rec.RequestHash))
+			p.answer(duplicate(s, p.rec))
 			drop[int(n-1)] = true
 		}
 	}
@@ -416,18 +416,18 @@ func (l *Ledger) deliver(g *siteBatch) {
 	}
 }
 
-// duplicate answers a request whose idempotency key holds value: with
-// the stored record's receipt (Append rebuilds it from the entry), or
+// duplicate answers a request r whose idempotency key holds value: as
+// the stored record's duplicate (Append completes it from the entry), or
 // ErrIdempotencyConflict when the stored request was another one.
-func duplicate(value, requestHash string) result {
+func duplicate(value string, r *Record) result {
 	v, err := parseIdemValue(value)
 	if err != nil {
 		return result{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
-	if !v.sameRequest(requestHash) {
+	if v.request != r.RequestHash {
 		return result{err: ErrIdempotencyConflict}
 	}
-	return result{stored: true, ack: Ack{RecordID: v.recordID, ConsentID: v.consentID, Time: v.time, StreamID: v.streamID, Duplicate: true}}
+	return result{stored: true, ack: Ack{ConsentID: r.ConsentID, StreamID: v.streamID, Duplicate: true}}
 }
 
 func isNoScript(err error) bool {

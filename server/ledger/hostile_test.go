@@ -309,7 +309,7 @@ func TestIdempotencyKeyIsPerConsentID(t *testing.T) {
 			t.Fatalf("%+v %v; want a new record", ack, err)
 		}
 	}
-	if got := rdb.HGet(ctx, VisitorKey("demo", a.ConsentID), IdemField("same")).Val(); !strings.HasPrefix(got, "2|") {
+	if got := rdb.HGet(ctx, VisitorKey("demo", a.ConsentID), IdemField("same")).Val(); !strings.HasPrefix(got, "3|") {
 		t.Fatalf("idempotency value %q", got)
 	}
 	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 2 {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,21 +140,30 @@ type result struct {
 	stored bool
 }
 
-// storedReceipt completes a duplicate's Ack with its receipt, rebuilt
-// from its entry and batch.
+// storedReceipt completes a duplicate's Ack from the stored record's
+// entry: its record ID, time, place in the chain and receipt (rebuilt
+// from its batch).
 func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Ack, error) {
 	rc := res.ack
-	b, err := l.rebuildReceipt(ctx, site, rc.StreamID)
+	e, err := l.storedEntry(ctx, site, rc.StreamID)
 	if errors.Is(err, ErrBatchMissing) {
-		// The record was stored, and retention has trimmed its batch
-		// since: answer without the receipt.
+		// The record was stored, and retention has trimmed it since:
+		// answer with what is left, the time of its entry.
+		if ms, _, ok := strings.Cut(rc.StreamID, "-"); ok {
+			if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+				rc.Time = time.UnixMilli(n).UTC()
+			}
+		}
 		return rc, nil
 	}
 	if err != nil {
 		return Ack{}, err
 	}
-	rc.Receipt = b
-	if r, err := proof.ParseReceipt(b); err == nil {
+	rc.RecordID, rc.Receipt = e.Record.RecordID, e.Receipt
+	if rc.Time, err = time.Parse(TimeFormat, e.Record.Time); err != nil {
+		return Ack{}, fmt.Errorf("%w: entry %s: time %q: %w", ErrUnavailable, rc.StreamID, e.Record.Time, err)
+	}
+	if r, err := proof.ParseReceipt(e.Receipt); err == nil {
 		rc.Seq, rc.Hash = r.Seq, r.Hash
 	}
 	return rc, nil
