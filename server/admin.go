@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/consentd/consentd/server/auth"
 	"github.com/consentd/consentd/server/ledger"
@@ -20,8 +21,8 @@ type HistoryReader interface {
 
 // adminAuth guards the controllers' API under /v1/sites/{site}: the
 // request needs `Authorization: Bearer <token>` with a token of that site.
-// No or an unknown token → 401, another site's token → 403; after
-// --admin-fail-limit failures in a minute an address gets 429. Every
+// No or an unknown token → 401, another site's token → 403; over
+// --admin-fail-limit failures a minute an address gets 429. Every
 // admitted request is logged with the token's name, never the token.
 func (s *Server) adminAuth(c *fiber.Ctx) error {
 	addr := s.clientAddr(c).String()
@@ -50,37 +51,46 @@ func (s *Server) adminAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// failLimiter counts failed admin sign-ins per client address in fixed
-// one-minute windows (this instance's memory). An address over the limit
-// gets 429 for the rest of its window, whatever token it sends, so tokens
-// cannot be guessed at speed.
+// failLimiter limits failed admin sign-ins per client address (this
+// instance's memory), so tokens cannot be guessed at speed: each address
+// has a token bucket of limit failures, refilled at limit per window
+// (golang.org/x/time/rate). An address whose bucket is empty gets 429,
+// whatever token it sends, until a failure is allowed again.
 type failLimiter struct {
 	mu     sync.Mutex
-	max    int
-	window time.Duration
+	burst  int
+	refill rate.Limit // failures allowed again per second
 	now    func() time.Time
-	m      map[string]failWindow
+	m      map[string]*rate.Limiter
+	// sweepAt is the number of entries at which fail drops the idle ones:
+	// twice what the last sweep kept (at least failLimiterSweep), so
+	// sweeps cost O(1) per failure however many addresses are live.
+	sweepAt int
 }
 
-type failWindow struct {
-	start time.Time
-	n     int
+// failLimiterSweep is the fewest entries at which idle ones are dropped.
+const failLimiterSweep = 10_000
+
+// newFailLimiter allows limit failures per address and window.
+func newFailLimiter(limit int, window time.Duration) *failLimiter {
+	return &failLimiter{burst: limit, refill: rate.Limit(float64(limit) / window.Seconds()), now: time.Now,
+		m: map[string]*rate.Limiter{}, sweepAt: failLimiterSweep}
 }
 
-func newFailLimiter(max int, window time.Duration) *failLimiter {
-	return &failLimiter{max: max, window: window, now: time.Now, m: map[string]failWindow{}}
-}
-
-// blocked reports whether key is over the limit, and for how long.
+// blocked reports whether key has no failure left, and how long until it
+// has one.
 func (l *failLimiter) blocked(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w, ok := l.m[key]
-	now := l.now()
-	if !ok || now.Sub(w.start) >= l.window {
+	lim, ok := l.m[key]
+	if !ok {
 		return false, 0
 	}
-	return w.n >= l.max, w.start.Add(l.window).Sub(now)
+	tokens := lim.TokensAt(l.now())
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / float64(l.refill) * float64(time.Second))
 }
 
 // fail counts one failure of key.
@@ -88,19 +98,20 @@ func (l *failLimiter) fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.m) > 10000 { // keep memory bounded under a spray of addresses
-		for k, w := range l.m {
-			if now.Sub(w.start) >= l.window {
+	if len(l.m) >= l.sweepAt { // keep memory bounded under a spray of addresses
+		for k, lim := range l.m {
+			if lim.TokensAt(now) >= float64(l.burst) { // full again: as good as new
 				delete(l.m, k)
 			}
 		}
+		l.sweepAt = max(failLimiterSweep, 2*len(l.m))
 	}
-	w, ok := l.m[key]
-	if !ok || now.Sub(w.start) >= l.window {
-		w = failWindow{start: now}
+	lim, ok := l.m[key]
+	if !ok {
+		lim = rate.NewLimiter(l.refill, l.burst)
+		l.m[key] = lim
 	}
-	w.n++
-	l.m[key] = w
+	lim.AllowN(now, 1) // false (nothing taken) only if a concurrent failure took the last one
 }
 
 // historyResponse is GET /v1/sites/{site}/consents/{consentId}.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/server/ledger"
@@ -281,20 +282,15 @@ func (r *rss) stop() []float64 {
 
 // vmRSS reads VmRSS of pid from /proc (Linux), in MB.
 func vmRSS(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("VmRSS of pid %d: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v) // "12345 kB"
-			if len(f) > 0 {
-				kb, err := strconv.ParseFloat(f[0], 64)
-				return kb / 1024, err
-			}
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, fmt.Errorf("VmRSS of pid %d: %w", pid, err)
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return float64(st.VmRSS) / (1 << 20), nil // procfs gives bytes
 }
 
 // every formats every n-th sample (and the last).

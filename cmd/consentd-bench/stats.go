@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -115,30 +115,23 @@ func batchStats(url string) string {
 	return fmt.Sprintf("%.0f batches, %.1f records per batch on average", count, sum/count)
 }
 
-// cpuTimes reads user+system CPU time of each process from /proc (Linux);
-// zero where it cannot.
+// cpuTimes reads the CPU time of each process from /proc (Linux): user
+// and system time, its own and that of its waited-for children (Redis's
+// AOF rewrite runs in a child, forked when the AOF has doubled, on the
+// same cores); zero where it cannot.
 func cpuTimes(pids []int) []time.Duration {
 	out := make([]time.Duration, len(pids))
 	for i, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		p, err := procfs.NewProc(pid)
 		if err != nil {
 			continue
 		}
-		// Fields after the ")" that closes the command name; utime, stime,
-		// cutime and cstime are fields 14 to 17 of the whole line, in clock
-		// ticks (100 Hz). The children's times count: Redis's AOF rewrite
-		// runs in a child (forked when the AOF has doubled) on the same cores.
-		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-		f := strings.Fields(rest)
-		if len(f) < 15 {
+		st, err := p.Stat()
+		if err != nil {
 			continue
 		}
-		var ticks int64
-		for _, x := range f[11:15] {
-			n, _ := strconv.ParseInt(x, 10, 64)
-			ticks += n
-		}
-		out[i] = time.Duration(ticks) * 10 * time.Millisecond
+		// In clock ticks (USER_HZ, 100 on Linux), as procfs gives them.
+		out[i] = (time.Duration(st.UTime+st.STime) + time.Duration(st.CUTime+st.CSTime)) * 10 * time.Millisecond
 	}
 	return out
 }

@@ -4,12 +4,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // wrkResult is what one wrk run reports.
@@ -42,42 +42,46 @@ func wrk(o options, d time.Duration, url, script string) (wrkResult, error) {
 	}
 	args = append(args, url)
 	cmd := exec.Command("wrk", args...)
-	before := machineCPU()
+	before, okBefore := machineCPU()
 	out, err := cmd.CombinedOutput()
-	after := machineCPU()
+	after, okAfter := machineCPU()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	r, err := parseWrk(string(out))
 	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	var total float64
-	for i := range after {
-		total += after[i] - before[i]
-	}
-	if total > 0 && len(after) > 6 {
-		r.Idle, r.SoftIRQ = (after[3]-before[3])/total, (after[6]-before[6])/total
+	if okBefore && okAfter {
+		r.Idle, r.SoftIRQ = cpuShares(before, after)
 	}
 	return r, err
 }
 
-// machineCPU is the first line of /proc/stat: the clock ticks of all
-// cores in user, nice, system, idle, iowait, irq, softirq, steal…; nil
-// where /proc cannot be read.
-func machineCPU() []float64 {
-	b, err := os.ReadFile("/proc/stat")
+// machineCPU is the CPU time of all cores together (the "cpu" line of
+// /proc/stat), in seconds per state; false where /proc cannot be read.
+func machineCPU() (procfs.CPUStat, bool) {
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
-		return nil
+		return procfs.CPUStat{}, false
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 2 || f[0] != "cpu" {
-		return nil
+	st, err := fs.Stat()
+	if err != nil {
+		return procfs.CPUStat{}, false
 	}
-	out := make([]float64, len(f)-1)
-	for i, x := range f[1:] {
-		out[i], _ = strconv.ParseFloat(x, 64)
+	return st.CPUTotal, true
+}
+
+// cpuShares is the share of the machine's CPU time between two
+// machineCPU readings left idle and spent in softirq. Guest time is not
+// added: the kernel counts it in user and nice already.
+func cpuShares(before, after procfs.CPUStat) (idle, softIRQ float64) {
+	total := func(c procfs.CPUStat) float64 {
+		return c.User + c.Nice + c.System + c.Idle + c.Iowait + c.IRQ + c.SoftIRQ + c.Steal
 	}
-	return out
+	d := total(after) - total(before)
+	if d <= 0 {
+		return 0, 0
+	}
+	return (after.Idle - before.Idle) / d, (after.SoftIRQ - before.SoftIRQ) / d
 }
 
 var (

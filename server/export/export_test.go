@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
@@ -829,19 +830,17 @@ func resetPeakRSS(b *testing.B) {
 	}
 }
 
+// peakRSSMB is this process's peak resident set size (VmHWM), in MB.
 func peakRSSMB(b *testing.B) float64 {
-	st, err := os.ReadFile("/proc/self/status")
+	p, err := procfs.Self()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	return float64(st.VmHWM) / (1 << 20) // procfs gives bytes
 }
 
 // BenchmarkExportChained exports records stored the way production stores

@@ -217,7 +217,15 @@ func (e *Env) RestartRedis(t testing.TB) {
 // Records is the number of entries in site's log (XLEN).
 func (e *Env) Records(t testing.TB, site string) int {
 	t.Helper()
-	n, err := e.Redis.XLen(context.Background(), ledger.LogKey(site)).Result()
+	return Records(t, e.Redis, site)
+}
+
+// Records is the number of entries in site's log (XLEN) in the Redis
+// deployment rdb: for tests that start consentd some other way than
+// Start (the binary, several instances).
+func Records(t testing.TB, rdb redis.UniversalClient, site string) int {
+	t.Helper()
+	n, err := rdb.XLen(context.Background(), ledger.LogKey(site)).Result()
 	if err != nil {
 		t.Fatalf("XLEN %s: %v", ledger.LogKey(site), err)
 	}
