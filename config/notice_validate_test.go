@@ -282,30 +282,3 @@ func TestYTunnusCheckDigit(t *testing.T) {
 		}
 	}
 }
-
-func TestCountryLists(t *testing.T) {
-	if got := len(strings.Fields(isoCountries)); got != 249 {
-		t.Errorf("isoCountries has %d codes, want the 249 assigned ones", got)
-	}
-	eea := BuiltinRegions()["eea"]
-	if len(eea) != 30 {
-		t.Errorf("eeaCountries has %d codes, want 30 (27 EU + IS, LI, NO)", len(eea))
-	}
-	for _, c := range eea {
-		if !isISOCountry(c) {
-			t.Errorf("EEA country %q is not in isoCountries", c)
-		}
-	}
-	tests := []struct {
-		code     string
-		iso, eea bool
-	}{
-		{"FI", true, true}, {"NO", true, true}, {"US", true, false}, {"GB", true, false}, {"CH", true, false},
-		{"UK", false, false}, {"XK", false, false}, {"fi", false, false}, {"F", false, false}, {"D ", false, false}, {"E\nF", false, false},
-	}
-	for _, tt := range tests {
-		if isISOCountry(tt.code) != tt.iso || isEEACountry(tt.code) != tt.eea {
-			t.Errorf("%q: iso %v, eea %v; want %v, %v", tt.code, isISOCountry(tt.code), isEEACountry(tt.code), tt.iso, tt.eea)
-		}
-	}
-}

@@ -1,72 +1,45 @@
 package config
 
 import (
-	"sort"
 	"strings"
 	"testing"
-)
 
-func TestBuiltinRegionData(t *testing.T) {
-	g := BuiltinRegions()
-	for name, members := range g {
-		seen := map[string]bool{}
-		for _, m := range members {
-			c, _, _ := strings.Cut(m, "-")
-			if !isISOCountry(c) || !(countryCode.MatchString(m) || subdivisionCode.MatchString(m)) {
-				t.Errorf("group %s: %q is not a country or subdivision code", name, m)
-			}
-			if seen[m] {
-				t.Errorf("group %s: %q twice", name, m)
-			}
-			seen[m] = true
-		}
-	}
-	eea := append([]string{}, g["eu"]...)
-	eea = append(eea, "IS", "LI", "NO")
-	sort.Strings(eea)
-	got := append([]string{}, g["eea"]...)
-	sort.Strings(got)
-	if strings.Join(got, " ") != strings.Join(eea, " ") || len(g["eu"]) != 27 {
-		t.Errorf("eea must be the 27 EU states plus IS, LI, NO: %v", got)
-	}
-	if !g.Matches("us-privacy", "US", "CA") {
-		t.Error("California must be in us-privacy")
-	}
-}
+	"github.com/consentd/consentd/config/region"
+)
 
 func TestModeFor(t *testing.T) {
 	site := &Site{Regions: []RegionRule{
-		{Region: "US-TX", Mode: ModeNotice}, // a single subdivision before its group
-		{Region: "us-privacy", Mode: ModeOptOut},
-		{Region: "eea", Mode: ModeOptIn},
-		{Region: "uk", Mode: ModeOptIn},
-		{Region: "ch", Mode: ModeOptIn},
-		{Region: "BR", Mode: ModeOptIn},
-		{Region: "us", Mode: ModeNotice},
-		{Region: RegionDefault, Mode: ModeNotice},
+		{Region: "US-TX", Mode: region.ModeNotice}, // a single subdivision before its group
+		{Region: "us-privacy", Mode: region.ModeOptOut},
+		{Region: "eea", Mode: region.ModeOptIn},
+		{Region: "uk", Mode: region.ModeOptIn},
+		{Region: "ch", Mode: region.ModeOptIn},
+		{Region: "BR", Mode: region.ModeOptIn},
+		{Region: "us", Mode: region.ModeNotice},
+		{Region: region.Default, Mode: region.ModeNotice},
 	}}
 	tests := []struct {
 		country, subdivision, want string
 	}{
-		{"FI", "", ModeOptIn}, {"SE", "AB", ModeOptIn}, {"DE", "", ModeOptIn}, {"NO", "", ModeOptIn}, // eea
-		{"GB", "ENG", ModeOptIn}, {"CH", "", ModeOptIn}, {"BR", "SP", ModeOptIn},
-		{"US", "CA", ModeOptOut}, {"US", "VA", ModeOptOut}, // us-privacy
-		{"US", "TX", ModeNotice}, // the earlier, more specific rule
-		{"US", "AL", ModeNotice}, // us: a state without a privacy law
-		{"US", "", ModeNotice},   // country database: no subdivision
-		{"JP", "", ModeNotice},   // default
-		{"", "", ModeOptIn},      // unknown country: always the safe default
-		{"", "CA", ModeOptIn},
+		{"FI", "", region.ModeOptIn}, {"SE", "AB", region.ModeOptIn}, {"DE", "", region.ModeOptIn}, {"NO", "", region.ModeOptIn}, // eea
+		{"GB", "ENG", region.ModeOptIn}, {"CH", "", region.ModeOptIn}, {"BR", "SP", region.ModeOptIn},
+		{"US", "CA", region.ModeOptOut}, {"US", "VA", region.ModeOptOut}, // us-privacy
+		{"US", "TX", region.ModeNotice}, // the earlier, more specific rule
+		{"US", "AL", region.ModeNotice}, // us: a state without a privacy law
+		{"US", "", region.ModeNotice},   // country database: no subdivision
+		{"JP", "", region.ModeNotice},   // default
+		{"", "", region.ModeOptIn},      // unknown country: always the safe default
+		{"", "CA", region.ModeOptIn},
 	}
 	for _, tt := range tests {
 		if got := site.ModeFor(tt.country, tt.subdivision); got != tt.want {
 			t.Errorf("ModeFor(%q, %q) = %s, want %s", tt.country, tt.subdivision, got, tt.want)
 		}
 	}
-	if got := (&Site{}).ModeFor("US", "CA"); got != ModeOptIn {
+	if got := (&Site{}).ModeFor("US", "CA"); got != region.ModeOptIn {
 		t.Errorf("a site without regions: %s, want opt-in everywhere", got)
 	}
-	if got := (&Site{Regions: []RegionRule{{Region: "eea", Mode: ModeOptIn}}}).ModeFor("JP", ""); got != ModeOptIn {
+	if got := (&Site{Regions: []RegionRule{{Region: "eea", Mode: region.ModeOptIn}}}).ModeFor("JP", ""); got != region.ModeOptIn {
 		t.Errorf("no matching rule: %s, want opt-in", got)
 	}
 }

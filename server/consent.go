@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/region"
 	"github.com/consentd/consentd/proof/canon"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -120,7 +121,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	addr := s.clientAddr(c) // X-Forwarded-For read once, for the location, the limits and the stored IP
 	loc, mode := s.locate(c, entry.site, addr)
 	rec.Country, rec.Mode = loc.Country, mode
-	if rec.Method == ledger.MethodGPC && mode != config.ModeOptOut {
+	if rec.Method == ledger.MethodGPC && mode != region.ModeOptOut {
 		return badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
 	}
 	rec.GPC = c.Get("Sec-GPC") == "1"

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/region"
 	"github.com/consentd/consentd/server/geo"
 )
 
@@ -130,7 +131,7 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 // subdivision) and, for site, the regional mode that applies.
 func (s *Server) locate(c *fiber.Ctx, site *config.Site, addr netip.Addr) (geo.Location, string) {
 	if !s.geo.Enabled() {
-		return geo.Location{}, config.ModeOptIn
+		return geo.Location{}, region.ModeOptIn
 	}
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	loc := s.geo.Locate(addr, func(h string) string { return c.Get(h) }, s.ips.Trusted(peer))
