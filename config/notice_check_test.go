@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/consentd/consentd/config/i18n"
 )
 
 // completeNotice returns the parsed completeNoticeSite: a valid site
@@ -54,7 +56,7 @@ func TestCheckNotice(t *testing.T) {
 			n.ComplaintAuthority, n.Country = nil, "DE" // no built-in authority for DE
 		}, "notice.complaintAuthority", "13(2)(d)"},
 		{"complaint right not applying", func(n *Notice) {
-			n.Rights[RightComplaint] = Right{Applies: boolPtr(false), Text: Text{"fi": "Ei.", "sv": "Nej.", "en": "No."}}
+			n.Rights[RightComplaint] = Right{Applies: boolPtr(false), Text: i18n.Text{"fi": "Ei.", "sv": "Nej.", "en": "No."}}
 		}, "notice.rights.complaint", "13(2)(d)"},
 		{"no requirement", func(n *Notice) { n.Requirement = nil }, "notice.requirement", "13(2)(e)"},
 		{"automated decisions not stated", func(n *Notice) { n.AutomatedDecisions = nil }, "notice.automatedDecisions", "13(2)(f)"},

@@ -43,20 +43,20 @@ func (v *validator) regions(rules []RegionRule) {
 		p := fmt.Sprintf("regions[%d]", i)
 		switch {
 		case r.Region == "":
-			v.add(p+".region", "required: a region group (%s), a country code such as FI, a subdivision such as US-CA, or default",
+			v.Add(p+".region", "required: a region group (%s), a country code such as FI, a subdivision such as US-CA, or default",
 				strings.Join(groups.Names(), ", "))
 		case !groups.Known(r.Region):
-			v.add(p+".region", "unknown region %q: expected a region group (%s), an ISO country code such as FI, a subdivision such as US-CA, or default",
+			v.Add(p+".region", "unknown region %q: expected a region group (%s), an ISO country code such as FI, a subdivision such as US-CA, or default",
 				r.Region, strings.Join(groups.Names(), ", "))
 		case seen[r.Region]:
-			v.add(p+".region", "duplicate region %q", r.Region)
+			v.Add(p+".region", "duplicate region %q", r.Region)
 		}
 		seen[r.Region] = true
 		if !slices.Contains(region.Modes, r.Mode) {
-			v.add(p+".mode", "%q is not a mode: expected one of %s", r.Mode, strings.Join(region.Modes, ", "))
+			v.Add(p+".mode", "%q is not a mode: expected one of %s", r.Mode, strings.Join(region.Modes, ", "))
 		}
 		if i > 0 && rules[i-1].Region == region.Default {
-			v.add(p+".region", "comes after default and would never match: put default last")
+			v.Add(p+".region", "comes after default and would never match: put default last")
 		}
 	}
 }

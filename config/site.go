@@ -7,28 +7,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/consentd/consentd/config/field"
+	"github.com/consentd/consentd/config/i18n"
 )
-
-// builtinLanguages are the languages whose texts consentd has built in.
-// A site may use others by giving the texts in its strings section.
-var builtinLanguages = []string{"fi", "sv", "en"}
-
-// BuiltinLanguage reports whether consentd has built-in texts for lang.
-func BuiltinLanguage(lang string) bool { return isBuiltinLanguage(lang) }
 
 // Defaults applied when a site file leaves a field out.
 const (
 	DefaultConsentExpiryDays = 365
 	DefaultLogRetentionDays  = 1095
 )
-
-// Text is a string translated into several languages, keyed by language
-// code ("fi", "sv", "en").
-type Text map[string]string
 
 // Site is one site's configuration, loaded from <sites-dir>/<id>.yaml.
 type Site struct {
@@ -110,25 +103,25 @@ type Category struct {
 	// under US state privacy laws: in opt-out regions it starts on, and a
 	// Global Privacy Control signal turns it off.
 	SaleShare   bool      `yaml:"saleShare"`
-	Label       Text      `yaml:"label"`
-	Description Text      `yaml:"description"`
+	Label       i18n.Text `yaml:"label"`
+	Description i18n.Text `yaml:"description"`
 	Services    []Service `yaml:"services"`
 }
 
 // Service is one third-party or first-party service in a category.
 type Service struct {
-	Name     string   `yaml:"name"`
-	Provider string   `yaml:"provider"`
-	Purpose  Text     `yaml:"purpose"`
-	URL      string   `yaml:"url"`
-	Cookies  []Cookie `yaml:"cookies"`
+	Name     string    `yaml:"name"`
+	Provider string    `yaml:"provider"`
+	Purpose  i18n.Text `yaml:"purpose"`
+	URL      string    `yaml:"url"`
+	Cookies  []Cookie  `yaml:"cookies"`
 }
 
 // Cookie is one cookie (or storage item) a service sets.
 type Cookie struct {
-	Name        string `yaml:"name"`
-	Duration    string `yaml:"duration"` // "session" or a number with min, h, d, mo or y: "13mo"
-	Description Text   `yaml:"description"`
+	Name        string    `yaml:"name"`
+	Duration    string    `yaml:"duration"` // "session" or a number with min, h, d, mo or y: "13mo"
+	Description i18n.Text `yaml:"description"`
 }
 
 // Category returns the category with the given id.
@@ -211,11 +204,27 @@ func yamlMessage(err error) string {
 	if errors.As(err, &te) {
 		msgs := make([]string, len(te.Errors))
 		for i, m := range te.Errors {
-			msgs[i] = strings.Replace(m, " in type config.", " in ", 1)
+			msgs[i] = fileTypes(m)
 		}
 		return strings.Join(msgs, "; ")
 	}
 	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// Go types named at the end of yaml.v3's messages ("field x not found in
+// type notice.Party", "cannot unmarshal !!str `x` into []site.Category"),
+// when they are types of the site file.
+var (
+	notFoundIn = regexp.MustCompile(` in type (?:config|site|notice|i18n|region)\.(\w+)$`)
+	decodeInto = regexp.MustCompile(` into ((?:\*|\[\]|map\[string\])*)(?:config|site|notice|i18n|region)\.(\w+)$`)
+)
+
+// fileTypes names the site file's types in a yaml.v3 message the same
+// whichever Go package holds them: a struct by its bare name ("field x
+// not found in Party"), a value's type as config.T ("into config.Text").
+func fileTypes(msg string) string {
+	msg = notFoundIn.ReplaceAllString(msg, " in $1")
+	return decodeInto.ReplaceAllString(msg, " into ${1}config.$2")
 }
 
 func (s *Site) applyDefaults() {
@@ -292,14 +301,14 @@ type tokenPlace struct{ file, field string }
 func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
 	var errs []error
 	for i, t := range s.AdminTokens {
-		field := fmt.Sprintf("adminTokens[%d].hash", i)
+		p := fmt.Sprintf("adminTokens[%d].hash", i)
 		if prev, dup := seen[t.Hash]; dup {
-			errs = append(errs, &FieldError{File: s.File, Field: field, Msg: fmt.Sprintf(
+			errs = append(errs, &field.Error{File: s.File, Field: p, Msg: fmt.Sprintf(
 				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
 				prev.file, prev.field, s.ID)})
 			continue
 		}
-		seen[t.Hash] = tokenPlace{file: s.File, field: field}
+		seen[t.Hash] = tokenPlace{file: s.File, field: p}
 	}
 	return errs
 }

@@ -202,3 +202,31 @@ func TestDemoSiteIsValid(t *testing.T) {
 		t.Fatalf("the shipped demo site must be valid: %v", err)
 	}
 }
+
+// TestYAMLErrorsNameFileTypes: yaml.v3's messages name the Go type a value
+// did not fit; a type of the site file reads the same whichever package
+// holds it.
+func TestYAMLErrorsNameFileTypes(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"notice: 3", "line 7: cannot unmarshal !!int `3` into config.Notice"},
+		{"notice: {transfers: {outsideEea: true}}", "line 7: field outsideEea not found in Transfers"},
+		{"notice: {rights: 4}", "line 7: cannot unmarshal !!int `4` into map[string]config.Right"},
+		{"strings: 4", "line 7: cannot unmarshal !!int `4` into map[string]map[string]string"},
+		{"regions: [{regio: x}]", "line 7: field regio not found in RegionRule"},
+		{"regions: 5", "line 7: cannot unmarshal !!int `5` into []config.RegionRule"},
+		{"banner: {lay: x}", "line 7: field lay not found in Banner"},
+		{"consentMode: 5", "line 7: cannot unmarshal !!int `5` into config.ConsentMode"},
+		{"x: 1", "line 7: field x not found in Site"},
+		{"adminTokens: 5", "line 7: cannot unmarshal !!int `5` into []config.AdminToken"},
+	}
+	for _, tt := range tests {
+		_, err := ParseSite("x/acme.yaml", []byte(strings.Replace(minimalSite, "categories:", tt.yaml+"\ncategories:", 1)))
+		if want := "x/acme.yaml: " + tt.want; err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.yaml, err, want)
+		}
+	}
+	_, err := ParseSite("x/acme.yaml", []byte(strings.Replace(minimalSite, "label: {fi: Analytiikka, en: Analytics}", "label: nope", 1)))
+	if want := "x/acme.yaml: line 13: cannot unmarshal !!str `nope` into config.Text"; err == nil || err.Error() != want {
+		t.Errorf("label:\n got %v\nwant %s", err, want)
+	}
+}

@@ -1,30 +1,16 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/consentd/consentd/config/field"
+	"github.com/consentd/consentd/config/i18n"
 )
-
-// FieldError is one problem in a site file: the file, the field path
-// (e.g. categories[2].id) and what is wrong or expected.
-type FieldError struct {
-	File  string
-	Field string
-	Msg   string
-}
-
-// Error formats the problem as "file: field: message".
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
-}
 
 var (
 	siteIDPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -40,41 +26,35 @@ var (
 // SiteIDPattern reports whether id is a well-formed site id.
 func SiteIDPattern(id string) bool { return siteIDPattern.MatchString(id) }
 
-// validator collects field errors for one file.
-type validator struct {
-	file string
-	errs []error
-}
-
-func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{File: v.file, Field: field, Msg: fmt.Sprintf(format, args...)})
-}
+// validator checks one site file; the checks of the notice, banner and
+// regions are its methods in their own files.
+type validator struct{ field.Checker }
 
 // Validate checks the site and returns every problem found, joined. The
 // messages say what is expected, e.g.
 // `config/sites/demo.yaml: categories[2].id: duplicate id "analytics"`.
 func (s *Site) Validate() error {
-	v := &validator{file: s.File}
+	v := &validator{field.Checker{File: s.File}}
 	if s.File == "" {
-		v.file = "<site " + s.ID + ">"
+		v.File = "<site " + s.ID + ">"
 	}
 	switch {
 	case s.ID == "":
-		v.add("id", "required: a short lowercase id such as \"demo\"")
+		v.Add("id", "required: a short lowercase id such as \"demo\"")
 	case !siteIDPattern.MatchString(s.ID):
-		v.add("id", "%q is not a valid id: expected lowercase letters, digits and '-', at most 63 characters", s.ID)
+		v.Add("id", "%q is not a valid id: expected lowercase letters, digits and '-', at most 63 characters", s.ID)
 	case s.File != "" && strings.TrimSuffix(filepath.Base(s.File), filepath.Ext(s.File)) != s.ID:
-		v.add("id", "%q does not match the file name: expected the file to be named %s.yaml", s.ID, s.ID)
+		v.Add("id", "%q does not match the file name: expected the file to be named %s.yaml", s.ID, s.ID)
 	}
-	v.plain("name", s.Name, 200, true)
+	v.Plain("name", s.Name, 200, true)
 	v.origins(s.Origins)
 	v.languages(s)
-	v.plain("policyVersion", s.PolicyVersion, 64, true)
+	v.Plain("policyVersion", s.PolicyVersion, 64, true)
 	if s.ConsentExpiryDays < 1 || s.ConsentExpiryDays > 730 {
-		v.add("consentExpiryDays", "%d is out of range: expected 1 to 730 days (default %d)", s.ConsentExpiryDays, DefaultConsentExpiryDays)
+		v.Add("consentExpiryDays", "%d is out of range: expected 1 to 730 days (default %d)", s.ConsentExpiryDays, DefaultConsentExpiryDays)
 	}
 	if s.LogRetentionDays < 1 || s.LogRetentionDays > 3650 {
-		v.add("logRetentionDays", "%d is out of range: expected 1 to 3650 days (default %d)", s.LogRetentionDays, DefaultLogRetentionDays)
+		v.Add("logRetentionDays", "%d is out of range: expected 1 to 3650 days (default %d)", s.LogRetentionDays, DefaultLogRetentionDays)
 	}
 	v.categories(s)
 	v.notice(s)
@@ -83,27 +63,12 @@ func (s *Site) Validate() error {
 	v.regions(s.Regions)
 	v.banner(s.Banner)
 	v.consentMode(s)
-	return errors.Join(v.errs...)
-}
-
-// plain checks a single-language string: present (if required), valid
-// UTF-8, no control characters, at most max characters.
-func (v *validator) plain(field, val string, max int, required bool) {
-	switch {
-	case val == "" && required:
-		v.add(field, "required")
-	case !utf8.ValidString(val):
-		v.add(field, "is not valid UTF-8")
-	case utf8.RuneCountInString(val) > max:
-		v.add(field, "is too long: expected at most %d characters", max)
-	case strings.IndexFunc(val, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		v.add(field, "contains a control character")
-	}
+	return v.Err()
 }
 
 func (v *validator) origins(origins []string) {
 	if len(origins) == 0 {
-		v.add("origins", "required: at least one origin allowed to embed the widget, e.g. https://www.example.fi")
+		v.Add("origins", "required: at least one origin allowed to embed the widget, e.g. https://www.example.fi")
 		return
 	}
 	seen := map[string]bool{}
@@ -112,15 +77,15 @@ func (v *validator) origins(origins []string) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") {
-			v.add(field, "%q is not an origin: expected scheme://host[:port] such as https://www.example.fi (no path, no wildcard)", o)
+			v.Add(field, "%q is not an origin: expected scheme://host[:port] such as https://www.example.fi (no path, no wildcard)", o)
 			continue
 		}
 		if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
-			v.add(field, "%q has the default port: browsers send the origin without it, so write %s://%s", o, u.Scheme, u.Hostname())
+			v.Add(field, "%q has the default port: browsers send the origin without it, so write %s://%s", o, u.Scheme, u.Hostname())
 			continue
 		}
 		if seen[o] {
-			v.add(field, "duplicate origin %q", o)
+			v.Add(field, "duplicate origin %q", o)
 		}
 		seen[o] = true
 	}
@@ -128,7 +93,7 @@ func (v *validator) origins(origins []string) {
 
 func (v *validator) languages(s *Site) {
 	if len(s.Languages) == 0 {
-		v.add("languages", "required: at least one of %s", strings.Join(builtinLanguages, ", "))
+		v.Add("languages", "required: at least one of %s", strings.Join(i18n.BuiltinLanguages, ", "))
 		return
 	}
 	seen := map[string]bool{}
@@ -136,54 +101,24 @@ func (v *validator) languages(s *Site) {
 		field := fmt.Sprintf("languages[%d]", i)
 		switch {
 		case !languagePattern.MatchString(l):
-			v.add(field, "%q is not a language code: expected a lowercase ISO 639 code such as fi, sv, en, de", l)
-		case !isBuiltinLanguage(l) && len(s.Strings[l]) == 0:
-			v.add(field, "language %q has no built-in texts (built in: %s): add strings.%s with every text, see docs/notice.md#more-languages",
-				l, strings.Join(builtinLanguages, ", "), l)
+			v.Add(field, "%q is not a language code: expected a lowercase ISO 639 code such as fi, sv, en, de", l)
+		case !i18n.IsBuiltin(l) && len(s.Strings[l]) == 0:
+			v.Add(field, "language %q has no built-in texts (built in: %s): add strings.%s with every text, see docs/notice.md#more-languages",
+				l, strings.Join(i18n.BuiltinLanguages, ", "), l)
 		}
 		if seen[l] {
-			v.add(field, "duplicate language %q", l)
+			v.Add(field, "duplicate language %q", l)
 		}
 		seen[l] = true
 	}
 	if !s.HasLanguage(s.DefaultLanguage) {
-		v.add("defaultLanguage", "%q is not one of the site's languages (%s)", s.DefaultLanguage, strings.Join(s.Languages, ", "))
-	}
-}
-
-func isBuiltinLanguage(l string) bool {
-	for _, b := range builtinLanguages {
-		if b == l {
-			return true
-		}
-	}
-	return false
-}
-
-// text checks a translated string: one non-empty entry per site language
-// and no entries for other languages.
-func (v *validator) text(field string, t Text, langs []string, max int) {
-	if len(t) == 0 {
-		v.add(field, "required: a text per language (%s)", strings.Join(langs, ", "))
-		return
-	}
-	for _, l := range langs {
-		if strings.TrimSpace(t[l]) == "" {
-			v.add(field+"."+l, "missing translation: every site language needs a text")
-			continue
-		}
-		v.plain(field+"."+l, t[l], max, true)
-	}
-	for l := range t {
-		if !slices.Contains(langs, l) {
-			v.add(field+"."+l, "language %q is not one of the site's languages (%s)", l, strings.Join(langs, ", "))
-		}
+		v.Add("defaultLanguage", "%q is not one of the site's languages (%s)", s.DefaultLanguage, strings.Join(s.Languages, ", "))
 	}
 }
 
 func (v *validator) categories(s *Site) {
 	if len(s.Categories) == 0 {
-		v.add("categories", "required: at least one category, e.g. necessary")
+		v.Add("categories", "required: at least one category, e.g. necessary")
 		return
 	}
 	seen := map[string]bool{}
@@ -191,34 +126,34 @@ func (v *validator) categories(s *Site) {
 		p := fmt.Sprintf("categories[%d]", i)
 		switch {
 		case c.ID == "":
-			v.add(p+".id", "required")
+			v.Add(p+".id", "required")
 		case !categoryIDPattern.MatchString(c.ID):
-			v.add(p+".id", "%q is not a valid id: expected a lowercase letter, then letters, digits, '_' or '-', at most 32 characters", c.ID)
+			v.Add(p+".id", "%q is not a valid id: expected a lowercase letter, then letters, digits, '_' or '-', at most 32 characters", c.ID)
 		case seen[c.ID]:
-			v.add(p+".id", "duplicate id %q", c.ID)
+			v.Add(p+".id", "duplicate id %q", c.ID)
 		}
 		seen[c.ID] = true
-		v.text(p+".label", c.Label, s.Languages, 80)
-		v.text(p+".description", c.Description, s.Languages, 2000)
+		v.Text(p+".label", c.Label, s.Languages, 80)
+		v.Text(p+".description", c.Description, s.Languages, 2000)
 		for j, svc := range c.Services {
 			sp := fmt.Sprintf("%s.services[%d]", p, j)
-			v.plain(sp+".name", svc.Name, 200, true)
-			v.plain(sp+".provider", svc.Provider, 200, true)
-			v.text(sp+".purpose", svc.Purpose, s.Languages, 1000)
+			v.Plain(sp+".name", svc.Name, 200, true)
+			v.Plain(sp+".provider", svc.Provider, 200, true)
+			v.Text(sp+".purpose", svc.Purpose, s.Languages, 1000)
 			if svc.URL != "" {
 				if u, err := url.Parse(svc.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-					v.add(sp+".url", "%q is not a web address: expected https://...", svc.URL)
+					v.Add(sp+".url", "%q is not a web address: expected https://...", svc.URL)
 				}
 			}
 			for k, ck := range svc.Cookies {
 				cp := fmt.Sprintf("%s.cookies[%d]", sp, k)
 				if !cookieNamePattern.MatchString(ck.Name) {
-					v.add(cp+".name", "%q is not a cookie name: expected letters, digits and !#$%%&'*+.^_`|~- (use * for a family such as _ga_*)", ck.Name)
+					v.Add(cp+".name", "%q is not a cookie name: expected letters, digits and !#$%%&'*+.^_`|~- (use * for a family such as _ga_*)", ck.Name)
 				}
 				if !durationPattern.MatchString(ck.Duration) {
-					v.add(cp+".duration", "%q is not a duration: expected \"session\" or a number with min, h, d, mo or y, e.g. 13mo", ck.Duration)
+					v.Add(cp+".duration", "%q is not a duration: expected \"session\" or a number with min, h, d, mo or y, e.g. 13mo", ck.Duration)
 				}
-				v.text(cp+".description", ck.Description, s.Languages, 1000)
+				v.Text(cp+".description", ck.Description, s.Languages, 1000)
 			}
 		}
 	}
@@ -231,15 +166,15 @@ func (v *validator) strings(s *Site) {
 	for lang, m := range s.Strings {
 		p := "strings." + lang
 		if !s.HasLanguage(lang) {
-			v.add(p, "language %q is not one of the site's languages (%s)", lang, strings.Join(s.Languages, ", "))
+			v.Add(p, "language %q is not one of the site's languages (%s)", lang, strings.Join(s.Languages, ", "))
 			continue
 		}
 		for k, val := range m {
 			if !stringKeyPattern.MatchString(k) {
-				v.add(p+"."+k, "is not a text key: expected widget.<key> or notice.<key>, e.g. notice.toc")
+				v.Add(p+"."+k, "is not a text key: expected widget.<key> or notice.<key>, e.g. notice.toc")
 				continue
 			}
-			v.plain(p+"."+k, val, 2000, true)
+			v.Plain(p+"."+k, val, 2000, true)
 		}
 	}
 }
@@ -250,21 +185,21 @@ func (v *validator) adminTokens(tokens []AdminToken) {
 	names, hashes := map[string]bool{}, map[string]bool{}
 	for i, t := range tokens {
 		p := fmt.Sprintf("adminTokens[%d]", i)
-		v.plain(p+".name", t.Name, 64, true)
+		v.Plain(p+".name", t.Name, 64, true)
 		switch {
 		case strings.HasPrefix(t.Hash, "cdt_"):
-			v.add(p+".hash", "is a token, not its hash: never store the token itself; `consentd token create` prints the hash line to use")
+			v.Add(p+".hash", "is a token, not its hash: never store the token itself; `consentd token create` prints the hash line to use")
 		case !tokenHashPattern.MatchString(t.Hash):
-			v.add(p+".hash", "is not a token hash: expected sha256: and 64 lowercase hex digits, as printed by `consentd token create`")
+			v.Add(p+".hash", "is not a token hash: expected sha256: and 64 lowercase hex digits, as printed by `consentd token create`")
 		case hashes[t.Hash]:
-			v.add(p+".hash", "duplicate token hash")
+			v.Add(p+".hash", "duplicate token hash")
 		}
 		if t.Name != "" && names[t.Name] {
-			v.add(p+".name", "duplicate token name %q", t.Name)
+			v.Add(p+".name", "duplicate token name %q", t.Name)
 		}
 		if t.Created != "" {
 			if _, err := time.Parse("2006-01-02", t.Created); err != nil {
-				v.add(p+".created", "%q is not a date: expected YYYY-MM-DD", t.Created)
+				v.Add(p+".created", "%q is not a date: expected YYYY-MM-DD", t.Created)
 			}
 		}
 		names[t.Name], hashes[t.Hash] = true, true

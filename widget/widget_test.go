@@ -16,6 +16,7 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
 )
 
 // The widget's size budget (docs/widget.md, "Size"): the gzip size of
@@ -213,8 +214,8 @@ func demoSite(t testing.TB, langs ...string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := func(text config.Text) config.Text {
-		out := config.Text{}
+	keep := func(text i18n.Text) i18n.Text {
+		out := i18n.Text{}
 		for _, l := range langs {
 			out[l] = text[l]
 		}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
 )
 
 func ui(lang string) (map[string]string, error) {
@@ -366,7 +367,7 @@ func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
 				addDE(v.Index(i))
 			}
 		case reflect.Map:
-			if t, ok := v.Interface().(config.Text); ok && len(t) > 0 {
+			if t, ok := v.Interface().(i18n.Text); ok && len(t) > 0 {
 				t["de"] = "DE " + t["en"]
 				return
 			}
@@ -386,7 +387,7 @@ func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
 	for _, id := range config.Rights {
 		r := s.Notice.Rights[id]
 		if len(r.Text) == 0 {
-			r.Text = config.Text{}
+			r.Text = i18n.Text{}
 			for _, l := range []string{"fi", "sv", "en"} {
 				r.Text[l] = config.DefaultRightText(id)[l]
 			}

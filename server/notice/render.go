@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/language/display"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
 )
 
 // view is what the fragment template renders for one language: every
@@ -135,7 +136,7 @@ func renderFragment(site *config.Site, lang string) (string, error) {
 func buildView(site *config.Site, lang string) *view {
 	n := &site.Notice
 	L := labelsFor(site, lang)
-	tr := func(t config.Text) string { return t[lang] }
+	tr := func(t i18n.Text) string { return t[lang] }
 	v := &view{
 		Lang:          lang,
 		L:             L,
