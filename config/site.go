@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/notice"
 )
 
 // Defaults applied when a site file leaves a field out.
@@ -34,8 +35,8 @@ type Site struct {
 	ConsentExpiryDays int        `yaml:"consentExpiryDays"`
 	LogRetentionDays  int        `yaml:"logRetentionDays"`
 	Categories        []Category `yaml:"categories"`
-	// Notice is the site's privacy notice (see notice.go, docs/notice.md).
-	Notice Notice `yaml:"notice"`
+	// Notice is the site's privacy notice (see config/notice, docs/notice.md).
+	Notice notice.Notice `yaml:"notice"`
 	// Strings overrides built-in texts per language: keys "widget.<key>"
 	// (the widget's UI texts) and "notice.<key>" (the notice's headings and
 	// standard sentences). A language that is not built in (fi, sv, en)
@@ -240,7 +241,7 @@ func (s *Site) applyDefaults() {
 	for i, o := range s.Origins {
 		s.Origins[i] = strings.ToLower(strings.TrimSuffix(o, "/"))
 	}
-	s.Notice.applyDefaults()
+	s.Notice.ApplyDefaults()
 	s.Banner.applyDefaults()
 	if s.ConsentMode.WaitForUpdate == 0 {
 		s.ConsentMode.WaitForUpdate = DefaultWaitForUpdate

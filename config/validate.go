@@ -57,7 +57,7 @@ func (s *Site) Validate() error {
 		v.Add("logRetentionDays", "%d is out of range: expected 1 to 3650 days (default %d)", s.LogRetentionDays, DefaultLogRetentionDays)
 	}
 	v.categories(s)
-	v.notice(s)
+	s.Notice.Validate(&v.Checker, s.Languages)
 	v.strings(s)
 	v.adminTokens(s.AdminTokens)
 	v.regions(s.Regions)

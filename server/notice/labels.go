@@ -10,6 +10,7 @@ import (
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
 )
 
 // labels are the notice's own fixed texts (headings, column names,
@@ -382,8 +383,8 @@ func checkStrings(site *config.Site, widgetKeys map[string]bool) error {
 			sort.Strings(missing)
 			c.Add("strings."+lang, "%d texts missing for a language without built-in texts: %s", len(missing), strings.Join(missing, ", "))
 		}
-		for _, id := range config.Rights {
-			if t, _ := site.RightText(id); t[lang] == "" {
+		for _, id := range noticecfg.Rights {
+			if t, _ := site.Notice.RightText(id); t[lang] == "" {
 				c.Add("notice.rights."+id+".text."+lang, "no built-in text in %q: write the text of this right", lang)
 			}
 		}

@@ -1,8 +1,9 @@
-// Package notice renders a site's privacy notice (config.Notice) to safe
-// HTML — a fragment shared by the standalone page GET /n/{site} and the
-// widget's notice view — and computes the notice versions: per language,
-// the SHA-256 of a canonical snapshot of everything the visitor is shown.
-// docs/notice.md describes the format for site owners.
+// Package notice renders a site's privacy notice (the model in
+// config/notice, imported here as noticecfg) to safe HTML — a fragment
+// shared by the standalone page GET /n/{site} and the widget's notice
+// view — and computes the notice versions: per language, the SHA-256 of a
+// canonical snapshot of everything the visitor is shown. docs/notice.md
+// describes the format for site owners.
 package notice
 
 import (
@@ -17,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/consentd/consentd/config"
+	noticecfg "github.com/consentd/consentd/config/notice"
 )
 
 //go:embed fragment.tmpl page.tmpl notice.css
@@ -214,17 +216,17 @@ type structuredNotice struct {
 	DefaultLanguage string                  `json:"defaultLanguage"`
 	PolicyVersion   string                  `json:"policyVersion"`
 	Versions        map[string]string       `json:"versions"`
-	Notice          config.Notice           `json:"notice"`
+	Notice          noticecfg.Notice        `json:"notice"`
 	Cookies         []config.PublicCategory `json:"cookies"`
 }
 
 func structured(site *config.Site, set *Set) ([]byte, error) {
 	n := site.Notice
-	n.Rights = make(map[string]config.Right, len(config.Rights))
-	for _, id := range config.Rights {
-		text, applies := site.RightText(id)
+	n.Rights = make(map[string]noticecfg.Right, len(noticecfg.Rights))
+	for _, id := range noticecfg.Rights {
+		text, applies := site.Notice.RightText(id)
 		a := applies
-		n.Rights[id] = config.Right{Applies: &a, Text: text}
+		n.Rights[id] = noticecfg.Right{Applies: &a, Text: text}
 	}
 	if a, ok := site.ComplaintAuthority(); ok {
 		n.ComplaintAuthority = &a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
 )
 
 func ui(lang string) (map[string]string, error) {
@@ -172,17 +173,17 @@ func TestLabelsComplete(t *testing.T) {
 			t.Errorf("%s has %d labels, en %d", lang, len(m), len(labels["en"]))
 		}
 	}
-	for _, id := range config.Rights {
+	for _, id := range noticecfg.Rights {
 		if labels["fi"]["right."+id] == "" {
 			t.Errorf("no label for right %s", id)
 		}
 	}
-	for _, b := range config.LegalBases {
+	for _, b := range noticecfg.LegalBases {
 		if labels["sv"]["basis."+b] == "" {
 			t.Errorf("no label for basis %s", b)
 		}
 	}
-	for _, s := range config.Safeguards {
+	for _, s := range noticecfg.Safeguards {
 		if labels["en"]["safeguard."+s] == "" {
 			t.Errorf("no label for safeguard %s", s)
 		}
@@ -230,7 +231,7 @@ func fillHostile(v reflect.Value, n *int) {
 		m := reflect.MakeMap(v.Type())
 		keys := []string{"fi", "sv", "en"}
 		if v.Type().Elem().Kind() != reflect.String {
-			keys = config.Rights
+			keys = noticecfg.Rights
 		}
 		for _, k := range keys {
 			e := reflect.New(v.Type().Elem()).Elem()
@@ -382,14 +383,14 @@ func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
 	addDE(reflect.ValueOf(&s.Categories).Elem())
 	addDE(reflect.ValueOf(&s.Notice).Elem())
 	if s.Notice.Rights == nil {
-		s.Notice.Rights = map[string]config.Right{}
+		s.Notice.Rights = map[string]noticecfg.Right{}
 	}
-	for _, id := range config.Rights {
+	for _, id := range noticecfg.Rights {
 		r := s.Notice.Rights[id]
 		if len(r.Text) == 0 {
 			r.Text = i18n.Text{}
 			for _, l := range []string{"fi", "sv", "en"} {
-				r.Text[l] = config.DefaultRightText(id)[l]
+				r.Text[l] = noticecfg.DefaultRightText(id)[l]
 			}
 		}
 		r.Text["de"] = "DE right " + id

@@ -12,6 +12,7 @@ import (
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
 )
 
 // view is what the fragment template renders for one language: every
@@ -147,7 +148,7 @@ func buildView(site *config.Site, lang string) *view {
 		Updated:       dateIf(lang, n.Updated),
 		ValidFrom:     dateIf(lang, n.ValidFrom),
 	}
-	mkParty := func(p config.Party) party {
+	mkParty := func(p noticecfg.Party) party {
 		return party{L: L, Name: p.Name, Role: tr(p.Role), BusinessID: p.BusinessID,
 			Address: lines(p.Address), Phone: p.Phone, Email: p.Email, URL: webURL(p.URL)}
 	}
@@ -194,7 +195,7 @@ func buildView(site *config.Site, lang string) *view {
 	for _, r := range n.Recipients.Items {
 		kind := r.Kind
 		if kind == "" {
-			kind = config.RecipientProcessor
+			kind = noticecfg.RecipientProcessor
 		}
 		v.Recipients = append(v.Recipients, recipient{Name: r.Name, Kind: L["kind."+kind],
 			Purpose: tr(r.Purpose), Data: tr(r.Data), Bases: bases(r.LegalBasis),
@@ -232,8 +233,8 @@ func buildView(site *config.Site, lang string) *view {
 		v.Retention = append(v.Retention, retentionRow{Data: tr(r.Data), Period: tr(r.Period)})
 	}
 	v.Security = rich(tr(n.Security))
-	for _, id := range config.Rights {
-		text, applies := site.RightText(id)
+	for _, id := range noticecfg.Rights {
+		text, applies := site.Notice.RightText(id)
 		v.Rights = append(v.Rights, right{Title: L["right."+id], Applies: applies, Text: rich(text[lang])})
 	}
 	if a, ok := site.ComplaintAuthority(); ok {

@@ -1,4 +1,4 @@
-package config
+package notice
 
 import "github.com/consentd/consentd/config/i18n"
 
@@ -84,35 +84,22 @@ var defaultAuthorities = map[string]Authority{
 	},
 }
 
-// NoticeCountry returns the controller's country for defaults: the
-// notice's country, else FI for sites whose default language is fi, else
-// "". (A site whose default language is sv is not assumed to be Swedish:
-// Finland has Swedish-speaking schools and municipalities.)
-func (s *Site) NoticeCountry() string {
-	if s.Notice.Country != "" {
-		return s.Notice.Country
+// Authority returns the supervisory authority a complaint goes to: the
+// notice's ComplaintAuthority when set, else the built-in one of country
+// (the controller's, see Notice.Country). ok is false when there is
+// neither.
+func (n *Notice) Authority(country string) (a Authority, ok bool) {
+	if n.ComplaintAuthority != nil {
+		return *n.ComplaintAuthority, true
 	}
-	if s.DefaultLanguage == "fi" {
-		return "FI"
-	}
-	return ""
-}
-
-// ComplaintAuthority returns the notice's complaint authority: the one
-// configured, else the built-in one for NoticeCountry. ok is false when
-// there is neither.
-func (s *Site) ComplaintAuthority() (a Authority, ok bool) {
-	if s.Notice.ComplaintAuthority != nil {
-		return *s.Notice.ComplaintAuthority, true
-	}
-	a, ok = defaultAuthorities[s.NoticeCountry()]
+	a, ok = defaultAuthorities[country]
 	return a, ok
 }
 
 // RightText returns the text shown for a right and whether the right
-// applies: the site's override where given, else the built-in text.
-func (s *Site) RightText(right string) (text i18n.Text, applies bool) {
-	o, has := s.Notice.Rights[right]
+// applies: the notice's override where given, else the built-in text.
+func (n *Notice) RightText(right string) (text i18n.Text, applies bool) {
+	o, has := n.Rights[right]
 	applies = !has || o.Applies == nil || *o.Applies
 	if has && len(o.Text) > 0 {
 		return o.Text, applies

@@ -1,4 +1,4 @@
-package config
+package notice
 
 import (
 	"fmt"
@@ -11,12 +11,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/region"
 )
 
 // This file holds the hard errors of the privacy notice: fields that are
 // present but malformed. What the notice lacks is not an error here; it
-// is reported by Site.CheckNotice (notice_check.go) as warnings.
+// is reported by Check (check.go) as warnings.
 
 // Maximum lengths of the notice's texts, in characters per language.
 const (
@@ -75,11 +76,16 @@ func isEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-// notice checks the privacy notice. Only what is present is checked: an
-// empty notice is valid, its gaps are CheckNotice's warnings.
-func (v *validator) notice(s *Site) {
-	n := &s.Notice
-	langs := s.Languages
+// validator checks one notice; what it finds goes to the site file's
+// Checker.
+type validator struct{ *field.Checker }
+
+// Validate adds the notice's problems to c, each naming its field
+// (notice.…). langs are the site's languages: every text gives each of
+// them. Only what is present is checked: an empty notice is valid, its
+// gaps are Check's warnings.
+func (n *Notice) Validate(c *field.Checker, langs []string) {
+	v := &validator{c}
 	v.OptText("notice.title", n.Title, langs, noticeShort)
 	v.OptText("notice.registerName", n.RegisterName, langs, noticeShort)
 	v.OptText("notice.intro", n.Intro, langs, noticeLong)
@@ -378,10 +384,10 @@ func (v *validator) transfers(t *Transfers, langs []string) {
 	v.OptText(f+".description", t.Description, langs, noticeLong)
 }
 
-// applyDefaults normalises the notice after parsing: surrounding white
+// ApplyDefaults normalises the notice after parsing: surrounding white
 // space is trimmed from single-line values and country codes are
 // upper-cased, so that "fi" and " FI" are read as FI.
-func (n *Notice) applyDefaults() {
+func (n *Notice) ApplyDefaults() {
 	trim := strings.TrimSpace
 	n.Country = strings.ToUpper(trim(n.Country))
 	n.Created, n.Updated, n.ValidFrom = trim(n.Created), trim(n.Updated), trim(n.ValidFrom)
