@@ -19,8 +19,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/region"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof/canon"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -260,7 +260,7 @@ func buildRecord(e *siteEntry, req *consentRequest) (*ledger.Record, error) {
 // reject_all and withdraw must say what they mean. choices are in body
 // order, each id once (decodeConsent refuses a key given twice); the
 // first bad entry is named.
-func checkChoices(site *config.Site, choices []choice, method string) (map[string]bool, error) {
+func checkChoices(site *site.Site, choices []choice, method string) (map[string]bool, error) {
 	if len(choices) == 0 {
 		return nil, badRequest("choices", "required: an object with true or false for every category")
 	}

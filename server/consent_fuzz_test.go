@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 )
 
 // FuzzConsentRequest feeds arbitrary bodies through the decoder and the
@@ -14,11 +14,11 @@ import (
 // must be a 4xx APIError naming what is wrong (never a 500).
 func FuzzConsentRequest(f *testing.F) {
 	_, file, _, _ := runtime.Caller(0)
-	site, err := config.LoadSite(filepath.Join(filepath.Dir(file), "..", "config", "sites", "demo.yaml"))
+	s, err := site.Load(filepath.Join(filepath.Dir(file), "..", "config", "sites", "demo.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	e := &siteEntry{site: site, required: []string{"necessary"}}
+	e := &siteEntry{site: s, required: []string{"necessary"}}
 	for _, seed := range consentSeeds {
 		f.Add([]byte(seed))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/docs"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
@@ -108,15 +109,15 @@ type Server struct {
 // Reload builds a new one and swaps it in whole.
 type catalog struct {
 	sites   map[string]*siteEntry
-	config  config.Sites    // the site files, for token checks
+	config  site.Sites      // the site files, for token checks
 	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
 }
 
 type siteEntry struct {
 	variants     sync.Map     // "mode|country" → *asset.Asset: the bundle with a visitor's region in front
 	variantCount atomic.Int64 // variants built, to bound the map
-	site         *config.Site
-	public       config.PublicSite
+	site         *site.Site
+	public       site.PublicSite
 	bundle       *asset.Asset
 	required     []string // ids of required categories, computed once per load
 	notice       *noticeEntry
@@ -193,7 +194,7 @@ func (s *Server) Reload() error {
 // SiteIDs returns the ids of the sites in force.
 func (s *Server) SiteIDs() []string {
 	c := s.catalog.Load()
-	ids := make(config.Sites, len(c.sites))
+	ids := make(site.Sites, len(c.sites))
 	for id, e := range c.sites {
 		ids[id] = e.site
 	}
@@ -202,7 +203,7 @@ func (s *Server) SiteIDs() []string {
 
 func (s *Server) load() error {
 	start := time.Now()
-	sites, err := config.LoadSites(s.cfg.SitesDir)
+	sites, err := site.LoadDir(s.cfg.SitesDir)
 	if err != nil {
 		return err
 	}

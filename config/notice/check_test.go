@@ -4,16 +4,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/i18n"
 	"github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // completeNotice returns the parsed completeNoticeSite: a valid site
 // whose notice lacks nothing.
-func completeNotice(t *testing.T) *config.Site {
+func completeNotice(t *testing.T) *site.Site {
 	t.Helper()
-	s, err := config.ParseSite("x/demo.yaml", []byte(completeNoticeSite))
+	s, err := site.Parse("x/demo.yaml", []byte(completeNoticeSite))
 	if err != nil {
 		t.Fatalf("complete notice site: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestCheckNotice(t *testing.T) {
 // order; with English as default language no country (and so no
 // complaint authority) is assumed.
 func TestCheckEmptyNotice(t *testing.T) {
-	s, err := config.ParseSite("x/demo.yaml", []byte(strings.Replace(noticelessSite, "[fi, sv, en]", "[en, fi, sv]", 1)))
+	s, err := site.Parse("x/demo.yaml", []byte(strings.Replace(noticelessSite, "[fi, sv, en]", "[en, fi, sv]", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

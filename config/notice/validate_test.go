@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 )
 
 // completeNoticeSite is a valid site (fi, sv, en) whose notice sets every
@@ -131,9 +131,9 @@ func replaceOnce(t *testing.T, src, old, new string) string {
 }
 
 func TestCompleteNoticeIsValid(t *testing.T) {
-	s, err := config.ParseSite("x/demo.yaml", []byte(completeNoticeSite))
+	s, err := site.Parse("x/demo.yaml", []byte(completeNoticeSite))
 	if err != nil {
-		t.Fatalf("ParseSite: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	n := s.Notice
 	// Unquoted YAML dates stay strings as written; codes are upper-cased.
@@ -149,7 +149,7 @@ func TestCompleteNoticeIsValid(t *testing.T) {
 }
 
 func TestEmptyNoticeIsValid(t *testing.T) {
-	if _, err := config.ParseSite("x/demo.yaml", []byte(noticelessSite)); err != nil {
+	if _, err := site.Parse("x/demo.yaml", []byte(noticelessSite)); err != nil {
 		t.Fatalf("a site without a notice must be valid: %v", err)
 	}
 }
@@ -228,7 +228,7 @@ func TestNoticeValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := replaceOnce(t, completeNoticeSite, tt.old, tt.new)
-			_, err := config.ParseSite("x/demo.yaml", []byte(src))
+			_, err := site.Parse("x/demo.yaml", []byte(src))
 			if err == nil {
 				t.Fatalf("want an error on %s containing %q, got nil", tt.field, tt.msg)
 			}
@@ -253,7 +253,7 @@ func TestNoticeValidationReportsEveryProblem(t *testing.T) {
 	src := replaceOnce(t, completeNoticeSite, "email: kirjaamo@esimerkkila.fi", "email: nope")
 	src = replaceOnce(t, src, "countries: [us]", "countries: [se]")
 	src = replaceOnce(t, src, "updated: 2026-01-15", "updated: 2026-13-01")
-	_, err := config.ParseSite("x/demo.yaml", []byte(src))
+	_, err := site.Parse("x/demo.yaml", []byte(src))
 	if err == nil {
 		t.Fatal("want errors, got nil")
 	}

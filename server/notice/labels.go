@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/i18n"
 	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // labels are the notice's own fixed texts (headings, column names,
@@ -295,7 +295,7 @@ var labels = map[string]map[string]string{
 // labelsFor returns the notice's fixed texts for lang: the built-in ones
 // (English where lang has none), overridden by the site's
 // strings.<lang>."notice.<key>" entries.
-func labelsFor(site *config.Site, lang string) map[string]string {
+func labelsFor(site *site.Site, lang string) map[string]string {
 	m := make(map[string]string, len(labels["en"]))
 	for k, v := range labels["en"] {
 		m[k] = v
@@ -355,7 +355,7 @@ func date(lang, ymd string) string {
 // exist: every key must be a known one, and a language without built-in
 // texts must give all of them (and its own rights texts), so a page never
 // mixes languages. widgetKeys are the widget's UI text keys.
-func checkStrings(site *config.Site, widgetKeys map[string]bool) error {
+func checkStrings(site *site.Site, widgetKeys map[string]bool) error {
 	c := field.Checker{File: site.File}
 	for _, lang := range site.Languages {
 		m := site.Strings[lang]

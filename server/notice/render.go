@@ -10,9 +10,9 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
-	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/i18n"
 	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // view is what the fragment template renders for one language: every
@@ -109,7 +109,7 @@ var fragmentTmpl = template.Must(template.New("notice").ParseFS(files, "fragment
 // renderFragment renders site's notice in lang to an HTML fragment (a
 // <div class="cdn">). The output is deterministic: the same site file
 // always gives the same bytes, which the notice version hashes.
-func renderFragment(site *config.Site, lang string) (string, error) {
+func renderFragment(site *site.Site, lang string) (string, error) {
 	v := buildView(site, lang)
 	for i := range v.Sections {
 		s := &v.Sections[i]
@@ -134,7 +134,7 @@ func renderFragment(site *config.Site, lang string) (string, error) {
 // buildView picks lang's strings out of the site and decides which
 // sections the notice has (a section with nothing to say is left out;
 // rights, complaint and cookies are always there).
-func buildView(site *config.Site, lang string) *view {
+func buildView(site *site.Site, lang string) *view {
 	n := &site.Notice
 	L := labelsFor(site, lang)
 	tr := func(t i18n.Text) string { return t[lang] }

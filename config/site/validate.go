@@ -1,4 +1,4 @@
-package config
+package site
 
 import (
 	"fmt"
@@ -23,11 +23,12 @@ var (
 	stringKeyPattern  = regexp.MustCompile(`^(widget|notice)\.[A-Za-z][A-Za-z0-9.-]{0,63}$`)
 )
 
-// SiteIDPattern reports whether id is a well-formed site id.
-func SiteIDPattern(id string) bool { return siteIDPattern.MatchString(id) }
+// ValidID reports whether id is a well-formed site id.
+func ValidID(id string) bool { return siteIDPattern.MatchString(id) }
 
-// validator checks one site file; the checks of the notice, banner and
-// regions are its methods in their own files.
+// validator checks one site file. The banner's and the regions' checks
+// are its methods in banner.go and regions.go; the notice checks itself
+// (notice.Notice.Validate) into the same field.Checker.
 type validator struct{ field.Checker }
 
 // Validate checks the site and returns every problem found, joined. The

@@ -1,4 +1,4 @@
-package config
+package site
 
 import (
 	"strings"
@@ -62,7 +62,7 @@ func TestRegionsValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseSite("x/acme.yaml", []byte(strings.Replace(minimalSite, "categories:", "regions: "+tt.rules+"\ncategories:", 1)))
+			_, err := Parse("x/acme.yaml", []byte(strings.Replace(minimalSite, "categories:", "regions: "+tt.rules+"\ncategories:", 1)))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("valid rules refused: %v", err)
