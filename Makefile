@@ -68,7 +68,7 @@ test: deps-test axe
 
 # Fuzz targets (package:function); seed corpora in each package's testdata/fuzz/<function>.
 # New failing inputs are written there too: commit them with the fix.
-FUZZ_TARGETS   := ./server:FuzzConsentRequest ./server:FuzzDecodeDifferential ./config:FuzzParseSite ./server/export:FuzzParseQuery ./server/export:FuzzDecodeEntry
+FUZZ_TARGETS   := ./server:FuzzConsentRequest ./server:FuzzDecodeDifferential ./config/site:FuzzParseSite ./server/export:FuzzParseQuery ./server/export:FuzzDecodeEntry
 FUZZTIME       ?= 2m
 FUZZTIME_SHORT ?= 5s
 

@@ -1,6 +1,7 @@
-// Package config holds consentd's two kinds of configuration: the server
-// settings (Config, from flags and CONSENTD_* environment variables) and the
-// per-site files (Site, one YAML file per site in the sites directory).
+// Package config holds the server settings: Config, from flags and
+// CONSENTD_* environment variables, and the Redis URL it names
+// (RedisOptions). The per-site files are config/site's (with the privacy
+// notice in config/notice); the sites directory is --sites-dir.
 package config
 
 import (

@@ -20,7 +20,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/region"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof/canon"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -247,7 +248,7 @@ func buildRecord(e *siteEntry, in *consentInput, ip, country, mode string) (*led
 	if !slices.Contains(ledger.ClientMethods, req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
 	}
-	if req.Method == ledger.MethodGPC && mode != config.ModeOptOut {
+	if req.Method == ledger.MethodGPC && mode != region.ModeOptOut {
 		return nil, badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
 	}
 	choices, err := checkChoices(site, req.Choices, req.Method)
@@ -305,7 +306,7 @@ func idemConsentID(site, key string) string {
 // reject_all and withdraw must say what they mean. choices are in body
 // order, each id once (decodeConsent refuses a key given twice); the
 // first bad entry is named.
-func checkChoices(site *config.Site, choices []choice, method string) (map[string]bool, error) {
+func checkChoices(site *site.Site, choices []choice, method string) (map[string]bool, error) {
 	if len(choices) == 0 {
 		return nil, badRequest("choices", "required: an object with true or false for every category")
 	}

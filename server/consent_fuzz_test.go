@@ -6,7 +6,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/region"
+	"github.com/consentd/consentd/config/site"
 )
 
 // FuzzConsentRequest feeds arbitrary bodies through the decoder and the
@@ -14,11 +15,11 @@ import (
 // must be a 4xx APIError naming what is wrong (never a 500).
 func FuzzConsentRequest(f *testing.F) {
 	_, file, _, _ := runtime.Caller(0)
-	site, err := config.LoadSite(filepath.Join(filepath.Dir(file), "..", "config", "sites", "demo.yaml"))
+	s, err := site.Load(filepath.Join(filepath.Dir(file), "..", "config", "sites", "demo.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	e := &siteEntry{site: site}
+	e := &siteEntry{site: s}
 	for _, seed := range consentSeeds {
 		f.Add([]byte(seed))
 	}
@@ -28,7 +29,7 @@ func FuzzConsentRequest(f *testing.F) {
 			if key, bad := refKeyProblem(body); bad {
 				t.Fatalf("accepted, but key %q is given twice or misspelled", key)
 			}
-			_, err = buildRecord(e, &consentInput{req: req}, "192.0.2.0", "", config.ModeOptIn)
+			_, err = buildRecord(e, &consentInput{req: req}, "192.0.2.0", "", region.ModeOptIn)
 		}
 		if err == nil {
 			return

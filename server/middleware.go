@@ -10,7 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/region"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/geo"
 )
 
@@ -128,9 +129,9 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 
 // locate returns where the client at addr (clientAddr) is (country,
 // subdivision) and, for site, the regional mode that applies.
-func (s *Server) locate(c *fiber.Ctx, site *config.Site, addr netip.Addr) (geo.Location, string) {
+func (s *Server) locate(c *fiber.Ctx, site *site.Site, addr netip.Addr) (geo.Location, string) {
 	if !s.geo.Enabled() {
-		return geo.Location{}, config.ModeOptIn
+		return geo.Location{}, region.ModeOptIn
 	}
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	loc := s.geo.Locate(addr, func(h string) string { return c.Get(h) }, s.ips.Trusted(peer))

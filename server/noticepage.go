@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/notice"
 )
@@ -29,7 +29,7 @@ type noticeEntry struct {
 	csp      string                  // the page's Content-Security-Policy
 }
 
-func newNoticeEntry(site *config.Site, set *notice.Set) (*noticeEntry, error) {
+func newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
 	n := &noticeEntry{set: set, pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
 		versions: map[string]string{}}
 	var err error
@@ -119,7 +119,7 @@ func (s *Server) noticeVersion(c *fiber.Ctx) error {
 
 func (s *Server) noticeSite(id string) (*siteEntry, error) {
 	e, ok := s.site(id)
-	if !config.SiteIDPattern(id) || !ok {
+	if !site.ValidID(id) || !ok {
 		return nil, &APIError{Code: fiber.StatusNotFound, Field: "site", Msg: "unknown site"}
 	}
 	return e, nil

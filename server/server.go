@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/docs"
 	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/clientip"
@@ -117,15 +118,15 @@ type Server struct {
 // Reload builds a new one and swaps it in whole.
 type catalog struct {
 	sites   map[string]*siteEntry
-	config  config.Sites    // the site files, for token checks
+	config  site.Sites      // the site files, for token checks
 	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
 }
 
 type siteEntry struct {
 	variants     sync.Map     // "mode|country" → *asset.Asset: the bundle with a visitor's region in front
 	variantCount atomic.Int64 // variants built, to bound the map
-	site         *config.Site
-	public       config.PublicSite
+	site         *site.Site
+	public       site.PublicSite
 	bundle       *asset.Asset
 	notice       *noticeEntry
 }
@@ -202,7 +203,7 @@ func (s *Server) Reload() error {
 // SiteIDs returns the ids of the sites in force.
 func (s *Server) SiteIDs() []string {
 	c := s.catalog.Load()
-	ids := make(config.Sites, len(c.sites))
+	ids := make(site.Sites, len(c.sites))
 	for id, e := range c.sites {
 		ids[id] = e.site
 	}
@@ -212,12 +213,12 @@ func (s *Server) SiteIDs() []string {
 // sitePolicy is how the store keeps site's data: visitor state as long
 // as its log (logRetentionDays), report counters at least 400 days, and
 // no opt-in counts of required categories.
-func sitePolicy(site *config.Site) ledger.Policy {
+func sitePolicy(st *site.Site) ledger.Policy {
 	p := ledger.Policy{
-		CounterTTL:   time.Duration(max(site.LogRetentionDays, 400)) * 24 * time.Hour,
-		RetentionTTL: time.Duration(site.LogRetentionDays) * 24 * time.Hour,
+		CounterTTL:   time.Duration(max(st.LogRetentionDays, 400)) * 24 * time.Hour,
+		RetentionTTL: time.Duration(st.LogRetentionDays) * 24 * time.Hour,
 	}
-	for _, cat := range site.Categories {
+	for _, cat := range st.Categories {
 		if cat.Required {
 			p.Required = append(p.Required, cat.ID)
 		}
@@ -227,7 +228,7 @@ func sitePolicy(site *config.Site) ledger.Policy {
 
 func (s *Server) load() error {
 	start := time.Now()
-	sites, err := config.LoadSites(s.cfg.SitesDir)
+	sites, err := site.LoadDir(s.cfg.SitesDir)
 	if err != nil {
 		return err
 	}

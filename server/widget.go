@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/asset"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 		return missingWidget(c, "")
 	}
 	id, hash, hashed := strings.Cut(name, ".")
-	if !config.SiteIDPattern(id) {
+	if !site.ValidID(id) {
 		return missingWidget(c, "")
 	}
 	e, found := s.site(id)

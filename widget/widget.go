@@ -119,7 +119,7 @@ func NoticeView() ([]byte, error) {
 }
 
 // pruneSite returns the site JSON without the fields of the public site
-// config (config.PublicSite) that the widget does not use, so the bundle
+// config (site.PublicSite) that the widget does not use, so the bundle
 // is smaller: the site's name and policy version, the services' URLs and
 // the cookies' descriptions (the notice shows them), and the banner's
 // theme (it is in the style sheet, themeCSS).
@@ -231,7 +231,7 @@ func builtinStrings(fsys fs.FS, langs []string) (string, error) {
 	return "{" + b.String() + "}", nil
 }
 
-// themeVars maps the site's theme keys (config.ThemeKeys) to the custom
+// themeVars maps the site's theme keys (site.ThemeKeys) to the custom
 // properties of style.css.
 var themeVars = map[string]string{
 	"accent":     "--cd-accent",
@@ -244,7 +244,7 @@ var themeVars = map[string]string{
 }
 
 // themeValue is what a theme value may contain: the config checks each
-// key's form (config.ThemeKeys); this is the last line of defence against
+// key's form (site.ThemeKeys); this is the last line of defence against
 // CSS injection, as the value is written into the style sheet.
 var themeValue = regexp.MustCompile(`^[A-Za-z0-9 #.,'"-]{1,200}$`)
 

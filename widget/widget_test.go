@@ -15,7 +15,8 @@ import (
 
 	"github.com/evanw/esbuild/pkg/api"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/site"
 )
 
 // The widget's size budget (docs/widget.md, "Size"): the gzip size of
@@ -205,16 +206,16 @@ func TestBuildInvalidSite(t *testing.T) {
 // left out of the site's languages and of every translated text.
 func demoSite(t testing.TB, langs ...string) []byte {
 	t.Helper()
-	site, err := config.LoadSite("../config/sites/demo.yaml")
+	s, err := site.Load("../config/sites/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := site.Public()
+	p, err := s.Public()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := func(text config.Text) config.Text {
-		out := config.Text{}
+	keep := func(text i18n.Text) i18n.Text {
+		out := i18n.Text{}
 		for _, l := range langs {
 			out[l] = text[l]
 		}
@@ -463,13 +464,13 @@ func BenchmarkBuild(b *testing.B) {
 // TestThemeKeysMatchConfig: every theme setting the config accepts has a
 // custom property in the style sheet, and no other is mapped.
 func TestThemeKeysMatchConfig(t *testing.T) {
-	for k := range config.ThemeKeys {
+	for k := range site.ThemeKeys {
 		if themeVars[k] == "" {
 			t.Errorf("config theme key %q has no custom property in themeVars", k)
 		}
 	}
 	for k := range themeVars {
-		if config.ThemeKeys[k] == nil {
+		if site.ThemeKeys[k] == nil {
 			t.Errorf("themeVars maps %q, which the config does not accept", k)
 		}
 	}

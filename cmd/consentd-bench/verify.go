@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/proof/audit"
 	"github.com/consentd/consentd/server/export"
@@ -23,7 +23,7 @@ import (
 // by the checkpoints the server wrote. It prints verify's summary and how
 // long each step took.
 func verifyLog(ctx context.Context, rdb *redis.Client, sitesDir, tmp string) error {
-	site, err := config.LoadSite(filepath.Join(sitesDir, "demo.yaml"))
+	s, err := site.Load(filepath.Join(sitesDir, "demo.yaml"))
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func verifyLog(ctx context.Context, rdb *redis.Client, sitesDir, tmp string) err
 	defer os.Remove(name)
 	unverified := 0
 	start := time.Now()
-	n, err := export.WriteBundle(ctx, rdb, site, keys, time.Now(), f, func(*ledger.UnverifiedError) { unverified++ })
+	n, err := export.WriteBundle(ctx, rdb, s, keys, time.Now(), f, func(*ledger.UnverifiedError) { unverified++ })
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

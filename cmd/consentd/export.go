@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
@@ -85,7 +86,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, now time.Time) int {
 	fs := flag.NewFlagSet("consentd export", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	site := fs.String("site", "", "")
+	siteID := fs.String("site", "", "")
 	out := fs.String("out", "", "")
 	dir := fs.String("sites-dir", "", "")
 	redisURL := fs.String("redis-url", "", "")
@@ -97,7 +98,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return code
 	}
 	switch {
-	case *site == "":
+	case *siteID == "":
 		fmt.Fprint(stderr, "consentd export: --site is required\n\n"+exportUsage)
 		return 2
 	}
@@ -129,9 +130,9 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			}
 		}
 	})
-	s, err := config.LoadSite(filepath.Join(*dir, *site+".yaml"))
+	s, err := site.Load(filepath.Join(*dir, *siteID+".yaml"))
 	if err != nil {
-		fmt.Fprintf(stderr, "consentd export: site %q: %v\n", *site, err)
+		fmt.Fprintf(stderr, "consentd export: site %q: %v\n", *siteID, err)
 		return 1
 	}
 	q, err := export.ParseQuery(s, values, now)

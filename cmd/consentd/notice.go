@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/notice"
 	"github.com/consentd/consentd/widget"
 )
@@ -95,10 +95,10 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 // or its notice warnings and a summary (to stdout). ok is false when the
 // file has errors.
 func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings int) {
-	site, err := config.LoadSite(path)
+	s, err := site.Load(path)
 	if err == nil {
 		// Rendering checks what only the renderer knows: the strings keys.
-		_, err = notice.Build(site, widget.Strings)
+		_, err = notice.Build(s, widget.Strings)
 	}
 	if err != nil {
 		n := 1
@@ -110,7 +110,7 @@ func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings i
 		fmt.Fprintf(stderr, "%s: invalid (%s)\n", path, plural(n, "error"))
 		return false, 0
 	}
-	ws := site.CheckNotice()
+	ws := s.CheckNotice()
 	for _, w := range ws {
 		fmt.Fprintf(stdout, "%s: %s\n", path, w)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/auth"
 )
 
@@ -50,14 +51,14 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 func runTokenCreate(args []string, stdout, stderr io.Writer, now time.Time) int {
 	fs := flag.NewFlagSet("consentd token create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	site := fs.String("site", "", "")
+	siteID := fs.String("site", "", "")
 	name := fs.String("name", "admin", "")
 	dir := fs.String("sites-dir", "", "")
 	if code, done := parseSub(fs, args, "token create", tokenUsage, stdout, stderr); done {
 		return code
 	}
 	switch {
-	case *site == "":
+	case *siteID == "":
 		fmt.Fprint(stderr, "consentd token create: --site is required\n\n"+tokenUsage)
 		return 2
 	case *name == "" || len(*name) > 64:
@@ -70,9 +71,9 @@ func runTokenCreate(args []string, stdout, stderr io.Writer, now time.Time) int 
 	if *dir == "" {
 		*dir = filepath.Join("config", "sites")
 	}
-	file := filepath.Join(*dir, *site+".yaml")
-	if _, err := config.LoadSite(file); err != nil {
-		fmt.Fprintf(stderr, "consentd token create: site %q: %v\n", *site, err)
+	file := filepath.Join(*dir, *siteID+".yaml")
+	if _, err := site.Load(file); err != nil {
+		fmt.Fprintf(stderr, "consentd token create: site %q: %v\n", *siteID, err)
 		return 1
 	}
 	token, err := auth.New()
@@ -90,6 +91,6 @@ adminTokens:
   - name: %q
     hash: %s
     created: "%s"
-`, *site, token, file, *name, auth.Hash(token), now.UTC().Format("2006-01-02"))
+`, *siteID, token, file, *name, auth.Hash(token), now.UTC().Format("2006-01-02"))
 	return 0
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/auth"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -18,8 +18,8 @@ import (
 // load, and the printed token then passes the check for that site.
 func TestTokenCreateRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	site := filepath.Join(dir, "demo.yaml")
-	if err := os.WriteFile(site, []byte(servertest.DemoSite(t, "http://127.0.0.1:1")), 0o644); err != nil {
+	file := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(file, []byte(servertest.DemoSite(t, "http://127.0.0.1:1")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
@@ -32,20 +32,20 @@ func TestTokenCreateRoundTrip(t *testing.T) {
 	if token == nil || !ok || !strings.Contains(block, `created: "2026-11-23"`) {
 		t.Fatalf("output:\n%s", &out)
 	}
-	f, err := os.OpenFile(site, os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, _ = f.WriteString("\n" + block)
 	f.Close()
-	s, err := config.LoadSite(site)
+	s, err := site.Load(file)
 	if err != nil {
 		t.Fatalf("pasted lines do not load: %v", err)
 	}
-	if v, name := auth.Check("Bearer "+token[1], "demo", config.Sites{"demo": s}); v != auth.OK || name != "dpo" {
+	if v, name := auth.Check("Bearer "+token[1], "demo", site.Sites{"demo": s}); v != auth.OK || name != "dpo" {
 		t.Fatalf("Check = %v %q", v, name)
 	}
-	if strings.Contains(string(must(os.ReadFile(site))), token[1]) {
+	if strings.Contains(string(must(os.ReadFile(file))), token[1]) {
 		t.Fatal("the token itself ended up in the site file")
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/proof/audit"
 	"github.com/consentd/consentd/server/export"
@@ -24,7 +24,7 @@ import (
 	"github.com/consentd/consentd/server/redisproc"
 )
 
-var site = &config.Site{ID: "demo", Categories: []config.Category{{ID: "necessary", Required: true}, {ID: "analytics"}, {ID: "marketing"}}}
+var demoSite = &site.Site{ID: "demo", Categories: []site.Category{{ID: "necessary", Required: true}, {ID: "analytics"}, {ID: "marketing"}}}
 
 // chain is a real chain made through the ledger on a real Redis.
 type chain struct {
@@ -103,7 +103,7 @@ func (c *chain) appendRandom(t testing.TB, rng *rand.Rand, n int) {
 func (c *chain) bundle(t testing.TB) *audit.Bundle {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := export.WriteBundle(context.Background(), c.rdb, site, c.led.PublicKeys(), time.Now().Add(time.Second), &buf, nil); err != nil {
+	if _, err := export.WriteBundle(context.Background(), c.rdb, demoSite, c.led.PublicKeys(), time.Now().Add(time.Second), &buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	name := filepath.Join(t.TempDir(), "demo.proof.zip")

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 )
 
 // Prefix starts every token, so a leaked one is easy to recognise (and
@@ -52,7 +52,7 @@ const (
 // never the token itself). Every stored hash is compared, in constant
 // time, whatever matches, so the time taken does not depend on which
 // token (if any) matched.
-func Check(authorization string, site string, sites config.Sites) (Verdict, string) {
+func Check(authorization, siteID string, sites site.Sites) (Verdict, string) {
 	token, ok := bearer(authorization)
 	if !ok {
 		return Missing, ""
@@ -63,7 +63,7 @@ func Check(authorization string, site string, sites config.Sites) (Verdict, stri
 	for id, s := range sites {
 		for _, t := range s.AdminTokens {
 			if subtle.ConstantTimeCompare(got, []byte(t.Hash)) == 1 {
-				if id == site {
+				if id == siteID {
 					verdict, name = OK, t.Name
 				} else if verdict != OK {
 					verdict = OtherSite

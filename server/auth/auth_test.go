@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 )
 
 func TestNewAndHash(t *testing.T) {
@@ -24,9 +24,9 @@ func TestNewAndHash(t *testing.T) {
 func TestCheck(t *testing.T) {
 	demoTok, _ := New()
 	otherTok, _ := New()
-	sites := config.Sites{
-		"demo":  {ID: "demo", AdminTokens: []config.AdminToken{{Name: "dpo", Hash: Hash(demoTok)}}},
-		"other": {ID: "other", AdminTokens: []config.AdminToken{{Name: "ops", Hash: Hash(otherTok)}}},
+	sites := site.Sites{
+		"demo":  {ID: "demo", AdminTokens: []site.AdminToken{{Name: "dpo", Hash: Hash(demoTok)}}},
+		"other": {ID: "other", AdminTokens: []site.AdminToken{{Name: "ops", Hash: Hash(otherTok)}}},
 		"none":  {ID: "none"},
 	}
 	tests := []struct {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -112,7 +112,7 @@ func (b *Bundle) Finish(ctx context.Context, rdb redis.UniversalClient, cited []
 // WriteBundle writes the proof bundle of site's whole log to w (the
 // command `consentd export --format proof`) and returns how many records
 // it holds. Entries outside the signed chain are handled as Write does.
-func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *config.Site, keys proof.KeySet, now time.Time, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (int, error) {
+func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *site.Site, keys proof.KeySet, now time.Time, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (int, error) {
 	cps, err := ledger.ReadCheckpoints(ctx, rdb, site.ID)
 	if err != nil {
 		return 0, err

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/ledger"
 )
 
@@ -162,7 +162,7 @@ func formulaStart(s string) bool {
 
 // Columns returns the CSV header of site: the record's fields, the stream
 // ID, one cat_<id> column per category in config order, other_choices.
-func Columns(site *config.Site) []string {
+func Columns(site *site.Site) []string {
 	cols := append([]string(nil), baseColumns...)
 	for _, id := range categoryIDs(site) {
 		cols = append(cols, "cat_"+id)
@@ -211,7 +211,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func categoryIDs(site *config.Site) []string {
+func categoryIDs(site *site.Site) []string {
 	ids := make([]string, len(site.Categories))
 	for i, c := range site.Categories {
 		ids[i] = c.ID

@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/ledger"
 )
@@ -44,7 +44,7 @@ const (
 // written until then is an incomplete export, and the caller must make
 // that visible (the HTTP route aborts the response; the CLI does not
 // rename its temp file).
-func Write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q Query, keys proof.KeySet, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (n int, err error) {
+func Write(ctx context.Context, rdb redis.UniversalClient, site *site.Site, q Query, keys proof.KeySet, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (n int, err error) {
 	e := New(rdb, site, q, keys, w)
 	e.OnUnverified = onUnverified
 	for {
@@ -99,7 +99,7 @@ type hit struct {
 // New prepares an export of site's log matching q, written to w; entries
 // count as records when they are part of the site's chain signed with a
 // key of keys. It does not touch Redis until Next.
-func New(rdb redis.UniversalClient, site *config.Site, q Query, keys proof.KeySet, w io.Writer) *Exporter {
+func New(rdb redis.UniversalClient, site *site.Site, q Query, keys proof.KeySet, w io.Writer) *Exporter {
 	e := &Exporter{rdb: rdb, key: ledger.LogKey(site.ID), q: q, w: w, cats: categoryIDs(site), cols: Columns(site),
 		known: map[string]bool{}, start: "-", end: strconv.FormatInt(q.To.UnixMilli(), 10), pageSize: PageSize,
 		batches: ledger.NewBatches(rdb, site.ID, keys)}

@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/procfs"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
@@ -33,8 +33,8 @@ import (
 )
 
 // testSite has the demo site's categories, in config order.
-func testSite() *config.Site {
-	return &config.Site{ID: "demo", Categories: []config.Category{
+func testSite() *site.Site {
+	return &site.Site{ID: "demo", Categories: []site.Category{
 		{ID: "necessary", Required: true}, {ID: "analytics"}, {ID: "marketing"},
 	}}
 }
@@ -193,7 +193,7 @@ func store(t testing.TB, rdb redis.UniversalClient, recs []rec) {
 
 // write exports with the test key set, counting the entries found
 // outside the signed chain in *unverified when it is not nil.
-func write(ctx context.Context, rdb redis.UniversalClient, site *config.Site, q export.Query, w io.Writer, unverified *[]*ledger.UnverifiedError) (int, error) {
+func write(ctx context.Context, rdb redis.UniversalClient, site *site.Site, q export.Query, w io.Writer, unverified *[]*ledger.UnverifiedError) (int, error) {
 	return export.Write(ctx, rdb, site, q, testKeys(), w, func(u *ledger.UnverifiedError) {
 		if unverified != nil {
 			*unverified = append(*unverified, u)
@@ -789,7 +789,7 @@ func xrangeAll(b *testing.B, rdb redis.UniversalClient) int {
 
 // timedExport runs one export of q (total records) to a counting writer
 // and returns how long it took and how many bytes it wrote.
-func timedExport(b *testing.B, rdb redis.UniversalClient, site *config.Site, q export.Query, total int) (time.Duration, int64) {
+func timedExport(b *testing.B, rdb redis.UniversalClient, site *site.Site, q export.Query, total int) (time.Duration, int64) {
 	w := &countingWriter{}
 	t0 := time.Now()
 	n, err := write(context.Background(), rdb, site, q, w, nil)

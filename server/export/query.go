@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/ledger"
 )
 
@@ -65,7 +65,7 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 //
 // An empty value counts as not given. Any other parameter, a repeated one
 // or a bad value is a *ParamError.
-func ParseQuery(site *config.Site, q url.Values, now time.Time) (Query, error) {
+func ParseQuery(site *site.Site, q url.Values, now time.Time) (Query, error) {
 	for _, k := range sortedKeys(q) {
 		if !slices.Contains(Params, k) {
 			return Query{}, &ParamError{k, "unknown parameter: expected " + strings.Join(Params, ", ")}
@@ -188,7 +188,7 @@ func parseTime(param, v string, end bool) (time.Time, error) {
 // Filename is the attachment name of an export, such as
 // consents-demo-20261101-20261123.csv (consents-demo-until-20261123.csv
 // when it starts at the first record).
-func Filename(site *config.Site, q Query) string {
+func Filename(site *site.Site, q Query) string {
 	from := "until"
 	if !q.From.IsZero() {
 		from = q.From.UTC().Format("20060102")

@@ -1,14 +1,16 @@
 package notice
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/field"
+	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // labels are the notice's own fixed texts (headings, column names,
@@ -293,7 +295,7 @@ var labels = map[string]map[string]string{
 // labelsFor returns the notice's fixed texts for lang: the built-in ones
 // (English where lang has none), overridden by the site's
 // strings.<lang>."notice.<key>" entries.
-func labelsFor(site *config.Site, lang string) map[string]string {
+func labelsFor(site *site.Site, lang string) map[string]string {
 	m := make(map[string]string, len(labels["en"]))
 	for k, v := range labels["en"] {
 		m[k] = v
@@ -353,21 +355,17 @@ func date(lang, ymd string) string {
 // exist: every key must be a known one, and a language without built-in
 // texts must give all of them (and its own rights texts), so a page never
 // mixes languages. widgetKeys are the widget's UI text keys.
-func checkStrings(site *config.Site, widgetKeys map[string]bool) error {
-	file := site.File
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, &config.FieldError{File: file, Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
+func checkStrings(site *site.Site, widgetKeys map[string]bool) error {
+	c := field.Checker{File: site.File}
 	for _, lang := range site.Languages {
 		m := site.Strings[lang]
 		for k := range m {
 			ns, key, _ := strings.Cut(k, ".")
 			if (ns == "notice" && labels["en"][key] == "") || (ns == "widget" && !widgetKeys[key]) {
-				add("strings."+lang+"."+k, "unknown text key (see docs/notice.md#more-languages for the list)")
+				c.Add("strings."+lang+"."+k, "unknown text key (see docs/notice.md#more-languages for the list)")
 			}
 		}
-		if config.BuiltinLanguage(lang) {
+		if i18n.IsBuiltin(lang) {
 			continue
 		}
 		var missing []string
@@ -383,13 +381,13 @@ func checkStrings(site *config.Site, widgetKeys map[string]bool) error {
 		}
 		if len(missing) > 0 {
 			sort.Strings(missing)
-			add("strings."+lang, "%d texts missing for a language without built-in texts: %s", len(missing), strings.Join(missing, ", "))
+			c.Add("strings."+lang, "%d texts missing for a language without built-in texts: %s", len(missing), strings.Join(missing, ", "))
 		}
-		for _, id := range config.Rights {
-			if t, _ := site.RightText(id); t[lang] == "" {
-				add("notice.rights."+id+".text."+lang, "no built-in text in %q: write the text of this right", lang)
+		for _, id := range noticecfg.Rights {
+			if t, _ := site.Notice.RightText(id); t[lang] == "" {
+				c.Add("notice.rights."+id+".text."+lang, "no built-in text in %q: write the text of this right", lang)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return c.Err()
 }

@@ -1,8 +1,9 @@
-// Package notice renders a site's privacy notice (config.Notice) to safe
-// HTML — a fragment shared by the standalone page GET /n/{site} and the
-// widget's notice view — and computes the notice versions: per language,
-// the SHA-256 of a canonical snapshot of everything the visitor is shown.
-// docs/notice.md describes the format for site owners.
+// Package notice renders a site's privacy notice (the model in
+// config/notice, imported here as noticecfg) to safe HTML — a fragment
+// shared by the standalone page GET /n/{site} and the widget's notice
+// view — and computes the notice versions: per language, the SHA-256 of a
+// canonical snapshot of everything the visitor is shown. docs/notice.md
+// describes the format for site owners.
 package notice
 
 import (
@@ -16,7 +17,8 @@ import (
 	"html/template"
 	"strings"
 
-	"github.com/consentd/consentd/config"
+	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 //go:embed fragment.tmpl page.tmpl notice.css
@@ -90,7 +92,7 @@ type UIStrings func(lang string) (map[string]string, error)
 // Build renders site's notice in each of its languages. It fails, with
 // errors naming the file and field, when the site's strings section has
 // unknown keys or a language without built-in texts lacks some.
-func Build(site *config.Site, ui UIStrings) (*Set, error) {
+func Build(site *site.Site, ui UIStrings) (*Set, error) {
 	base, err := ui("en")
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", site.ID, err)
@@ -137,7 +139,7 @@ func Build(site *config.Site, ui UIStrings) (*Set, error) {
 
 // UIFor returns the widget's texts in lang as the visitor sees them: the
 // built-in ones overridden by the site's strings.<lang>."widget.<key>".
-func UIFor(site *config.Site, lang string, ui UIStrings) (map[string]string, error) {
+func UIFor(site *site.Site, lang string, ui UIStrings) (map[string]string, error) {
 	base, err := ui(lang)
 	if err != nil {
 		return nil, err
@@ -181,7 +183,7 @@ type pageLang struct {
 	Current    bool
 }
 
-func renderPage(site *config.Site, set *Set, lang string) ([]byte, error) {
+func renderPage(site *site.Site, set *Set, lang string) ([]byte, error) {
 	doc := set.Docs[lang]
 	v := pageView{Lang: lang, L: labelsFor(site, lang), SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
 		Fragment: template.HTML(doc.Fragment), // #nosec G203 -- rendered by html/template
@@ -207,24 +209,24 @@ func renderPage(site *config.Site, set *Set, lang string) ([]byte, error) {
 // defaults filled in (every right, the complaint authority), the cookies
 // from the categories, and the current version per language.
 type structuredNotice struct {
-	Format          string                  `json:"format"`
-	Site            string                  `json:"site"`
-	Name            string                  `json:"name"`
-	Languages       []string                `json:"languages"`
-	DefaultLanguage string                  `json:"defaultLanguage"`
-	PolicyVersion   string                  `json:"policyVersion"`
-	Versions        map[string]string       `json:"versions"`
-	Notice          config.Notice           `json:"notice"`
-	Cookies         []config.PublicCategory `json:"cookies"`
+	Format          string                `json:"format"`
+	Site            string                `json:"site"`
+	Name            string                `json:"name"`
+	Languages       []string              `json:"languages"`
+	DefaultLanguage string                `json:"defaultLanguage"`
+	PolicyVersion   string                `json:"policyVersion"`
+	Versions        map[string]string     `json:"versions"`
+	Notice          noticecfg.Notice      `json:"notice"`
+	Cookies         []site.PublicCategory `json:"cookies"`
 }
 
-func structured(site *config.Site, set *Set) ([]byte, error) {
+func structured(site *site.Site, set *Set) ([]byte, error) {
 	n := site.Notice
-	n.Rights = make(map[string]config.Right, len(config.Rights))
-	for _, id := range config.Rights {
-		text, applies := site.RightText(id)
+	n.Rights = make(map[string]noticecfg.Right, len(noticecfg.Rights))
+	for _, id := range noticecfg.Rights {
+		text, applies := site.Notice.RightText(id)
 		a := applies
-		n.Rights[id] = config.Right{Applies: &a, Text: text}
+		n.Rights[id] = noticecfg.Right{Applies: &a, Text: text}
 	}
 	if a, ok := site.ComplaintAuthority(); ok {
 		n.ComplaintAuthority = &a

@@ -10,23 +10,25 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 func ui(lang string) (map[string]string, error) {
 	return map[string]string{"title": "T " + lang, "acceptAll": "A", "rejectAll": "R"}, nil
 }
 
-func demoSite(t *testing.T) *config.Site {
+func demoSite(t *testing.T) *site.Site {
 	t.Helper()
-	s, err := config.LoadSite(filepath.Join("..", "..", "config", "sites", "demo.yaml"))
+	s, err := site.Load(filepath.Join("..", "..", "config", "sites", "demo.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func build(t *testing.T, s *config.Site) *Set {
+func build(t *testing.T, s *site.Site) *Set {
 	t.Helper()
 	set, err := Build(s, ui)
 	if err != nil {
@@ -45,17 +47,17 @@ func TestVersionFollowsContent(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		edit    func(s *config.Site)
+		edit    func(s *site.Site)
 		changed []string // languages whose version must change; the others must not
 	}{
-		{"one word of a cookie description", func(s *config.Site) {
+		{"one word of a cookie description", func(s *site.Site) {
 			d := s.Categories[1].Description
 			d["en"] = strings.Replace(d["en"], "improve", "better", 1)
 		}, []string{"en"}},
-		{"policy version", func(s *config.Site) { s.PolicyVersion = "2099-01-01" }, []string{"fi", "sv", "en"}},
-		{"controller phone", func(s *config.Site) { s.Notice.Controllers[0].Phone = "+358 1 000 0000" }, []string{"fi", "sv", "en"}},
-		{"one retention period in fi", func(s *config.Site) { s.Notice.Retention[0].Period["fi"] += " Muutettu." }, []string{"fi"}},
-		{"site name", func(s *config.Site) { s.Name = "Other Oy" }, []string{"fi", "sv", "en"}},
+		{"policy version", func(s *site.Site) { s.PolicyVersion = "2099-01-01" }, []string{"fi", "sv", "en"}},
+		{"controller phone", func(s *site.Site) { s.Notice.Controllers[0].Phone = "+358 1 000 0000" }, []string{"fi", "sv", "en"}},
+		{"one retention period in fi", func(s *site.Site) { s.Notice.Retention[0].Period["fi"] += " Muutettu." }, []string{"fi"}},
+		{"site name", func(s *site.Site) { s.Name = "Other Oy" }, []string{"fi", "sv", "en"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,17 +173,17 @@ func TestLabelsComplete(t *testing.T) {
 			t.Errorf("%s has %d labels, en %d", lang, len(m), len(labels["en"]))
 		}
 	}
-	for _, id := range config.Rights {
+	for _, id := range noticecfg.Rights {
 		if labels["fi"]["right."+id] == "" {
 			t.Errorf("no label for right %s", id)
 		}
 	}
-	for _, b := range config.LegalBases {
+	for _, b := range noticecfg.LegalBases {
 		if labels["sv"]["basis."+b] == "" {
 			t.Errorf("no label for basis %s", b)
 		}
 	}
-	for _, s := range config.Safeguards {
+	for _, s := range noticecfg.Safeguards {
 		if labels["en"]["safeguard."+s] == "" {
 			t.Errorf("no label for safeguard %s", s)
 		}
@@ -229,7 +231,7 @@ func fillHostile(v reflect.Value, n *int) {
 		m := reflect.MakeMap(v.Type())
 		keys := []string{"fi", "sv", "en"}
 		if v.Type().Elem().Kind() != reflect.String {
-			keys = config.Rights
+			keys = noticecfg.Rights
 		}
 		for _, k := range keys {
 			e := reflect.New(v.Type().Elem()).Elem()
@@ -242,8 +244,8 @@ func fillHostile(v reflect.Value, n *int) {
 
 // HostileSite returns a site whose every config string is hostile
 // (unvalidated: it tests the renderer's escaping, not the validator).
-func hostileSite() *config.Site {
-	s := &config.Site{ID: "evil", Languages: []string{"fi", "sv", "en"}, DefaultLanguage: "fi", Origins: []string{"https://evil.example"}}
+func hostileSite() *site.Site {
+	s := &site.Site{ID: "evil", Languages: []string{"fi", "sv", "en"}, DefaultLanguage: "fi", Origins: []string{"https://evil.example"}}
 	n := 0
 	fillHostile(reflect.ValueOf(&s.Name).Elem(), &n)
 	fillHostile(reflect.ValueOf(&s.PolicyVersion).Elem(), &n)
@@ -331,7 +333,7 @@ func TestPageCSPMatchesStyle(t *testing.T) {
 
 // germanSite is the demo site plus German, with every text given in its
 // strings section; drop removes one key, extra adds one.
-func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
+func germanSite(t *testing.T, edit func(s *site.Site)) (*site.Site, error) {
 	t.Helper()
 	s := demoSite(t)
 	s.Languages = append(s.Languages, "de")
@@ -366,7 +368,7 @@ func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
 				addDE(v.Index(i))
 			}
 		case reflect.Map:
-			if t, ok := v.Interface().(config.Text); ok && len(t) > 0 {
+			if t, ok := v.Interface().(i18n.Text); ok && len(t) > 0 {
 				t["de"] = "DE " + t["en"]
 				return
 			}
@@ -381,14 +383,14 @@ func germanSite(t *testing.T, edit func(s *config.Site)) (*config.Site, error) {
 	addDE(reflect.ValueOf(&s.Categories).Elem())
 	addDE(reflect.ValueOf(&s.Notice).Elem())
 	if s.Notice.Rights == nil {
-		s.Notice.Rights = map[string]config.Right{}
+		s.Notice.Rights = map[string]noticecfg.Right{}
 	}
-	for _, id := range config.Rights {
+	for _, id := range noticecfg.Rights {
 		r := s.Notice.Rights[id]
 		if len(r.Text) == 0 {
-			r.Text = config.Text{}
+			r.Text = i18n.Text{}
 			for _, l := range []string{"fi", "sv", "en"} {
-				r.Text[l] = config.DefaultRightText(id)[l]
+				r.Text[l] = noticecfg.DefaultRightText(id)[l]
 			}
 		}
 		r.Text["de"] = "DE right " + id
@@ -425,15 +427,15 @@ func TestMoreLanguagesByConfig(t *testing.T) {
 
 	tests := []struct {
 		name, field string
-		edit        func(s *config.Site)
+		edit        func(s *site.Site)
 	}{
-		{"a missing notice text", "strings.de: 1 texts missing", func(s *config.Site) { delete(s.Strings["de"], "notice.toc") }},
-		{"a missing widget text", "widget.acceptAll", func(s *config.Site) { delete(s.Strings["de"], "widget.acceptAll") }},
-		{"an unknown key", "strings.de.notice.nope: unknown text key", func(s *config.Site) { s.Strings["de"]["notice.nope"] = "x" }},
-		{"an unknown key in a built-in language", "strings.en.widget.nope: unknown text key", func(s *config.Site) {
+		{"a missing notice text", "strings.de: 1 texts missing", func(s *site.Site) { delete(s.Strings["de"], "notice.toc") }},
+		{"a missing widget text", "widget.acceptAll", func(s *site.Site) { delete(s.Strings["de"], "widget.acceptAll") }},
+		{"an unknown key", "strings.de.notice.nope: unknown text key", func(s *site.Site) { s.Strings["de"]["notice.nope"] = "x" }},
+		{"an unknown key in a built-in language", "strings.en.widget.nope: unknown text key", func(s *site.Site) {
 			s.Strings["en"] = map[string]string{"widget.nope": "x"}
 		}},
-		{"no text for a right", "notice.rights.erasure.text.de: no built-in text", func(s *config.Site) {
+		{"no text for a right", "notice.rights.erasure.text.de: no built-in text", func(s *site.Site) {
 			r := s.Notice.Rights["erasure"]
 			delete(r.Text, "de")
 			r.Text = nil

@@ -10,7 +10,9 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/i18n"
+	noticecfg "github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // view is what the fragment template renders for one language: every
@@ -107,7 +109,7 @@ var fragmentTmpl = template.Must(template.New("notice").ParseFS(files, "fragment
 // renderFragment renders site's notice in lang to an HTML fragment (a
 // <div class="cdn">). The output is deterministic: the same site file
 // always gives the same bytes, which the notice version hashes.
-func renderFragment(site *config.Site, lang string) (string, error) {
+func renderFragment(site *site.Site, lang string) (string, error) {
 	v := buildView(site, lang)
 	for i := range v.Sections {
 		s := &v.Sections[i]
@@ -132,10 +134,10 @@ func renderFragment(site *config.Site, lang string) (string, error) {
 // buildView picks lang's strings out of the site and decides which
 // sections the notice has (a section with nothing to say is left out;
 // rights, complaint and cookies are always there).
-func buildView(site *config.Site, lang string) *view {
+func buildView(site *site.Site, lang string) *view {
 	n := &site.Notice
 	L := labelsFor(site, lang)
-	tr := func(t config.Text) string { return t[lang] }
+	tr := func(t i18n.Text) string { return t[lang] }
 	v := &view{
 		Lang:          lang,
 		L:             L,
@@ -146,7 +148,7 @@ func buildView(site *config.Site, lang string) *view {
 		Updated:       dateIf(lang, n.Updated),
 		ValidFrom:     dateIf(lang, n.ValidFrom),
 	}
-	mkParty := func(p config.Party) party {
+	mkParty := func(p noticecfg.Party) party {
 		return party{L: L, Name: p.Name, Role: tr(p.Role), BusinessID: p.BusinessID,
 			Address: lines(p.Address), Phone: p.Phone, Email: p.Email, URL: webURL(p.URL)}
 	}
@@ -193,7 +195,7 @@ func buildView(site *config.Site, lang string) *view {
 	for _, r := range n.Recipients.Items {
 		kind := r.Kind
 		if kind == "" {
-			kind = config.RecipientProcessor
+			kind = noticecfg.RecipientProcessor
 		}
 		v.Recipients = append(v.Recipients, recipient{Name: r.Name, Kind: L["kind."+kind],
 			Purpose: tr(r.Purpose), Data: tr(r.Data), Bases: bases(r.LegalBasis),
@@ -231,8 +233,8 @@ func buildView(site *config.Site, lang string) *view {
 		v.Retention = append(v.Retention, retentionRow{Data: tr(r.Data), Period: tr(r.Period)})
 	}
 	v.Security = rich(tr(n.Security))
-	for _, id := range config.Rights {
-		text, applies := site.RightText(id)
+	for _, id := range noticecfg.Rights {
+		text, applies := site.Notice.RightText(id)
 		v.Rights = append(v.Rights, right{Title: L["right."+id], Applies: applies, Text: rich(text[lang])})
 	}
 	if a, ok := site.ComplaintAuthority(); ok {

@@ -1,8 +1,10 @@
-package config
+package notice_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/consentd/consentd/config/site"
 )
 
 // completeNoticeSite is a valid site (fi, sv, en) whose notice sets every
@@ -114,6 +116,10 @@ notice:
       body: {fi: Katso evästeasetukset., sv: Se kakinställningarna., en: See the cookie settings.}
 `
 
+// noticelessSite is completeNoticeSite without its notice: a valid site
+// whose notice lacks everything.
+var noticelessSite, _, _ = strings.Cut(completeNoticeSite, "notice:\n")
+
 // replaceOnce applies old → new to src and fails the test unless old
 // occurs exactly once, so that a case cannot silently test nothing.
 func replaceOnce(t *testing.T, src, old, new string) string {
@@ -125,9 +131,9 @@ func replaceOnce(t *testing.T, src, old, new string) string {
 }
 
 func TestCompleteNoticeIsValid(t *testing.T) {
-	s, err := ParseSite("x/demo.yaml", []byte(completeNoticeSite))
+	s, err := site.Parse("x/demo.yaml", []byte(completeNoticeSite))
 	if err != nil {
-		t.Fatalf("ParseSite: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	n := s.Notice
 	// Unquoted YAML dates stay strings as written; codes are upper-cased.
@@ -143,7 +149,7 @@ func TestCompleteNoticeIsValid(t *testing.T) {
 }
 
 func TestEmptyNoticeIsValid(t *testing.T) {
-	if _, err := ParseSite("acme.yaml", []byte(minimalSite)); err != nil {
+	if _, err := site.Parse("x/demo.yaml", []byte(noticelessSite)); err != nil {
 		t.Fatalf("a site without a notice must be valid: %v", err)
 	}
 }
@@ -222,7 +228,7 @@ func TestNoticeValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := replaceOnce(t, completeNoticeSite, tt.old, tt.new)
-			_, err := ParseSite("x/demo.yaml", []byte(src))
+			_, err := site.Parse("x/demo.yaml", []byte(src))
 			if err == nil {
 				t.Fatalf("want an error on %s containing %q, got nil", tt.field, tt.msg)
 			}
@@ -247,65 +253,13 @@ func TestNoticeValidationReportsEveryProblem(t *testing.T) {
 	src := replaceOnce(t, completeNoticeSite, "email: kirjaamo@esimerkkila.fi", "email: nope")
 	src = replaceOnce(t, src, "countries: [us]", "countries: [se]")
 	src = replaceOnce(t, src, "updated: 2026-01-15", "updated: 2026-13-01")
-	_, err := ParseSite("x/demo.yaml", []byte(src))
+	_, err := site.Parse("x/demo.yaml", []byte(src))
 	if err == nil {
 		t.Fatal("want errors, got nil")
 	}
 	for _, field := range []string{"notice.controllers[0].email", "notice.transfers.countries[0]", "notice.updated"} {
 		if !strings.Contains(err.Error(), ": "+field+": ") {
 			t.Errorf("error does not name %s:\n%v", field, err)
-		}
-	}
-}
-
-func TestYTunnusCheckDigit(t *testing.T) {
-	tests := []struct {
-		digits string
-		check  byte
-		ok     bool
-	}{
-		{"1234567", '1', true}, // sum 153, remainder 10: 11-10
-		{"0010000", '1', true}, // sum 10, remainder 10
-		{"1572860", '0', true}, // remainder 0: check digit 0
-		{"0000000", '0', true}, // remainder 0
-		{"0000001", '9', true}, // sum 2: 11-2
-		{"2000000", '8', true}, // sum 14, remainder 3: 11-3
-		{"0737546", '2', true}, // remainder 9: 11-9
-		{"9999999", '2', true}, // sum 405, remainder 9
-		{"1000008", 0, false},  // remainder 1: no valid ID starts so
-		{"0000006", 0, false},  // sum 12, remainder 1
-	}
-	for _, tt := range tests {
-		check, ok := yTunnusCheckDigit(tt.digits)
-		if ok != tt.ok || (ok && check != tt.check) {
-			t.Errorf("yTunnusCheckDigit(%s) = %q, %v; want %q, %v", tt.digits, check, ok, tt.check, tt.ok)
-		}
-	}
-}
-
-func TestCountryLists(t *testing.T) {
-	if got := len(strings.Fields(isoCountries)); got != 249 {
-		t.Errorf("isoCountries has %d codes, want the 249 assigned ones", got)
-	}
-	eea := BuiltinRegions()["eea"]
-	if len(eea) != 30 {
-		t.Errorf("eeaCountries has %d codes, want 30 (27 EU + IS, LI, NO)", len(eea))
-	}
-	for _, c := range eea {
-		if !isISOCountry(c) {
-			t.Errorf("EEA country %q is not in isoCountries", c)
-		}
-	}
-	tests := []struct {
-		code     string
-		iso, eea bool
-	}{
-		{"FI", true, true}, {"NO", true, true}, {"US", true, false}, {"GB", true, false}, {"CH", true, false},
-		{"UK", false, false}, {"XK", false, false}, {"fi", false, false}, {"F", false, false}, {"D ", false, false}, {"E\nF", false, false},
-	}
-	for _, tt := range tests {
-		if isISOCountry(tt.code) != tt.iso || isEEACountry(tt.code) != tt.eea {
-			t.Errorf("%q: iso %v, eea %v; want %v, %v", tt.code, isISOCountry(tt.code), isEEACountry(tt.code), tt.iso, tt.eea)
 		}
 	}
 }

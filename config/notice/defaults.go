@@ -1,11 +1,13 @@
-package config
+package notice
+
+import "github.com/consentd/consentd/config/i18n"
 
 // Built-in defaults of the privacy notice: the standard texts of the data
 // subject's rights and the supervisory authorities of the Nordic
 // countries we serve first. A site file overrides any of them.
 
 // defaultRights are the built-in texts of each right, per language.
-var defaultRights = map[string]Text{
+var defaultRights = map[string]i18n.Text{
 	RightAccess: {
 		"fi": "Sinulla on oikeus saada tietää, käsitelläänkö henkilötietojasi, ja saada jäljennös tiedoistasi.",
 		"sv": "Du har rätt att få veta om dina personuppgifter behandlas och att få en kopia av dina uppgifter.",
@@ -54,12 +56,12 @@ var defaultRights = map[string]Text{
 }
 
 // DefaultRightText returns the built-in text of a right (one of Rights).
-func DefaultRightText(right string) Text { return defaultRights[right] }
+func DefaultRightText(right string) i18n.Text { return defaultRights[right] }
 
 // defaultAuthorities are the supervisory authorities by country.
 var defaultAuthorities = map[string]Authority{
 	"FI": {
-		Name: Text{
+		Name: i18n.Text{
 			"fi": "Tietosuojavaltuutetun toimisto",
 			"sv": "Dataombudsmannens byrå",
 			"en": "Office of the Data Protection Ombudsman",
@@ -70,7 +72,7 @@ var defaultAuthorities = map[string]Authority{
 		URL:     "https://tietosuoja.fi",
 	},
 	"SE": {
-		Name: Text{
+		Name: i18n.Text{
 			"fi": "Integritetsskyddsmyndigheten (IMY)",
 			"sv": "Integritetsskyddsmyndigheten (IMY)",
 			"en": "Swedish Authority for Privacy Protection (IMY)",
@@ -82,35 +84,22 @@ var defaultAuthorities = map[string]Authority{
 	},
 }
 
-// NoticeCountry returns the controller's country for defaults: the
-// notice's country, else FI for sites whose default language is fi, else
-// "". (A site whose default language is sv is not assumed to be Swedish:
-// Finland has Swedish-speaking schools and municipalities.)
-func (s *Site) NoticeCountry() string {
-	if s.Notice.Country != "" {
-		return s.Notice.Country
+// Authority returns the supervisory authority a complaint goes to: the
+// notice's ComplaintAuthority when set, else the built-in one of country
+// (the controller's, see Notice.Country). ok is false when there is
+// neither.
+func (n *Notice) Authority(country string) (a Authority, ok bool) {
+	if n.ComplaintAuthority != nil {
+		return *n.ComplaintAuthority, true
 	}
-	if s.DefaultLanguage == "fi" {
-		return "FI"
-	}
-	return ""
-}
-
-// ComplaintAuthority returns the notice's complaint authority: the one
-// configured, else the built-in one for NoticeCountry. ok is false when
-// there is neither.
-func (s *Site) ComplaintAuthority() (a Authority, ok bool) {
-	if s.Notice.ComplaintAuthority != nil {
-		return *s.Notice.ComplaintAuthority, true
-	}
-	a, ok = defaultAuthorities[s.NoticeCountry()]
+	a, ok = defaultAuthorities[country]
 	return a, ok
 }
 
 // RightText returns the text shown for a right and whether the right
-// applies: the site's override where given, else the built-in text.
-func (s *Site) RightText(right string) (text Text, applies bool) {
-	o, has := s.Notice.Rights[right]
+// applies: the notice's override where given, else the built-in text.
+func (n *Notice) RightText(right string) (text i18n.Text, applies bool) {
+	o, has := n.Rights[right]
 	applies = !has || o.Applies == nil || *o.Applies
 	if has && len(o.Text) > 0 {
 		return o.Text, applies

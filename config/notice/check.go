@@ -1,4 +1,4 @@
-package config
+package notice
 
 import (
 	"fmt"
@@ -10,15 +10,15 @@ import (
 // This file is the completeness check of the privacy notice: one warning
 // per item of GDPR Art. 13 (and the Art. 14 items that apply when data is
 // not collected from the person) that the notice lacks, plus a few good
-// practice hints. Malformed fields are hard errors in notice_validate.go.
+// practice hints. Malformed fields are hard errors in validate.go.
 
-// articlePractice is NoticeWarning.Article for good-practice hints that
+// articlePractice is Warning.Article for good-practice hints that
 // no article requires.
 const articlePractice = "practice"
 
-// NoticeWarning is one gap in a privacy notice: something GDPR requires
+// Warning is one gap in a privacy notice: something GDPR requires
 // the notice to say (or good practice recommends) that it does not.
-type NoticeWarning struct {
+type Warning struct {
 	// Field is the path of the field to add or fix, e.g. notice.retention.
 	Field string
 	// Article is the GDPR article that requires it, e.g. "13(2)(a)", or
@@ -30,7 +30,7 @@ type NoticeWarning struct {
 
 // String formats the warning as "field: Art. 13(2)(a): message" (or
 // "field: good practice: message").
-func (w NoticeWarning) String() string {
+func (w Warning) String() string {
 	art := "Art. " + w.Article
 	if w.Article == articlePractice {
 		art = "good practice"
@@ -38,14 +38,14 @@ func (w NoticeWarning) String() string {
 	return w.Field + ": " + art + ": " + w.Msg
 }
 
-// CheckNotice reports what the site's privacy notice lacks, one warning
-// per missing item, ordered by article. It expects a valid site (one that
-// passed Validate); an empty result means the notice is complete.
-func (s *Site) CheckNotice() []NoticeWarning {
-	n := &s.Notice
-	var ws []NoticeWarning
+// Check reports what the notice lacks, one warning per missing item,
+// ordered by article. country is the controller's, for the built-in
+// complaint authority (see Authority). It expects a valid notice (one
+// that passed Validate); an empty result means the notice is complete.
+func (n *Notice) Check(country string) []Warning {
+	var ws []Warning
 	warn := func(field, article, format string, args ...any) {
-		ws = append(ws, NoticeWarning{Field: field, Article: article, Msg: fmt.Sprintf(format, args...)})
+		ws = append(ws, Warning{Field: field, Article: article, Msg: fmt.Sprintf(format, args...)})
 	}
 
 	// 13(1)(a): the identity and contact details of the controller.
@@ -97,7 +97,7 @@ func (s *Site) CheckNotice() []NoticeWarning {
 		}
 	}
 	// 13(2)(c): withdrawing consent.
-	if _, applies := s.RightText(RightWithdrawConsent); !applies {
+	if _, applies := n.RightText(RightWithdrawConsent); !applies {
 		for i, p := range n.Purposes {
 			if slices.Contains(p.LegalBasis, BasisConsent) {
 				warn("notice.rights."+RightWithdrawConsent, "13(2)(c)", "notice.purposes[%d] is based on consent, which can always be withdrawn: remove applies: false", i)
@@ -106,10 +106,10 @@ func (s *Site) CheckNotice() []NoticeWarning {
 		}
 	}
 	// 13(2)(d): the right to lodge a complaint.
-	if _, ok := s.ComplaintAuthority(); !ok {
+	if _, ok := n.Authority(country); !ok {
 		warn("notice.complaintAuthority", "13(2)(d)", "no supervisory authority: add notice.complaintAuthority, or set notice.country to a country with a built-in one (%s)", strings.Join(builtinAuthorityCountries(), ", "))
 	}
-	if _, applies := s.RightText(RightComplaint); !applies {
+	if _, applies := n.RightText(RightComplaint); !applies {
 		warn("notice.rights."+RightComplaint, "13(2)(d)", "the right to lodge a complaint always applies: remove applies: false")
 	}
 	// 13(2)(e): statutory or contractual requirement.

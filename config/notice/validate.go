@@ -1,4 +1,4 @@
-package config
+package notice
 
 import (
 	"fmt"
@@ -10,11 +10,14 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/consentd/consentd/config/field"
+	"github.com/consentd/consentd/config/region"
 )
 
 // This file holds the hard errors of the privacy notice: fields that are
 // present but malformed. What the notice lacks is not an error here; it
-// is reported by Site.CheckNotice (notice_check.go) as warnings.
+// is reported by Check (check.go) as warnings.
 
 // Maximum lengths of the notice's texts, in characters per language.
 const (
@@ -25,51 +28,6 @@ const (
 	// requirement, security measures, rights texts and sections.
 	noticeLong = 20000
 )
-
-// isoCountries are the officially assigned ISO 3166-1 alpha-2 codes (249;
-// checked against Debian's iso-codes), one line per initial letter.
-const isoCountries = `
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
-BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
-CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
-DE DJ DK DM DO DZ
-EC EE EG EH ER ES ET
-FI FJ FK FM FO FR
-GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY
-HK HM HN HR HT HU
-ID IE IL IM IN IO IQ IR IS IT
-JE JM JO JP
-KE KG KH KI KM KN KP KR KW KY KZ
-LA LB LC LI LK LR LS LT LU LV LY
-MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
-NA NC NE NF NG NI NL NO NP NR NU NZ
-OM
-PA PE PF PG PH PK PL PM PN PR PS PT PW PY
-QA
-RE RO RS RU RW
-SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
-TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
-UA UG UM US UY UZ
-VA VC VE VG VI VN VU
-WF WS
-YE YT
-ZA ZM ZW
-`
-
-// isISOCountry reports whether c is an assigned ISO 3166-1 alpha-2 code
-// (upper case).
-func isISOCountry(c string) bool {
-	// Codes in the list are separated by white space, so any two
-	// upper-case letters found in it are one whole code.
-	return len(c) == 2 && isUpperASCII(c[0]) && isUpperASCII(c[1]) && strings.Contains(isoCountries, c)
-}
-
-// isEEACountry reports whether c (an ISO alpha-2 code) is in the EU/EEA.
-func isEEACountry(c string) bool {
-	return builtinRegions.Matches("eea", c, "")
-}
-
-func isUpperASCII(b byte) bool { return b >= 'A' && b <= 'Z' }
 
 var (
 	// yTunnusPattern is the shape of a Finnish business ID (Y-tunnus).
@@ -118,14 +76,19 @@ func isEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-// notice checks the privacy notice. Only what is present is checked: an
-// empty notice is valid, its gaps are CheckNotice's warnings.
-func (v *validator) notice(s *Site) {
-	n := &s.Notice
-	langs := s.Languages
-	v.optText("notice.title", n.Title, langs, noticeShort)
-	v.optText("notice.registerName", n.RegisterName, langs, noticeShort)
-	v.optText("notice.intro", n.Intro, langs, noticeLong)
+// validator checks one notice; what it finds goes to the site file's
+// Checker.
+type validator struct{ *field.Checker }
+
+// Validate adds the notice's problems to c, each naming its field
+// (notice.…). langs are the site's languages: every text gives each of
+// them. Only what is present is checked: an empty notice is valid, its
+// gaps are Check's warnings.
+func (n *Notice) Validate(c *field.Checker, langs []string) {
+	v := &validator{c}
+	v.OptText("notice.title", n.Title, langs, noticeShort)
+	v.OptText("notice.registerName", n.RegisterName, langs, noticeShort)
+	v.OptText("notice.intro", n.Intro, langs, noticeLong)
 	if n.Country != "" {
 		v.country("notice.country", n.Country)
 	}
@@ -141,39 +104,39 @@ func (v *validator) notice(s *Site) {
 	}
 	for i, p := range n.Purposes {
 		f := fmt.Sprintf("notice.purposes[%d]", i)
-		v.text(f+".purpose", p.Purpose, langs, noticeShort)
+		v.Text(f+".purpose", p.Purpose, langs, noticeShort)
 		if len(p.LegalBasis) == 0 {
-			v.add(f+".legalBasis", "required: one or more of %s", strings.Join(LegalBases, ", "))
+			v.Add(f+".legalBasis", "required: one or more of %s", strings.Join(LegalBases, ", "))
 		}
 		v.legalBases(f+".legalBasis", p.LegalBasis)
-		v.optText(f+".legitimateInterest", p.LegitimateInterest, langs, noticeLong)
-		v.optText(f+".details", p.Details, langs, noticeLong)
+		v.OptText(f+".legitimateInterest", p.LegitimateInterest, langs, noticeLong)
+		v.OptText(f+".details", p.Details, langs, noticeLong)
 	}
-	v.optText("notice.legalBasisNote", n.LegalBasisNote, langs, noticeLong)
+	v.OptText("notice.legalBasisNote", n.LegalBasisNote, langs, noticeLong)
 	for i, g := range n.DataCategories {
 		f := fmt.Sprintf("notice.dataCategories[%d]", i)
-		v.optText(f+".role", g.Role, langs, noticeShort)
+		v.OptText(f+".role", g.Role, langs, noticeShort)
 		if len(g.Items) == 0 {
-			v.add(f+".items", "required: at least one kind of data, e.g. name and e-mail address")
+			v.Add(f+".items", "required: at least one kind of data, e.g. name and e-mail address")
 		}
 		for j, item := range g.Items {
-			v.text(fmt.Sprintf("%s.items[%d]", f, j), item, langs, noticeShort)
+			v.Text(fmt.Sprintf("%s.items[%d]", f, j), item, langs, noticeShort)
 		}
 	}
 	for i, src := range n.Sources {
-		v.text(fmt.Sprintf("notice.sources[%d]", i), src, langs, noticeShort)
+		v.Text(fmt.Sprintf("notice.sources[%d]", i), src, langs, noticeShort)
 	}
-	v.optText("notice.requirement", n.Requirement, langs, noticeLong)
+	v.OptText("notice.requirement", n.Requirement, langs, noticeLong)
 	v.recipients(&n.Recipients, langs)
 	if n.Transfers != nil {
 		v.transfers(n.Transfers, langs)
 	}
 	for i, r := range n.Retention {
 		f := fmt.Sprintf("notice.retention[%d]", i)
-		v.text(f+".data", r.Data, langs, noticeShort)
-		v.text(f+".period", r.Period, langs, noticeShort)
+		v.Text(f+".data", r.Data, langs, noticeShort)
+		v.Text(f+".period", r.Period, langs, noticeShort)
 	}
-	v.optText("notice.security", n.Security, langs, noticeLong)
+	v.OptText("notice.security", n.Security, langs, noticeLong)
 	keys := make([]string, 0, len(n.Rights))
 	for k := range n.Rights {
 		keys = append(keys, k)
@@ -182,14 +145,14 @@ func (v *validator) notice(s *Site) {
 	for _, k := range keys {
 		f := "notice.rights." + k
 		if !slices.Contains(Rights, k) {
-			v.add(f, "unknown right %q: expected one of %s", k, strings.Join(Rights, ", "))
+			v.Add(f, "unknown right %q: expected one of %s", k, strings.Join(Rights, ", "))
 			continue
 		}
-		v.optText(f+".text", n.Rights[k].Text, langs, noticeLong)
+		v.OptText(f+".text", n.Rights[k].Text, langs, noticeLong)
 	}
 	if a := n.ComplaintAuthority; a != nil {
 		f := "notice.complaintAuthority"
-		v.text(f+".name", a.Name, langs, noticeShort)
+		v.Text(f+".name", a.Name, langs, noticeShort)
 		v.address(f+".address", a.Address)
 		v.phone(f+".phone", a.Phone)
 		v.email(f+".email", a.Email)
@@ -197,22 +160,14 @@ func (v *validator) notice(s *Site) {
 	}
 	if d := n.AutomatedDecisions; d != nil {
 		if d.Used == nil {
-			v.add("notice.automatedDecisions.used", "required: true or false")
+			v.Add("notice.automatedDecisions.used", "required: true or false")
 		}
-		v.optText("notice.automatedDecisions.description", d.Description, langs, noticeLong)
+		v.OptText("notice.automatedDecisions.description", d.Description, langs, noticeLong)
 	}
 	for i, sec := range n.Sections {
 		f := fmt.Sprintf("notice.sections[%d]", i)
-		v.text(f+".title", sec.Title, langs, noticeShort)
-		v.text(f+".body", sec.Body, langs, noticeLong)
-	}
-}
-
-// optText checks an optional translated text: when given at all, it
-// needs every site language.
-func (v *validator) optText(field string, t Text, langs []string, max int) {
-	if len(t) > 0 {
-		v.text(field, t, langs, max)
+		v.Text(f+".title", sec.Title, langs, noticeShort)
+		v.Text(f+".body", sec.Body, langs, noticeLong)
 	}
 }
 
@@ -223,7 +178,7 @@ func (v *validator) noticeDates(n *Notice) {
 	updated, okU := v.date("notice.updated", n.Updated)
 	v.date("notice.validFrom", n.ValidFrom)
 	if okC && okU && updated.Before(created) {
-		v.add("notice.updated", "%s is before created (%s): expected the date of the last change, on or after the first", n.Updated, n.Created)
+		v.Add("notice.updated", "%s is before created (%s): expected the date of the last change, on or after the first", n.Updated, n.Created)
 	}
 }
 
@@ -235,7 +190,7 @@ func (v *validator) date(field, val string) (t time.Time, ok bool) {
 	}
 	t, err := time.Parse(time.DateOnly, val)
 	if err != nil {
-		v.add(field, "%q is not a date: expected YYYY-MM-DD, e.g. 2026-01-31", val)
+		v.Add(field, "%q is not a date: expected YYYY-MM-DD, e.g. 2026-01-31", val)
 		return time.Time{}, false
 	}
 	return t, true
@@ -244,16 +199,16 @@ func (v *validator) date(field, val string) (t time.Time, ok bool) {
 // country checks an ISO 3166-1 alpha-2 code (already upper-cased by
 // applyDefaults) and reports whether it is one.
 func (v *validator) country(field, c string) bool {
-	if isISOCountry(c) {
+	if region.IsCountry(c) {
 		return true
 	}
 	switch c {
 	case "UK":
-		v.add(field, "%q is not an ISO 3166-1 alpha-2 code: the United Kingdom is GB", c)
+		v.Add(field, "%q is not an ISO 3166-1 alpha-2 code: the United Kingdom is GB", c)
 	case "EL":
-		v.add(field, "%q is not an ISO 3166-1 alpha-2 code: Greece is GR", c)
+		v.Add(field, "%q is not an ISO 3166-1 alpha-2 code: Greece is GR", c)
 	default:
-		v.add(field, "%q is not an ISO 3166-1 alpha-2 country code: expected two letters such as FI, SE or US", c)
+		v.Add(field, "%q is not an ISO 3166-1 alpha-2 country code: expected two letters such as FI, SE or US", c)
 	}
 	return false
 }
@@ -271,9 +226,9 @@ func (v *validator) enumList(field, what string, vals, allowed []string) {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case !slices.Contains(allowed, x):
-			v.add(f, "unknown %s %q: expected one of %s", what, x, strings.Join(allowed, ", "))
+			v.Add(f, "unknown %s %q: expected one of %s", what, x, strings.Join(allowed, ", "))
 		case seen[x]:
-			v.add(f, "duplicate %s %q", what, x)
+			v.Add(f, "duplicate %s %q", what, x)
 		}
 		seen[x] = true
 	}
@@ -281,22 +236,22 @@ func (v *validator) enumList(field, what string, vals, allowed []string) {
 
 // party checks a controller or processor.
 func (v *validator) party(field string, p Party, langs []string) {
-	v.plain(field+".name", p.Name, 200, true)
+	v.Plain(field+".name", p.Name, 200, true)
 	v.businessID(field+".businessId", p.BusinessID)
 	v.address(field+".address", p.Address)
 	v.phone(field+".phone", p.Phone)
 	v.email(field+".email", p.Email)
 	v.webURL(field+".url", p.URL)
-	v.optText(field+".role", p.Role, langs, noticeShort)
+	v.OptText(field+".role", p.Role, langs, noticeShort)
 }
 
 // contact checks a contact person or data protection officer.
 func (v *validator) contact(field string, c Contact, langs []string) {
 	if c.Name == "" && c.Email == "" && c.Phone == "" {
-		v.add(field, "expected at least a name, e-mail or phone")
+		v.Add(field, "expected at least a name, e-mail or phone")
 	}
-	v.plain(field+".name", c.Name, 200, false)
-	v.optText(field+".role", c.Role, langs, noticeShort)
+	v.Plain(field+".name", c.Name, 200, false)
+	v.OptText(field+".role", c.Role, langs, noticeShort)
 	v.address(field+".address", c.Address)
 	v.phone(field+".phone", c.Phone)
 	v.email(field+".email", c.Email)
@@ -308,23 +263,23 @@ func (v *validator) businessID(field, id string) {
 	if id == "" {
 		return
 	}
-	v.plain(field, id, 40, false)
+	v.Plain(field, id, 40, false)
 	if !yTunnusPattern.MatchString(id) {
 		return
 	}
 	check, ok := yTunnusCheckDigit(id[:7])
 	switch {
 	case !ok:
-		v.add(field, "%q is not a valid Y-tunnus: no check digit fits %s", id, id[:7])
+		v.Add(field, "%q is not a valid Y-tunnus: no check digit fits %s", id, id[:7])
 	case id[8] != check:
-		v.add(field, "%q has a wrong check digit: expected %s-%c", id, id[:7], check)
+		v.Add(field, "%q has a wrong check digit: expected %s-%c", id, id[:7], check)
 	}
 }
 
 // address checks an optional postal address (lines separated by
 // newlines).
 func (v *validator) address(field, a string) {
-	v.plain(field, a, 500, false)
+	v.Plain(field, a, 500, false)
 }
 
 // phone checks an optional phone number: digits, spaces, +, -, (, ) and
@@ -341,16 +296,16 @@ func (v *validator) phone(field, p string) {
 	}
 	switch {
 	case utf8.RuneCountInString(p) > 40:
-		v.add(field, "is too long: expected at most 40 characters")
+		v.Add(field, "is too long: expected at most 40 characters")
 	case !phoneChars.MatchString(p) || digits < 5:
-		v.add(field, "%q is not a phone number: expected digits with optional +, spaces, -, (, ) or /, e.g. +358 29 566 6700", p)
+		v.Add(field, "%q is not a phone number: expected digits with optional +, spaces, -, (, ) or /, e.g. +358 29 566 6700", p)
 	}
 }
 
 // email checks an optional e-mail address.
 func (v *validator) email(field, e string) {
 	if e != "" && !isEmail(e) {
-		v.add(field, "%q is not an e-mail address: expected the bare address, e.g. tietosuoja@example.fi", e)
+		v.Add(field, "%q is not an e-mail address: expected the bare address, e.g. tietosuoja@example.fi", e)
 	}
 }
 
@@ -360,11 +315,11 @@ func (v *validator) webURL(field, u string) {
 		return
 	}
 	if utf8.RuneCountInString(u) > 2000 {
-		v.add(field, "is too long: expected at most 2000 characters")
+		v.Add(field, "is too long: expected at most 2000 characters")
 		return
 	}
 	if !isWebURL(u) {
-		v.add(field, "%q is not a web address: expected https://...", u)
+		v.Add(field, "%q is not a web address: expected https://...", u)
 	}
 }
 
@@ -373,22 +328,22 @@ func (v *validator) recipients(r *Recipients, langs []string) {
 	switch r.Layout {
 	case "", "list", "table":
 	default:
-		v.add("notice.recipients.layout", "%q is not a layout: expected list or table", r.Layout)
+		v.Add("notice.recipients.layout", "%q is not a layout: expected list or table", r.Layout)
 	}
-	v.optText("notice.recipients.intro", r.Intro, langs, noticeLong)
+	v.OptText("notice.recipients.intro", r.Intro, langs, noticeLong)
 	if r.None && len(r.Items) > 0 {
-		v.add("notice.recipients.none", "true together with items: remove either none (data is not disclosed) or the items")
+		v.Add("notice.recipients.none", "true together with items: remove either none (data is not disclosed) or the items")
 	}
 	for i, it := range r.Items {
 		f := fmt.Sprintf("notice.recipients.items[%d]", i)
-		v.plain(f+".name", it.Name, 200, true)
+		v.Plain(f+".name", it.Name, 200, true)
 		switch it.Kind {
 		case "", RecipientProcessor, RecipientRecipient, RecipientControl:
 		default:
-			v.add(f+".kind", "%q is not a recipient kind: expected %s, %s or %s", it.Kind, RecipientProcessor, RecipientRecipient, RecipientControl)
+			v.Add(f+".kind", "%q is not a recipient kind: expected %s, %s or %s", it.Kind, RecipientProcessor, RecipientRecipient, RecipientControl)
 		}
-		v.optText(f+".purpose", it.Purpose, langs, noticeShort)
-		v.optText(f+".data", it.Data, langs, noticeShort)
+		v.OptText(f+".purpose", it.Purpose, langs, noticeShort)
+		v.OptText(f+".data", it.Data, langs, noticeShort)
 		v.legalBases(f+".legalBasis", it.LegalBasis)
 		if it.Country != "" {
 			v.country(f+".country", it.Country)
@@ -401,14 +356,14 @@ func (v *validator) recipients(r *Recipients, langs []string) {
 func (v *validator) transfers(t *Transfers, langs []string) {
 	const f = "notice.transfers"
 	if t.OutsideEEA == nil {
-		v.add(f+".outsideEEA", "required: true or false")
+		v.Add(f+".outsideEEA", "required: true or false")
 	}
 	if t.OutsideEEA != nil && !*t.OutsideEEA {
 		if len(t.Countries) > 0 {
-			v.add(f+".countries", "must be empty when outsideEEA is false")
+			v.Add(f+".countries", "must be empty when outsideEEA is false")
 		}
 		if len(t.Safeguards) > 0 {
-			v.add(f+".safeguards", "must be empty when outsideEEA is false")
+			v.Add(f+".safeguards", "must be empty when outsideEEA is false")
 		}
 	}
 	seen := map[string]bool{}
@@ -418,21 +373,21 @@ func (v *validator) transfers(t *Transfers, langs []string) {
 			continue
 		}
 		switch {
-		case isEEACountry(c):
-			v.add(cf, "%q is in the EU/EEA: list only countries outside it", c)
+		case region.InEEA(c):
+			v.Add(cf, "%q is in the EU/EEA: list only countries outside it", c)
 		case seen[c]:
-			v.add(cf, "duplicate country %q", c)
+			v.Add(cf, "duplicate country %q", c)
 		}
 		seen[c] = true
 	}
 	v.enumList(f+".safeguards", "safeguard", t.Safeguards, Safeguards)
-	v.optText(f+".description", t.Description, langs, noticeLong)
+	v.OptText(f+".description", t.Description, langs, noticeLong)
 }
 
-// applyDefaults normalises the notice after parsing: surrounding white
+// ApplyDefaults normalises the notice after parsing: surrounding white
 // space is trimmed from single-line values and country codes are
 // upper-cased, so that "fi" and " FI" are read as FI.
-func (n *Notice) applyDefaults() {
+func (n *Notice) ApplyDefaults() {
 	trim := strings.TrimSpace
 	n.Country = strings.ToUpper(trim(n.Country))
 	n.Created, n.Updated, n.ValidFrom = trim(n.Created), trim(n.Updated), trim(n.ValidFrom)

@@ -1,11 +1,11 @@
-package config_test
+package site_test
 
 import (
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/notice"
 	"github.com/consentd/consentd/widget"
 )
@@ -14,7 +14,7 @@ import (
 // panic; an accepted file must validate again, project to the public
 // config and render its notice; a refused one must say which file.
 func FuzzParseSite(f *testing.F) {
-	demo, err := os.ReadFile("sites/demo.yaml")
+	demo, err := os.ReadFile("../sites/demo.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func FuzzParseSite(f *testing.F) {
 	f.Add([]byte("id: demo\nnotice: {transfers: {outsideEEA: true, countries: [SE]}}\n"))
 	f.Add([]byte("---\n---\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := config.ParseSite("x/demo.yaml", data)
+		s, err := site.Parse("x/demo.yaml", data)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "x/demo.yaml: ") {
 				t.Fatalf("error does not name the file: %v", err)

@@ -1,6 +1,10 @@
-package config
+package site
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/consentd/consentd/config/i18n"
+)
 
 // PublicSite is the part of a site's configuration that is inlined into
 // the widget bundle and shown to visitors. It never holds secrets.
@@ -45,8 +49,8 @@ type PublicCategory struct {
 	ID          string          `json:"id"`
 	Required    bool            `json:"required"`
 	SaleShare   bool            `json:"saleShare,omitempty"`
-	Label       Text            `json:"label"`
-	Description Text            `json:"description"`
+	Label       i18n.Text       `json:"label"`
+	Description i18n.Text       `json:"description"`
 	Services    []PublicService `json:"services"`
 }
 
@@ -54,16 +58,16 @@ type PublicCategory struct {
 type PublicService struct {
 	Name     string         `json:"name"`
 	Provider string         `json:"provider"`
-	Purpose  Text           `json:"purpose"`
+	Purpose  i18n.Text      `json:"purpose"`
 	URL      string         `json:"url,omitempty"`
 	Cookies  []PublicCookie `json:"cookies"`
 }
 
 // PublicCookie is a cookie as the widget sees it.
 type PublicCookie struct {
-	Name        string `json:"name"`
-	Duration    string `json:"duration"`
-	Description Text   `json:"description"`
+	Name        string    `json:"name"`
+	Duration    string    `json:"duration"`
+	Description i18n.Text `json:"description"`
 }
 
 // Public returns the visitor-facing projection of the site. NoticeVersions

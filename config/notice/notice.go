@@ -1,14 +1,18 @@
-package config
+// Package notice is the privacy notice model (GDPR Art. 13): the `notice:`
+// part of a site file (this file), its validation (hard errors,
+// validate.go), its completeness check (warnings, one per Art. 13 item,
+// check.go) and the built-in defaults (rights texts, complaint
+// authorities, defaults.go). It knows nothing of the rest of the site
+// file: what it needs of the site (its languages, the controller's
+// country) is passed in. server/notice renders it; docs/notice.md is the
+// reference for site owners.
+package notice
 
-// This file is the privacy notice model (GDPR Art. 13): the `notice:` part
-// of a site file. Validation (hard errors) is in notice_validate.go, the
-// completeness check (warnings, one per Art. 13 item) in notice_check.go
-// and built-in defaults (rights texts, complaint authorities) in
-// notice_defaults.go. docs/notice.md is the reference for site owners.
+import "github.com/consentd/consentd/config/i18n"
 
 // Notice is a site's privacy notice (tietosuojaseloste). Every field is
 // optional to the parser; what GDPR Art. 13 requires and the notice lacks
-// is reported by Site.CheckNotice as warnings.
+// is reported by Check as warnings.
 //
 // Long texts (RichText) are plain text: a blank line starts a new
 // paragraph and lines starting with "- " form a bulleted list. No HTML or
@@ -16,12 +20,12 @@ package config
 type Notice struct {
 	// Title overrides the page title (default: "Privacy notice" in each
 	// language, followed by the register name).
-	Title Text `yaml:"title" json:"title,omitempty"`
+	Title i18n.Text `yaml:"title" json:"title,omitempty"`
 	// RegisterName is the name of the processing, e.g. "Oppimo learning
 	// environment user register" (rekisterin nimi).
-	RegisterName Text `yaml:"registerName" json:"registerName,omitempty"`
+	RegisterName i18n.Text `yaml:"registerName" json:"registerName,omitempty"`
 	// Intro is an optional lead text shown before the first section.
-	Intro Text `yaml:"intro" json:"intro,omitempty"`
+	Intro i18n.Text `yaml:"intro" json:"intro,omitempty"`
 	// Country is the ISO 3166-1 alpha-2 code of the country where the
 	// controller is established (e.g. FI). It selects the default
 	// complaint authority (built in: FI, SE). Default: FI when the site's
@@ -49,18 +53,18 @@ type Notice struct {
 	Purposes []Purpose `yaml:"purposes" json:"purposes,omitempty"`
 	// LegalBasisNote is an optional text after the purposes, e.g. the
 	// laws that the processing is based on.
-	LegalBasisNote Text `yaml:"legalBasisNote" json:"legalBasisNote,omitempty"`
+	LegalBasisNote i18n.Text `yaml:"legalBasisNote" json:"legalBasisNote,omitempty"`
 
 	// DataCategories are the kinds of personal data processed (tietosisältö),
 	// optionally grouped per role (pupil, teacher, guardian).
 	DataCategories []DataGroup `yaml:"dataCategories" json:"dataCategories,omitempty"`
 	// Sources are where the data comes from (säännönmukaiset tietolähteet).
 	// Art. 14(2)(f) when data is not collected from the person.
-	Sources []Text `yaml:"sources" json:"sources,omitempty"`
+	Sources []i18n.Text `yaml:"sources" json:"sources,omitempty"`
 	// Requirement says whether providing the data is a statutory or
 	// contractual requirement and what happens if it is not provided.
 	// Art. 13(2)(e).
-	Requirement Text `yaml:"requirement" json:"requirement,omitempty"`
+	Requirement i18n.Text `yaml:"requirement" json:"requirement,omitempty"`
 
 	// Recipients are the recipients and processors of the data.
 	// Art. 13(1)(e).
@@ -70,7 +74,7 @@ type Notice struct {
 	// Retention is a table: data → how long it is kept. Art. 13(2)(a).
 	Retention []RetentionRule `yaml:"retention" json:"retention,omitempty"`
 	// Security describes technical and organisational measures.
-	Security Text `yaml:"security" json:"security,omitempty"`
+	Security i18n.Text `yaml:"security" json:"security,omitempty"`
 	// Rights overrides the built-in texts of the data subject's rights,
 	// keyed by right (access, rectification, erasure, restriction,
 	// portability, objection, withdraw-consent, automated, complaint).
@@ -100,7 +104,7 @@ type Party struct {
 	URL     string `yaml:"url" json:"url,omitempty"`
 	// Role optionally describes the party's part, e.g. "provides the
 	// learning environment as a service".
-	Role Text `yaml:"role" json:"role,omitempty"`
+	Role i18n.Text `yaml:"role" json:"role,omitempty"`
 }
 
 // Contact is a contact person for the register or the data protection
@@ -108,7 +112,7 @@ type Party struct {
 type Contact struct {
 	Name string `yaml:"name" json:"name,omitempty"`
 	// Role is e.g. "rehtori" / "principal".
-	Role Text `yaml:"role" json:"role,omitempty"`
+	Role i18n.Text `yaml:"role" json:"role,omitempty"`
 	// DPO marks the data protection officer (tietosuojavastaava).
 	DPO     bool   `yaml:"dpo" json:"dpo,omitempty"`
 	Address string `yaml:"address" json:"address,omitempty"`
@@ -132,21 +136,21 @@ var LegalBases = []string{BasisConsent, BasisContract, BasisLegalObligation,
 
 // Purpose is one purpose of the processing and its legal basis.
 type Purpose struct {
-	Purpose Text `yaml:"purpose" json:"purpose"`
+	Purpose i18n.Text `yaml:"purpose" json:"purpose"`
 	// LegalBasis is one or more of LegalBases.
 	LegalBasis []string `yaml:"legalBasis" json:"legalBasis"`
 	// LegitimateInterest describes the interest pursued; required when
 	// LegalBasis includes legitimate-interest (Art. 13(1)(d)).
-	LegitimateInterest Text `yaml:"legitimateInterest" json:"legitimateInterest,omitempty"`
+	LegitimateInterest i18n.Text `yaml:"legitimateInterest" json:"legitimateInterest,omitempty"`
 	// Details is optional, e.g. the law a legal obligation comes from.
-	Details Text `yaml:"details" json:"details,omitempty"`
+	Details i18n.Text `yaml:"details" json:"details,omitempty"`
 }
 
 // DataGroup is a list of personal data kinds, optionally for one role
 // (e.g. "Pupils").
 type DataGroup struct {
-	Role  Text   `yaml:"role" json:"role,omitempty"`
-	Items []Text `yaml:"items" json:"items"`
+	Role  i18n.Text   `yaml:"role" json:"role,omitempty"`
+	Items []i18n.Text `yaml:"items" json:"items"`
 }
 
 // Recipients lists who receives the data, as a list or a table.
@@ -157,7 +161,7 @@ type Recipients struct {
 	Layout string `yaml:"layout" json:"layout,omitempty"`
 	// Intro is an optional text before the list, e.g. "Data is not
 	// disclosed outside the school except ...".
-	Intro Text        `yaml:"intro" json:"intro,omitempty"`
+	Intro i18n.Text   `yaml:"intro" json:"intro,omitempty"`
 	Items []Recipient `yaml:"items" json:"items,omitempty"`
 	// None states explicitly that data is not disclosed to anyone.
 	None bool `yaml:"none" json:"none,omitempty"`
@@ -174,11 +178,11 @@ const (
 type Recipient struct {
 	Name string `yaml:"name" json:"name"`
 	// Kind is processor (default), recipient or controller.
-	Kind    string `yaml:"kind" json:"kind,omitempty"`
-	Purpose Text   `yaml:"purpose" json:"purpose,omitempty"`
+	Kind    string    `yaml:"kind" json:"kind,omitempty"`
+	Purpose i18n.Text `yaml:"purpose" json:"purpose,omitempty"`
 	// Data optionally says which data the recipient gets.
-	Data       Text     `yaml:"data" json:"data,omitempty"`
-	LegalBasis []string `yaml:"legalBasis" json:"legalBasis,omitempty"`
+	Data       i18n.Text `yaml:"data" json:"data,omitempty"`
+	LegalBasis []string  `yaml:"legalBasis" json:"legalBasis,omitempty"`
 	// Country is where the recipient processes the data (ISO alpha-2).
 	Country string `yaml:"country" json:"country,omitempty"`
 	URL     string `yaml:"url" json:"url,omitempty"`
@@ -206,13 +210,13 @@ type Transfers struct {
 	Safeguards []string `yaml:"safeguards" json:"safeguards,omitempty"`
 	// Description adds detail, e.g. where a copy of the clauses is
 	// available.
-	Description Text `yaml:"description" json:"description,omitempty"`
+	Description i18n.Text `yaml:"description" json:"description,omitempty"`
 }
 
 // RetentionRule is one row of the retention table.
 type RetentionRule struct {
-	Data   Text `yaml:"data" json:"data"`
-	Period Text `yaml:"period" json:"period"`
+	Data   i18n.Text `yaml:"data" json:"data"`
+	Period i18n.Text `yaml:"period" json:"period"`
 }
 
 // Data subject rights, as keys of Notice.Rights.
@@ -237,17 +241,17 @@ var Rights = []string{RightAccess, RightRectification, RightErasure, RightRestri
 // say why.
 type Right struct {
 	// Applies defaults to true.
-	Applies *bool `yaml:"applies" json:"applies,omitempty"`
-	Text    Text  `yaml:"text" json:"text,omitempty"`
+	Applies *bool     `yaml:"applies" json:"applies,omitempty"`
+	Text    i18n.Text `yaml:"text" json:"text,omitempty"`
 }
 
 // Authority is a supervisory authority.
 type Authority struct {
-	Name    Text   `yaml:"name" json:"name"`
-	Address string `yaml:"address" json:"address,omitempty"`
-	Phone   string `yaml:"phone" json:"phone,omitempty"`
-	Email   string `yaml:"email" json:"email,omitempty"`
-	URL     string `yaml:"url" json:"url,omitempty"`
+	Name    i18n.Text `yaml:"name" json:"name"`
+	Address string    `yaml:"address" json:"address,omitempty"`
+	Phone   string    `yaml:"phone" json:"phone,omitempty"`
+	Email   string    `yaml:"email" json:"email,omitempty"`
+	URL     string    `yaml:"url" json:"url,omitempty"`
 }
 
 // AutomatedDecisions says whether automated decisions or profiling
@@ -257,11 +261,11 @@ type AutomatedDecisions struct {
 	Used *bool `yaml:"used" json:"used"`
 	// Description is required when Used: the logic involved, the
 	// significance and the envisaged consequences.
-	Description Text `yaml:"description" json:"description,omitempty"`
+	Description i18n.Text `yaml:"description" json:"description,omitempty"`
 }
 
 // Section is an extra free section.
 type Section struct {
-	Title Text `yaml:"title" json:"title"`
-	Body  Text `yaml:"body" json:"body"`
+	Title i18n.Text `yaml:"title" json:"title"`
+	Body  i18n.Text `yaml:"body" json:"body"`
 }

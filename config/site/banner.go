@@ -1,4 +1,4 @@
-package config
+package site
 
 import (
 	"fmt"
@@ -62,9 +62,9 @@ func (b *Banner) applyDefaults() {
 func (v *validator) banner(b Banner) {
 	allowed, ok := positions[b.Layout]
 	if !ok {
-		v.add("banner.layout", "%q is not a layout: expected bar or box", b.Layout)
+		v.Add("banner.layout", "%q is not a layout: expected bar or box", b.Layout)
 	} else if !slices.Contains(allowed, b.Position) {
-		v.add("banner.position", "%q is not a position of the %s layout: expected one of %s", b.Position, b.Layout, strings.Join(allowed, ", "))
+		v.Add("banner.position", "%q is not a position of the %s layout: expected one of %s", b.Position, b.Layout, strings.Join(allowed, ", "))
 	}
 	for _, scheme := range []struct {
 		name  string
@@ -81,10 +81,10 @@ func (v *validator) banner(b Banner) {
 			re, known := ThemeKeys[k]
 			switch {
 			case !known:
-				v.add(p, "unknown theme setting: expected one of %s", strings.Join(themeKeyNames(), ", "))
+				v.Add(p, "unknown theme setting: expected one of %s", strings.Join(themeKeyNames(), ", "))
 				valid = false
 			case !re.MatchString(scheme.theme[k]):
-				v.add(p, "%q is not a valid value: %s", scheme.theme[k], themeHint(k))
+				v.Add(p, "%q is not a valid value: %s", scheme.theme[k], themeHint(k))
 				valid = false
 			}
 		}
@@ -111,7 +111,7 @@ func (v *validator) contrast(field string, theme, defaults map[string]string) {
 			continue
 		}
 		if r := contrastRatio(get(pair[0]), get(pair[1])); r < 4.5 {
-			v.add(field+"."+pair[0], "contrast of %s on %s is %.2f:1: WCAG 2.2 AA needs at least 4.5:1", get(pair[0]), get(pair[1]), r)
+			v.Add(field+"."+pair[0], "contrast of %s on %s is %.2f:1: WCAG 2.2 AA needs at least 4.5:1", get(pair[0]), get(pair[1]), r)
 		}
 	}
 }
@@ -172,31 +172,31 @@ func (v *validator) consentMode(s *Site) {
 	for _, sig := range names {
 		p := "consentMode." + sig
 		if !slices.Contains(gcmSignals, sig) {
-			v.add(p, "unknown Consent Mode signal: expected one of %s", strings.Join(gcmSignals, ", "))
+			v.Add(p, "unknown Consent Mode signal: expected one of %s", strings.Join(gcmSignals, ", "))
 			continue
 		}
 		if len(cm.Signals[sig]) == 0 {
-			v.add(p, "required: the categories that grant %s, e.g. [marketing]", sig)
+			v.Add(p, "required: the categories that grant %s, e.g. [marketing]", sig)
 		}
 		for i, id := range cm.Signals[sig] {
 			if _, ok := s.Category(id); !ok {
-				v.add(fmt.Sprintf("%s[%d]", p, i), "unknown category %q", id)
+				v.Add(fmt.Sprintf("%s[%d]", p, i), "unknown category %q", id)
 			}
 		}
 	}
 	if len(cm.Signals) > 0 {
 		for _, sig := range gcmSignals[:4] {
 			if _, ok := cm.Signals[sig]; !ok {
-				v.add("consentMode."+sig, "missing: Consent Mode v2 needs all of ad_storage, analytics_storage, ad_user_data, ad_personalization")
+				v.Add("consentMode."+sig, "missing: Consent Mode v2 needs all of ad_storage, analytics_storage, ad_user_data, ad_personalization")
 			}
 		}
 	}
 	if cm.WaitForUpdate < 0 || cm.WaitForUpdate > 10000 {
-		v.add("consentMode.waitForUpdate", "%d is out of range: expected 0 to 10000 ms (default %d)", cm.WaitForUpdate, DefaultWaitForUpdate)
+		v.Add("consentMode.waitForUpdate", "%d is out of range: expected 0 to 10000 ms (default %d)", cm.WaitForUpdate, DefaultWaitForUpdate)
 	}
 	for i, c := range s.Categories {
 		if c.SaleShare && c.Required {
-			v.add(fmt.Sprintf("categories[%d].saleShare", i), "a required category cannot be a sale or sharing the visitor may refuse: remove saleShare or required")
+			v.Add(fmt.Sprintf("categories[%d].saleShare", i), "a required category cannot be a sale or sharing the visitor may refuse: remove saleShare or required")
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package site
 
 import (
 	"strings"
@@ -34,7 +34,7 @@ func TestBannerAndConsentModeValidation(t *testing.T) {
 			if strings.HasPrefix(tt.name, "sale or sharing") {
 				src = strings.Replace(src, "required: true", "required: true\n    saleShare: true", 1)
 			}
-			s, err := ParseSite("x/acme.yaml", []byte(src))
+			s, err := Parse("x/acme.yaml", []byte(src))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)

@@ -1,15 +1,19 @@
-package config
+package notice_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/notice"
+	"github.com/consentd/consentd/config/site"
 )
 
 // completeNotice returns the parsed completeNoticeSite: a valid site
 // whose notice lacks nothing.
-func completeNotice(t *testing.T) *Site {
+func completeNotice(t *testing.T) *site.Site {
 	t.Helper()
-	s, err := ParseSite("x/demo.yaml", []byte(completeNoticeSite))
+	s, err := site.Parse("x/demo.yaml", []byte(completeNoticeSite))
 	if err != nil {
 		t.Fatalf("complete notice site: %v", err)
 	}
@@ -27,45 +31,45 @@ func TestCompleteNoticeHasNoWarnings(t *testing.T) {
 func TestCheckNotice(t *testing.T) {
 	tests := []struct {
 		name    string
-		change  func(n *Notice) // removes or breaks exactly one thing
+		change  func(n *notice.Notice) // removes or breaks exactly one thing
 		field   string
 		article string
 	}{
-		{"no controllers", func(n *Notice) { n.Controllers = nil }, "notice.controllers", "13(1)(a)"},
-		{"controller without contact details", func(n *Notice) {
+		{"no controllers", func(n *notice.Notice) { n.Controllers = nil }, "notice.controllers", "13(1)(a)"},
+		{"controller without contact details", func(n *notice.Notice) {
 			c := &n.Controllers[0]
 			c.Email, c.Phone, c.Address = "", "", ""
 		}, "notice.controllers[0]", "13(1)(a)"},
-		{"no contacts", func(n *Notice) { n.Contacts = nil }, "notice.contacts", "13(1)(b)"},
-		{"no purposes", func(n *Notice) { n.Purposes = nil }, "notice.purposes", "13(1)(c)"},
-		{"legitimate interest not described", func(n *Notice) { n.Purposes[1].LegitimateInterest = nil }, "notice.purposes[1].legitimateInterest", "13(1)(d)"},
-		{"no recipients", func(n *Notice) { n.Recipients = Recipients{} }, "notice.recipients", "13(1)(e)"},
-		{"transfers not stated", func(n *Notice) { n.Transfers = nil }, "notice.transfers", "13(1)(f)"},
-		{"transfers without countries", func(n *Notice) { n.Transfers.Countries = nil }, "notice.transfers.countries", "13(1)(f)"},
-		{"transfers without safeguards", func(n *Notice) { n.Transfers.Safeguards = nil }, "notice.transfers.safeguards", "13(1)(f)"},
-		{"no retention", func(n *Notice) { n.Retention = nil }, "notice.retention", "13(2)(a)"},
-		{"right not applying without reason", func(n *Notice) {
-			n.Rights[RightPortability] = Right{Applies: boolPtr(false)}
+		{"no contacts", func(n *notice.Notice) { n.Contacts = nil }, "notice.contacts", "13(1)(b)"},
+		{"no purposes", func(n *notice.Notice) { n.Purposes = nil }, "notice.purposes", "13(1)(c)"},
+		{"legitimate interest not described", func(n *notice.Notice) { n.Purposes[1].LegitimateInterest = nil }, "notice.purposes[1].legitimateInterest", "13(1)(d)"},
+		{"no recipients", func(n *notice.Notice) { n.Recipients = notice.Recipients{} }, "notice.recipients", "13(1)(e)"},
+		{"transfers not stated", func(n *notice.Notice) { n.Transfers = nil }, "notice.transfers", "13(1)(f)"},
+		{"transfers without countries", func(n *notice.Notice) { n.Transfers.Countries = nil }, "notice.transfers.countries", "13(1)(f)"},
+		{"transfers without safeguards", func(n *notice.Notice) { n.Transfers.Safeguards = nil }, "notice.transfers.safeguards", "13(1)(f)"},
+		{"no retention", func(n *notice.Notice) { n.Retention = nil }, "notice.retention", "13(2)(a)"},
+		{"right not applying without reason", func(n *notice.Notice) {
+			n.Rights[notice.RightPortability] = notice.Right{Applies: boolPtr(false)}
 		}, "notice.rights.portability.text", "13(2)(b)"},
-		{"consent cannot be withdrawn", func(n *Notice) {
-			n.Rights[RightWithdrawConsent] = Right{Applies: boolPtr(false)}
+		{"consent cannot be withdrawn", func(n *notice.Notice) {
+			n.Rights[notice.RightWithdrawConsent] = notice.Right{Applies: boolPtr(false)}
 		}, "notice.rights.withdraw-consent", "13(2)(c)"},
-		{"no complaint authority", func(n *Notice) {
+		{"no complaint authority", func(n *notice.Notice) {
 			n.ComplaintAuthority, n.Country = nil, "DE" // no built-in authority for DE
 		}, "notice.complaintAuthority", "13(2)(d)"},
-		{"complaint right not applying", func(n *Notice) {
-			n.Rights[RightComplaint] = Right{Applies: boolPtr(false), Text: Text{"fi": "Ei.", "sv": "Nej.", "en": "No."}}
+		{"complaint right not applying", func(n *notice.Notice) {
+			n.Rights[notice.RightComplaint] = notice.Right{Applies: boolPtr(false), Text: i18n.Text{"fi": "Ei.", "sv": "Nej.", "en": "No."}}
 		}, "notice.rights.complaint", "13(2)(d)"},
-		{"no requirement", func(n *Notice) { n.Requirement = nil }, "notice.requirement", "13(2)(e)"},
-		{"automated decisions not stated", func(n *Notice) { n.AutomatedDecisions = nil }, "notice.automatedDecisions", "13(2)(f)"},
-		{"automated decisions not described", func(n *Notice) {
-			n.AutomatedDecisions = &AutomatedDecisions{Used: boolPtr(true)}
+		{"no requirement", func(n *notice.Notice) { n.Requirement = nil }, "notice.requirement", "13(2)(e)"},
+		{"automated decisions not stated", func(n *notice.Notice) { n.AutomatedDecisions = nil }, "notice.automatedDecisions", "13(2)(f)"},
+		{"automated decisions not described", func(n *notice.Notice) {
+			n.AutomatedDecisions = &notice.AutomatedDecisions{Used: boolPtr(true)}
 		}, "notice.automatedDecisions.description", "13(2)(f)"},
-		{"no data categories", func(n *Notice) { n.DataCategories = nil }, "notice.dataCategories", "14(1)(d)"},
-		{"no sources", func(n *Notice) { n.Sources = nil }, "notice.sources", "14(2)(f)"},
-		{"no register name", func(n *Notice) { n.RegisterName = nil }, "notice.registerName", "practice"},
-		{"no updated date", func(n *Notice) { n.Updated = "" }, "notice.updated", "practice"},
-		{"no security", func(n *Notice) { n.Security = nil }, "notice.security", "practice"},
+		{"no data categories", func(n *notice.Notice) { n.DataCategories = nil }, "notice.dataCategories", "14(1)(d)"},
+		{"no sources", func(n *notice.Notice) { n.Sources = nil }, "notice.sources", "14(2)(f)"},
+		{"no register name", func(n *notice.Notice) { n.RegisterName = nil }, "notice.registerName", "practice"},
+		{"no updated date", func(n *notice.Notice) { n.Updated = "" }, "notice.updated", "practice"},
+		{"no security", func(n *notice.Notice) { n.Security = nil }, "notice.security", "practice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +93,7 @@ func TestCheckNotice(t *testing.T) {
 // order; with English as default language no country (and so no
 // complaint authority) is assumed.
 func TestCheckEmptyNotice(t *testing.T) {
-	s, err := ParseSite("acme.yaml", []byte(strings.Replace(minimalSite, "[fi, en]", "[en, fi]", 1)))
+	s, err := site.Parse("x/demo.yaml", []byte(strings.Replace(noticelessSite, "[fi, sv, en]", "[en, fi, sv]", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +124,12 @@ func TestCheckEmptyNotice(t *testing.T) {
 
 func TestNoticeWarningString(t *testing.T) {
 	tests := []struct {
-		w    NoticeWarning
+		w    notice.Warning
 		want string
 	}{
-		{NoticeWarning{"notice.retention", "13(2)(a)", "no retention period: add notice.retention rows (data → period, or the criteria used to set it)"},
+		{notice.Warning{"notice.retention", "13(2)(a)", "no retention period: add notice.retention rows (data → period, or the criteria used to set it)"},
 			"notice.retention: Art. 13(2)(a): no retention period: add notice.retention rows (data → period, or the criteria used to set it)"},
-		{NoticeWarning{"notice.security", "practice", "no security measures"}, "notice.security: good practice: no security measures"},
+		{notice.Warning{"notice.security", "practice", "no security measures"}, "notice.security: good practice: no security measures"},
 	}
 	for _, tt := range tests {
 		if got := tt.w.String(); got != tt.want {

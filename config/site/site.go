@@ -1,34 +1,24 @@
-package config
+// Package site is the per-site configuration: one YAML file per site in
+// the sites directory (Site). Load, Parse and LoadDir read and validate
+// site files, reporting every problem with the file, the field path and
+// what is expected (field.Error); Public is what the widget gets; the
+// banner's look and the regions' modes are checked here too. The privacy
+// notice part of a site file is its own package, config/notice.
+package site
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/notice"
 )
-
-// builtinLanguages are the languages whose texts consentd has built in.
-// A site may use others by giving the texts in its strings section.
-var builtinLanguages = []string{"fi", "sv", "en"}
-
-// BuiltinLanguage reports whether consentd has built-in texts for lang.
-func BuiltinLanguage(lang string) bool { return isBuiltinLanguage(lang) }
 
 // Defaults applied when a site file leaves a field out.
 const (
 	DefaultConsentExpiryDays = 365
 	DefaultLogRetentionDays  = 1095
 )
-
-// Text is a string translated into several languages, keyed by language
-// code ("fi", "sv", "en").
-type Text map[string]string
 
 // Site is one site's configuration, loaded from <sites-dir>/<id>.yaml.
 type Site struct {
@@ -41,8 +31,8 @@ type Site struct {
 	ConsentExpiryDays int        `yaml:"consentExpiryDays"`
 	LogRetentionDays  int        `yaml:"logRetentionDays"`
 	Categories        []Category `yaml:"categories"`
-	// Notice is the site's privacy notice (see notice.go, docs/notice.md).
-	Notice Notice `yaml:"notice"`
+	// Notice is the site's privacy notice (see config/notice, docs/notice.md).
+	Notice notice.Notice `yaml:"notice"`
 	// Strings overrides built-in texts per language: keys "widget.<key>"
 	// (the widget's UI texts) and "notice.<key>" (the notice's headings and
 	// standard sentences). A language that is not built in (fi, sv, en)
@@ -110,25 +100,25 @@ type Category struct {
 	// under US state privacy laws: in opt-out regions it starts on, and a
 	// Global Privacy Control signal turns it off.
 	SaleShare   bool      `yaml:"saleShare"`
-	Label       Text      `yaml:"label"`
-	Description Text      `yaml:"description"`
+	Label       i18n.Text `yaml:"label"`
+	Description i18n.Text `yaml:"description"`
 	Services    []Service `yaml:"services"`
 }
 
 // Service is one third-party or first-party service in a category.
 type Service struct {
-	Name     string   `yaml:"name"`
-	Provider string   `yaml:"provider"`
-	Purpose  Text     `yaml:"purpose"`
-	URL      string   `yaml:"url"`
-	Cookies  []Cookie `yaml:"cookies"`
+	Name     string    `yaml:"name"`
+	Provider string    `yaml:"provider"`
+	Purpose  i18n.Text `yaml:"purpose"`
+	URL      string    `yaml:"url"`
+	Cookies  []Cookie  `yaml:"cookies"`
 }
 
 // Cookie is one cookie (or storage item) a service sets.
 type Cookie struct {
-	Name        string `yaml:"name"`
-	Duration    string `yaml:"duration"` // "session" or a number with min, h, d, mo or y: "13mo"
-	Description Text   `yaml:"description"`
+	Name        string    `yaml:"name"`
+	Duration    string    `yaml:"duration"` // "session" or a number with min, h, d, mo or y: "13mo"
+	Description i18n.Text `yaml:"description"`
 }
 
 // Category returns the category with the given id.
@@ -162,62 +152,6 @@ func (s *Site) HasLanguage(lang string) bool {
 	return false
 }
 
-// maxSiteFileSize bounds a site file; real ones are a few kilobytes.
-const maxSiteFileSize = 1 << 20
-
-// LoadSite reads, parses and validates one site file. Errors name the
-// file, the field path and what is expected; all problems found are
-// reported at once (joined with errors.Join).
-func LoadSite(path string) (*Site, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSiteFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxSiteFileSize {
-		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, maxSiteFileSize)
-	}
-	return ParseSite(path, data)
-}
-
-// ParseSite parses and validates a site file's contents; path is used in
-// error messages and to check that the id matches the file name.
-func ParseSite(path string, data []byte) (*Site, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var s Site
-	if err := dec.Decode(&s); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: file is empty: expected a site definition (id, name, origins, languages, categories)", path)
-		}
-		return nil, fmt.Errorf("%s: %s", path, yamlMessage(err))
-	}
-	s.File = path
-	s.applyDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// yamlMessage turns a yaml.v3 error into a one-line message without the
-// package's prefixes ("yaml: unmarshal errors:").
-func yamlMessage(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = strings.Replace(m, " in type config.", " in ", 1)
-		}
-		return strings.Join(msgs, "; ")
-	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
-}
-
 func (s *Site) applyDefaults() {
 	if s.DefaultLanguage == "" && len(s.Languages) > 0 {
 		s.DefaultLanguage = s.Languages[0]
@@ -231,7 +165,7 @@ func (s *Site) applyDefaults() {
 	for i, o := range s.Origins {
 		s.Origins[i] = strings.ToLower(strings.TrimSuffix(o, "/"))
 	}
-	s.Notice.applyDefaults()
+	s.Notice.ApplyDefaults()
 	s.Banner.applyDefaults()
 	if s.ConsentMode.WaitForUpdate == 0 {
 		s.ConsentMode.WaitForUpdate = DefaultWaitForUpdate
@@ -240,69 +174,6 @@ func (s *Site) applyDefaults() {
 
 // Sites is a set of loaded sites, keyed by id.
 type Sites map[string]*Site
-
-// LoadSites loads every *.yaml and *.yml file in dir. It fails if any file
-// is invalid (reporting every bad file), if two files share an id or an
-// admin token hash, or if there is no site at all.
-func LoadSites(dir string) (Sites, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("sites directory: %w", err)
-	}
-	sites := Sites{}
-	var errs []error
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	tokens := map[string]tokenPlace{}
-	for _, name := range names {
-		s, err := LoadSite(filepath.Join(dir, name))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if prev, dup := sites[s.ID]; dup {
-			errs = append(errs, fmt.Errorf("%s: id: duplicate site id %q (also in %s)", s.File, s.ID, prev.File))
-			continue
-		}
-		sites[s.ID] = s
-		errs = append(errs, sharedTokens(s, tokens)...)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if len(sites) == 0 {
-		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
-	}
-	return sites, nil
-}
-
-// tokenPlace is where an admin token hash is declared: file and field.
-type tokenPlace struct{ file, field string }
-
-// sharedTokens refuses each admin token hash of s that an earlier site
-// file declares: the token would grant both sites. seen maps each hash to
-// where it was first declared; sharedTokens adds those of s.
-func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
-	var errs []error
-	for i, t := range s.AdminTokens {
-		field := fmt.Sprintf("adminTokens[%d].hash", i)
-		if prev, dup := seen[t.Hash]; dup {
-			errs = append(errs, &FieldError{File: s.File, Field: field, Msg: fmt.Sprintf(
-				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
-				prev.file, prev.field, s.ID)})
-			continue
-		}
-		seen[t.Hash] = tokenPlace{file: s.File, field: field}
-	}
-	return errs
-}
 
 // IDs returns the site ids in sorted order.
 func (ss Sites) IDs() []string {

@@ -1,4 +1,4 @@
-package config
+package site
 
 import (
 	"fmt"
@@ -32,10 +32,10 @@ categories:
             description: {fi: Tunniste., en: Identifier.}
 `
 
-func TestParseSiteValid(t *testing.T) {
-	s, err := ParseSite("sites/acme.yaml", []byte(minimalSite))
+func TestParseValid(t *testing.T) {
+	s, err := Parse("sites/acme.yaml", []byte(minimalSite))
 	if err != nil {
-		t.Fatalf("ParseSite: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	if s.DefaultLanguage != "fi" || s.ConsentExpiryDays != DefaultConsentExpiryDays || s.LogRetentionDays != DefaultLogRetentionDays {
 		t.Errorf("defaults not applied: %+v", s)
@@ -48,7 +48,7 @@ func TestParseSiteValid(t *testing.T) {
 	}
 }
 
-func TestParseSiteErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		file    string
@@ -94,7 +94,7 @@ func TestParseSiteErrors(t *testing.T) {
 				}
 				src = strings.Replace(src, tt.replace[0], tt.replace[1], 1)
 			}
-			_, err := ParseSite("sites/"+tt.file, []byte(src))
+			_, err := Parse("sites/"+tt.file, []byte(src))
 			if err == nil {
 				t.Fatalf("want error containing %q, got nil", tt.want)
 			}
@@ -107,13 +107,13 @@ func TestParseSiteErrors(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	src := strings.NewReplacer("name: Acme Oy", "name: \"\"", "duration: 13mo", "duration: 0d").Replace(minimalSite)
-	_, err := ParseSite("sites/acme.yaml", []byte(src))
+	_, err := Parse("sites/acme.yaml", []byte(src))
 	if err == nil || !strings.Contains(err.Error(), "name: required") || !strings.Contains(err.Error(), "duration") {
 		t.Fatalf("want both problems reported, got %v", err)
 	}
 }
 
-func TestLoadSites(t *testing.T) {
+func TestLoadDir(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) {
 		t.Helper()
@@ -121,28 +121,28 @@ func TestLoadSites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := LoadSites(dir); err == nil || !strings.Contains(err.Error(), "no site files") {
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "no site files") {
 		t.Fatalf("empty dir: want 'no site files', got %v", err)
 	}
 	write("acme.yaml", minimalSite)
 	write("README.txt", "not a site")
-	sites, err := LoadSites(dir)
+	sites, err := LoadDir(dir)
 	if err != nil {
-		t.Fatalf("LoadSites: %v", err)
+		t.Fatalf("LoadDir: %v", err)
 	}
 	if got := sites.IDs(); len(got) != 1 || got[0] != "acme" {
 		t.Fatalf("IDs = %v", got)
 	}
 	write("broken.yaml", "id: broken\n")
-	if _, err := LoadSites(dir); err == nil || !strings.Contains(err.Error(), "broken.yaml: name: required") {
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "broken.yaml: name: required") {
 		t.Fatalf("broken file: got %v", err)
 	}
 }
 
-// TestLoadSitesSharedTokenHash: a token grants one site, so one token
+// TestLoadDirSharedTokenHash: a token grants one site, so one token
 // hash in two site files is refused, naming the file and field of each
 // later one and the first file that has it; the whole set fails.
-func TestLoadSitesSharedTokenHash(t *testing.T) {
+func TestLoadDirSharedTokenHash(t *testing.T) {
 	hash := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
 	site := func(id string, hashes ...string) string {
 		src := strings.Replace(minimalSite, "id: acme", "id: "+id, 1) + "adminTokens:\n"
@@ -175,10 +175,10 @@ func TestLoadSitesSharedTokenHash(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sites, err := LoadSites(dir)
+			sites, err := LoadDir(dir)
 			if tt.want == nil {
 				if err != nil || len(sites) != len(tt.files) {
-					t.Fatalf("LoadSites: %d sites, %v", len(sites), err)
+					t.Fatalf("LoadDir: %d sites, %v", len(sites), err)
 				}
 				return
 			}
@@ -198,7 +198,35 @@ func TestLoadSitesSharedTokenHash(t *testing.T) {
 }
 
 func TestDemoSiteIsValid(t *testing.T) {
-	if _, err := LoadSite("sites/demo.yaml"); err != nil {
+	if _, err := Load("../sites/demo.yaml"); err != nil {
 		t.Fatalf("the shipped demo site must be valid: %v", err)
+	}
+}
+
+// TestYAMLErrorsNameFileTypes: yaml.v3's messages name the Go type a value
+// did not fit; a type of the site file reads the same whichever package
+// holds it.
+func TestYAMLErrorsNameFileTypes(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"notice: 3", "line 7: cannot unmarshal !!int `3` into config.Notice"},
+		{"notice: {transfers: {outsideEea: true}}", "line 7: field outsideEea not found in Transfers"},
+		{"notice: {rights: 4}", "line 7: cannot unmarshal !!int `4` into map[string]config.Right"},
+		{"strings: 4", "line 7: cannot unmarshal !!int `4` into map[string]map[string]string"},
+		{"regions: [{regio: x}]", "line 7: field regio not found in RegionRule"},
+		{"regions: 5", "line 7: cannot unmarshal !!int `5` into []config.RegionRule"},
+		{"banner: {lay: x}", "line 7: field lay not found in Banner"},
+		{"consentMode: 5", "line 7: cannot unmarshal !!int `5` into config.ConsentMode"},
+		{"x: 1", "line 7: field x not found in Site"},
+		{"adminTokens: 5", "line 7: cannot unmarshal !!int `5` into []config.AdminToken"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("x/acme.yaml", []byte(strings.Replace(minimalSite, "categories:", tt.yaml+"\ncategories:", 1)))
+		if want := "x/acme.yaml: " + tt.want; err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.yaml, err, want)
+		}
+	}
+	_, err := Parse("x/acme.yaml", []byte(strings.Replace(minimalSite, "label: {fi: Analytiikka, en: Analytics}", "label: nope", 1)))
+	if want := "x/acme.yaml: line 13: cannot unmarshal !!str `nope` into config.Text"; err == nil || err.Error() != want {
+		t.Errorf("label:\n got %v\nwant %s", err, want)
 	}
 }

@@ -1,0 +1,152 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/consentd/consentd/config/field"
+)
+
+// maxSiteFileSize bounds a site file; real ones are a few kilobytes.
+const maxSiteFileSize = 1 << 20
+
+// Load reads, parses and validates one site file. Errors name the
+// file, the field path and what is expected; all problems found are
+// reported at once (joined with errors.Join).
+func Load(path string) (*Site, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSiteFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxSiteFileSize {
+		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, maxSiteFileSize)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a site file's contents; path is used in
+// error messages and to check that the id matches the file name.
+func Parse(path string, data []byte) (*Site, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var s Site
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: file is empty: expected a site definition (id, name, origins, languages, categories)", path)
+		}
+		return nil, fmt.Errorf("%s: %s", path, yamlMessage(err))
+	}
+	s.File = path
+	s.applyDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// yamlMessage turns a yaml.v3 error into a one-line message without the
+// package's prefixes ("yaml: unmarshal errors:").
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			msgs[i] = fileTypes(m)
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// Go types named at the end of yaml.v3's messages ("field x not found in
+// type notice.Party", "cannot unmarshal !!str `x` into []site.Category"),
+// when they are types of the site file.
+var (
+	notFoundIn = regexp.MustCompile(` in type (?:config|site|notice|i18n|region)\.(\w+)$`)
+	decodeInto = regexp.MustCompile(` into ((?:\*|\[\]|map\[string\])*)(?:config|site|notice|i18n|region)\.(\w+)$`)
+)
+
+// fileTypes names the site file's types in a yaml.v3 message the same
+// whichever Go package holds them: a struct by its bare name ("field x
+// not found in Party"), a value's type as config.T ("into config.Text").
+func fileTypes(msg string) string {
+	msg = notFoundIn.ReplaceAllString(msg, " in $1")
+	return decodeInto.ReplaceAllString(msg, " into ${1}config.$2")
+}
+
+// LoadDir loads every *.yaml and *.yml file in dir. It fails if any file
+// is invalid (reporting every bad file), if two files share an id or an
+// admin token hash, or if there is no site at all.
+func LoadDir(dir string) (Sites, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sites directory: %w", err)
+	}
+	sites := Sites{}
+	var errs []error
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	tokens := map[string]tokenPlace{}
+	for _, name := range names {
+		s, err := Load(filepath.Join(dir, name))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := sites[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: id: duplicate site id %q (also in %s)", s.File, s.ID, prev.File))
+			continue
+		}
+		sites[s.ID] = s
+		errs = append(errs, sharedTokens(s, tokens)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(sites) == 0 {
+		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
+	}
+	return sites, nil
+}
+
+// tokenPlace is where an admin token hash is declared: file and field.
+type tokenPlace struct{ file, field string }
+
+// sharedTokens refuses each admin token hash of s that an earlier site
+// file declares: the token would grant both sites. seen maps each hash to
+// where it was first declared; sharedTokens adds those of s.
+func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
+	var errs []error
+	for i, t := range s.AdminTokens {
+		p := fmt.Sprintf("adminTokens[%d].hash", i)
+		if prev, dup := seen[t.Hash]; dup {
+			errs = append(errs, &field.Error{File: s.File, Field: p, Msg: fmt.Sprintf(
+				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
+				prev.file, prev.field, s.ID)})
+			continue
+		}
+		seen[t.Hash] = tokenPlace{file: s.File, field: p}
+	}
+	return errs
+}
