@@ -96,8 +96,9 @@ type consentInput struct {
 
 // postConsent validates a decision, stores it and answers with its
 // receipt once Redis has acknowledged it. Every check that needs no Redis
-// comes first; then the rate limits, the notice version (Redis only for
-// a version this instance does not serve) and the append.
+// comes first; then the notice version (Redis only for a version this
+// instance does not serve) and the append, whose script also checks and
+// counts the rate limits.
 func (s *Server) postConsent(c *fiber.Ctx) error {
 	entry, in, err := s.readConsent(c)
 	if err != nil {
@@ -108,9 +109,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkLimits(c, rec.Site, in.addr); err != nil {
-		return err
-	}
+	rec.Limits = s.consentLimits(rec.Site, in.addr)
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
 	defer cancel()
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
@@ -123,12 +122,11 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		return &APIError{Code: fiber.StatusUnprocessableEntity, Field: "Idempotency-Key",
 			Msg: "this Idempotency-Key was used for another request (other decision, consent ID, notice version, language or page): use a new key for a new decision"}
 	case errors.As(err, &limited):
-		s.metrics.RateLimited(limitConsentID)
-		return &APIError{Code: fiber.StatusTooManyRequests, Field: "consentId", Msg: "too many decisions for this consent ID, retry later",
-			RetryAfter: strconv.Itoa(ceilSeconds(limited.RetryAfter))}
+		return s.tooMany(limited)
 	case err != nil:
 		return s.storeError(rec.Site, err)
 	}
+	s.setLimitHeaders(c, rec, ack.Usage)
 	status := fiber.StatusCreated
 	if ack.Duplicate {
 		status = fiber.StatusOK

@@ -1,96 +1,65 @@
 package server
 
 import (
-	"context"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/consentd/consentd/server/ratelimit"
+	"github.com/consentd/consentd/server/ledger"
 )
 
-// Limiter counts requests against limits shared by every instance
-// (implemented by *ratelimit.Limiter on the ledger's Redis).
-type Limiter interface {
-	Take(ctx context.Context, counters []ratelimit.Counter) (ratelimit.Result, error)
-}
-
-const (
-	// limitWindow is the window of every consent rate limit.
-	limitWindow = time.Minute
-	// limitTimeout bounds the rate limiter's round trip to Redis; past it
-	// the request is admitted unchecked (fail open).
-	limitTimeout = time.Second
-)
+// limitWindow is the window of every consent rate limit.
+const limitWindow = time.Minute
 
 // The limits of POST /v1/consent, as named in metrics and answers.
 const (
 	limitAddress   = "address"
 	limitSite      = "site"
-	limitConsentID = "consent_id"
+	limitConsentID = ledger.ConsentIDLimit
 )
 
-// checkLimits counts a consent post against the limits shared by every
-// instance: per client address (IPv4, or IPv6 /64) and site, and per
-// site. Over a limit it returns a 429 with Retry-After. (The limit per
-// consent ID is the ledger's: the append script counts it in the
-// visitor's state, ledger.Options.ConsentIDLimit.)
-//
-// When Redis does not answer, the post is admitted unchecked and counted
-// in consentd_rate_limit_errors_total (fail open): the ledger needs the
-// same Redis, so such a post is answered 503 a moment later anyway, and a
-// limiter must not turn a Redis outage into refusals of its own.
-func (s *Server) checkLimits(c *fiber.Ctx, site string, addr netip.Addr) error {
-	if s.limiter == nil || s.cfg.RateLimit <= 0 && s.cfg.SiteRateLimit <= 0 {
-		return nil // every limit is off: no key to build, no round trip
-	}
-	// A counter's key is built only when its limit is on: the address key
-	// needs a keyed hash of the address and concatenation.
-	var counters [2]ratelimit.Counter
-	var names [2]string
-	n := 0
+// consentLimits are the rate limits a consent post counts against: per
+// client address (IPv4, or IPv6 /64) and site, and per site. The ledger
+// checks and counts them in the script that stores the record, with the
+// limit per consent ID (ledger.Options.ConsentIDLimit): a post over any
+// of them is not stored and counts nowhere (*ledger.RateLimitedError).
+// A limit that is off (0) costs nothing, not even its key.
+func (s *Server) consentLimits(site string, addr netip.Addr) []ledger.Limit {
+	var out []ledger.Limit
 	if limit := s.cfg.RateLimit; limit > 0 {
-		counters[n] = limitCounter(ratelimit.AddrKey(site, s.ips.LimitKey(addr)), limit)
-		names[n] = limitAddress
-		n++
+		out = append(out, ledger.Limit{Name: limitAddress, Key: ledger.AddrLimitKey(site, s.ips.LimitKey(addr)), Max: limit, Window: limitWindow})
 	}
 	if limit := s.cfg.SiteRateLimit; limit > 0 {
-		counters[n], names[n] = limitCounter(ratelimit.SiteKey(site), limit), limitSite
-		n++
+		out = append(out, ledger.Limit{Name: limitSite, Key: ledger.SiteLimitKey(site), Max: limit, Window: limitWindow})
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), limitTimeout)
-	defer cancel()
-	res, err := s.limiter.Take(ctx, counters[:n])
-	if err != nil {
-		s.metrics.RateLimitError()
-		s.log.Debug("rate limit not checked: Redis did not answer; admitting", "site", site, "err", err)
-		return nil
-	}
-	if res.Admitted() {
-		if names[0] == limitAddress {
-			c.Set("X-RateLimit-Limit", strconv.Itoa(s.cfg.RateLimit))
-			c.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.cfg.RateLimit-res.Count, 0)))
-			c.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(res.Reset)))
-		}
-		return nil
-	}
-	name := names[res.Blocked]
-	s.metrics.RateLimited(name)
-	e := &APIError{Code: fiber.StatusTooManyRequests, RetryAfter: strconv.Itoa(ceilSeconds(res.Reset))}
-	switch name {
-	case limitAddress:
-		e.Msg = "too many requests from this address, retry later"
-	case limitSite:
-		e.Msg = "too many requests for this site, retry later"
-	}
-	return e
+	return out
 }
 
-// limitCounter is the counter of one limit (of limitWindow) under key.
-func limitCounter(key string, limit int) ratelimit.Counter {
-	return ratelimit.Counter{Key: key, Limit: limit, Window: limitWindow}
+// setLimitHeaders says how much of the address limit a stored post left.
+func (s *Server) setLimitHeaders(c *fiber.Ctx, rec *ledger.Record, u ledger.LimitUsage) {
+	if len(rec.Limits) == 0 || rec.Limits[0].Name != limitAddress || u.Count == 0 {
+		return
+	}
+	c.Set("X-RateLimit-Limit", strconv.Itoa(s.cfg.RateLimit))
+	c.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.cfg.RateLimit-u.Count, 0)))
+	c.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(u.Reset)))
+}
+
+// tooMany is the answer to a post over a limit.
+func (s *Server) tooMany(e *ledger.RateLimitedError) error {
+	s.metrics.RateLimited(e.Limit)
+	out := &APIError{Code: fiber.StatusTooManyRequests, RetryAfter: strconv.Itoa(ceilSeconds(e.RetryAfter))}
+	switch e.Limit {
+	case limitAddress:
+		out.Msg = "too many requests from this address, retry later"
+	case limitSite:
+		out.Msg = "too many requests for this site, retry later"
+	default:
+		out.Msg, out.Field = "too many decisions for this consent ID, retry later", "consentId"
+	}
+	return out
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1 (for Retry-After).

@@ -75,10 +75,6 @@ type Deps struct {
 	// Geo locates visitors for regional policies; nil: every location is
 	// unknown (opt-in).
 	Geo *geo.Locator
-	// Limiter counts consent posts against the limits shared by every
-	// instance (--rate-limit, --site-rate-limit, --consent-id-limit);
-	// ratelimit.New on the ledger's Redis client. nil: no limits.
-	Limiter Limiter
 	// Redis is the client the ledger writes through: exports page through
 	// the log with it.
 	Redis redis.UniversalClient
@@ -110,7 +106,6 @@ type Server struct {
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	geo        *geo.Locator
-	limiter    Limiter
 	rdb        redis.UniversalClient
 }
 
@@ -151,7 +146,6 @@ func New(d Deps) (*Server, error) {
 		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
 		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 		geo:        d.Geo,
-		limiter:    d.Limiter,
 		rdb:        d.Redis,
 	}
 	if s.log == nil {

@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.fsync, "appendfsync", "everysec", "Redis appendfsync: everysec or always")
 	flag.BoolVar(&o.markdown, "markdown", false, "also print a Markdown table row for docs/performance.md")
 	flag.BoolVar(&o.limits, "limits", true, "check the Redis rate limits on every post, as production does (limits set too high to refuse any); -limits=false: limits off")
-	flag.BoolVar(&o.idempotency, "idempotency", true, "send every post as a widget sends a visitor's first decision: a new consent ID in the body and a new Idempotency-Key (both checked and stored); -idempotency=false: neither")
+	flag.BoolVar(&o.idempotency, "idempotency", true, "send every post as a widget sends a visitor's first decision, through a reverse proxy: a new consent ID in the body, a new Idempotency-Key (both checked and stored) and a new client address in X-Forwarded-For; -idempotency=false: none of them")
 	flag.StringVar(&o.nostore, "nostore", "", "also measure posts answered without storing, with this consentd built with -tags consentd_nostore (make bench builds bin/consentd-nostore): the request path alone")
 	flag.BoolVar(&o.replica, "replica", false, "also start a Redis replica and run consentd with CONSENTD_REDIS_WAIT_REPLICAS=1 (every group commit waits for the replica: docs/deploy.md)")
 	flag.StringVar(&o.compare, "compare", "", "instead: chained ingest of -consentd and this consentd binary in turns (ABAB…, -rounds each) on one Redis, and the means (compare.go)")
@@ -183,8 +183,7 @@ func run(o options) error {
 	fmt.Printf("Redis time in scripts per record (the append script and, with -limits, the rate-limit script; INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
 	fmt.Printf("Redis memory per record (used_memory growth): %.0f B\n", ch.memPerRec)
 	if c := runs[0].commands; c != nil {
-		fmt.Printf("inside the scripts, per call (first run): XADD %v, HSET %v, EXPIRE %v; the scripts %v per record\n",
-			c["xadd"].perCall(), c["hset"].perCall(), c["expire"].perCall(), runs[0].scriptPerRec.Round(100*time.Nanosecond))
+		fmt.Printf("inside the scripts, per stored record (first run): %s\n", scriptBreakdown(c, runs[0].stored))
 	}
 	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; ingest %.0f%% / %.0f%%\n",
 		100*health.Idle, 100*health.SoftIRQ, 100*runs[0].Idle, 100*runs[0].SoftIRQ)

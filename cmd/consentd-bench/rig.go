@@ -113,6 +113,9 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 		"CONSENTD_LOG_LEVEL=error",
 		"CONSENTD_CHECKPOINT_INTERVAL=0",
 		"CONSENTD_SIGNING_KEY="+benchKey,
+		// As behind a reverse proxy: wrk's posts carry X-Forwarded-For
+		// (-idempotency: a new client address per post).
+		"CONSENTD_TRUSTED_PROXIES=127.0.0.1",
 	)
 	if r.replica != nil {
 		cmd.Env = append(cmd.Env, "CONSENTD_REDIS_WAIT_REPLICAS=1")
@@ -168,13 +171,17 @@ local open = %q
 `
 
 // widgetRequestLua makes wrk send a new consent ID (a lowercase UUID) in
-// the body and a new Idempotency-Key with every request.
+// the body, a new Idempotency-Key and a new client address (in
+// X-Forwarded-For, as a reverse proxy sends it: each visitor has their
+// own address, so each post has its own address rate-limit counter) with
+// every request.
 const widgetRequestLua = `
 local n = 0
 request = function()
   n = n + 1
   local id = string.format("%s-0000-4000-8000-%012x", prefix, n)
   wrk.headers["Idempotency-Key"] = id
+  wrk.headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
   return wrk.format(nil, nil, nil, open .. '"consentId":"' .. id .. '",' .. rest)
 end
 `

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,42 @@ func infoInt(ctx context.Context, rdb *redis.Client, section, field string) int6
 func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
 	stats := commandStats(ctx, rdb)
 	return stats["evalsha"].usec + stats["eval"].usec
+}
+
+// scriptBreakdown says where the scripts' time went per stored record:
+// each command they ran (calls and time per record), biggest first, and
+// the rest of the scripts' time (Lua, arguments, replies).
+func scriptBreakdown(stats map[string]cmdStat, records int64) string {
+	if records <= 0 {
+		return "no records"
+	}
+	script := stats["evalsha"].usec + stats["eval"].usec
+	type part struct {
+		name  string
+		calls float64
+		t     time.Duration
+	}
+	var parts []part
+	var inside time.Duration
+	for name, c := range stats {
+		switch name {
+		case "evalsha", "eval", "info", "config|resetstat", "xlen", "ping", "hello", "client|setinfo", "script|load", "wait":
+			continue
+		}
+		parts = append(parts, part{name, float64(c.calls) / float64(records), c.usec / time.Duration(records)})
+		inside += c.usec
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].t > parts[j].t })
+	var b strings.Builder
+	for _, p := range parts {
+		if p.t < 50*time.Nanosecond {
+			continue
+		}
+		fmt.Fprintf(&b, "%s %.2f× %v, ", strings.ToUpper(p.name), p.calls, p.t.Round(10*time.Nanosecond))
+	}
+	fmt.Fprintf(&b, "the rest (Lua, arguments, replies) %v; in all %v", ((script - inside) / time.Duration(records)).Round(10*time.Nanosecond),
+		(script / time.Duration(records)).Round(10*time.Nanosecond))
+	return b.String()
 }
 
 // cmdStat is one command's line of INFO commandstats.

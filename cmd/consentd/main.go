@@ -27,7 +27,6 @@ import (
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
-	"github.com/consentd/consentd/server/ratelimit"
 	"github.com/consentd/consentd/widget"
 )
 
@@ -134,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	lopts.Checkpointed = func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }
 	led := ledger.New(rdb, lopts)
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Limiter: ratelimit.New(rdb), Redis: rdb})
+		Redis: rdb})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)

@@ -8,6 +8,7 @@
 -- KEYS[4]  string c:{site}:turn    (the instance that lost the last race for the head; see below)
 -- KEYS[5]  stream c:{site}:batches (one entry per signed batch)
 -- then ARGV[3] daily counter hashes c:{site}:d:{day}
+-- then ARGV[12] rate-limit counters (strings c:{site}:r:...)
 -- then 1 key per record: its visitor hash c:{site}:v:{consentId}
 --
 -- ARGV[1]  number of records
@@ -21,13 +22,16 @@
 -- ARGV[9]  turn TTL (ms)
 -- ARGV[10] consent ID limit window (ms)
 -- ARGV[11] now (unix ms)
--- ARGV[12..17] the signed batch: seq of its first record, key ID, signing time, signature,
+-- ARGV[12] number of rate-limit counters
+-- ARGV[13..18] the signed batch: seq of its first record, key ID, signing time, signature,
 --          Merkle root, the records' hashes (hex, concatenated)
 -- then the snapshot pairs;
+-- then per rate-limit counter: limit, window (ms);
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, Idempotency-Key ("" without one), idempotency value prefix,
---   choices JSON, method, consent ID limit (0: not limited).
+--   choices JSON, method, consent ID limit (0: not limited), n, then n rate-limit counter
+--   indexes (1-based, in the order the record's limits are checked).
 --
 -- Each record's entry names its batch (field "b": the batch entry's ID): the receipt is rebuilt
 -- from the batch entry, not stored with every record (docs/proof.md, "Storage").
@@ -36,21 +40,30 @@
 --   "i:<Idempotency-Key>"  "<prefix>|<streamID>" (idempotency.go), so a retry is stored once;
 --   "l"                    "<window start ms>:<count>": the decisions counted against the
 --                          consent ID limit in the current window (only records with a limit).
+-- A rate-limit counter holds the records counted in its window; it is created with the first
+-- one and expires with the window (fixed windows).
+--
+-- Limits: a record is admitted when none of its rate-limit counters is at its limit and its
+-- consent ID is not; then each of them counts it. A record refused by a limit counts nowhere.
+-- Records are checked in order, each seeing the counts of those admitted before it.
 --
 -- Nothing is written unless the chain head is the one the batch was chained on, no record's
--- idempotency key has been seen and no record is over its consent ID limit. Fairness between
--- instances: the first batch that finds another head takes the turn; while another instance
--- holds the turn, a batch is refused too, so an instance that keeps losing to a faster one gets
--- through on its next attempt. Returns
---   {1, {streamID...}}                     written, one ID per record
---   {0, currentHead, {i, storedValue, ...}, why, {i, retryMs, ...}}
---                                          nothing written: the caller re-chains the records on
---                                          currentHead, leaving out the duplicates i (1-based),
---                                          answered with the stored values, and the records i
---                                          over their limit (retry after retryMs), and sends
---                                          them again; why is 'head' (another head), 'turn'
---                                          (another instance has the turn: wait a moment),
---                                          'dup' or 'limit'.
+-- idempotency key has been seen and no record is over a limit. Fairness between instances: the
+-- first batch that finds another head takes the turn; while another instance holds the turn, a
+-- batch is refused too, so an instance that keeps losing to a faster one gets through on its
+-- next attempt. Returns
+--   {1, {streamID...}, {count, resetMs, ...}}
+--                                 written, one ID per record; per record the count of its first
+--                                 rate-limit counter with it and the ms until that counter's
+--                                 window ends (0, 0 for a record without counters)
+--   {0, currentHead, {i, storedValue, ...}, why, {i, retryMs, which, ...}}
+--                                 nothing written: the caller re-chains the records on
+--                                 currentHead, leaving out the duplicates i (1-based), answered
+--                                 with the stored values, and the records i over a limit (which:
+--                                 the position of the counter in the record's list, or n + 1 for
+--                                 the consent ID limit; retry after retryMs), and sends them
+--                                 again; why is 'head' (another head), 'turn' (another instance
+--                                 has the turn: wait a moment), 'dup' or 'limit'.
 
 local nrec = tonumber(ARGV[1])
 local cttl, vttl = ARGV[4], ARGV[5]
@@ -59,44 +72,96 @@ local nsnap = tonumber(ARGV[2])
 local ndaily = tonumber(ARGV[3])
 local me = ARGV[8]
 local window, now = tonumber(ARGV[10]), tonumber(ARGV[11])
--- Where the per-record arguments and keys start.
-local first = 18 + 2 * nsnap
+local nctr = tonumber(ARGV[12])
+-- Where the sections start: ctrArg + 2 * (c - 1) is counter c's limit, KEYS[ctrKey + c] its key.
+local ctrArg = 19 + 2 * nsnap
+local ctrKey = 5 + ndaily
+local first = ctrArg + 2 * nctr
 for d = 1, ndaily do
   first = first + 1 + 2 * tonumber(ARGV[first])
 end
-local firstKey = 6 + ndaily
+local firstKey = ctrKey + nctr + 1
+
+-- Rate-limit counters: read once, counted in memory, written once.
+local count, fresh, add, ttl = {}, {}, {}, {}
+local function load(c)
+  if count[c] == nil then
+    local v = redis.call('GET', KEYS[ctrKey + c])
+    count[c], fresh[c], add[c] = tonumber(v or '0'), not v, 0
+  end
+end
+-- the time left in counter c's window: a new counter's window starts now
+local function left(c)
+  if ttl[c] == nil then
+    ttl[c] = tonumber(ARGV[ctrArg + 2 * (c - 1) + 1])
+    if not fresh[c] then
+      local t = redis.call('PTTL', KEYS[ctrKey + c])
+      if t >= 0 then
+        ttl[c] = t
+      end
+    end
+  end
+  return ttl[c]
+end
 
 -- 1. Check, write nothing yet. limits: visitor hash -> {window start, count} after this
--- batch's admitted records.
+-- batch's admitted records; firstCount: per record, its first counter's count with it.
 local head = redis.call('GET', KEYS[3]) or genesis
-local dups, limited, limits = {}, {}, {}
+local dups, limited, limits, firstCount = {}, {}, {}, {}
 local k, a = firstKey, first
 for r = 1, nrec do
-  local vkey, idem, limit = KEYS[k], ARGV[a + 1], tonumber(ARGV[a + 5])
-  if idem ~= '' or limit > 0 then
-    local got = redis.call('HMGET', vkey, 'i:' .. idem, 'l')
-    if idem ~= '' and got[1] then
-      dups[#dups + 1] = r
-      dups[#dups + 1] = got[1]
-    elseif limit > 0 then
-      local l = limits[vkey]
+  local vkey, idem, climit, n = KEYS[k], ARGV[a + 1], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local got
+  if idem ~= '' or climit > 0 then
+    got = redis.call('HMGET', vkey, 'i:' .. idem, 'l')
+  end
+  if idem ~= '' and got[1] then
+    dups[#dups + 1] = r
+    dups[#dups + 1] = got[1]
+  else
+    local blocked, retry = 0, 0
+    for j = 1, n do
+      local c = tonumber(ARGV[a + 6 + j])
+      load(c)
+      if count[c] >= tonumber(ARGV[ctrArg + 2 * (c - 1)]) then
+        blocked, retry = j, left(c)
+        break
+      end
+    end
+    local l
+    if blocked == 0 and climit > 0 then
+      l = limits[vkey]
       if not l then
         l = {now, 0}
-        local start, n = string.match(got[2] or '', '^(%d+):(%d+)$')
+        local start, m = string.match(got[2] or '', '^(%d+):(%d+)$')
         if start and tonumber(start) + window > now then
-          l = {tonumber(start), tonumber(n)}
+          l = {tonumber(start), tonumber(m)}
         end
       end
-      if l[2] >= limit then
-        limited[#limited + 1] = r
-        limited[#limited + 1] = l[1] + window - now
-      else
+      if l[2] >= climit then
+        blocked, retry = n + 1, l[1] + window - now
+      end
+    end
+    if blocked > 0 then
+      limited[#limited + 1] = r
+      limited[#limited + 1] = retry
+      limited[#limited + 1] = blocked
+    else
+      for j = 1, n do
+        local c = tonumber(ARGV[a + 6 + j])
+        count[c] = count[c] + 1
+        add[c] = add[c] + 1
+      end
+      if n > 0 then
+        firstCount[r] = count[tonumber(ARGV[a + 7])]
+      end
+      if climit > 0 then
         limits[vkey] = {l[1], l[2] + 1}
       end
     end
   end
   k = k + 1
-  a = a + 6
+  a = a + 7 + n
 end
 local turn = redis.call('GET', KEYS[4])
 if head ~= ARGV[6] then
@@ -116,11 +181,21 @@ if #limited > 0 then
 end
 
 -- 2. Write.
-a = 18
+a = 19
 for i = 1, nsnap do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
 end
+for c = 1, nctr do
+  if add[c] and add[c] > 0 then
+    if fresh[c] then
+      redis.call('SET', KEYS[ctrKey + c], add[c], 'PX', ARGV[ctrArg + 2 * (c - 1) + 1])
+    else
+      redis.call('INCRBY', KEYS[ctrKey + c], add[c])
+    end
+  end
+end
+a = ctrArg + 2 * nctr
 for d = 1, ndaily do
   local dkey = KEYS[5 + d]
   local nf = tonumber(ARGV[a])
@@ -131,16 +206,23 @@ for d = 1, ndaily do
   end
   redis.call('EXPIRE', dkey, cttl)
 end
-local bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[12], 'kid', ARGV[13], 'time', ARGV[14],
-  'sig', ARGV[15], 'root', ARGV[16], 'leaves', ARGV[17])
-local ids = {}
+local bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[13], 'kid', ARGV[14], 'time', ARGV[15],
+  'sig', ARGV[16], 'root', ARGV[17], 'leaves', ARGV[18])
+local ids, usage = {}, {}
 k = firstKey
 for r = 1, nrec do
   local vkey = KEYS[k]
   k = k + 1
   local record, idem, prefix, choices, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local limit = tonumber(ARGV[a + 5])
-  a = a + 6
+  local climit, n = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  if n > 0 then
+    usage[#usage + 1] = firstCount[r]
+    usage[#usage + 1] = left(tonumber(ARGV[a + 7]))
+  else
+    usage[#usage + 1] = 0
+    usage[#usage + 1] = 0
+  end
+  a = a + 7 + n
 
   local id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
   -- The visitor's latest state, their decisions' stream IDs (fields) for look-ups, the
@@ -150,7 +232,7 @@ for r = 1, nrec do
     f[#f + 1] = 'i:' .. idem
     f[#f + 1] = prefix .. '|' .. id
   end
-  if limit > 0 then
+  if climit > 0 then
     local l = limits[vkey]
     f[#f + 1] = 'l'
     f[#f + 1] = l[1] .. ':' .. l[2]
@@ -164,4 +246,4 @@ redis.call('SET', KEYS[3], ARGV[7])
 if turn == me then
   redis.call('DEL', KEYS[4])
 end
-return {1, ids}
+return {1, ids, usage}

@@ -292,7 +292,11 @@ func (l *Ledger) settle(g *siteBatch) error {
 	}
 	if flag, _ := vals[0].(int64); flag == 1 {
 		ids, ok := vals[1].([]any)
-		if !ok || len(ids) != len(g.items) {
+		var usage []any
+		if len(vals) > 2 {
+			usage, _ = vals[2].([]any)
+		}
+		if !ok || len(ids) != len(g.items) || len(usage) != 2*len(g.items) {
 			return l.fail(g, fmt.Errorf("unexpected script reply %v", vals))
 		}
 		l.headMu.Lock()
@@ -313,8 +317,11 @@ func (l *Ledger) settle(g *siteBatch) error {
 		l.noticesWritten(g)
 		for i, p := range g.items {
 			id, _ := ids[i].(string)
+			n, _ := usage[2*i].(int64)
+			ms, _ := usage[2*i+1].(int64)
 			p.answer(result{ack: Ack{RecordID: p.rec.RecordID, ConsentID: p.rec.ConsentID, Time: p.rec.Time, StreamID: id,
-				Seq: g.head.seq + int64(i) + 1, Hash: g.hashes[i].String(), Receipt: g.receipts[i]}})
+				Seq: g.head.seq + int64(i) + 1, Hash: g.hashes[i].String(), Receipt: g.receipts[i],
+				Usage: LimitUsage{Count: int(n), Reset: time.Duration(ms) * time.Millisecond}}})
 		}
 		g.items = g.items[:0]
 		return nil
@@ -356,11 +363,17 @@ func (l *Ledger) settle(g *siteBatch) error {
 	if len(vals) > 4 {
 		limited, _ = vals[4].([]any)
 	}
-	for i := 0; i+1 < len(limited); i += 2 {
+	for i := 0; i+2 < len(limited); i += 3 {
 		n, _ := limited[i].(int64)
 		ms, _ := limited[i+1].(int64)
+		which, _ := limited[i+2].(int64)
 		if n >= 1 && int(n) <= len(g.items) && !drop[int(n-1)] {
-			g.items[n-1].answer(result{err: &RateLimitedError{RetryAfter: time.Duration(ms) * time.Millisecond}})
+			p := g.items[n-1]
+			name := ConsentIDLimit
+			if which >= 1 && int(which) <= len(p.rec.Limits) {
+				name = p.rec.Limits[which-1].Name
+			}
+			p.answer(result{err: &RateLimitedError{Limit: name, RetryAfter: time.Duration(ms) * time.Millisecond}})
 			drop[int(n-1)] = true
 		}
 	}
@@ -409,7 +422,7 @@ func (l *Ledger) deliver(g *siteBatch) {
 		for _, f := range p.follows {
 			fr := res
 			if fr.err == nil {
-				fr.ack.Duplicate = true
+				fr.ack.Duplicate, fr.ack.Usage = true, LimitUsage{}
 			}
 			f.done <- fr
 		}

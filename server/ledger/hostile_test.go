@@ -316,3 +316,67 @@ func TestIdempotencyKeyIsPerConsentID(t *testing.T) {
 		t.Fatalf("log has %d records, want 2", n)
 	}
 }
+
+// TestRecordLimits: a record's Limits are checked in order and counted
+// by the append script: within one batch and across batches, a record
+// over one of them gets a *RateLimitedError naming it and counts nowhere
+// (not in its other limits nor its consent ID's); admitted records say
+// where they left their first counter (Ack.Usage), which expires with
+// its window.
+func TestRecordLimits(t *testing.T) {
+	l, rdb, _ := setup(t, Options{ConsentIDLimit: 1, ConsentIDWindow: time.Hour})
+	ctx := context.Background()
+	addr := func(a string) Limit {
+		return Limit{Name: "address", Key: "c:{demo}:r:a:" + a, Max: 2, Window: time.Minute}
+	}
+	site := Limit{Name: "site", Key: SiteLimitKey("demo"), Max: 4, Window: time.Minute}
+	rec := func(limits ...Limit) *Record {
+		r := newRecord("demo")
+		r.Limits, r.LimitConsentID = limits, true
+		return r
+	}
+	// One batch: a, a, a (address full), b, b's consent ID again (consent
+	// ID full), then b's second: site 3/4 at that point.
+	b1 := rec(addr("b"), site)
+	again := rec(addr("b"), site)
+	again.ConsentID = b1.ConsentID
+	batch := []*Record{rec(addr("a"), site), rec(addr("a"), site), rec(addr("a"), site), b1, again, rec(addr("b"), site)}
+	want := []string{"", "", "address", "", ConsentIDLimit, ""}
+	var ps []*pending
+	for _, r := range batch {
+		enc, err := r.encodeParts(nil)
+		if err == nil {
+			err = enc.prehash()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(nil), done: make(chan result, 1)})
+	}
+	l.commit(ps)
+	counts := []int{1, 2, 0, 1, 0, 2}
+	for i, p := range ps {
+		res := <-p.done
+		var rl *RateLimitedError
+		switch {
+		case want[i] == "" && (res.err != nil || res.ack.Usage.Count != counts[i] || res.ack.Usage.Reset <= 59*time.Second || res.ack.Usage.Reset > time.Minute):
+			t.Errorf("record %d: %+v %v; want stored, its address counter at %d", i, res.ack.Usage, res.err, counts[i])
+		case want[i] != "" && (!errors.As(res.err, &rl) || rl.Limit != want[i] || rl.RetryAfter <= 0):
+			t.Errorf("record %d: %v; want a RateLimitedError of the %s limit", i, res.err, want[i])
+		}
+	}
+	if got := rdb.Get(ctx, SiteLimitKey("demo")).Val(); got != "4" {
+		t.Fatalf("site counter %q, want 4: refused records count nowhere", got)
+	}
+	if ttl := rdb.PTTL(ctx, "c:{demo}:r:a:a").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("address counter expires in %v, want its window", ttl)
+	}
+	// A later batch: the site is full.
+	_, err := l.Append(ctx, rec(addr("c"), site))
+	if rl := new(RateLimitedError); !errors.As(err, &rl) || rl.Limit != "site" {
+		t.Fatalf("over the site limit: %v", err)
+	}
+	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 4 {
+		t.Fatalf("log has %d records, want 4", n)
+	}
+}

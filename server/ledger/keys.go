@@ -33,6 +33,16 @@ func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 // that long).
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
+// AddrLimitKey is the string c:{site}:r:a:{addr}: the consent posts to
+// the site from one client address in the current window (a Limit).
+// addr is a keyed hash of the address (clientip.Resolver.LimitKey), never
+// the address itself. Lifetime: the window.
+func AddrLimitKey(site, addr string) string { return "c:{" + site + "}:r:a:" + addr }
+
+// SiteLimitKey is the string c:{site}:r:s: the consent posts to the site
+// in the current window (a Limit). Lifetime: the window.
+func SiteLimitKey(site string) string { return "c:{" + site + "}:r:s" }
+
 // IdemField is the field of VisitorKey that holds what a request sent
 // with Idempotency-Key key is answered with when retried (idempotency.go).
 func IdemField(key string) string { return "i:" + key }

@@ -25,17 +25,6 @@ var (
 	ErrClosed = errors.New("ledger: closed")
 )
 
-// RateLimitedError is what Append answers for a record over the consent
-// ID limit (Options.ConsentIDLimit): nothing of it is stored.
-type RateLimitedError struct {
-	// RetryAfter is how long until the limit's window ends.
-	RetryAfter time.Duration
-}
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("ledger: too many decisions for this consent ID; retry after %v", e.RetryAfter)
-}
-
 // Observer is told about every batch; metrics implement it.
 type Observer interface {
 	BatchDone(records int, took time.Duration, err error)

@@ -71,8 +71,11 @@ type Record struct {
 	// ErrIdempotencyConflict instead of the first one's receipt.
 	RequestHash string
 	// LimitConsentID: the client chose the consent ID, so the record
-	// counts against Options.ConsentIDLimit (ErrRateLimited over it).
+	// counts against Options.ConsentIDLimit (*RateLimitedError over it).
 	LimitConsentID bool
+	// Limits are the rate limits the record counts against, checked in
+	// order (*RateLimitedError over one of them).
+	Limits []Limit
 }
 
 // Ack is what Append answers once the record is stored (or was, for a
@@ -88,6 +91,9 @@ type Ack struct {
 	// Receipt is the signed receipt (proof.Receipt JSON); nil only for a
 	// duplicate whose batch retention has trimmed.
 	Receipt []byte
+	// Usage is where the record left the counter of its first Limit
+	// (zero for a duplicate or a record without Limits).
+	Usage LimitUsage
 }
 
 // Day is the UTC day the record counts towards in reports.

@@ -26,6 +26,7 @@ type appendCall struct {
 	now        time.Time     // when the batch is sent (the consent ID limit's clock)
 	batch      batchFields
 	snapshots  []string // notice version, snapshot JSON pairs to write (HSETNX)
+	counters   []Limit  // the distinct rate-limit counters of the records (by Key)
 	days       []*dayCounts
 	records    []appendRecord
 }
@@ -46,7 +47,8 @@ type appendRecord struct {
 	stored     []byte // the record's stored JSON
 	choices    []byte // its choices object, for the visitor's state
 	method     string
-	limit      int // decisions per window for its consent ID; 0: not limited
+	limit      int   // decisions per window for its consent ID; 0: not limited
+	counters   []int // its rate-limit counters: 1-based indexes into appendCall.counters
 }
 
 // encode returns the script's KEYS and ARGV.
@@ -55,18 +57,24 @@ func (c *appendCall) encode() (keys []string, args []any) {
 	for _, d := range c.days {
 		nfields += len(d.fields)
 	}
-	keys = make([]string, 0, 5+len(c.days)+len(c.records))
+	keys = make([]string, 0, 5+len(c.days)+len(c.counters)+len(c.records))
 	keys = append(keys, LogKey(c.site), NoticeKey(c.site), HeadKey(c.site), TurnKey(c.site), BatchesKey(c.site))
 	for _, d := range c.days {
 		keys = append(keys, DailyKey(c.site, d.day))
 	}
-	args = make([]any, 0, 17+len(c.snapshots)+len(c.days)+2*nfields+6*len(c.records))
+	for _, l := range c.counters {
+		keys = append(keys, l.Key)
+	}
+	args = make([]any, 0, 18+len(c.snapshots)+2*len(c.counters)+len(c.days)+2*nfields+9*len(c.records))
 	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL),
 		seconds(c.visitorTTL), c.head.String(), c.after.String(), c.token, c.turnTTL.Milliseconds(),
-		c.window.Milliseconds(), c.now.UnixMilli(),
+		c.window.Milliseconds(), c.now.UnixMilli(), len(c.counters),
 		c.batch.seq, c.batch.kid, c.batch.time, c.batch.sig, c.batch.root, c.batch.leaves)
 	for _, s := range c.snapshots {
 		args = append(args, s)
+	}
+	for _, l := range c.counters {
+		args = append(args, l.Max, max(l.Window.Milliseconds(), 1))
 	}
 	for _, d := range c.days {
 		args = append(args, len(d.fields))
@@ -76,7 +84,10 @@ func (c *appendCall) encode() (keys []string, args []any) {
 	}
 	for _, r := range c.records {
 		keys = append(keys, VisitorKey(c.site, r.consentID))
-		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.choices, r.method, r.limit)
+		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.choices, r.method, r.limit, len(r.counters))
+		for _, i := range r.counters {
+			args = append(args, i)
+		}
 	}
 	return keys, args
 }
@@ -93,6 +104,9 @@ func (l *Ledger) appendCall(g *siteBatch) *appendCall {
 		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], choices: p.parts.choicesJSON(), method: r.Method}
 		if r.LimitConsentID {
 			c.records[i].limit = l.opts.ConsentIDLimit
+		}
+		for _, lim := range r.Limits {
+			c.records[i].counters = append(c.records[i].counters, c.counter(lim))
 		}
 		if r.IdempotencyKey != "" {
 			c.records[i].idemKey, c.records[i].idemPrefix = r.IdempotencyKey, r.idemPrefix()
@@ -133,4 +147,16 @@ func countDays(items []*pending) []*dayCounts {
 		}
 	}
 	return days
+}
+
+// counter returns the 1-based index of lim's counter in c.counters,
+// adding it on first use (records share counters by Key).
+func (c *appendCall) counter(lim Limit) int {
+	for i, x := range c.counters {
+		if x.Key == lim.Key {
+			return i + 1
+		}
+	}
+	c.counters = append(c.counters, lim)
+	return len(c.counters)
 }

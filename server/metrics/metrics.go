@@ -29,7 +29,6 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	trimmed       *prometheus.CounterVec
 	limited       *prometheus.CounterVec
-	limitErrors   prometheus.Counter
 
 	// chainConflicts counts site batches chained again (ledger.ConflictObserver).
 	chainConflicts *prometheus.CounterVec
@@ -69,11 +68,8 @@ func New() *Metrics {
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consentd_rate_limited_total", Help: "Consent posts refused with 429, by the limit reached (address, site, consent_id).",
 		}, []string{"limit"}),
-		limitErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "consentd_rate_limit_errors_total", Help: "Consent posts admitted unchecked because Redis did not answer the rate limiter (fail open).",
-		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads, m.trimmed, m.limited, m.limitErrors,
+	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.redisErrors, m.reloads, m.trimmed, m.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.chainConflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "consentd_ledger_chain_conflicts_total", Help: "Site batches chained again because another instance moved the chain head first or some records were duplicates, by site.",
@@ -128,12 +124,6 @@ func (m *Metrics) Trimmed(site string, n int64) {
 // RateLimited records a request refused by the rate limit named limit.
 func (m *Metrics) RateLimited(limit string) {
 	m.limited.WithLabelValues(limit).Inc()
-}
-
-// RateLimitError records a request admitted without a rate-limit check
-// because Redis did not answer.
-func (m *Metrics) RateLimitError() {
-	m.limitErrors.Inc()
 }
 
 // Unverified records a log entry of site that is not part of its signed

@@ -27,7 +27,6 @@ import (
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
-	"github.com/consentd/consentd/server/ratelimit"
 	"github.com/consentd/consentd/server/redisproc"
 	"github.com/consentd/consentd/widget"
 )
@@ -140,7 +139,7 @@ func Start(t testing.TB, o Options) *Env {
 		Checkpointed:   func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Limiter: ratelimit.New(rdb), Redis: rdb})
+		Redis: rdb})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
