@@ -109,7 +109,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rec.Limits = s.consentLimits(rec.Site, in.addr)
+	rec.Limits = s.consentLimits(in.addr)
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
 	defer cancel()
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {

@@ -10,9 +10,6 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
-// limitWindow is the window of every consent rate limit.
-const limitWindow = time.Minute
-
 // The limits of POST /v1/consent, as named in metrics and answers.
 const (
 	limitAddress   = "address"
@@ -26,13 +23,13 @@ const (
 // limit per consent ID (ledger.Options.ConsentIDLimit): a post over any
 // of them is not stored and counts nowhere (*ledger.RateLimitedError).
 // A limit that is off (0) costs nothing, not even its key.
-func (s *Server) consentLimits(site string, addr netip.Addr) []ledger.Limit {
+func (s *Server) consentLimits(addr netip.Addr) []ledger.Limit {
 	var out []ledger.Limit
 	if limit := s.cfg.RateLimit; limit > 0 {
-		out = append(out, ledger.Limit{Name: limitAddress, Key: ledger.AddrLimitKey(site, s.ips.LimitKey(addr)), Max: limit, Window: limitWindow})
+		out = append(out, ledger.Limit{Name: limitAddress, Field: ledger.AddrLimitField(s.ips.LimitKey(addr)), Max: limit})
 	}
 	if limit := s.cfg.SiteRateLimit; limit > 0 {
-		out = append(out, ledger.Limit{Name: limitSite, Key: ledger.SiteLimitKey(site), Max: limit, Window: limitWindow})
+		out = append(out, ledger.Limit{Name: limitSite, Field: ledger.SiteLimitField, Max: limit})
 	}
 	return out
 }

@@ -18,15 +18,15 @@ func TestConsentLimitsOnlyBuildKeysOfActiveLimits(t *testing.T) {
 	tests := []struct {
 		name                 string
 		address, site, perID int
-		wantKeys             []string // prefix match for the address key
+		wantFields           []string // prefix match for the address field
 		wantMax              []int
 	}{
 		{"every limit off", 0, 0, 0, nil, nil},
 		{"consent ID limit only (the ledger's)", 0, 0, 5, nil, nil},
-		{"site limit only", 0, 7, 0, []string{"c:{demo}:r:s"}, []int{7}},
-		{"site and consent ID", 0, 7, 5, []string{"c:{demo}:r:s"}, []int{7}},
-		{"address limit only", 3, 0, 0, []string{"c:{demo}:r:a:"}, []int{3}},
-		{"every limit on", 3, 7, 5, []string{"c:{demo}:r:a:", "c:{demo}:r:s"}, []int{3, 7}},
+		{"site limit only", 0, 7, 0, []string{"s"}, []int{7}},
+		{"site and consent ID", 0, 7, 5, []string{"s"}, []int{7}},
+		{"address limit only", 3, 0, 0, []string{"a:"}, []int{3}},
+		{"every limit on", 3, 7, 5, []string{"a:", "s"}, []int{3, 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,13 +34,13 @@ func TestConsentLimitsOnlyBuildKeysOfActiveLimits(t *testing.T) {
 			if tt.address > 0 {
 				s.ips = clientip.New(nil, "truncate", "")
 			}
-			got := s.consentLimits("demo", netip.MustParseAddr("192.0.2.1"))
-			if len(got) != len(tt.wantKeys) {
-				t.Fatalf("limits %+v, want keys %v", got, tt.wantKeys)
+			got := s.consentLimits(netip.MustParseAddr("192.0.2.1"))
+			if len(got) != len(tt.wantFields) {
+				t.Fatalf("limits %+v, want fields %v", got, tt.wantFields)
 			}
 			for i, l := range got {
-				if !strings.HasPrefix(l.Key, tt.wantKeys[i]) || l.Max != tt.wantMax[i] || l.Window != limitWindow || l.Name == "" {
-					t.Errorf("limit %d = %+v, want key %q… max %d", i, l, tt.wantKeys[i], tt.wantMax[i])
+				if !strings.HasPrefix(l.Field, tt.wantFields[i]) || l.Max != tt.wantMax[i] || l.Name == "" {
+					t.Errorf("limit %d = %+v, want field %q… max %d", i, l, tt.wantFields[i], tt.wantMax[i])
 				}
 			}
 		})

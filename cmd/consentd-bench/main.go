@@ -180,10 +180,10 @@ func run(o options) error {
 	fmt.Printf("CPU per chained record, consentd + Redis + wrk: %v; a ratio of 0.5 allows %v (%d cores / half of healthz's rate)\n",
 		spent.Round(100*time.Nanosecond), budget.Round(100*time.Nanosecond), runtime.NumCPU())
 	fmt.Printf("group commit: %s\n", runs[0].batches)
-	fmt.Printf("Redis time in scripts per record (the append script and, with -limits, the rate-limit script; INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
+	fmt.Printf("Redis time in the append script per record (it also checks and counts the rate limits; INFO commandstats): %v\n", ch.scriptPerRec.Round(100*time.Nanosecond))
 	fmt.Printf("Redis memory per record (used_memory growth): %.0f B\n", ch.memPerRec)
 	if c := runs[0].commands; c != nil {
-		fmt.Printf("inside the scripts, per stored record (first run): %s\n", scriptBreakdown(c, runs[0].stored))
+		fmt.Printf("inside the script, per stored record (first run): %s\n", scriptBreakdown(c, runs[0].stored))
 	}
 	fmt.Printf("machine CPU left idle / in softirq (loopback network stack): healthz %.0f%% / %.0f%%; ingest %.0f%% / %.0f%%\n",
 		100*health.Idle, 100*health.SoftIRQ, 100*runs[0].Idle, 100*runs[0].SoftIRQ)

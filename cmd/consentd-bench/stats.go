@@ -48,9 +48,9 @@ func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
 	return stats["evalsha"].usec + stats["eval"].usec
 }
 
-// scriptBreakdown says where the scripts' time went per stored record:
-// each command they ran (calls and time per record), biggest first, and
-// the rest of the scripts' time (Lua, arguments, replies).
+// scriptBreakdown says where the script's time went per stored record:
+// each command it ran (calls and time per record), biggest first, and
+// the rest of its time (Lua, arguments, replies).
 func scriptBreakdown(stats map[string]cmdStat, records int64) string {
 	if records <= 0 {
 		return "no records"

@@ -8,7 +8,7 @@
 -- KEYS[4]  string c:{site}:turn    (the instance that lost the last race for the head; see below)
 -- KEYS[5]  stream c:{site}:batches (one entry per signed batch)
 -- then ARGV[3] daily counter hashes c:{site}:d:{day}
--- then ARGV[12] rate-limit counters (strings c:{site}:r:...)
+-- then the rate-limit window's hash c:{site}:r:{window start ms} (one field per counter)
 -- then 1 key per record: its visitor hash c:{site}:v:{consentId}
 --
 -- ARGV[1]  number of records
@@ -23,10 +23,11 @@
 -- ARGV[10] consent ID limit window (ms)
 -- ARGV[11] now (unix ms)
 -- ARGV[12] number of rate-limit counters
--- ARGV[13..18] the signed batch: seq of its first record, key ID, signing time, signature,
+-- ARGV[13] the rate-limit window's end (unix ms)
+-- ARGV[14..19] the signed batch: seq of its first record, key ID, signing time, signature,
 --          Merkle root, the records' hashes (hex, concatenated)
 -- then the snapshot pairs;
--- then per rate-limit counter: limit, window (ms);
+-- then per rate-limit counter: its field in the window's hash, limit;
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, Idempotency-Key ("" without one), idempotency value prefix,
@@ -40,8 +41,8 @@
 --   "i:<Idempotency-Key>"  "<prefix>|<streamID>" (idempotency.go), so a retry is stored once;
 --   "l"                    "<window start ms>:<count>": the decisions counted against the
 --                          consent ID limit in the current window (only records with a limit).
--- A rate-limit counter holds the records counted in its window; it is created with the first
--- one and expires with the window (fixed windows).
+-- A rate-limit counter is a field of the hash of the current window (fixed windows aligned to
+-- the clock), holding the records counted in that window; the hash expires with the window.
 --
 -- Limits: a record is admitted when none of its rate-limit counters is at its limit and its
 -- consent ID is not; then each of them counts it. A record refused by a limit counts nowhere.
@@ -72,36 +73,30 @@ local nsnap = tonumber(ARGV[2])
 local ndaily = tonumber(ARGV[3])
 local me = ARGV[8]
 local window, now = tonumber(ARGV[10]), tonumber(ARGV[11])
-local nctr = tonumber(ARGV[12])
--- Where the sections start: ctrArg + 2 * (c - 1) is counter c's limit, KEYS[ctrKey + c] its key.
-local ctrArg = 19 + 2 * nsnap
-local ctrKey = 5 + ndaily
+local nctr, windowEnd = tonumber(ARGV[12]), tonumber(ARGV[13])
+-- Where the sections start: ARGV[ctrArg + 2 * (c - 1)] is counter c's field, the next its limit.
+local ctrArg = 20 + 2 * nsnap
+local rkey = KEYS[6 + ndaily]
 local first = ctrArg + 2 * nctr
 for d = 1, ndaily do
   first = first + 1 + 2 * tonumber(ARGV[first])
 end
-local firstKey = ctrKey + nctr + 1
+local firstKey = 7 + ndaily
 
--- Rate-limit counters: read once, counted in memory, written once.
-local count, fresh, add, ttl = {}, {}, {}, {}
-local function load(c)
-  if count[c] == nil then
-    local v = redis.call('GET', KEYS[ctrKey + c])
-    count[c], fresh[c], add[c] = tonumber(v or '0'), not v, 0
+-- Rate-limit counters: read at once, counted in memory, written at once.
+local count, add = {}, {}
+if nctr > 0 then
+  local fields = {}
+  for c = 1, nctr do
+    fields[c] = ARGV[ctrArg + 2 * (c - 1)]
+  end
+  local vals = redis.call('HMGET', rkey, unpack(fields))
+  for c = 1, nctr do
+    count[c], add[c] = tonumber(vals[c] or '0'), 0
   end
 end
--- the time left in counter c's window: a new counter's window starts now
-local function left(c)
-  if ttl[c] == nil then
-    ttl[c] = tonumber(ARGV[ctrArg + 2 * (c - 1) + 1])
-    if not fresh[c] then
-      local t = redis.call('PTTL', KEYS[ctrKey + c])
-      if t >= 0 then
-        ttl[c] = t
-      end
-    end
-  end
-  return ttl[c]
+local function left()
+  return math.max(windowEnd - now, 1)
 end
 
 -- 1. Check, write nothing yet. limits: visitor hash -> {window start, count} after this
@@ -122,9 +117,8 @@ for r = 1, nrec do
     local blocked, retry = 0, 0
     for j = 1, n do
       local c = tonumber(ARGV[a + 6 + j])
-      load(c)
-      if count[c] >= tonumber(ARGV[ctrArg + 2 * (c - 1)]) then
-        blocked, retry = j, left(c)
+      if count[c] >= tonumber(ARGV[ctrArg + 2 * (c - 1) + 1]) then
+        blocked, retry = j, left()
         break
       end
     end
@@ -181,19 +175,21 @@ if #limited > 0 then
 end
 
 -- 2. Write.
-a = 19
+a = 20
 for i = 1, nsnap do
   redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1])
   a = a + 2
 end
+local counted = {}
 for c = 1, nctr do
-  if add[c] and add[c] > 0 then
-    if fresh[c] then
-      redis.call('SET', KEYS[ctrKey + c], add[c], 'PX', ARGV[ctrArg + 2 * (c - 1) + 1])
-    else
-      redis.call('INCRBY', KEYS[ctrKey + c], add[c])
-    end
+  if add[c] > 0 then
+    counted[#counted + 1] = ARGV[ctrArg + 2 * (c - 1)]
+    counted[#counted + 1] = count[c]
   end
+end
+if #counted > 0 then
+  redis.call('HSET', rkey, unpack(counted))
+  redis.call('PEXPIREAT', rkey, windowEnd)
 end
 a = ctrArg + 2 * nctr
 for d = 1, ndaily do
@@ -206,8 +202,8 @@ for d = 1, ndaily do
   end
   redis.call('EXPIRE', dkey, cttl)
 end
-local bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[13], 'kid', ARGV[14], 'time', ARGV[15],
-  'sig', ARGV[16], 'root', ARGV[17], 'leaves', ARGV[18])
+local bid = redis.call('XADD', KEYS[5], '*', 'v', '1', 'seq', ARGV[14], 'kid', ARGV[15], 'time', ARGV[16],
+  'sig', ARGV[17], 'root', ARGV[18], 'leaves', ARGV[19])
 local ids, usage = {}, {}
 k = firstKey
 for r = 1, nrec do
@@ -217,7 +213,7 @@ for r = 1, nrec do
   local climit, n = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   if n > 0 then
     usage[#usage + 1] = firstCount[r]
-    usage[#usage + 1] = left(tonumber(ARGV[a + 7]))
+    usage[#usage + 1] = left()
   else
     usage[#usage + 1] = 0
     usage[#usage + 1] = 0

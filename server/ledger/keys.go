@@ -1,5 +1,10 @@
 package ledger
 
+import (
+	"strconv"
+	"time"
+)
+
 // Every Redis key consentd writes is built here. All keys of one site
 // share the hash tag {site}, so they live in one Redis Cluster slot and
 // one Lua script can touch them atomically.
@@ -33,15 +38,21 @@ func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 // that long).
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
-// AddrLimitKey is the string c:{site}:r:a:{addr}: the consent posts to
-// the site from one client address in the current window (a Limit).
-// addr is a keyed hash of the address (clientip.Resolver.LimitKey), never
-// the address itself. Lifetime: the window.
-func AddrLimitKey(site, addr string) string { return "c:{" + site + "}:r:a:" + addr }
+// RateLimitKey is the hash c:{site}:r:{window start, unix ms}: the
+// site's rate-limit counters (Limit) of one window, a field each
+// (AddrLimitField, SiteLimitField) holding the records counted. Lifetime:
+// until the window ends.
+func RateLimitKey(site string, windowStart time.Time) string {
+	return "c:{" + site + "}:r:" + strconv.FormatInt(windowStart.UnixMilli(), 10)
+}
 
-// SiteLimitKey is the string c:{site}:r:s: the consent posts to the site
-// in the current window (a Limit). Lifetime: the window.
-func SiteLimitKey(site string) string { return "c:{" + site + "}:r:s" }
+// AddrLimitField is the field of RateLimitKey counting the consent posts
+// from one client address. addr is a keyed hash of the address
+// (clientip.Resolver.LimitKey), never the address itself.
+func AddrLimitField(addr string) string { return "a:" + addr }
+
+// SiteLimitField is the field of RateLimitKey counting the site's posts.
+const SiteLimitField = "s"
 
 // IdemField is the field of VisitorKey that holds what a request sent
 // with Idempotency-Key key is answered with when retried (idempotency.go).

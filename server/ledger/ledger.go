@@ -78,6 +78,9 @@ type Options struct {
 	// ConsentIDWindow is the consent ID limit's fixed window (default
 	// one minute): it starts with the first record counted.
 	ConsentIDWindow time.Duration
+	// RateWindow is the window of the records' Limits (default one
+	// minute): fixed windows aligned to the clock.
+	RateWindow time.Duration
 }
 
 // Ledger appends consent records to Redis with group commit. It is safe
@@ -174,6 +177,9 @@ func New(rdb redis.UniversalClient, o Options) *Ledger {
 	}
 	if o.ConsentIDWindow <= 0 {
 		o.ConsentIDWindow = time.Minute
+	}
+	if o.RateWindow <= 0 {
+		o.RateWindow = time.Minute
 	}
 	o = waitDefaults(o)
 	key := o.Signer

@@ -10,18 +10,16 @@ import (
 )
 
 // Limit is a fixed-window limit a record counts against: at most Max
-// records per Window under the counter Key. The counter is created with
-// the first record of a window and expires with it.
+// records per window (Options.RateWindow, aligned to the clock) under the
+// counter Field. The counters of a site's window are the fields of one
+// hash (RateLimitKey), which expires with the window.
 type Limit struct {
 	// Name says which limit refused a record (RateLimitedError.Limit).
 	Name string
-	// Key is the counter's Redis key; it must carry the record's site's
-	// hash tag (RateLimitKey).
-	Key string
+	// Field names the counter (AddrLimitField, SiteLimitField).
+	Field string
 	// Max is the most records per window; at least 1.
 	Max int
-	// Window is how long a window lasts; at least a millisecond.
-	Window time.Duration
 }
 
 // ConsentIDLimit is the Name of the consent ID limit in a
@@ -41,6 +39,13 @@ type RateLimitedError struct {
 
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("ledger: over the %s limit; retry after %v", e.Limit, e.RetryAfter)
+}
+
+// rateWindow returns the start and end of the rate-limit window that
+// holds t: fixed windows of length w, aligned to the Unix epoch.
+func rateWindow(t time.Time, w time.Duration) (start, end time.Time) {
+	start = t.Truncate(w)
+	return start, start.Add(w)
 }
 
 // LimitUsage is where a stored record left its first Limit's counter.

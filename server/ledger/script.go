@@ -23,10 +23,13 @@ type appendCall struct {
 	token      string        // this instance (TurnKey)
 	turnTTL    time.Duration
 	window     time.Duration // the consent ID limit's window
-	now        time.Time     // when the batch is sent (the consent ID limit's clock)
+	now        time.Time     // when the batch is sent (the limits' clock)
+	rateStart  time.Time     // the rate-limit window holding now (RateLimitKey)
+	rateEnd    time.Time
 	batch      batchFields
-	snapshots  []string // notice version, snapshot JSON pairs to write (HSETNX)
-	counters   []Limit  // the distinct rate-limit counters of the records (by Key)
+	snapshots  []string       // notice version, snapshot JSON pairs to write (HSETNX)
+	counters   []Limit        // the distinct rate-limit counters of the records (by Field)
+	counterAt  map[string]int // Field → 1-based index in counters
 	days       []*dayCounts
 	records    []appendRecord
 }
@@ -57,24 +60,22 @@ func (c *appendCall) encode() (keys []string, args []any) {
 	for _, d := range c.days {
 		nfields += len(d.fields)
 	}
-	keys = make([]string, 0, 5+len(c.days)+len(c.counters)+len(c.records))
+	keys = make([]string, 0, 6+len(c.days)+len(c.records))
 	keys = append(keys, LogKey(c.site), NoticeKey(c.site), HeadKey(c.site), TurnKey(c.site), BatchesKey(c.site))
 	for _, d := range c.days {
 		keys = append(keys, DailyKey(c.site, d.day))
 	}
-	for _, l := range c.counters {
-		keys = append(keys, l.Key)
-	}
-	args = make([]any, 0, 18+len(c.snapshots)+2*len(c.counters)+len(c.days)+2*nfields+9*len(c.records))
+	keys = append(keys, RateLimitKey(c.site, c.rateStart))
+	args = make([]any, 0, 19+len(c.snapshots)+2*len(c.counters)+len(c.days)+2*nfields+9*len(c.records))
 	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL),
 		seconds(c.visitorTTL), c.head.String(), c.after.String(), c.token, c.turnTTL.Milliseconds(),
-		c.window.Milliseconds(), c.now.UnixMilli(), len(c.counters),
+		c.window.Milliseconds(), c.now.UnixMilli(), len(c.counters), c.rateEnd.UnixMilli(),
 		c.batch.seq, c.batch.kid, c.batch.time, c.batch.sig, c.batch.root, c.batch.leaves)
 	for _, s := range c.snapshots {
 		args = append(args, s)
 	}
 	for _, l := range c.counters {
-		args = append(args, l.Max, max(l.Window.Milliseconds(), 1))
+		args = append(args, l.Field, l.Max)
 	}
 	for _, d := range c.days {
 		args = append(args, len(d.fields))
@@ -95,8 +96,11 @@ func (c *appendCall) encode() (keys []string, args []any) {
 // appendCall is the script call of a prepared site batch.
 func (l *Ledger) appendCall(g *siteBatch) *appendCall {
 	pol := l.Policy(g.site)
+	now := time.Now()
+	rateStart, rateEnd := rateWindow(now, l.opts.RateWindow)
 	c := &appendCall{site: g.site, counterTTL: pol.CounterTTL, visitorTTL: pol.RetentionTTL,
-		head: g.head, after: g.after, token: l.token, turnTTL: TurnTTL, window: l.opts.ConsentIDWindow, now: time.Now(),
+		head: g.head, after: g.after, token: l.token, turnTTL: TurnTTL, window: l.opts.ConsentIDWindow, now: now,
+		rateStart: rateStart, rateEnd: rateEnd,
 		batch: newBatchFields(g.batch, g.head.seq+1, g.hashes), snapshots: g.snaps, days: countDays(g.items),
 		records: make([]appendRecord, len(g.items))}
 	for i, p := range g.items {
@@ -150,13 +154,15 @@ func countDays(items []*pending) []*dayCounts {
 }
 
 // counter returns the 1-based index of lim's counter in c.counters,
-// adding it on first use (records share counters by Key).
+// adding it on first use (records share counters by Field).
 func (c *appendCall) counter(lim Limit) int {
-	for i, x := range c.counters {
-		if x.Key == lim.Key {
-			return i + 1
-		}
+	if i, ok := c.counterAt[lim.Field]; ok {
+		return i
+	}
+	if c.counterAt == nil {
+		c.counterAt = map[string]int{}
 	}
 	c.counters = append(c.counters, lim)
+	c.counterAt[lim.Field] = len(c.counters)
 	return len(c.counters)
 }

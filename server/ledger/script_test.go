@@ -21,8 +21,9 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		window: time.Minute, now: time.UnixMilli(1764930000123),
 		batch:     batchFields{seq: 8, kid: "kid", time: "t", sig: "sig", root: "root", leaves: []byte("leaves")},
 		snapshots: []string{"v1", "{}"},
-		counters:  []Limit{{Key: "c:{s}:r:s", Max: 100, Window: time.Minute}},
-		days:      []*dayCounts{{day: "2026-12-05", fields: []string{"decisions"}, counts: map[string]int{"decisions": 2}}},
+		counters:  []Limit{{Field: "s", Max: 100}},
+		rateStart: time.UnixMilli(1764930000000), rateEnd: time.UnixMilli(1764930060000),
+		days: []*dayCounts{{day: "2026-12-05", fields: []string{"decisions"}, counts: map[string]int{"decisions": 2}}},
 		records: []appendRecord{
 			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), choices: []byte("{1}"), method: "custom", limit: 10, counters: []int{1}},
 			{consentID: "c2", stored: []byte("r2"), choices: []byte("{2}"), method: "gpc"},
@@ -36,6 +37,7 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		"the head the batch was chained on": c.head.String(), "the head after the batch": c.after.String(),
 		"this instance's token": "tok", "turn TTL (ms)": int64(200), "consent ID limit window (ms)": int64(60000),
 		"now (unix ms)": int64(1764930000123), "number of rate-limit counters": 1,
+		"the rate-limit window's end (unix ms)": int64(1764930060000),
 	}
 	wantKey := map[string]string{
 		"c:{site}:log": LogKey("s"), "c:{site}:notices": NoticeKey("s"), "c:{site}:head": HeadKey("s"),
@@ -65,12 +67,12 @@ func TestAppendCallMatchesScript(t *testing.T) {
 			t.Errorf("KEYS[%d] (%s) = %q, want %q", i, m[2], keys[i-1], want)
 		}
 	}
-	// ARGV[13..18]: the signed batch, in the order the header lists.
-	if !strings.Contains(header, "ARGV[13..18] the signed batch: seq of its first record, key ID, signing time, signature,\n--          Merkle root, the records' hashes") {
-		t.Error("the header no longer describes ARGV[13..18] as encode writes them")
+	// ARGV[14..19]: the signed batch, in the order the header lists.
+	if !strings.Contains(header, "ARGV[14..19] the signed batch: seq of its first record, key ID, signing time, signature,\n--          Merkle root, the records' hashes") {
+		t.Error("the header no longer describes ARGV[14..19] as encode writes them")
 	}
-	if got := fmt.Sprint(args[12:18]); got != fmt.Sprint([]any{int64(8), "kid", "t", "sig", "root", []byte("leaves")}) {
-		t.Errorf("ARGV[13..18] = %v", got)
+	if got := fmt.Sprint(args[13:19]); got != fmt.Sprint([]any{int64(8), "kid", "t", "sig", "root", []byte("leaves")}) {
+		t.Errorf("ARGV[14..19] = %v", got)
 	}
 	// Then: snapshot pairs; per rate-limit counter: limit, window ms; per
 	// day: nfields, (field, increment) pairs; per record: record JSON,
@@ -78,19 +80,19 @@ func TestAppendCallMatchesScript(t *testing.T) {
 	// consent ID limit, n and n counter indexes. Keys: the day hashes, the
 	// counters, then per record its visitor hash.
 	for _, section := range []string{
-		"then per rate-limit counter: limit, window (ms);\n-- then per daily counter hash",
+		"then per rate-limit counter: its field in the window's hash, limit;\n-- then per daily counter hash",
 		"then per record: record JSON, Idempotency-Key (\"\" without one), idempotency value prefix,\n--   choices JSON, method, consent ID limit (0: not limited), n, then n rate-limit counter\n--   indexes",
-		"-- then ARGV[3] daily counter hashes c:{site}:d:{day}\n-- then ARGV[12] rate-limit counters",
+		"-- then ARGV[3] daily counter hashes c:{site}:d:{day}\n-- then the rate-limit window's hash c:{site}:r:{window start ms}",
 	} {
 		if !strings.Contains(header, section) {
 			t.Errorf("the header no longer says %q as encode writes it", section)
 		}
 	}
-	if got, want := fmt.Sprint(args[18:]), fmt.Sprint([]any{"v1", "{}", 100, int64(60000), 1, "decisions", 2,
+	if got, want := fmt.Sprint(args[19:]), fmt.Sprint([]any{"v1", "{}", "s", 100, 1, "decisions", 2,
 		[]byte("r1"), "k1", "p1", []byte("{1}"), "custom", 10, 1, 1, []byte("r2"), "", "", []byte("{2}"), "gpc", 0, 0}); got != want {
 		t.Errorf("variable sections:\n got %s\nwant %s", got, want)
 	}
-	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), "c:{s}:r:s", VisitorKey("s", "c1"),
+	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), "c:{s}:r:1764930000000", VisitorKey("s", "c1"),
 		VisitorKey("s", "c2")}); got != want {
 		t.Errorf("variable keys:\n got %s\nwant %s", got, want)
 	}
