@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,5 +383,49 @@ func TestRecordLimits(t *testing.T) {
 	}
 	if n := rdb.XLen(ctx, LogKey("demo")).Val(); n != 4 {
 		t.Fatalf("log has %d records, want 4", n)
+	}
+}
+
+// TestRecordLimitsAcrossInstances: two ledgers (instances) sharing Redis
+// append concurrently against one limit: exactly its maximum is stored,
+// every other record is refused.
+func TestRecordLimitsAcrossInstances(t *testing.T) {
+	const century = 100 * 365 * 24 * time.Hour // one window for the whole test
+	a, rdb, _ := setup(t, Options{RateWindow: century})
+	b := New(rdb, Options{RateWindow: century})
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	site := Limit{Name: "site", Field: SiteLimitField, Max: 7}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored, refused := 0, 0
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := newRecord("demo")
+			r.Limits = []Limit{site}
+			l := a
+			if i%2 == 1 {
+				l = b
+			}
+			_, err := l.Append(context.Background(), r)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored++
+			case errors.As(err, new(*RateLimitedError)):
+				refused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if stored != 7 || refused != 33 {
+		t.Fatalf("stored %d, refused %d; want 7 and 33", stored, refused)
+	}
+	if n := rdb.XLen(context.Background(), LogKey("demo")).Val(); n != 7 {
+		t.Fatalf("log has %d records, want 7", n)
 	}
 }
