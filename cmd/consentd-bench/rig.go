@@ -121,7 +121,14 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 		cmd.Env = append(cmd.Env, "CONSENTD_REDIS_WAIT_REPLICAS=1")
 	}
 	if o.limits { // check every limit on every post, too high to refuse any (later entries win)
-		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT=100000000", "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
+		// With -idempotency each post has its own client address, so the
+		// address limit may stay within what every consentd version accepts
+		// (-compare with an older binary); without, one address sends all.
+		addrLimit := "100000000"
+		if o.idempotency {
+			addrLimit = "1000000"
+		}
+		cmd.Env = append(cmd.Env, "CONSENTD_RATE_LIMIT="+addrLimit, "CONSENTD_SITE_RATE_LIMIT=100000000", "CONSENTD_CONSENT_ID_LIMIT=1000000")
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
