@@ -154,17 +154,7 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 	x, y := newRecord("demo"), newRecord("demo")
 	x.IdempotencyKey, x.RequestHash = "k2", "hash-x"
 	y.IdempotencyKey, y.RequestHash, y.ConsentID = "k2", "hash-y", x.ConsentID
-	var ps []*pending
-	for _, r := range []*Record{x, y} {
-		enc, err := r.encodeParts(nil)
-		if err == nil {
-			err = enc.prehash()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters([]string{"necessary"}), done: make(chan result, 1)})
-	}
+	ps := pendingOf(t, x, y)
 	l.commit(ps)
 	if res := <-ps[0].done; res.err != nil {
 		t.Fatalf("first of the batch: %v", res.err)
@@ -249,18 +239,7 @@ func TestConsentIDLimit(t *testing.T) {
 		}
 	}
 	// One batch of three: the first fits, the other two do not.
-	var ps []*pending
-	for range 3 {
-		r := limited(visitor)
-		enc, err := r.encodeParts(nil)
-		if err == nil {
-			err = enc.prehash()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(nil), done: make(chan result, 1)})
-	}
+	ps := pendingOf(t, limited(visitor), limited(visitor), limited(visitor))
 	l.commit(ps)
 	for i, p := range ps {
 		res := <-p.done
@@ -343,17 +322,7 @@ func TestRecordLimits(t *testing.T) {
 	again.ConsentID = b1.ConsentID
 	batch := []*Record{rec(addr("a"), site), rec(addr("a"), site), rec(addr("a"), site), b1, again, rec(addr("b"), site)}
 	want := []string{"", "", "address", "", ConsentIDLimit, ""}
-	var ps []*pending
-	for _, r := range batch {
-		enc, err := r.encodeParts(nil)
-		if err == nil {
-			err = enc.prehash()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters(nil), done: make(chan result, 1)})
-	}
+	ps := pendingOf(t, batch...)
 	l.commit(ps)
 	counts := []int{1, 2, 0, 1, 0, 2}
 	for i, p := range ps {

@@ -60,6 +60,24 @@ func setup(t *testing.T, o Options) (*Ledger, redis.UniversalClient, *redisproc.
 	return l, rdb, srv
 }
 
+// pendingOf prepares records as Append does (the demo site's policy:
+// "necessary" required), for a test that commits one batch itself.
+func pendingOf(t *testing.T, recs ...*Record) []*pending {
+	t.Helper()
+	ps := make([]*pending, len(recs))
+	for i, r := range recs {
+		enc, err := r.encodeParts(nil)
+		if err == nil {
+			err = enc.prehash()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[i] = &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters([]string{"necessary"}), done: make(chan result, 1)}
+	}
+	return ps
+}
+
 func newRecord(site string) *Record {
 	rid, _ := uuid.NewV7()
 	return &Record{
@@ -385,14 +403,7 @@ func TestBatchCountersSummed(t *testing.T) {
 		r := newRecord("demo")
 		r.Time, r.Method = x.at, x.method
 		r.Choices = map[string]bool{"necessary": true, "analytics": x.analytics, "marketing": x.method == MethodAcceptAll}
-		enc, err := r.encodeParts(nil)
-		if err == nil {
-			err = enc.prehash()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch[i] = &pending{rec: r, parts: enc, day: r.Day(), counters: r.counters([]string{"necessary"}), done: make(chan result, 1)}
+		batch[i] = pendingOf(t, r)[0]
 	}
 	l.commit(batch)
 	for i, p := range batch {
