@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ type Config struct {
 	RegionHeader      string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
 	GeoIPWatch        time.Duration  // how often the database file is checked for changes
 	DebugListen       string         // address for pprof; "" (default) serves none
+	// CacheDir keeps built assets (compressed widget bundles and notice
+	// pages, by content) so a restart reuses them; "" keeps none.
+	CacheDir string
 	// SigningKey signs receipts and checkpoints: "ed25519:…" or a file
 	// holding that (consentd keys create). Never logged. "": an ephemeral
 	// key (warned at start; docs/proof.md).
@@ -190,6 +194,22 @@ func options() []option {
 		{"geoip-db", "", "MaxMind-format country or city database (GeoLite2-Country/City, DB-IP lite, GeoIP2) for the visitor's region; empty = none (every visitor opt-in)", func(c *Config, v string) error { c.GeoIPDB = v; return nil }},
 		{"country-header", "", "request header with the visitor's ISO country set by your CDN (e.g. CF-IPCountry); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.CountryHeader = v })},
 		{"region-header", "", "request header with the visitor's ISO 3166-2 subdivision set by your CDN (e.g. CF-Region-Code); believed only from --trusted-proxies", headerSetter(func(c *Config, v string) { c.RegionHeader = v })},
+		{"cache-dir", "auto", "directory for compressed widget bundles and notice pages, kept by content so a restart reuses them: a path, auto (the user's cache directory, e.g. ~/.cache/consentd) or off", func(c *Config, v string) error {
+			switch v {
+			case "off":
+				c.CacheDir = ""
+			case "auto":
+				c.CacheDir = ""
+				if d, err := os.UserCacheDir(); err == nil {
+					c.CacheDir = filepath.Join(d, "consentd")
+				}
+			case "":
+				return errors.New(`must be a directory, "auto" or "off"`)
+			default:
+				c.CacheDir = v
+			}
+			return nil
+		}},
 		{"geoip-watch", "1m", "how often the --geoip-db file is checked for changes and reloaded (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.GeoIPWatch = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
 		{"signing-key", "", "Ed25519 key that signs receipts and checkpoints: ed25519:<base64url seed> or a file holding it, from consentd keys create (prefer the environment variable; never logged; empty: an ephemeral key, for development only)", func(c *Config, v string) error {

@@ -28,7 +28,7 @@ var (
 
 // loadFiles reads the named files of fsys into compressed assets; what
 // names the set in errors.
-func loadFiles(what string, fsys fs.FS, names []string) (map[string]*asset.Asset, error) {
+func (s *Server) loadFiles(what string, fsys fs.FS, names []string) (map[string]*asset.Asset, error) {
 	if fsys == nil {
 		return nil, fmt.Errorf("%s: no files given", what)
 	}
@@ -42,7 +42,7 @@ func loadFiles(what string, fsys fs.FS, names []string) (map[string]*asset.Asset
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		a, err := asset.New(ct, b)
+		a, err := s.asset(ct, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", what, name, err)
 		}

@@ -29,20 +29,20 @@ type noticeEntry struct {
 	csp      string                  // the page's Content-Security-Policy
 }
 
-func newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
+func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
 	n := &noticeEntry{set: set, pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
 		versions: map[string]string{}}
 	var err error
 	for lang, d := range set.Docs {
-		if n.pages[lang], err = asset.New("text/html; charset=utf-8", d.Page); err != nil {
+		if n.pages[lang], err = s.asset("text/html; charset=utf-8", d.Page); err != nil {
 			return nil, err
 		}
-		if n.snaps[d.Version], err = asset.New(fiber.MIMEApplicationJSONCharsetUTF8, d.Snapshot); err != nil {
+		if n.snaps[d.Version], err = s.asset(fiber.MIMEApplicationJSONCharsetUTF8, d.Snapshot); err != nil {
 			return nil, err
 		}
 		n.versions[d.Version] = lang
 	}
-	if n.json, err = asset.New(fiber.MIMEApplicationJSONCharsetUTF8, set.JSON); err != nil {
+	if n.json, err = s.asset(fiber.MIMEApplicationJSONCharsetUTF8, set.JSON); err != nil {
 		return nil, err
 	}
 	// Sites may frame their notice page; nobody else may.

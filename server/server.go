@@ -59,8 +59,12 @@ type WidgetBuilder func(siteJSON []byte) ([]byte, error)
 
 // Deps are the server's collaborators.
 type Deps struct {
-	Config  config.Config
-	Ledger  Ledger
+	Config config.Config
+	Ledger Ledger
+	// Assets compresses the sites' widget bundles and notice pages in the
+	// background; nil: each is compressed when it is made (slow start-up
+	// with many sites, docs/performance.md).
+	Assets *asset.Compressor
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 	Widget  WidgetBuilder
@@ -105,6 +109,7 @@ type Server struct {
 	catalog    atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
+	assets     *asset.Compressor
 	geo        *geo.Locator
 	rdb        redis.UniversalClient
 }
@@ -144,6 +149,7 @@ func New(d Deps) (*Server, error) {
 		widget:     d.Widget,
 		ui:         d.UIStrings,
 		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
+		assets:     d.Assets,
 		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 		geo:        d.Geo,
 		rdb:        d.Redis,
@@ -155,25 +161,25 @@ func New(d Deps) (*Server, error) {
 		s.metrics = metrics.New()
 	}
 	if d.Config.Demo {
-		demo, err := loadFiles("demo", d.Demo, demoFiles)
+		demo, err := s.loadFiles("demo", d.Demo, demoFiles)
 		if err != nil {
 			return nil, err
 		}
 		s.demo = demo
 	}
-	admin, err := loadFiles("admin dashboard", d.Admin, adminFiles)
+	admin, err := s.loadFiles("admin dashboard", d.Admin, adminFiles)
 	if err != nil {
 		return nil, err
 	}
 	s.admin = admin
-	if s.openapi, err = asset.New("application/yaml; charset=utf-8", docs.OpenAPI); err != nil {
+	if s.openapi, err = s.asset("application/yaml; charset=utf-8", docs.OpenAPI); err != nil {
 		return nil, err
 	}
 	view, err := widget.NoticeView()
 	if err != nil {
 		return nil, err
 	}
-	if s.noticeView, err = asset.New("text/javascript; charset=utf-8", view); err != nil {
+	if s.noticeView, err = s.asset("text/javascript; charset=utf-8", view); err != nil {
 		return nil, err
 	}
 	if err := s.load(); err != nil {
@@ -202,6 +208,15 @@ func (s *Server) SiteIDs() []string {
 		ids[id] = e.site
 	}
 	return ids.IDs()
+}
+
+// asset makes a site's asset: compressed in the background when the
+// server has a Compressor, else now.
+func (s *Server) asset(contentType string, raw []byte) (*asset.Asset, error) {
+	if s.assets != nil {
+		return s.assets.New(contentType, raw), nil
+	}
+	return asset.New(contentType, raw)
 }
 
 // sitePolicy is how the store keeps site's data: visitor state as long
@@ -236,7 +251,7 @@ func (s *Server) load() error {
 		if err != nil {
 			return err
 		}
-		ne, err := newNoticeEntry(site, set)
+		ne, err := s.newNoticeEntry(site, set)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", id, err)
 		}
@@ -249,7 +264,7 @@ func (s *Server) load() error {
 		if err != nil {
 			return fmt.Errorf("site %s: build widget: %w", id, err)
 		}
-		bundle, err := asset.New("text/javascript; charset=utf-8", code)
+		bundle, err := s.asset("text/javascript; charset=utf-8", code)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", id, err)
 		}
@@ -264,9 +279,9 @@ func (s *Server) load() error {
 		for _, o := range site.Origins {
 			c.origins[o] = true
 		}
-		raw, gz, br := bundle.Sizes()
+		raw, _, _ := bundle.Sizes()
 		s.log.Info("site loaded", "site", id, "file", site.File, "notice_versions", shortVersions(set),
-			"bundle", "/w/"+id+"."+bundle.Hash+".js", "bytes", raw, "gzip", gz, "brotli", br)
+			"bundle", "/w/"+id+"."+bundle.Hash+".js", "bytes", raw)
 	}
 	s.catalog.Store(c)
 	go s.saveNotices(c)

@@ -51,7 +51,7 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 		// The visitor's region rides in front of the bundle, so the widget
 		// knows its mode without another round trip (docs/geo.md).
 		loc, mode := s.locate(c, e.site, s.clientAddr(c))
-		v, err := e.variant(mode, loc.Country)
+		v, err := e.variant(s.asset, mode, loc.Country)
 		if err != nil {
 			return err
 		}
@@ -94,13 +94,13 @@ const maxVariants = 1024
 // variant returns the site's bundle with a prologue that hands the widget
 // the visitor's mode and country: window.__consentdGeo = {m, c}. Variants
 // are built (and compressed) once per mode and country, then reused.
-func (e *siteEntry) variant(mode, country string) (*asset.Asset, error) {
+func (e *siteEntry) variant(newAsset func(contentType string, raw []byte) (*asset.Asset, error), mode, country string) (*asset.Asset, error) {
 	key := mode + "|" + country
 	if v, ok := e.variants.Load(key); ok {
 		return v.(*asset.Asset), nil
 	}
 	prologue := fmt.Sprintf("window.__consentdGeo={m:%q,c:%q};\n", mode, country)
-	a, err := asset.New(e.bundle.ContentType, append([]byte(prologue), e.bundle.Raw()...))
+	a, err := newAsset(e.bundle.ContentType, append([]byte(prologue), e.bundle.Raw()...))
 	if err != nil {
 		return nil, fmt.Errorf("site %s: widget variant: %w", e.site.ID, err)
 	}

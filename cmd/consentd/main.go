@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
@@ -132,8 +134,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	var srv *server.Server
 	lopts.Checkpointed = func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }
 	led := ledger.New(rdb, lopts)
+	// Compression in the background, one worker per two cores: start-up
+	// and reload do not wait for it (docs/performance.md, "Start-up").
+	comp, err := asset.NewCompressor(max(runtime.GOMAXPROCS(0)/2, 1), cfg.CacheDir, log)
+	if err != nil {
+		log.Warn("no asset cache: every start compresses again", "dir", cfg.CacheDir, "err", err)
+		comp, _ = asset.NewCompressor(max(runtime.GOMAXPROCS(0)/2, 1), "", log)
+	}
+	defer comp.Close()
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Redis: rdb})
+		Redis: rdb, Assets: comp})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)

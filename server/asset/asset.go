@@ -1,6 +1,7 @@
-// Package asset serves in-memory files that are compressed once (gzip and
-// brotli) when they are created, with strong ETags, Accept-Encoding
-// negotiation and 304 Not Modified.
+// Package asset serves in-memory files compressed once (gzip and brotli),
+// with strong ETags, Accept-Encoding negotiation and 304 Not Modified.
+// New compresses when the asset is made; a Compressor makes assets that
+// are served uncompressed until it has compressed them in the background.
 package asset
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
 	"github.com/gofiber/fiber/v2"
@@ -21,15 +23,36 @@ type Asset struct {
 	ContentType string
 	Hash        string // first 16 hex digits of the SHA-256 of the raw bytes
 
-	raw, gz, br []byte
+	raw        []byte
+	compressed atomic.Pointer[encodings] // nil until compressed
+	comp       *Compressor               // made by it; nil: compressed by New
+	queued     atomic.Int32              // queuedNone, queuedBackground, queuedUrgent
+}
+
+// encodings are an asset's compressed forms; nil: not offered (not
+// smaller than the raw bytes).
+type encodings struct{ gz, br []byte }
+
+func newRaw(contentType string, raw []byte) *Asset {
+	sum := sha256.Sum256(raw)
+	return &Asset{ContentType: contentType, Hash: hex.EncodeToString(sum[:8]), raw: raw}
 }
 
 // New compresses raw with gzip (best) and brotli (quality 11). A
 // compressed form that is not smaller than raw is not offered.
 func New(contentType string, raw []byte) (*Asset, error) {
-	sum := sha256.Sum256(raw)
-	a := &Asset{ContentType: contentType, Hash: hex.EncodeToString(sum[:8]), raw: raw}
+	a := newRaw(contentType, raw)
+	enc, err := compressBoth(raw)
+	if err != nil {
+		return nil, err
+	}
+	a.compressed.Store(enc)
+	return a, nil
+}
 
+// compressBoth makes the gzip and brotli forms of raw.
+func compressBoth(raw []byte) (*encodings, error) {
+	enc := &encodings{}
 	var gz bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	if err != nil {
@@ -42,7 +65,7 @@ func New(contentType string, raw []byte) (*Asset, error) {
 		return nil, fmt.Errorf("asset: gzip: %w", err)
 	}
 	if gz.Len() < len(raw) {
-		a.gz = gz.Bytes()
+		enc.gz = gz.Bytes()
 	}
 
 	var br bytes.Buffer
@@ -54,14 +77,23 @@ func New(contentType string, raw []byte) (*Asset, error) {
 		return nil, fmt.Errorf("asset: brotli: %w", err)
 	}
 	if br.Len() < len(raw) {
-		a.br = br.Bytes()
+		enc.br = br.Bytes()
 	}
-	return a, nil
+	return enc, nil
 }
+
+// Compressed reports whether the compressed forms are made (always, for
+// an asset made by New).
+func (a *Asset) Compressed() bool { return a.compressed.Load() != nil }
 
 // Sizes returns the raw, gzip and brotli sizes in bytes (0 when that
 // encoding is not offered).
-func (a *Asset) Sizes() (raw, gz, br int) { return len(a.raw), len(a.gz), len(a.br) }
+func (a *Asset) Sizes() (raw, gz, br int) {
+	if e := a.compressed.Load(); e != nil {
+		gz, br = len(e.gz), len(e.br)
+	}
+	return len(a.raw), gz, br
+}
 
 // Raw returns the uncompressed bytes. The caller must not modify them.
 func (a *Asset) Raw() []byte { return a.raw }
@@ -75,8 +107,12 @@ const (
 
 // Pick chooses the encoding for an Accept-Encoding header value: brotli,
 // then gzip, then identity, skipping any the client gives q=0 (and any
-// this asset does not offer).
+// this asset does not offer, or does not have yet).
 func (a *Asset) Pick(acceptEncoding string) string {
+	e := a.compressed.Load()
+	if e == nil {
+		return Identity
+	}
 	q := parseAcceptEncoding(acceptEncoding)
 	accepts := func(name string) bool {
 		if v, ok := q[name]; ok {
@@ -86,9 +122,9 @@ func (a *Asset) Pick(acceptEncoding string) string {
 		return ok && v > 0
 	}
 	switch {
-	case a.br != nil && accepts(Brotli):
+	case e.br != nil && accepts(Brotli):
 		return Brotli
-	case a.gz != nil && accepts(Gzip):
+	case e.gz != nil && accepts(Gzip):
 		return Gzip
 	}
 	return Identity
@@ -104,17 +140,21 @@ func (a *Asset) ETag(encoding string) string {
 }
 
 func (a *Asset) body(encoding string) []byte {
-	switch encoding {
-	case Brotli:
-		return a.br
-	case Gzip:
-		return a.gz
+	e := a.compressed.Load()
+	switch {
+	case e != nil && encoding == Brotli:
+		return e.br
+	case e != nil && encoding == Gzip:
+		return e.gz
 	}
 	return a.raw
 }
 
 // Serve writes the asset (or 304) with the given Cache-Control value.
 func (a *Asset) Serve(c *fiber.Ctx, cacheControl string) error {
+	if a.comp != nil && a.compressed.Load() == nil {
+		a.comp.hurry(a) // asked for before its turn: compressed next
+	}
 	enc := a.Pick(c.Get(fiber.HeaderAcceptEncoding))
 	etag := a.ETag(enc)
 	c.Vary(fiber.HeaderAcceptEncoding)

@@ -24,6 +24,7 @@ import (
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
+	"github.com/consentd/consentd/server/asset"
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/metrics"
@@ -103,7 +104,8 @@ func Start(t testing.TB, o Options) *Env {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load([]string{"--sites-dir", dir, "--redis-url", tgt.URL(), "--listen", ln.Addr().String(), "--demo=true"},
+	cfg, err := config.Load([]string{"--sites-dir", dir, "--redis-url", tgt.URL(), "--listen", ln.Addr().String(), "--demo=true",
+		"--cache-dir", t.TempDir()},
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -137,11 +139,23 @@ func Start(t testing.TB, o Options) *Env {
 		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout, CheckpointEvery: int64(cfg.CheckpointEvery),
 		ConsentIDLimit: cfg.ConsentIDLimit,
 		Checkpointed:   func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
+	comp, err := asset.NewCompressor(1, cfg.CacheDir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(comp.Close)
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Redis: rdb})
+		Redis: rdb, Assets: comp})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
+	}
+	// Tests see every asset compressed, as a server does a moment after
+	// start (asset_test.go tests the moment before).
+	waitCtx, cancelWait := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelWait()
+	if err := comp.Wait(waitCtx); err != nil {
+		t.Fatalf("assets not compressed: %v", err)
 	}
 	go func() { _ = srv.App().Listener(ln) }()
 	check := tgt.Client()
