@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/site"
@@ -64,7 +66,7 @@ type Deps struct {
 	// Assets compresses the sites' widget bundles and notice pages in the
 	// background; nil: each is compressed when it is made (slow start-up
 	// with many sites, docs/performance.md).
-	Assets *asset.Compressor
+	Assets  *asset.Compressor
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 	Widget  WidgetBuilder
@@ -235,58 +237,97 @@ func sitePolicy(st *site.Site) ledger.Policy {
 	return p
 }
 
+// load reads the sites directory and swaps the new catalog in. A site
+// whose file has not changed since the last load keeps its built entry
+// (widget bundle, notice, variants); the others are built in parallel.
 func (s *Server) load() error {
 	start := time.Now()
-	sites, err := site.LoadDir(s.cfg.SitesDir)
+	old := s.catalog.Load()
+	var prev site.Sites
+	if old != nil {
+		prev = old.config
+	}
+	sites, err := site.LoadDirReusing(s.cfg.SitesDir, prev)
 	if err != nil {
 		return err
 	}
 	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}}
-	for id, site := range sites {
-		pub, err := site.Public()
-		if err != nil {
-			return err
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	kept := 0
+	for id, st := range sites {
+		if old != nil && old.sites[id] != nil && old.sites[id].site == st {
+			c.sites[id] = old.sites[id]
+			kept++
+			continue
 		}
-		set, err := notice.Build(site, s.ui)
-		if err != nil {
-			return err
-		}
-		ne, err := s.newNoticeEntry(site, set)
-		if err != nil {
-			return fmt.Errorf("site %s: %w", id, err)
-		}
-		pub.NoticeVersions = set.Versions()
-		js, err := json.Marshal(pub)
-		if err != nil {
-			return fmt.Errorf("site %s: %w", id, err)
-		}
-		code, err := s.widget(js)
-		if err != nil {
-			return fmt.Errorf("site %s: build widget: %w", id, err)
-		}
-		bundle, err := s.asset("text/javascript; charset=utf-8", code)
-		if err != nil {
-			return fmt.Errorf("site %s: %w", id, err)
-		}
-		for _, d := range set.Docs {
-			s.notices.RegisterNotice(id, d.Version, d.Snapshot)
-		}
-		for _, w := range site.CheckNotice() {
-			s.log.Warn("privacy notice incomplete", "site", id, "field", w.Field, "article", w.Article, "msg", w.Msg)
-		}
-		s.policies.SetPolicy(id, sitePolicy(site))
-		c.sites[id] = &siteEntry{site: site, public: pub, bundle: bundle, notice: ne}
-		for _, o := range site.Origins {
+		g.Go(func() error {
+			e, err := s.buildSite(st)
+			if err != nil {
+				return fmt.Errorf("site %s: %w", id, err)
+			}
+			mu.Lock()
+			c.sites[id] = e
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, st := range sites {
+		for _, o := range st.Origins {
 			c.origins[o] = true
 		}
-		raw, _, _ := bundle.Sizes()
-		s.log.Info("site loaded", "site", id, "file", site.File, "notice_versions", shortVersions(set),
-			"bundle", "/w/"+id+"."+bundle.Hash+".js", "bytes", raw)
 	}
 	s.catalog.Store(c)
 	go s.saveNotices(c)
-	s.log.Info("sites ready", "count", len(c.sites), "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("sites ready", "count", len(c.sites), "built", len(c.sites)-kept, "unchanged", kept,
+		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// buildSite builds what a site serves: its public config, notice pages
+// and widget bundle; and registers its notice versions and storage
+// policy with the ledger.
+func (s *Server) buildSite(st *site.Site) (*siteEntry, error) {
+	pub, err := st.Public()
+	if err != nil {
+		return nil, err
+	}
+	set, err := notice.Build(st, s.ui)
+	if err != nil {
+		return nil, err
+	}
+	ne, err := s.newNoticeEntry(st, set)
+	if err != nil {
+		return nil, err
+	}
+	pub.NoticeVersions = set.Versions()
+	js, err := json.Marshal(pub)
+	if err != nil {
+		return nil, err
+	}
+	code, err := s.widget(js)
+	if err != nil {
+		return nil, fmt.Errorf("build widget: %w", err)
+	}
+	bundle, err := s.asset("text/javascript; charset=utf-8", code)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range set.Docs {
+		s.notices.RegisterNotice(st.ID, d.Version, d.Snapshot)
+	}
+	for _, w := range st.CheckNotice() {
+		s.log.Warn("privacy notice incomplete", "site", st.ID, "field", w.Field, "article", w.Article, "msg", w.Msg)
+	}
+	s.policies.SetPolicy(st.ID, sitePolicy(st))
+	raw, _, _ := bundle.Sizes()
+	s.log.Info("site loaded", "site", st.ID, "file", st.File, "notice_versions", shortVersions(set),
+		"bundle", "/w/"+st.ID+"."+bundle.Hash+".js", "bytes", raw)
+	return &siteEntry{site: st, public: pub, bundle: bundle, notice: ne}, nil
 }
 
 // BundlePath returns the content-hashed path of a site's widget bundle

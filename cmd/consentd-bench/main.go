@@ -44,6 +44,7 @@ type options struct {
 	rounds      int           // -rounds: turns of -compare
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
+	sites       int           // -sites: start-up, reload and memory with this many sites (sites.go)
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "runs of each binary with -compare")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
+	flag.IntVar(&o.sites, "sites", 0, "instead: start-up (cold and warm asset cache), a reload with one changed file and RSS per site, with 1 and with this many generated sites (sites.go)")
 	flag.Parse()
 	mode := run
 	switch {
@@ -70,6 +72,8 @@ func main() {
 		mode = func(o options) error { return runMixed(o, o.soak) }
 	case o.compare != "":
 		mode = runCompare
+	case o.sites > 0:
+		mode = runSites
 	}
 	if err := mode(o); err != nil {
 		fmt.Fprintf(os.Stderr, "consentd-bench: %v\n", err)

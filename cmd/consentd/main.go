@@ -148,6 +148,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
 	}
+	go func(start time.Time) {
+		if comp.Wait(ctx) == nil {
+			log.Info("assets compressed", "took", time.Since(start).Round(time.Millisecond))
+		}
+	}(time.Now())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,15 @@ const maxSiteFileSize = 1 << 20
 // file, the field path and what is expected; all problems found are
 // reported at once (joined with errors.Join).
 func Load(path string) (*Site, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// readFile reads a site file of at most maxSiteFileSize bytes.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -35,7 +45,7 @@ func Load(path string) (*Site, error) {
 	if len(data) > maxSiteFileSize {
 		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, maxSiteFileSize)
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 // Parse parses and validates a site file's contents; path is used in
@@ -50,7 +60,7 @@ func Parse(path string, data []byte) (*Site, error) {
 		}
 		return nil, fmt.Errorf("%s: %s", path, yamlMessage(err))
 	}
-	s.File = path
+	s.File, s.digest = path, sha256.Sum256(data)
 	s.applyDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -91,10 +101,20 @@ func fileTypes(msg string) string {
 // LoadDir loads every *.yaml and *.yml file in dir. It fails if any file
 // is invalid (reporting every bad file), if two files share an id or an
 // admin token hash, or if there is no site at all.
-func LoadDir(dir string) (Sites, error) {
+func LoadDir(dir string) (Sites, error) { return LoadDirReusing(dir, nil) }
+
+// LoadDirReusing is LoadDir for a reload: a file whose bytes are those a
+// site of prev was parsed from gives that same *Site (not parsed or
+// checked again), so a caller can keep what it built from it. Sites are
+// never modified once loaded.
+func LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("sites directory: %w", err)
+	}
+	byFile := make(map[string]*Site, len(prev))
+	for _, s := range prev {
+		byFile[s.File] = s
 	}
 	sites := Sites{}
 	var errs []error
@@ -109,10 +129,18 @@ func LoadDir(dir string) (Sites, error) {
 	sort.Strings(names)
 	tokens := map[string]tokenPlace{}
 	for _, name := range names {
-		s, err := Load(filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		data, err := readFile(path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		s := byFile[path]
+		if s == nil || s.digest != sha256.Sum256(data) {
+			if s, err = Parse(path, data); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
 		if prev, dup := sites[s.ID]; dup {
 			errs = append(errs, fmt.Errorf("%s: id: duplicate site id %q (also in %s)", s.File, s.ID, prev.File))

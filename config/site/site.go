@@ -7,6 +7,7 @@
 package site
 
 import (
+	"crypto/sha256"
 	"sort"
 	"strings"
 
@@ -52,6 +53,9 @@ type Site struct {
 
 	// File is the path the site was loaded from (not part of the YAML).
 	File string `yaml:"-"`
+	// digest is the SHA-256 of the file's bytes (Parse): LoadDirReusing
+	// keeps a site whose file has not changed.
+	digest [sha256.Size]byte
 }
 
 // AdminToken is one admin API token of a site: only its hash is stored.

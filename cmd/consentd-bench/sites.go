@@ -1,0 +1,233 @@
+package main
+
+// -sites N: start-up, reload and memory with many sites (a municipality's
+// schools, an agency's clients): one site, then N generated site files,
+// each started cold (empty asset cache) and warm (the cache of the cold
+// start), then a reload with one changed file, and RSS per site.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/consentd/consentd/server/redisproc"
+)
+
+// sitesRun is one start of consentd over a sites directory.
+type sitesRun struct {
+	ready time.Duration // until /healthz answers
+	rss   float64       // MB, once every asset is compressed or after 10 s
+	built time.Duration // until every asset was compressed ("" when not seen)
+}
+
+func runSites(o options) error {
+	tmp, err := os.MkdirTemp("", "consentd-sites-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	rs, err := redisproc.Start(context.Background(), redisproc.Options{Dir: filepath.Join(tmp, "redis")})
+	if err != nil {
+		return err
+	}
+	defer rs.Stop()
+	demo, err := os.ReadFile(filepath.Join("config", "sites", "demo.yaml"))
+	if err != nil {
+		return fmt.Errorf("run from the repository root: %w", err)
+	}
+	one, many := filepath.Join(tmp, "one"), filepath.Join(tmp, "many")
+	if err := writeSites(one, demo, 1); err != nil {
+		return err
+	}
+	if err := writeSites(many, demo, o.sites); err != nil {
+		return err
+	}
+	fmt.Printf("start-up with many sites: %s, redis %s\n", o.consentd, rs.Addr)
+
+	type row struct {
+		name string
+		run  sitesRun
+	}
+	var rows []row
+	for _, c := range []struct {
+		name, dir, cache string
+	}{
+		{"1 site, cold", one, filepath.Join(tmp, "cache1")},
+		{"1 site, warm", one, filepath.Join(tmp, "cache1")},
+		{fmt.Sprintf("%d sites, cold", o.sites), many, filepath.Join(tmp, "cacheN")},
+		{fmt.Sprintf("%d sites, warm", o.sites), many, filepath.Join(tmp, "cacheN")},
+	} {
+		r, err := startSites(o, rs.URL(), c.dir, c.cache, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		rows = append(rows, row{c.name, r})
+	}
+
+	// A reload with one changed file among N.
+	var reload time.Duration
+	_, err = startSites(o, rs.URL(), many, filepath.Join(tmp, "cacheN"), func(base string, cmd *exec.Cmd) error {
+		f := filepath.Join(many, "site0.yaml")
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		before, err := etag(base + "/w/site0.js")
+		if err != nil {
+			return err
+		}
+		changed := strings.Replace(string(b), "\nconsentExpiryDays: 365\n", "\nconsentExpiryDays: 366\n", 1)
+		if changed == string(b) {
+			return fmt.Errorf("%s: no consentExpiryDays line to change", f)
+		}
+		if err := os.WriteFile(f, []byte(changed), 0o644); err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			return err
+		}
+		for time.Since(start) < 60*time.Second {
+			if tag, err := etag(base + "/w/site0.js"); err == nil && tag != before {
+				reload = time.Since(start)
+				return nil
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		return fmt.Errorf("reload: the changed site's widget did not change within 60 s")
+	})
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("\n%-22s %12s %14s %10s\n", "run", "ready after", "compressed", "RSS MB")
+	for _, r := range rows {
+		built := "-"
+		if r.run.built > 0 {
+			built = r.run.built.Round(time.Millisecond).String()
+		}
+		fmt.Printf("%-22s %12v %14s %10.1f\n", r.name, r.run.ready.Round(time.Millisecond), built, r.run.rss)
+	}
+	fmt.Printf("\nstart-up, %d sites / 1 site: cold %.1f×, warm %.1f×\n", o.sites,
+		rows[2].run.ready.Seconds()/rows[0].run.ready.Seconds(), rows[3].run.ready.Seconds()/rows[1].run.ready.Seconds())
+	fmt.Printf("reload with one changed file among %d: %v (SIGHUP until the changed widget is served)\n", o.sites, reload.Round(time.Millisecond))
+	if o.sites > 1 {
+		fmt.Printf("RSS per site (warm, %d sites minus 1 site): %.0f KB\n", o.sites, (rows[3].run.rss-rows[1].run.rss)*1024/float64(o.sites-1))
+	}
+	return nil
+}
+
+// writeSites writes n copies of the demo site, site0 … site(n-1) (one
+// site: demo itself), each with its own ID and origin.
+func writeSites(dir string, demo []byte, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if n == 1 {
+		return os.WriteFile(filepath.Join(dir, "demo.yaml"), demo, 0o644)
+	}
+	for i := range n {
+		s := strings.Replace(string(demo), "\nid: demo\n", fmt.Sprintf("\nid: site%d\n", i), 1)
+		s = strings.Replace(s, "  - http://localhost:8080\n", fmt.Sprintf("  - https://site%d.example\n", i), 1)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("site%d.yaml", i)), []byte(s), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startSites starts consentd over dir with the asset cache in cache,
+// measures it and, when given, runs then on it before stopping it.
+func startSites(o options, redisURL, dir, cache string, then func(base string, cmd *exec.Cmd) error) (sitesRun, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return sitesRun{}, err
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(o.consentd)
+	cmd.Env = append(os.Environ(), "CONSENTD_LISTEN="+addr, "CONSENTD_REDIS_URL="+redisURL, "CONSENTD_SITES_DIR="+dir,
+		"CONSENTD_CACHE_DIR="+cache, "CONSENTD_LOG_LEVEL=info", "CONSENTD_LOG_FORMAT=text", "CONSENTD_SIGNING_KEY="+benchKey,
+		"CONSENTD_CHECKPOINT_INTERVAL=0")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sitesRun{}, fmt.Errorf("start %s (run make build first): %w", o.consentd, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	base := "http://" + addr
+	var r sitesRun
+	for {
+		if res, err := http.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			r.ready = time.Since(start)
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return r, fmt.Errorf("not ready within 10 minutes:\n%s", logs.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	// RSS once the background compression is done (its log line), or
+	// after 10 s.
+	for time.Since(start) < r.ready+10*time.Second {
+		if strings.Contains(logs.String(), "assets compressed") {
+			r.built = time.Since(start)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.rss, err = vmRSS(cmd.Process.Pid); err != nil {
+		return r, err
+	}
+	if then != nil {
+		if err := then(base, cmd); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// etag is the ETag of an uncompressed GET of url.
+func etag(url string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, res.Status)
+	}
+	return res.Header.Get("ETag"), nil
+}
+
+// syncBuffer collects a process's output while it is read.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
