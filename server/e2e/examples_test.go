@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/consentd/consentd/config/site"
+	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/notice"
 	"github.com/consentd/consentd/server/servertest"
 )
@@ -153,8 +156,18 @@ func exInfoBanner(t *testing.T, env *exEnv) {
 	noticeShot(t, "example-info-banner.png", run(t, ctx, chromedp.CaptureScreenshot()))
 	click(t, ctx, "accept-all")
 	poll(t, ctx, `!(`+jsBannerShow+`)`)
-	if n := servertest.Records(t, env.Redis, "association"); n != 1 {
-		t.Errorf("%d records after OK, want 1", n)
+	deadline := time.Now().Add(10 * time.Second)
+	for servertest.Records(t, env.Redis, "association") < 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // a second record would be a bug
+	entries, err := env.Redis.XRange(context.Background(), ledger.LogKey("association"), "-", "+").Result()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%d records after OK (%v), want 1", len(entries), err)
+	}
+	r, err := ledger.DecodeEntry(entries[0].Values)
+	if err != nil || r.Method != "accept_all" || fmt.Sprint(r.Choices) != "map[necessary:true]" {
+		t.Errorf("record after OK: %s %v (%v), want accept_all of the required category", r.Method, r.Choices, err)
 	}
 }
 
