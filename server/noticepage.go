@@ -23,6 +23,7 @@ type NoticeStore interface {
 type noticeEntry struct {
 	set      *notice.Set
 	pages    map[string]*asset.Asset // language → standalone page
+	fallback map[string]*asset.Asset // language asked for that the site lacks ("" any other) → page with a note
 	json     *asset.Asset            // structured notice
 	snaps    map[string]*asset.Asset // version → snapshot (current versions)
 	versions map[string]string       // version → language (current versions)
@@ -31,8 +32,13 @@ type noticeEntry struct {
 
 func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
 	n := &noticeEntry{set: set, pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
-		versions: map[string]string{}}
+		versions: map[string]string{}, fallback: map[string]*asset.Asset{}}
 	var err error
+	for asked, page := range set.Fallback {
+		if n.fallback[asked], err = asset.New("text/html; charset=utf-8", page); err != nil {
+			return nil, err
+		}
+	}
 	for lang, d := range set.Docs {
 		if n.pages[lang], err = s.asset("text/html; charset=utf-8", d.Page); err != nil {
 			return nil, err
@@ -50,18 +56,26 @@ func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry,
 	return n, nil
 }
 
-// noticeJSON serves GET /n/{site}.json: the structured notice.
+// noticeJSON serves GET /n/{site}.json: the structured notice, every
+// language in one. A lang parameter, if any, must be one of the site's.
 func (s *Server) noticeJSON(c *fiber.Ctx) error {
 	e, err := s.noticeSite(c.Params("site"))
 	if err != nil {
 		return err
+	}
+	if lang := c.Query("lang"); lang != "" && !e.site.HasLanguage(lang) {
+		return badRequest("lang", "must be one of the site's languages: "+strings.Join(e.site.Languages, ", "))
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	return e.notice.json.Serve(c, cacheShort)
 }
 
 // noticePage serves GET /n/{site}: the standalone page in ?lang=fi, else
-// the browser's Accept-Language, else the site's default language.
+// the browser's Accept-Language, else the site's default language. A
+// ?lang the site does not have gets the default language's page with a
+// note saying so (in the language asked for when it is built in): a
+// visitor who follows a link with another language still reads the
+// notice.
 func (s *Server) noticePage(c *fiber.Ctx) error {
 	e, err := s.noticeSite(c.Params("site"))
 	if err != nil {
@@ -70,7 +84,14 @@ func (s *Server) noticePage(c *fiber.Ctx) error {
 	lang := c.Query("lang")
 	switch {
 	case lang != "" && !e.site.HasLanguage(lang):
-		return badRequest("lang", "must be one of the site's languages: "+strings.Join(e.site.Languages, ", "))
+		page := e.notice.fallback[lang]
+		if page == nil {
+			page = e.notice.fallback[""]
+		}
+		c.Set(fiber.HeaderContentSecurityPolicy, e.notice.csp)
+		c.Response().Header.Del(fiber.HeaderXFrameOptions)
+		c.Set(fiber.HeaderContentLanguage, e.site.DefaultLanguage)
+		return page.Serve(c, cacheShort)
 	case lang == "":
 		c.Vary(fiber.HeaderAcceptLanguage)
 		lang = c.AcceptsLanguages(e.site.Languages...)

@@ -16,8 +16,23 @@ import (
 	"github.com/consentd/consentd/server/servertest"
 )
 
+// fiOnly is a valid site in Finnish only.
+const fiOnly = `id: fionly
+name: Suomi Oy
+origins: [https://fi.example]
+languages: [fi]
+policyVersion: "1"
+categories:
+  - id: necessary
+    required: true
+    label: {fi: Välttämättömät}
+    description: {fi: Tarvitaan.}
+`
+
 func TestNoticePage(t *testing.T) {
-	env := servertest.Start(t, servertest.Options{})
+	env := servertest.Start(t, servertest.Options{Sites: func(base string) map[string]string {
+		return map[string]string{"demo.yaml": servertest.DemoSite(t, base), "fionly.yaml": fiOnly}
+	}})
 	tests := []struct {
 		name     string
 		path     string
@@ -25,14 +40,18 @@ func TestNoticePage(t *testing.T) {
 		status   int
 		lang     string // expected <html lang> and Content-Language
 		errField string
+		note     string // the note of a page in another language than asked for
 	}{
-		{"default language", "/n/demo", nil, 200, "fi", ""},
-		{"lang parameter", "/n/demo?lang=sv", nil, 200, "sv", ""},
-		{"Accept-Language", "/n/demo", map[string]string{"Accept-Language": "en-GB,en;q=0.9"}, 200, "en", ""},
-		{"lang parameter wins", "/n/demo?lang=fi", map[string]string{"Accept-Language": "en"}, 200, "fi", ""},
-		{"unsupported lang", "/n/demo?lang=de", nil, 400, "", "lang"},
-		{"unknown site", "/n/nosuch", nil, 404, "", "site"},
-		{"malformed site", "/n/..%2fetc", nil, 404, "", "site"},
+		{"default language", "/n/demo", nil, 200, "fi", "", ""},
+		{"lang parameter", "/n/demo?lang=sv", nil, 200, "sv", "", ""},
+		{"Accept-Language", "/n/demo", map[string]string{"Accept-Language": "en-GB,en;q=0.9"}, 200, "en", "", ""},
+		{"lang parameter wins", "/n/demo?lang=fi", map[string]string{"Accept-Language": "en"}, 200, "fi", "", ""},
+		{"a language the site lacks", "/n/demo?lang=de", nil, 200, "fi", "", `<p class="note" role="note" lang="fi">Tätä selostetta ei ole saatavilla pyytämälläsi kielellä. Se näytetään suomeksi.</p>`},
+		{"a built-in language the site lacks", "/n/fionly?lang=en", nil, 200, "fi", "", `<p class="note" role="note" lang="en">This notice is not available in English. It is shown in Finnish.</p>`},
+		{"markup as lang is not reflected", "/n/fionly?lang=%3Cb%3Ex", nil, 200, "fi", "", `lang="fi">Tätä selostetta ei ole saatavilla pyytämälläsi kielellä.`},
+		{"structured notice, a language the site lacks", "/n/demo.json?lang=de", nil, 400, "", "lang", ""},
+		{"unknown site", "/n/nosuch", nil, 404, "", "site", ""},
+		{"malformed site", "/n/..%2fetc", nil, 404, "", "site", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,9 +68,15 @@ func TestNoticePage(t *testing.T) {
 			if !strings.Contains(r.Raw, `<html lang="`+tt.lang+`">`) || r.Header.Get("Content-Language") != tt.lang {
 				t.Errorf("language: Content-Language %q, page starts %.80q", r.Header.Get("Content-Language"), r.Raw)
 			}
+			if tt.note != "" && !strings.Contains(r.Raw, tt.note) || tt.note == "" && strings.Contains(r.Raw, `class="note"`) {
+				t.Errorf("want note %q in the page", tt.note)
+			}
 			csp := r.Header.Get("Content-Security-Policy")
-			if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "style-src 'sha256-") ||
-				!strings.Contains(csp, "frame-ancestors "+env.URL+" https://www.oppimo.fi") {
+			ancestors := "frame-ancestors " + env.URL + " https://www.oppimo.fi"
+			if strings.HasPrefix(tt.path, "/n/fionly") {
+				ancestors = "frame-ancestors https://fi.example"
+			}
+			if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "style-src 'sha256-") || !strings.Contains(csp, ancestors) {
 				t.Errorf("CSP %q", csp)
 			}
 			if r.Header.Get("X-Frame-Options") != "" {

@@ -61,9 +61,19 @@ func (n *Notice) Check(country string) []Warning {
 	if len(n.Contacts) == 0 {
 		warn("notice.contacts", "13(1)(b)", "no contact person: add notice.contacts with a contact for the register, and the data protection officer's contact details (dpo: true) where one is appointed")
 	}
+	for i, c := range n.Contacts {
+		if c.DPO && c.Email == "" && c.Phone == "" && c.Address == "" {
+			warn(fmt.Sprintf("notice.contacts[%d]", i), "13(1)(b)", "the data protection officer has no contact details: add an e-mail, phone or postal address")
+		}
+	}
 	// 13(1)(c), (d): purposes, legal bases and legitimate interests.
 	if len(n.Purposes) == 0 {
 		warn("notice.purposes", "13(1)(c)", "no purposes: add notice.purposes, each with what the data is used for and its legal basis")
+	}
+	for i, p := range n.Purposes {
+		if len(p.LegalBasis) == 0 {
+			warn(fmt.Sprintf("notice.purposes[%d].legalBasis", i), "13(1)(c)", "no legal basis: add one or more of %s (the page shows none until then)", strings.Join(LegalBases, ", "))
+		}
 	}
 	for i, p := range n.Purposes {
 		if slices.Contains(p.LegalBasis, BasisLegitimateInterest) && len(p.LegitimateInterest) == 0 {
@@ -71,8 +81,8 @@ func (n *Notice) Check(country string) []Warning {
 		}
 	}
 	// 13(1)(e): recipients.
-	if len(n.Recipients.Items) == 0 && !n.Recipients.None {
-		warn("notice.recipients", "13(1)(e)", "no recipients: add notice.recipients.items (processors and others who receive the data), or none: true if the data is not disclosed to anyone")
+	if !n.Recipients.hasItems() && !n.Recipients.None {
+		warn("notice.recipients", "13(1)(e)", "no recipients: add notice.recipients.items or groups (processors and others who receive the data), or none: true if the data is not disclosed to anyone")
 	}
 	// 13(1)(f): transfers to third countries.
 	switch t := n.Transfers; {
@@ -87,8 +97,13 @@ func (n *Notice) Check(country string) []Warning {
 		}
 	}
 	// 13(2)(a): retention.
-	if len(n.Retention) == 0 {
+	if len(n.Retention) == 0 && len(n.RetentionNote) == 0 && !slices.ContainsFunc(n.Purposes, func(p Purpose) bool { return len(p.Retention) > 0 }) {
 		warn("notice.retention", "13(2)(a)", "no retention period: add notice.retention rows (data → period, or the criteria used to set it)")
+	}
+	for i, r := range n.Retention {
+		if len(r.Period) == 0 {
+			warn(fmt.Sprintf("notice.retention[%d].period", i), "13(2)(a)", "no period: add how long the data is kept, or the criteria used to set it (the table shows none until then)")
+		}
 	}
 	// 13(2)(b): the rights of the data subject.
 	for _, r := range []string{RightAccess, RightRectification, RightErasure, RightRestriction, RightPortability, RightObjection} {
@@ -124,18 +139,18 @@ func (n *Notice) Check(country string) []Warning {
 		warn("notice.automatedDecisions.description", "13(2)(f)", "automated decisions are used but not described: add the logic involved, its significance and the envisaged consequences")
 	}
 	// Art. 14 items, required when data is not collected from the person.
-	if len(n.DataCategories) == 0 {
+	if len(n.DataCategories) == 0 && !slices.ContainsFunc(n.Purposes, func(p Purpose) bool { return len(p.Data) > 0 }) {
 		warn("notice.dataCategories", "14(1)(d)", "no categories of personal data: add notice.dataCategories (the kinds of data processed, optionally per role)")
 	}
-	if len(n.Sources) == 0 {
+	if len(n.Sources) == 0 && len(n.SourcesNote) == 0 {
 		warn("notice.sources", "14(2)(f)", "no sources: add notice.sources saying where the data comes from; required when data is not collected from the person")
 	}
 	// Good practice.
 	if len(n.RegisterName) == 0 {
 		warn("notice.registerName", articlePractice, "no register name: add the name of the processing, e.g. \"Customer register\"")
 	}
-	if n.Updated == "" {
-		warn("notice.updated", articlePractice, "no date: add the date of the last change (YYYY-MM-DD)")
+	if n.Updated == "" && n.ValidFrom == "" {
+		warn("notice.updated", articlePractice, "no date: add the date of the last change (updated) or from when the notice applies (validFrom), YYYY-MM-DD")
 	}
 	if len(n.Security) == 0 {
 		warn("notice.security", articlePractice, "no security measures: add notice.security describing how the data is protected")
@@ -154,4 +169,11 @@ func builtinAuthorityCountries() []string {
 	}
 	sort.Strings(cs)
 	return cs
+}
+
+// hasItems reports whether the recipients are told: listed in Items or a
+// group, or described in the intro or a group's intro ("categories of
+// recipients" are enough for Art. 13(1)(e)).
+func (r *Recipients) hasItems() bool {
+	return len(r.Items) > 0 || len(r.Intro) > 0 || len(r.Groups) > 0
 }

@@ -68,7 +68,14 @@ func TestCheckNotice(t *testing.T) {
 		{"no data categories", func(n *notice.Notice) { n.DataCategories = nil }, "notice.dataCategories", "14(1)(d)"},
 		{"no sources", func(n *notice.Notice) { n.Sources = nil }, "notice.sources", "14(2)(f)"},
 		{"no register name", func(n *notice.Notice) { n.RegisterName = nil }, "notice.registerName", "practice"},
-		{"no updated date", func(n *notice.Notice) { n.Updated = "" }, "notice.updated", "practice"},
+		{"no updated or validFrom date", func(n *notice.Notice) { n.Updated, n.ValidFrom = "", "" }, "notice.updated", "practice"},
+		{"purpose without legal basis", func(n *notice.Notice) { n.Purposes[2].LegalBasis = nil }, "notice.purposes[2].legalBasis", "13(1)(c)"},
+		{"retention row without period", func(n *notice.Notice) { n.Retention[0].Period = nil }, "notice.retention[0].period", "13(2)(a)"},
+		{"data protection officer without contact details", func(n *notice.Notice) {
+			c := &n.Contacts[1]
+			c.Email, c.Address = "", ""
+			c.Role = i18n.Text{"fi": "Kaupungin tietosuojavastaava", "sv": "Stadens dataskyddsombud", "en": "The city's DPO"}
+		}, "notice.contacts[1]", "13(1)(b)"},
 		{"no security", func(n *notice.Notice) { n.Security = nil }, "notice.security", "practice"},
 	}
 	for _, tt := range tests {
@@ -147,5 +154,44 @@ func TestCheckNoticeRetentionMessage(t *testing.T) {
 	want := "notice.retention: Art. 13(2)(a): no retention period: add notice.retention rows (data → period, or the criteria used to set it)"
 	if len(ws) != 1 || ws[0].String() != want {
 		t.Fatalf("got %v, want %q", ws, want)
+	}
+}
+
+// Each of these says a required thing in another way the model has:
+// no warning.
+func TestCheckNoticeAlternatives(t *testing.T) {
+	text := i18n.Text{"fi": "Teksti.", "sv": "Text.", "en": "Text."}
+	tests := []struct {
+		name   string
+		change func(n *notice.Notice)
+	}{
+		{"validFrom dates the notice", func(n *notice.Notice) { n.Updated = "" }},
+		{"sources as a note", func(n *notice.Notice) { n.Sources, n.SourcesNote = nil, text }},
+		{"retention as a note of criteria", func(n *notice.Notice) { n.Retention, n.RetentionNote = nil, text }},
+		{"retention per purpose", func(n *notice.Notice) { n.Retention, n.Purposes[0].Retention = nil, text }},
+		{"data per purpose", func(n *notice.Notice) { n.DataCategories, n.Purposes[0].Data = nil, text }},
+		{"recipients in groups", func(n *notice.Notice) {
+			n.Recipients.Groups = []notice.RecipientGroup{{Title: text, Items: n.Recipients.Items}}
+			n.Recipients.Items = nil
+		}},
+		{"categories of recipients described", func(n *notice.Notice) { n.Recipients.Items = nil }},
+		{"a contact who is only a role", func(n *notice.Notice) {
+			n.Contacts[0] = notice.Contact{Role: text}
+		}},
+		{"a controller who is only a role, with contact details", func(n *notice.Notice) {
+			n.Controllers[0].Name = ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := completeNotice(t)
+			tt.change(&s.Notice)
+			if err := s.Validate(); err != nil {
+				t.Fatalf("the changed site must stay valid: %v", err)
+			}
+			if ws := s.CheckNotice(); len(ws) != 0 {
+				t.Fatalf("want no warnings, got %v", ws)
+			}
+		})
 	}
 }

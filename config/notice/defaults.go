@@ -38,6 +38,11 @@ var defaultRights = map[string]i18n.Text{
 		"sv": "När behandlingen grundar sig på berättigat intresse eller en uppgift av allmänt intresse har du rätt att invända mot behandlingen på grund av din särskilda situation.",
 		"en": "When processing is based on legitimate interests or a task in the public interest, you have the right to object to it on grounds relating to your particular situation.",
 	},
+	RightDirectMarketing: {
+		"fi": "Sinulla on oikeus milloin tahansa kieltää tietojesi käsittely suoramarkkinointia varten, myös siihen liittyvä profilointi. Kiellon jälkeen tietojasi ei enää käsitellä tähän tarkoitukseen.",
+		"sv": "Du har rätt att när som helst förbjuda att dina uppgifter behandlas för direktmarknadsföring, inklusive profilering som hänger samman med den. Efter förbudet behandlas dina uppgifter inte längre för detta ändamål.",
+		"en": "You have the right to object at any time to the processing of your data for direct marketing, including profiling related to it. After that, your data is no longer processed for this purpose.",
+	},
 	RightWithdrawConsent: {
 		"fi": "Kun käsittely perustuu suostumukseen, voit peruuttaa suostumuksesi milloin tahansa. Peruutus ei vaikuta ennen sitä tehdyn käsittelyn lainmukaisuuteen.",
 		"sv": "När behandlingen grundar sig på samtycke kan du när som helst återkalla ditt samtycke. Återkallelsen påverkar inte lagligheten av behandlingen innan dess.",
@@ -55,7 +60,8 @@ var defaultRights = map[string]i18n.Text{
 	},
 }
 
-// DefaultRightText returns the built-in text of a right (one of Rights).
+// DefaultRightText returns the built-in text of a right (one of
+// RightKeys).
 func DefaultRightText(right string) i18n.Text { return defaultRights[right] }
 
 // defaultAuthorities are the supervisory authorities by country.

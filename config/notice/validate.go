@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/region"
@@ -35,6 +34,11 @@ var (
 	// phoneChars is what a phone number may contain.
 	phoneChars = regexp.MustCompile(`^[0-9 +\-()/]+$`)
 )
+
+// IsYTunnus reports whether id has the shape of a Finnish business ID
+// (Y-tunnus), 1234567-8. A loaded notice's Y-tunnus also has the right
+// check digit.
+func IsYTunnus(id string) bool { return yTunnusPattern.MatchString(id) }
 
 // yTunnusCheckDigit returns the check digit of the seven digits of a
 // Finnish business ID; ok is false when no valid ID starts with them
@@ -104,11 +108,11 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 	}
 	for i, p := range n.Purposes {
 		f := fmt.Sprintf("notice.purposes[%d]", i)
+		v.OptText(f+".activity", p.Activity, langs, noticeShort)
 		v.Text(f+".purpose", p.Purpose, langs, noticeShort)
-		if len(p.LegalBasis) == 0 {
-			v.Add(f+".legalBasis", "required: one or more of %s", strings.Join(LegalBases, ", "))
-		}
+		v.OptText(f+".data", p.Data, langs, noticeShort)
 		v.legalBases(f+".legalBasis", p.LegalBasis)
+		v.OptText(f+".retention", p.Retention, langs, noticeShort)
 		v.OptText(f+".legitimateInterest", p.LegitimateInterest, langs, noticeLong)
 		v.OptText(f+".details", p.Details, langs, noticeLong)
 	}
@@ -116,8 +120,9 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 	for i, g := range n.DataCategories {
 		f := fmt.Sprintf("notice.dataCategories[%d]", i)
 		v.OptText(f+".role", g.Role, langs, noticeShort)
-		if len(g.Items) == 0 {
-			v.Add(f+".items", "required: at least one kind of data, e.g. name and e-mail address")
+		v.OptText(f+".intro", g.Intro, langs, noticeLong)
+		if len(g.Items) == 0 && len(g.Intro) == 0 {
+			v.Add(f+".items", "required: at least one kind of data, e.g. name and e-mail address (or an intro describing them)")
 		}
 		for j, item := range g.Items {
 			v.Text(fmt.Sprintf("%s.items[%d]", f, j), item, langs, noticeShort)
@@ -126,6 +131,7 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 	for i, src := range n.Sources {
 		v.Text(fmt.Sprintf("notice.sources[%d]", i), src, langs, noticeShort)
 	}
+	v.OptText("notice.sourcesNote", n.SourcesNote, langs, noticeLong)
 	v.OptText("notice.requirement", n.Requirement, langs, noticeLong)
 	v.recipients(&n.Recipients, langs)
 	if n.Transfers != nil {
@@ -134,8 +140,9 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 	for i, r := range n.Retention {
 		f := fmt.Sprintf("notice.retention[%d]", i)
 		v.Text(f+".data", r.Data, langs, noticeShort)
-		v.Text(f+".period", r.Period, langs, noticeShort)
+		v.OptText(f+".period", r.Period, langs, noticeShort)
 	}
+	v.OptText("notice.retentionNote", n.RetentionNote, langs, noticeLong)
 	v.OptText("notice.security", n.Security, langs, noticeLong)
 	keys := make([]string, 0, len(n.Rights))
 	for k := range n.Rights {
@@ -144,12 +151,18 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		f := "notice.rights." + k
-		if !slices.Contains(Rights, k) {
-			v.Add(f, "unknown right %q: expected one of %s", k, strings.Join(Rights, ", "))
+		if !slices.Contains(RightKeys, k) {
+			v.Add(f, "unknown right %q: expected one of %s (or add it to notice.customRights with a title and text)", k, strings.Join(RightKeys, ", "))
 			continue
 		}
 		v.OptText(f+".text", n.Rights[k].Text, langs, noticeLong)
 	}
+	for i, r := range n.CustomRights {
+		f := fmt.Sprintf("notice.customRights[%d]", i)
+		v.Text(f+".title", r.Title, langs, noticeShort)
+		v.Text(f+".text", r.Text, langs, noticeLong)
+	}
+	v.OptText("notice.rightsNote", n.RightsNote, langs, noticeLong)
 	if a := n.ComplaintAuthority; a != nil {
 		f := "notice.complaintAuthority"
 		v.Text(f+".name", a.Name, langs, noticeShort)
@@ -168,6 +181,9 @@ func (n *Notice) Validate(c *field.Checker, langs []string) {
 		f := fmt.Sprintf("notice.sections[%d]", i)
 		v.Text(f+".title", sec.Title, langs, noticeShort)
 		v.Text(f+".body", sec.Body, langs, noticeLong)
+		if sec.After != "" && !slices.Contains(SectionIDs, sec.After) {
+			v.Add(f+".after", "unknown section %q: expected one of %s", sec.After, strings.Join(SectionIDs, ", "))
+		}
 	}
 }
 
@@ -234,124 +250,6 @@ func (v *validator) enumList(field, what string, vals, allowed []string) {
 	}
 }
 
-// party checks a controller or processor.
-func (v *validator) party(field string, p Party, langs []string) {
-	v.Plain(field+".name", p.Name, 200, true)
-	v.businessID(field+".businessId", p.BusinessID)
-	v.address(field+".address", p.Address)
-	v.phone(field+".phone", p.Phone)
-	v.email(field+".email", p.Email)
-	v.webURL(field+".url", p.URL)
-	v.OptText(field+".role", p.Role, langs, noticeShort)
-}
-
-// contact checks a contact person or data protection officer.
-func (v *validator) contact(field string, c Contact, langs []string) {
-	if c.Name == "" && c.Email == "" && c.Phone == "" {
-		v.Add(field, "expected at least a name, e-mail or phone")
-	}
-	v.Plain(field+".name", c.Name, 200, false)
-	v.OptText(field+".role", c.Role, langs, noticeShort)
-	v.address(field+".address", c.Address)
-	v.phone(field+".phone", c.Phone)
-	v.email(field+".email", c.Email)
-}
-
-// businessID checks an optional organisation ID; one in the shape of a
-// Finnish Y-tunnus must have the right check digit.
-func (v *validator) businessID(field, id string) {
-	if id == "" {
-		return
-	}
-	v.Plain(field, id, 40, false)
-	if !yTunnusPattern.MatchString(id) {
-		return
-	}
-	check, ok := yTunnusCheckDigit(id[:7])
-	switch {
-	case !ok:
-		v.Add(field, "%q is not a valid Y-tunnus: no check digit fits %s", id, id[:7])
-	case id[8] != check:
-		v.Add(field, "%q has a wrong check digit: expected %s-%c", id, id[:7], check)
-	}
-}
-
-// address checks an optional postal address (lines separated by
-// newlines).
-func (v *validator) address(field, a string) {
-	v.Plain(field, a, 500, false)
-}
-
-// phone checks an optional phone number: digits, spaces, +, -, (, ) and
-// /, with at least 5 digits.
-func (v *validator) phone(field, p string) {
-	if p == "" {
-		return
-	}
-	digits := 0
-	for _, r := range p {
-		if r >= '0' && r <= '9' {
-			digits++
-		}
-	}
-	switch {
-	case utf8.RuneCountInString(p) > 40:
-		v.Add(field, "is too long: expected at most 40 characters")
-	case !phoneChars.MatchString(p) || digits < 5:
-		v.Add(field, "%q is not a phone number: expected digits with optional +, spaces, -, (, ) or /, e.g. +358 29 566 6700", p)
-	}
-}
-
-// email checks an optional e-mail address.
-func (v *validator) email(field, e string) {
-	if e != "" && !isEmail(e) {
-		v.Add(field, "%q is not an e-mail address: expected the bare address, e.g. tietosuoja@example.fi", e)
-	}
-}
-
-// webURL checks an optional web address.
-func (v *validator) webURL(field, u string) {
-	if u == "" {
-		return
-	}
-	if utf8.RuneCountInString(u) > 2000 {
-		v.Add(field, "is too long: expected at most 2000 characters")
-		return
-	}
-	if !isWebURL(u) {
-		v.Add(field, "%q is not a web address: expected https://...", u)
-	}
-}
-
-// recipients checks the recipients list or table.
-func (v *validator) recipients(r *Recipients, langs []string) {
-	switch r.Layout {
-	case "", "list", "table":
-	default:
-		v.Add("notice.recipients.layout", "%q is not a layout: expected list or table", r.Layout)
-	}
-	v.OptText("notice.recipients.intro", r.Intro, langs, noticeLong)
-	if r.None && len(r.Items) > 0 {
-		v.Add("notice.recipients.none", "true together with items: remove either none (data is not disclosed) or the items")
-	}
-	for i, it := range r.Items {
-		f := fmt.Sprintf("notice.recipients.items[%d]", i)
-		v.Plain(f+".name", it.Name, 200, true)
-		switch it.Kind {
-		case "", RecipientProcessor, RecipientRecipient, RecipientControl:
-		default:
-			v.Add(f+".kind", "%q is not a recipient kind: expected %s, %s or %s", it.Kind, RecipientProcessor, RecipientRecipient, RecipientControl)
-		}
-		v.OptText(f+".purpose", it.Purpose, langs, noticeShort)
-		v.OptText(f+".data", it.Data, langs, noticeShort)
-		v.legalBases(f+".legalBasis", it.LegalBasis)
-		if it.Country != "" {
-			v.country(f+".country", it.Country)
-		}
-		v.webURL(f+".url", it.URL)
-	}
-}
-
 // transfers checks the transfers outside the EU/EEA.
 func (v *validator) transfers(t *Transfers, langs []string) {
 	const f = "notice.transfers"
@@ -380,7 +278,19 @@ func (v *validator) transfers(t *Transfers, langs []string) {
 		}
 		seen[c] = true
 	}
-	v.enumList(f+".safeguards", "safeguard", t.Safeguards, Safeguards)
+	keys := map[string]bool{}
+	for i, sg := range t.Safeguards {
+		sf := fmt.Sprintf("%s.safeguards[%d]", f, i)
+		switch {
+		case len(sg.Text) > 0:
+			v.Text(sf, sg.Text, langs, noticeShort)
+		case !slices.Contains(Safeguards, sg.Key):
+			v.Add(sf, "unknown safeguard %q: expected one of %s, or your own text per language ({fi: ..., en: ...})", sg.Key, strings.Join(Safeguards, ", "))
+		case keys[sg.Key]:
+			v.Add(sf, "duplicate safeguard %q", sg.Key)
+		}
+		keys[sg.Key] = true
+	}
 	v.OptText(f+".description", t.Description, langs, noticeLong)
 }
 
@@ -408,23 +318,36 @@ func (n *Notice) ApplyDefaults() {
 		}
 	}
 	n.Recipients.Layout = trim(n.Recipients.Layout)
-	for i := range n.Recipients.Items {
-		it := &n.Recipients.Items[i]
-		it.Name, it.Kind, it.URL = trim(it.Name), trim(it.Kind), trim(it.URL)
-		it.Country = strings.ToUpper(trim(it.Country))
-		for j, b := range it.LegalBasis {
-			it.LegalBasis[j] = trim(b)
-		}
+	trimRecipients(n.Recipients.Items)
+	for _, g := range n.Recipients.Groups {
+		trimRecipients(g.Items)
+	}
+	for i := range n.Sections {
+		n.Sections[i].After = trim(n.Sections[i].After)
 	}
 	if t := n.Transfers; t != nil {
 		for i, c := range t.Countries {
 			t.Countries[i] = strings.ToUpper(trim(c))
 		}
-		for i, sg := range t.Safeguards {
-			t.Safeguards[i] = trim(sg)
+		for i := range t.Safeguards {
+			t.Safeguards[i].Key = trim(t.Safeguards[i].Key)
 		}
 	}
 	if a := n.ComplaintAuthority; a != nil {
 		a.Address, a.Phone, a.Email, a.URL = trim(a.Address), trim(a.Phone), trim(a.Email), trim(a.URL)
+	}
+}
+
+// trimRecipients trims the single-line values of recipients and
+// upper-cases their country codes.
+func trimRecipients(items []Recipient) {
+	trim := strings.TrimSpace
+	for i := range items {
+		it := &items[i]
+		it.Name, it.Kind, it.URL = trim(it.Name), trim(it.Kind), trim(it.URL)
+		it.Country = strings.ToUpper(trim(it.Country))
+		for j, b := range it.LegalBasis {
+			it.LegalBasis[j] = trim(b)
+		}
 	}
 }

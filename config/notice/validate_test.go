@@ -162,7 +162,8 @@ func TestNoticeValidation(t *testing.T) {
 		msg      string // a substring of the message
 	}{
 		// Parties.
-		{"controller name missing", "- name: Esimerkkilän kaupunki\n", "- name: \"\"\n", "notice.controllers[0].name", "required"},
+		{"processor without name or role", "- name: Oppimo Oy\n      businessId: 1234567-1\n      email: tuki@oppimo.example.fi\n      url: https://oppimo.example.fi/yritys\n      role: {fi: Palvelun toimittaja, sv: Tjänsteleverantör, en: Service provider}",
+			"- businessId: 1234567-1", "notice.processors[0].name", "required: the name, or a role text"},
 		{"bad email", "email: kirjaamo@esimerkkila.fi", "email: kirjaamo(at)esimerkkila.fi", "notice.controllers[0].email", `"kirjaamo(at)esimerkkila.fi" is not an e-mail address`},
 		{"email with display name", "email: tuki@oppimo.example.fi", "email: Tuki <tuki@oppimo.example.fi>", "notice.processors[0].email", "is not an e-mail address"},
 		{"email without dot in domain", "email: tuki@oppimo.example.fi", "email: tuki@localhost", "notice.processors[0].email", "is not an e-mail address"},
@@ -175,12 +176,11 @@ func TestNoticeValidation(t *testing.T) {
 		{"business id too long", "businessId: 1234567-1", "businessId: " + strings.Repeat("9", 41), "notice.processors[0].businessId", "at most 40 characters"},
 		{"party role missing translation", "role: {fi: Palvelun toimittaja, sv: Tjänsteleverantör, en: Service provider}", "role: {fi: Palvelun toimittaja, en: Service provider}", "notice.processors[0].role.sv", "missing translation"},
 		// Contacts.
-		{"contact without name, email or phone", "- name: Tietosuojavastaava\n      dpo: true\n      address: PL 2, 00100 Esimerkkilä\n      email: tietosuoja@esimerkkila.fi", "- dpo: true\n      address: PL 2, 00100 Esimerkkilä", "notice.contacts[1]", "expected at least a name, e-mail or phone"},
+		{"empty contact", "- name: Tietosuojavastaava\n      dpo: true\n      address: PL 2, 00100 Esimerkkilä\n      email: tietosuoja@esimerkkila.fi", "- dpo: true", "notice.contacts[1]", "expected at least a name, role, e-mail, phone or address"},
 		{"contact bad phone", "phone: (09) 123 4568", "phone: 09 123 4568 ext. 2", "notice.contacts[0].phone", "is not a phone number"},
 		{"contact address control character", "address: PL 2, 00100 Esimerkkilä", "address: \"PL 2\\u0007\"", "notice.contacts[1].address", "contains a control character"},
 		// Purposes.
 		{"purpose text missing", "- purpose: {fi: Uutiskirje, sv: Nyhetsbrev, en: Newsletter}\n", "- ", "notice.purposes[2].purpose", "required: a text per language (fi, sv, en)"},
-		{"legal basis missing", "legalBasis: [consent]", "legalBasis: []", "notice.purposes[2].legalBasis", "required: one or more of consent, contract"},
 		{"unknown legal basis", "legalBasis: [consent]", "legalBasis: [agreement]", "notice.purposes[2].legalBasis[0]", `unknown legal basis "agreement": expected one of consent, contract, legal-obligation, vital-interest, public-task, legitimate-interest`},
 		{"duplicate legal basis", "legalBasis: [public-task, legal-obligation]", "legalBasis: [public-task, public-task]", "notice.purposes[0].legalBasis[1]", `duplicate legal basis "public-task"`},
 		{"missing translation", "legitimateInterest: {fi: Palvelun toimivuus., sv: Att tjänsten fungerar., en: A working service.}", "legitimateInterest: {fi: Palvelun toimivuus., en: A working service.}", "notice.purposes[1].legitimateInterest.sv", "missing translation: every site language needs a text"},
@@ -211,8 +211,13 @@ func TestNoticeValidation(t *testing.T) {
 		{"safeguards when not outside EEA", "outsideEEA: true\n    countries: [us]\n    safeguards: [dpf, scc]\n", "outsideEEA: false\n    safeguards: [scc]\n", "notice.transfers.safeguards", "must be empty when outsideEEA is false"},
 		{"misspelt key", "outsideEEA: true", "outsideEea: true", "", "field outsideEea not found in Transfers"},
 		// Retention, rights, authority, automated decisions, sections.
-		{"retention without period", "      period: {fi: Kaksi vuotta koulun päättymisestä, sv: Två år efter skolans slut, en: Two years after leaving school}\n", "", "notice.retention[0].period", "required"},
-		{"unknown right key", "    erasure:\n", "    deletion:\n", "notice.rights.deletion", `unknown right "deletion": expected one of access, rectification, erasure, restriction, portability, objection, withdraw-consent, automated, complaint`},
+		{"unknown safeguard", "safeguards: [dpf, scc]", "safeguards: [dpf, shield]", "notice.transfers.safeguards[1]", `unknown safeguard "shield": expected one of adequacy, dpf, scc, bcr, derogation, or your own text`},
+		{"duplicate safeguard", "safeguards: [dpf, scc]", "safeguards: [scc, scc]", "notice.transfers.safeguards[1]", `duplicate safeguard "scc"`},
+		{"own safeguard text without a translation", "safeguards: [dpf, scc]", "safeguards: [dpf, {fi: Privacy Shield, en: Privacy Shield}]", "notice.transfers.safeguards[1].sv", "missing translation"},
+		{"section after an unknown section", "en: See the cookie settings.}\n", "en: See the cookie settings.}\n      after: cookie\n", "notice.sections[0].after", `unknown section "cookie": expected one of controller, contact`},
+		{"custom right without text", "  complaintAuthority:\n", "  customRights:\n    - title: {fi: A, sv: B, en: C}\n  complaintAuthority:\n", "notice.customRights[0].text", "required"},
+		{"business id label without a translation", "businessId: 1234567-1", "businessId: 1234567-1\n      businessIdLabel: {fi: Y-tunnus}", "notice.processors[0].businessIdLabel.sv", "missing translation"},
+		{"unknown right key", "    erasure:\n", "    deletion:\n", "notice.rights.deletion", `unknown right "deletion": expected one of access, rectification, erasure, restriction, portability, objection, direct-marketing, withdraw-consent, automated, complaint (or add it to notice.customRights`},
 		{"right text missing translation", "text: {fi: Oma poistoteksti., sv: Egen raderingstext., en: Own erasure text.}", "text: {fi: Oma poistoteksti., en: Own erasure text.}", "notice.rights.erasure.text.sv", "missing translation"},
 		{"authority without name", "    name: {fi: Tietosuojavaltuutettu, sv: Dataombudsmannen, en: Data Protection Ombudsman}\n", "", "notice.complaintAuthority.name", "required"},
 		{"authority bad email", "email: tietosuoja@om.fi", "email: tietosuoja at om.fi", "notice.complaintAuthority.email", "is not an e-mail address"},

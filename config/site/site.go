@@ -107,6 +107,9 @@ type Category struct {
 	Label       i18n.Text `yaml:"label"`
 	Description i18n.Text `yaml:"description"`
 	Services    []Service `yaml:"services"`
+	// Note is an optional text shown under the category's cookies in the
+	// privacy notice, e.g. that it uses local storage and no cookies.
+	Note i18n.Text `yaml:"note"`
 }
 
 // Service is one third-party or first-party service in a category.

@@ -136,6 +136,7 @@ func (v *validator) categories(s *Site) {
 		seen[c.ID] = true
 		v.Text(p+".label", c.Label, s.Languages, 80)
 		v.Text(p+".description", c.Description, s.Languages, 2000)
+		v.OptText(p+".note", c.Note, s.Languages, 2000)
 		for j, svc := range c.Services {
 			sp := fmt.Sprintf("%s.services[%d]", p, j)
 			v.Plain(sp+".name", svc.Name, 200, true)

@@ -60,7 +60,7 @@ var labels = map[string]map[string]string{
 		"service":      "Palvelu",
 		"duration":     "Voimassa",
 		"alwaysOn":     "aina käytössä",
-		"noCookies":    "Ei evästeitä.",
+		"noCookies":    "Tähän ryhmään ei ole lueteltu evästeitä.",
 		"policy":       "Tietosuojakäytäntö",
 		"retData":      "Tiedot",
 		"retPeriod":    "Säilytysaika",
@@ -74,12 +74,25 @@ var labels = map[string]map[string]string{
 		"noticeHash":   "Selosteen tunniste",
 		"langName":     "suomi",
 
-		"basis.consent":             "Suostumus (tietosuoja-asetus 6 art. 1 a)",
-		"basis.contract":            "Sopimus (6 art. 1 b)",
-		"basis.legal-obligation":    "Lakisääteinen velvoite (6 art. 1 c)",
-		"basis.vital-interest":      "Elintärkeä etu (6 art. 1 d)",
-		"basis.public-task":         "Yleisen edun mukainen tehtävä tai julkisen vallan käyttö (6 art. 1 e)",
-		"basis.legitimate-interest": "Oikeutettu etu (6 art. 1 f)",
+		"controllers":            "Rekisterinpitäjät",
+		"contactPerson":          "Yhteyshenkilö",
+		"contactPersons":         "Yhteyshenkilöt",
+		"contactDpo":             "Tietosuojavastaava",
+		"registrationId":         "Rekisteritunnus",
+		"activity":               "Käsittely",
+		"transferMay":            "Tietoja voidaan siirtää EU:n tai ETA:n ulkopuolelle.",
+		"cookiesIntroNecessary":  "Sivusto käyttää vain alla lueteltuja välttämättömiä evästeitä, joita sen toiminta edellyttää.",
+		"cookiesIntroChoice":     "Sivusto käyttää alla lueteltuja evästeitä. Välttämättömät evästeet ovat aina käytössä; muiden käytön voit valita ja muuttaa milloin tahansa evästeasetuksista.",
+		"langMissing":            "Tätä selostetta ei ole saatavilla {requested}. Se näytetään {shown}.",
+		"langMissingOther":       "Tätä selostetta ei ole saatavilla pyytämälläsi kielellä. Se näytetään {shown}.",
+		"right.direct-marketing": "Oikeus kieltää suoramarkkinointi (suoramarkkinointikielto)",
+
+		"basis.consent":             "Suostumus (tietosuoja-asetus 6\u00a0art.\u00a01\u00a0a)",
+		"basis.contract":            "Sopimus (6\u00a0art.\u00a01\u00a0b)",
+		"basis.legal-obligation":    "Lakisääteinen velvoite (6\u00a0art.\u00a01\u00a0c)",
+		"basis.vital-interest":      "Elintärkeä etu (6\u00a0art.\u00a01\u00a0d)",
+		"basis.public-task":         "Yleisen edun mukainen tehtävä tai julkisen vallan käyttö (6\u00a0art.\u00a01\u00a0e)",
+		"basis.legitimate-interest": "Oikeutettu etu (6\u00a0art.\u00a01\u00a0f)",
 
 		"safeguard.adequacy":   "Euroopan komission päätös tietosuojan riittävyydestä",
 		"safeguard.dpf":        "EU:n ja Yhdysvaltojen välinen tietosuojakehys (Data Privacy Framework)",
@@ -151,7 +164,7 @@ var labels = map[string]map[string]string{
 		"service":      "Tjänst",
 		"duration":     "Lagringstid",
 		"alwaysOn":     "alltid på",
-		"noCookies":    "Inga kakor.",
+		"noCookies":    "Inga kakor har angetts för den här kategorin.",
 		"policy":       "Integritetspolicy",
 		"retData":      "Uppgifter",
 		"retPeriod":    "Lagringstid",
@@ -165,12 +178,25 @@ var labels = map[string]map[string]string{
 		"noticeHash":   "Beskrivningens kod",
 		"langName":     "svenska",
 
-		"basis.consent":             "Samtycke (dataskyddsförordningen art. 6.1 a)",
-		"basis.contract":            "Avtal (art. 6.1 b)",
-		"basis.legal-obligation":    "Rättslig förpliktelse (art. 6.1 c)",
-		"basis.vital-interest":      "Grundläggande intresse (art. 6.1 d)",
-		"basis.public-task":         "Uppgift av allmänt intresse eller myndighetsutövning (art. 6.1 e)",
-		"basis.legitimate-interest": "Berättigat intresse (art. 6.1 f)",
+		"controllers":            "Personuppgiftsansvariga",
+		"contactPerson":          "Kontaktperson",
+		"contactPersons":         "Kontaktpersoner",
+		"contactDpo":             "Dataskyddsombud",
+		"registrationId":         "Registreringsnummer",
+		"activity":               "Behandling",
+		"transferMay":            "Uppgifter kan överföras utanför EU eller EES.",
+		"cookiesIntroNecessary":  "Webbplatsen använder endast de nödvändiga kakor som anges nedan och som den behöver för att fungera.",
+		"cookiesIntroChoice":     "Webbplatsen använder kakorna nedan. Nödvändiga kakor används alltid; för de andra kan du när som helst välja och ändra i kakinställningarna.",
+		"langMissing":            "Beskrivningen finns inte på {requested}. Den visas på {shown}.",
+		"langMissingOther":       "Beskrivningen finns inte på det språk du bad om. Den visas på {shown}.",
+		"right.direct-marketing": "Rätt att förbjuda direktmarknadsföring",
+
+		"basis.consent":             "Samtycke (dataskyddsförordningen art.\u00a06.1\u00a0a)",
+		"basis.contract":            "Avtal (art.\u00a06.1\u00a0b)",
+		"basis.legal-obligation":    "Rättslig förpliktelse (art.\u00a06.1\u00a0c)",
+		"basis.vital-interest":      "Grundläggande intresse (art.\u00a06.1\u00a0d)",
+		"basis.public-task":         "Uppgift av allmänt intresse eller myndighetsutövning (art.\u00a06.1\u00a0e)",
+		"basis.legitimate-interest": "Berättigat intresse (art.\u00a06.1\u00a0f)",
 
 		"safeguard.adequacy":   "Europeiska kommissionens beslut om adekvat skyddsnivå",
 		"safeguard.dpf":        "Dataskyddsramen mellan EU och USA (Data Privacy Framework)",
@@ -242,7 +268,7 @@ var labels = map[string]map[string]string{
 		"service":      "Service",
 		"duration":     "Duration",
 		"alwaysOn":     "always on",
-		"noCookies":    "No cookies.",
+		"noCookies":    "No cookies are listed for this category.",
 		"policy":       "Privacy policy",
 		"retData":      "Data",
 		"retPeriod":    "Retention period",
@@ -256,12 +282,25 @@ var labels = map[string]map[string]string{
 		"noticeHash":   "Notice fingerprint",
 		"langName":     "English",
 
-		"basis.consent":             "Consent (GDPR Art. 6(1)(a))",
-		"basis.contract":            "Contract (Art. 6(1)(b))",
-		"basis.legal-obligation":    "Legal obligation (Art. 6(1)(c))",
-		"basis.vital-interest":      "Vital interests (Art. 6(1)(d))",
-		"basis.public-task":         "Task in the public interest or official authority (Art. 6(1)(e))",
-		"basis.legitimate-interest": "Legitimate interests (Art. 6(1)(f))",
+		"controllers":            "Controllers",
+		"contactPerson":          "Contact person",
+		"contactPersons":         "Contact persons",
+		"contactDpo":             "Data protection officer",
+		"registrationId":         "Registration number",
+		"activity":               "Processing activity",
+		"transferMay":            "Data may be transferred outside the EU/EEA.",
+		"cookiesIntroNecessary":  "The site uses only the necessary cookies listed below, which it needs to work.",
+		"cookiesIntroChoice":     "The site uses the cookies listed below. Necessary cookies are always on; for the others, you can make and change your choices at any time in the cookie settings.",
+		"langMissing":            "This notice is not available in {requested}. It is shown in {shown}.",
+		"langMissingOther":       "This notice is not available in the language asked for. It is shown in {shown}.",
+		"right.direct-marketing": "Right to object to direct marketing",
+
+		"basis.consent":             "Consent (GDPR Art.\u00a06(1)(a))",
+		"basis.contract":            "Contract (Art.\u00a06(1)(b))",
+		"basis.legal-obligation":    "Legal obligation (Art.\u00a06(1)(c))",
+		"basis.vital-interest":      "Vital interests (Art.\u00a06(1)(d))",
+		"basis.public-task":         "Task in the public interest or official authority (Art.\u00a06(1)(e))",
+		"basis.legitimate-interest": "Legitimate interests (Art.\u00a06(1)(f))",
 
 		"safeguard.adequacy":   "European Commission adequacy decision",
 		"safeguard.dpf":        "EU-US Data Privacy Framework",
@@ -383,7 +422,10 @@ func checkStrings(site *site.Site, widgetKeys map[string]bool) error {
 			sort.Strings(missing)
 			c.Add("strings."+lang, "%d texts missing for a language without built-in texts: %s", len(missing), strings.Join(missing, ", "))
 		}
-		for _, id := range noticecfg.Rights {
+		for _, id := range noticecfg.RightKeys {
+			if _, named := site.Notice.Rights[id]; id == noticecfg.RightDirectMarketing && !named {
+				continue
+			}
 			if t, _ := site.Notice.RightText(id); t[lang] == "" {
 				c.Add("notice.rights."+id+".text."+lang, "no built-in text in %q: write the text of this right", lang)
 			}

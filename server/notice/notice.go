@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"strings"
 
+	"github.com/consentd/consentd/config/i18n"
 	noticecfg "github.com/consentd/consentd/config/notice"
 	"github.com/consentd/consentd/config/site"
 )
@@ -74,6 +75,10 @@ type Set struct {
 	Docs map[string]*Document // by language
 	// JSON is the structured notice for integrations (GET /n/{site}.json).
 	JSON []byte
+	// Fallback are the pages for a language the site does not have: the
+	// default language's page with a note saying so, keyed by the
+	// language asked for (a built-in one the site lacks), "" for any other.
+	Fallback map[string][]byte
 }
 
 // Versions returns language → notice version.
@@ -123,11 +128,23 @@ func Build(site *site.Site, ui UIStrings) (*Set, error) {
 		set.Docs[lang] = &Document{Lang: lang, Version: Version(enc), Snapshot: enc, Fragment: frag}
 	}
 	for _, lang := range site.Languages {
-		page, err := renderPage(site, set, lang)
+		page, err := renderPage(site, set, lang, "", "")
 		if err != nil {
 			return nil, fmt.Errorf("site %s: %w", site.ID, err)
 		}
 		set.Docs[lang].Page = page
+	}
+	set.Fallback = map[string][]byte{}
+	for _, asked := range append([]string{""}, i18n.BuiltinLanguages...) {
+		if asked != "" && site.HasLanguage(asked) {
+			continue
+		}
+		note, noteLang := missingLanguageNote(site, site.DefaultLanguage, asked)
+		page, err := renderPage(site, set, site.DefaultLanguage, note, noteLang)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		set.Fallback[asked] = page
 	}
 	js, err := structured(site, set)
 	if err != nil {
@@ -170,12 +187,13 @@ var PageCSP = func() string {
 var pageTmpl = template.Must(template.New("page").ParseFS(files, "page.tmpl"))
 
 type pageView struct {
-	Lang, Title, SiteName, Subtitle string
-	L                               map[string]string
-	CSS                             template.CSS
-	Langs                           []pageLang
-	Fragment                        template.HTML
-	Version, VersionPath            string
+	Lang, Title, SiteName string
+	Note, NoteLang        string // a language the site does not have was asked for
+	L                     map[string]string
+	CSS                   template.CSS
+	Langs                 []pageLang
+	Fragment              template.HTML
+	Version, VersionPath  string
 }
 
 type pageLang struct {
@@ -183,16 +201,14 @@ type pageLang struct {
 	Current    bool
 }
 
-func renderPage(site *site.Site, set *Set, lang string) ([]byte, error) {
+// renderPage renders the standalone page in lang, with a note (in
+// noteLang) above the title when one is given.
+func renderPage(site *site.Site, set *Set, lang, note, noteLang string) ([]byte, error) {
 	doc := set.Docs[lang]
 	v := pageView{Lang: lang, L: labelsFor(site, lang), SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
 		Fragment: template.HTML(doc.Fragment), // #nosec G203 -- rendered by html/template
-		Version:  doc.Version, VersionPath: "/n/" + site.ID + "/v/" + doc.Version,
-		Subtitle: site.Notice.RegisterName[lang]}
-	v.Title = site.Notice.Title[lang]
-	if v.Title == "" {
-		v.Title = v.L["title"]
-	}
+		Version:  doc.Version, VersionPath: "/n/" + site.ID + "/v/" + doc.Version, Note: note, NoteLang: noteLang}
+	v.Title = noticeTitle(site, v.L, lang)
 	if len(site.Languages) > 1 {
 		for _, l := range site.Languages {
 			v.Langs = append(v.Langs, pageLang{Lang: l, Name: labelsFor(site, l)["langName"], Current: l == lang})
@@ -223,7 +239,10 @@ type structuredNotice struct {
 func structured(site *site.Site, set *Set) ([]byte, error) {
 	n := site.Notice
 	n.Rights = make(map[string]noticecfg.Right, len(noticecfg.Rights))
-	for _, id := range noticecfg.Rights {
+	for _, id := range noticecfg.RightKeys {
+		if _, named := site.Notice.Rights[id]; id == noticecfg.RightDirectMarketing && !named {
+			continue
+		}
 		text, applies := site.Notice.RightText(id)
 		a := applies
 		n.Rights[id] = noticecfg.Right{Applies: &a, Text: text}
@@ -255,3 +274,35 @@ func mustRead(name string) string {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// languageIn names a language as a sentence of another needs it, for the
+// note of a page shown in another language than asked for: note language
+// → language → name ("englanniksi", "på engelska", "in English").
+var languageIn = map[string]map[string]string{
+	"fi": {"fi": "suomeksi", "sv": "ruotsiksi", "en": "englanniksi"},
+	"sv": {"fi": "finska", "sv": "svenska", "en": "engelska"},
+	"en": {"fi": "Finnish", "sv": "Swedish", "en": "English"},
+}
+
+// missingLanguageNote is the note of a page in lang shown when asked (a
+// built-in language the site does not have, or "" for any other) was
+// asked for, and the language of the note: asked's own when built in,
+// else the page's.
+func missingLanguageNote(site *site.Site, lang, asked string) (note, noteLang string) {
+	noteLang = asked
+	if asked == "" {
+		noteLang = lang
+	}
+	L := labelsFor(site, noteLang)
+	name := func(l string) string {
+		if n := languageIn[noteLang][l]; n != "" {
+			return n
+		}
+		return labelsFor(site, l)["langName"]
+	}
+	tmpl := L["langMissing"]
+	if asked == "" {
+		tmpl = L["langMissingOther"]
+	}
+	return strings.NewReplacer("{requested}", name(asked), "{shown}", name(lang)).Replace(tmpl), noteLang
+}

@@ -24,15 +24,20 @@ export function openBanner(t: Strings, lang: string, onAction: (a: Action) => vo
   const add = (action: Action, label: string, cls: string) => button(label, cls, () => onAction(action), action);
   // Both choices get the same class: equal prominence. Settings is an
   // outlined button after them; the notice is a link-styled control on
-  // its own line above them.
-  const first = add("accept-all", t.acceptAll, "btn");
+  // its own line above them. A site with only required categories has
+  // nothing to choose: an information notice with OK (which records the
+  // required categories, as "accept all" of them).
+  const info = site.categories.every((c) => c.required);
+  const first = add("accept-all", info ? t.ok : t.acceptAll, "btn");
   const s = (section = make(
     "section",
     { id: "consentd-banner", className: "l-" + (b.layout || "bar") + " p-" + (b.position || "bottom"), lang },
     make("h2", { id: "consentd-title" }, t.title),
-    make("p", null, t.text),
+    make("p", null, info ? t.infoText : t.text),
     make("p", null, add("notice", t.notice, "link")),
-    make("div", { className: "actions" }, first, add("reject-all", t.rejectAll, "btn"), add("settings", t.settings, "btn sec")),
+    info
+      ? make("div", { className: "actions" }, first)
+      : make("div", { className: "actions" }, first, add("reject-all", t.rejectAll, "btn"), add("settings", t.settings, "btn sec")),
   ));
   s.setAttribute("role", "region");
   s.setAttribute("aria-labelledby", "consentd-title");

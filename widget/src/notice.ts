@@ -71,6 +71,9 @@ export function openNotice(root: ShadowRoot, t: Strings, base: string, site: str
       // Our own server's output: html/template rendered it with every
       // string of the config escaped (server/notice/fragment.tmpl).
       body.innerHTML = html;
+      // The notice's own title (notice.title), as on its page.
+      const title = body.querySelector(".cdn")?.getAttribute("data-title");
+      if (title) root.getElementById("consentd-notice")!.textContent = title;
       // Links out of the notice open beside the page, not instead of it.
       for (const a of body.querySelectorAll<HTMLAnchorElement>("a[href^=http]")) {
         a.target = "_blank";
