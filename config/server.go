@@ -59,6 +59,7 @@ type Config struct {
 	CountryHeader     string         // country header set by a trusted CDN (e.g. CF-IPCountry); "" for none
 	RegionHeader      string         // subdivision header set by a trusted CDN (e.g. CF-Region-Code); "" for none
 	GeoIPWatch        time.Duration  // how often the database file is checked for changes
+	WatchSites        time.Duration  // how often the sites directory is checked for changes; 0: only SIGHUP reloads
 	DebugListen       string         // address for pprof; "" (default) serves none
 	// CacheDir keeps built assets (compressed widget bundles and notice
 	// pages, by content) so a restart reuses them; "" keeps none.
@@ -210,6 +211,7 @@ func options() []option {
 			}
 			return nil
 		}},
+		{"watch-sites", "0s", "how often the sites directory is checked for changed, added or removed files, which reload the sites (Go duration; 0 = only on SIGHUP; consentd-dev uses 1s)", offDurationSetter(func(c *Config, d time.Duration) { c.WatchSites = d })},
 		{"geoip-watch", "1m", "how often the --geoip-db file is checked for changes and reloaded (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.GeoIPWatch = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},
 		{"signing-key", "", "Ed25519 key that signs receipts and checkpoints: ed25519:<base64url seed> or a file holding it, from consentd keys create (prefer the environment variable; never logged; empty: an ephemeral key, for development only)", func(c *Config, v string) error {
@@ -263,6 +265,18 @@ func durationSetter(f func(*Config, time.Duration)) func(*Config, string) error 
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return errors.New("must be a positive Go duration such as 500ms, 5s or 1m")
+		}
+		f(c, d)
+		return nil
+	}
+}
+
+// offDurationSetter accepts a Go duration, or 0 for off.
+func offDurationSetter(f func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New("must be a Go duration such as 1s or 10m, or 0 for off")
 		}
 		f(c, d)
 		return nil

@@ -122,6 +122,9 @@ type catalog struct {
 	sites   map[string]*siteEntry
 	config  site.Sites      // the site files, for token checks
 	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
+	// dirState is the sites directory as it was when this catalog was
+	// read (sitesDirState): WatchSites reloads when it is no longer so.
+	dirState string
 }
 
 type siteEntry struct {
@@ -242,6 +245,7 @@ func sitePolicy(st *site.Site) ledger.Policy {
 // (widget bundle, notice, variants); the others are built in parallel.
 func (s *Server) load() error {
 	start := time.Now()
+	state := s.sitesDirState() // before reading: a change while reading is met by the next check
 	old := s.catalog.Load()
 	var prev site.Sites
 	if old != nil {
@@ -251,7 +255,7 @@ func (s *Server) load() error {
 	if err != nil {
 		return err
 	}
-	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}}
+	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}, dirState: state}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))

@@ -93,6 +93,9 @@ func run() error {
 		env = append(env, "CONSENTD_LISTEN=127.0.0.1:8080")
 	}
 	env = append(env, "CONSENTD_DEMO=true")
+	if os.Getenv("CONSENTD_WATCH_SITES") == "" {
+		env = append(env, "CONSENTD_WATCH_SITES=1s") // an edited site file is live a second later
+	}
 
 	cmd := exec.Command(*bin, flag.Args()...)
 	cmd.Env = env
@@ -100,13 +103,22 @@ func run() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s (run make build first): %w", *bin, err)
 	}
-	fmt.Fprintf(os.Stderr, "consentd-dev: demo site at http://localhost:8080/  — Ctrl-C stops consentd, then Redis\n")
+	fmt.Fprintf(os.Stderr, "consentd-dev: demo site at http://localhost:8080/  — Ctrl-C stops consentd, then Redis; site files reload when they change (or kill -HUP %d)\n", os.Getpid())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return exitErr(err)
-	case <-ctx.Done():
+	// SIGHUP to this wrapper is for consentd (reload), not for us.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for waiting := true; waiting; {
+		select {
+		case err := <-done:
+			return exitErr(err)
+		case <-hup:
+			_ = cmd.Process.Signal(syscall.SIGHUP)
+		case <-ctx.Done():
+			waiting = false
+		}
 	}
 	// The terminal's Ctrl-C reaches consentd too; signal it anyway in case
 	// only this process was told to stop.

@@ -150,9 +150,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	go func(start time.Time) {
 		if comp.Wait(ctx) == nil {
+			// Building the sites leaves garbage that GOGC=400 would keep
+			// around for long: give it back once, now that it is done.
+			debug.FreeOSMemory()
 			log.Info("assets compressed", "took", time.Since(start).Round(time.Millisecond))
 		}
 	}(time.Now())
+	go srv.WatchSites(ctx, cfg.WatchSites)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -1,0 +1,75 @@
+package server
+
+// Reload without signals: the sites directory is checked for added,
+// removed or changed site files (--watch-sites), as the GeoIP file is.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// WatchSites checks the sites directory every `every` and reloads the
+// sites when a site file was added, removed or changed, once the
+// directory has stayed the same for one more check (an editor's save in
+// several writes, or a copy of many files, is one reload). A reload
+// keeps unchanged sites as they are (Reload). It returns when ctx ends.
+func (s *Server) WatchSites(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	seen := s.catalog.Load().dirState
+	failed := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := s.sitesDirState()
+		if cur != seen { // still changing: wait until it settles
+			seen = cur
+			continue
+		}
+		if cur == s.catalog.Load().dirState || cur == failed {
+			continue
+		}
+		if err := s.Reload(); err != nil {
+			failed = cur // not again until the files change
+			s.log.Error("site files changed but the reload failed; keeping the previous configuration", "err", err)
+			continue
+		}
+		s.log.Info("site files changed: reloaded", "sites", s.SiteIDs())
+	}
+}
+
+// sitesDirState is a fingerprint of the sites directory: each site
+// file's name, size and modification time ("" when it cannot be read).
+func (s *Server) sitesDirState() string {
+	entries, err := os.ReadDir(s.cfg.SitesDir)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fi, err := os.Stat(filepath.Join(s.cfg.SitesDir, name))
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%s\x00%d\x00%d\n", name, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
+}
