@@ -35,7 +35,7 @@ func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry,
 		versions: map[string]string{}, fallback: map[string]*asset.Asset{}}
 	var err error
 	for asked, page := range set.Fallback {
-		if n.fallback[asked], err = asset.New("text/html; charset=utf-8", page); err != nil {
+		if n.fallback[asked], err = s.asset("text/html; charset=utf-8", page); err != nil {
 			return nil, err
 		}
 	}

@@ -23,7 +23,7 @@ import (
 // sitesRun is one start of consentd over a sites directory.
 type sitesRun struct {
 	ready time.Duration // until /healthz answers
-	rss   float64       // MB, once every asset is compressed or after 10 s
+	rss   float64       // MB, once every asset is compressed (and the start-up garbage released)
 	built time.Duration // until every asset was compressed ("" when not seen)
 }
 
@@ -108,6 +108,10 @@ func runSites(o options) error {
 	}
 
 	fmt.Printf("\n%-22s %12s %14s %10s\n", "run", "ready after", "compressed", "RSS MB")
+	// ready: /healthz answers and every site is served (consentd listens
+	// once its sites are loaded); compressed: every widget bundle and
+	// notice page also has its brotli and gzip forms (from the cache when
+	// warm); RSS: after that.
 	for _, r := range rows {
 		built := "-"
 		if r.run.built > 0 {
@@ -177,9 +181,9 @@ func startSites(o options, redisURL, dir, cache string, then func(base string, c
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	// RSS once the background compression is done (its log line), or
-	// after 10 s.
-	for time.Since(start) < r.ready+10*time.Second {
+	// RSS once the background compression is done (its log line; then
+	// consentd gives the start-up garbage back), or after 10 minutes.
+	for time.Since(start) < r.ready+10*time.Minute {
 		if strings.Contains(logs.String(), "assets compressed") {
 			r.built = time.Since(start)
 			break
