@@ -125,15 +125,35 @@ type catalog struct {
 	// dirState is the sites directory as it was when this catalog was
 	// read (sitesDirState): WatchSites reloads when it is no longer so.
 	dirState string
+	// warm is closed once the warm-up has built every new entry.
+	warm chan struct{}
 }
 
+// siteEntry is one site of a catalog. What it serves (public config,
+// widget bundle, notice pages) is built on first use or by the warm-up
+// that follows each load, whichever comes first: s.site returns entries
+// that are built.
 type siteEntry struct {
 	variants     sync.Map     // "mode|country" → *asset.Asset: the bundle with a visitor's region in front
 	variantCount atomic.Int64 // variants built, to bound the map
 	site         *site.Site
-	public       site.PublicSite
-	bundle       *asset.Asset
-	notice       *noticeEntry
+
+	once     sync.Once
+	buildErr error
+	// Set by the build (read only after once.Do):
+	public site.PublicSite
+	bundle *asset.Asset
+	notice *noticeEntry
+}
+
+// build builds the entry once (later calls wait for the first).
+func (e *siteEntry) build(s *Server) error {
+	e.once.Do(func() {
+		if e.buildErr = s.buildSite(e); e.buildErr != nil {
+			s.log.Error("site not built: it answers as unknown", "site", e.site.ID, "err", e.buildErr)
+		}
+	})
+	return e.buildErr
 }
 
 // New loads the sites, builds their widgets and sets up the routes. It
@@ -255,83 +275,109 @@ func (s *Server) load() error {
 	if err != nil {
 		return err
 	}
-	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}, dirState: state}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	kept := 0
+	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}, dirState: state,
+		warm: make(chan struct{})}
+	var fresh []*siteEntry
 	for id, st := range sites {
 		if old != nil && old.sites[id] != nil && old.sites[id].site == st {
 			c.sites[id] = old.sites[id]
-			kept++
 			continue
 		}
-		g.Go(func() error {
-			e, err := s.buildSite(st)
-			if err != nil {
-				return fmt.Errorf("site %s: %w", id, err)
-			}
-			mu.Lock()
-			c.sites[id] = e
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
+		// What Build would refuse is refused now, at load, as every
+		// other error of a site file.
+		if err := notice.Check(st, s.ui); err != nil {
+			return err
+		}
+		e := &siteEntry{site: st}
+		c.sites[id], fresh = e, append(fresh, e)
 	}
 	for _, st := range sites {
 		for _, o := range st.Origins {
 			c.origins[o] = true
 		}
 	}
+	for _, e := range fresh {
+		for _, w := range e.site.CheckNotice() {
+			s.log.Warn("privacy notice incomplete", "site", e.site.ID, "field", w.Field, "article", w.Article, "msg", w.Msg)
+		}
+		s.policies.SetPolicy(e.site.ID, sitePolicy(e.site))
+	}
 	s.catalog.Store(c)
-	go s.saveNotices(c)
-	s.log.Info("sites ready", "count", len(c.sites), "built", len(c.sites)-kept, "unchanged", kept,
+	go s.warmUp(c, fresh)
+	s.log.Info("sites ready", "count", len(c.sites), "to_build", len(fresh), "unchanged", len(c.sites)-len(fresh),
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
+// warmUp builds the catalog's new entries in the background, a few at a
+// time, so that first requests seldom wait for a build; then it saves the
+// notice snapshots of the sites and closes c.warm.
+func (s *Server) warmUp(c *catalog, fresh []*siteEntry) {
+	defer close(c.warm)
+	start := time.Now()
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, e := range fresh {
+		g.Go(func() error {
+			_ = e.build(s) // a failure is logged by build
+			return nil
+		})
+	}
+	_ = g.Wait()
+	s.saveNotices(fresh)
+	if len(fresh) > 0 {
+		s.log.Info("sites built", "count", len(fresh), "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// WaitBuilt returns once every site of the current catalog is built (or
+// ctx ends).
+func (s *Server) WaitBuilt(ctx context.Context) error {
+	select {
+	case <-s.catalog.Load().warm:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // buildSite builds what a site serves: its public config, notice pages
-// and widget bundle; and registers its notice versions and storage
-// policy with the ledger.
-func (s *Server) buildSite(st *site.Site) (*siteEntry, error) {
+// and widget bundle; and registers its notice versions with the ledger.
+func (s *Server) buildSite(e *siteEntry) error {
+	st := e.site
 	pub, err := st.Public()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	set, err := notice.Build(st, s.ui)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ne, err := s.newNoticeEntry(st, set)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pub.NoticeVersions = set.Versions()
 	js, err := json.Marshal(pub)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	code, err := s.widget(js)
 	if err != nil {
-		return nil, fmt.Errorf("build widget: %w", err)
+		return fmt.Errorf("build widget: %w", err)
 	}
 	bundle, err := s.asset("text/javascript; charset=utf-8", code)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, d := range set.Docs {
 		s.notices.RegisterNotice(st.ID, d.Version, d.Snapshot)
 	}
-	for _, w := range st.CheckNotice() {
-		s.log.Warn("privacy notice incomplete", "site", st.ID, "field", w.Field, "article", w.Article, "msg", w.Msg)
-	}
-	s.policies.SetPolicy(st.ID, sitePolicy(st))
+	e.public, e.bundle, e.notice = pub, bundle, ne
 	raw, _, _ := bundle.Sizes()
-	s.log.Info("site loaded", "site", st.ID, "file", st.File, "notice_versions", shortVersions(set),
+	s.log.Info("site built", "site", st.ID, "file", st.File, "notice_versions", shortVersions(set),
 		"bundle", "/w/"+st.ID+"."+bundle.Hash+".js", "bytes", raw)
-	return &siteEntry{site: st, public: pub, bundle: bundle, notice: ne}, nil
+	return nil
 }
 
 // BundlePath returns the content-hashed path of a site's widget bundle
@@ -346,18 +392,21 @@ func (s *Server) BundlePath(id string) (string, bool) {
 
 func (s *Server) site(id string) (*siteEntry, bool) {
 	e, ok := s.catalog.Load().sites[id]
-	return e, ok
+	if !ok || e.build(s) != nil {
+		return nil, false
+	}
+	return e, true
 }
 
-// saveNotices writes the notice snapshots of every site to Redis, so each
-// version is kept from the moment it can be shown. Best effort: when Redis
-// is down the first record citing a version writes it instead.
-func (s *Server) saveNotices(c *catalog) {
+// saveNotices writes the notice snapshots of the built entries to Redis,
+// so each version is kept from the moment it can be shown. Best effort:
+// when Redis is down the first record citing a version writes it instead.
+func (s *Server) saveNotices(entries []*siteEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for id := range c.sites {
-		if err := s.notices.SaveNotices(ctx, id); err != nil {
-			s.log.Warn("notice snapshots not saved yet; the first decision will save them", "site", id, "err", err)
+	for _, e := range entries {
+		if err := s.notices.SaveNotices(ctx, e.site.ID); err != nil {
+			s.log.Warn("notice snapshots not saved yet; the first decision will save them", "site", e.site.ID, "err", err)
 		}
 	}
 }

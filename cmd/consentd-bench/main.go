@@ -45,6 +45,7 @@ type options struct {
 	mixed       bool          // -mixed: widget fetches + posts, then a soak (mixed.go)
 	soak        time.Duration // length of the -mixed soak
 	sites       int           // -sites: start-up, reload and memory with this many sites (sites.go)
+	sitesWait   time.Duration // -sites-wait: longest wait for the background compression
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "runs of each binary with -compare")
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
+	flag.DurationVar(&o.sitesWait, "sites-wait", 10*time.Minute, "with -sites: how long to wait for the background compression before RSS is read (the warm runs use what was compressed by then)")
 	flag.IntVar(&o.sites, "sites", 0, "instead: start-up (cold and warm asset cache), a reload with one changed file and RSS per site, with 1 and with this many generated sites (sites.go)")
 	flag.Parse()
 	mode := run

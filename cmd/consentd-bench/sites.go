@@ -182,8 +182,8 @@ func startSites(o options, redisURL, dir, cache string, then func(base string, c
 		time.Sleep(2 * time.Millisecond)
 	}
 	// RSS once the background compression is done (its log line; then
-	// consentd gives the start-up garbage back), or after 10 minutes.
-	for time.Since(start) < r.ready+10*time.Minute {
+	// consentd gives the start-up garbage back), or after -sites-wait.
+	for time.Since(start) < r.ready+o.sitesWait {
 		if strings.Contains(logs.String(), "assets compressed") {
 			r.built = time.Since(start)
 			break

@@ -149,7 +149,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
 	}
 	go func(start time.Time) {
-		if comp.Wait(ctx) == nil {
+		if srv.WaitBuilt(ctx) == nil && comp.Wait(ctx) == nil {
 			// Building the sites leaves garbage that GOGC=400 would keep
 			// around for long: give it back once, now that it is done.
 			debug.FreeOSMemory()

@@ -94,19 +94,25 @@ func (s *Set) Versions() map[string]string {
 // package's Strings); they are part of what a version stands for.
 type UIStrings func(lang string) (map[string]string, error)
 
-// Build renders site's notice in each of its languages. It fails, with
-// errors naming the file and field, when the site's strings section has
-// unknown keys or a language without built-in texts lacks some.
-func Build(site *site.Site, ui UIStrings) (*Set, error) {
+// Check fails, with errors naming the file and field, when the site's
+// strings section has unknown keys or a language without built-in texts
+// lacks some: what Build would refuse, without rendering anything.
+func Check(site *site.Site, ui UIStrings) error {
 	base, err := ui("en")
 	if err != nil {
-		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		return fmt.Errorf("site %s: %w", site.ID, err)
 	}
 	widgetKeys := make(map[string]bool, len(base))
 	for k := range base {
 		widgetKeys[k] = true
 	}
-	if err := checkStrings(site, widgetKeys); err != nil {
+	return checkStrings(site, widgetKeys)
+}
+
+// Build renders site's notice in each of its languages. It fails as Check
+// does.
+func Build(site *site.Site, ui UIStrings) (*Set, error) {
+	if err := Check(site, ui); err != nil {
 		return nil, err
 	}
 	set := &Set{Site: site.ID, Docs: make(map[string]*Document, len(site.Languages))}

@@ -53,6 +53,12 @@ type Options struct {
 	// SigningKey signs the records; default: a new key. Instances of one
 	// deployment share theirs (docs/proof.md).
 	SigningKey *proof.SigningKey
+	// Eager: no background compression (server.Deps.Assets nil): every
+	// asset is compressed when it is made.
+	Eager bool
+	// NoWait: Start returns as soon as the server listens, without waiting
+	// for its sites to be built and its assets compressed.
+	NoWait bool
 }
 
 // Env is a running test server.
@@ -139,23 +145,32 @@ func Start(t testing.TB, o Options) *Env {
 		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout, CheckpointEvery: int64(cfg.CheckpointEvery),
 		ConsentIDLimit: cfg.ConsentIDLimit,
 		Checkpointed:   func(site string, c *proof.Checkpoint, err error) { srv.Checkpointed(site, c, err) }})
-	comp, err := asset.NewCompressor(1, cfg.CacheDir, log)
-	if err != nil {
-		t.Fatal(err)
+	var comp *asset.Compressor
+	if !o.Eager {
+		if comp, err = asset.NewCompressor(1, cfg.CacheDir, log); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(comp.Close)
 	}
-	t.Cleanup(comp.Close)
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
 		Redis: rdb, Assets: comp})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	// Tests see every asset compressed, as a server does a moment after
-	// start (asset_test.go tests the moment before).
-	waitCtx, cancelWait := context.WithTimeout(context.Background(), time.Minute)
-	defer cancelWait()
-	if err := comp.Wait(waitCtx); err != nil {
-		t.Fatalf("assets not compressed: %v", err)
+	// Tests see every site built and every asset compressed, as a server
+	// is a moment after start, unless they ask for the moment before.
+	if !o.NoWait {
+		waitCtx, cancelWait := context.WithTimeout(context.Background(), time.Minute)
+		defer cancelWait()
+		if err := srv.WaitBuilt(waitCtx); err != nil {
+			t.Fatalf("sites not built: %v", err)
+		}
+		if comp != nil {
+			if err := comp.Wait(waitCtx); err != nil {
+				t.Fatalf("assets not compressed: %v", err)
+			}
+		}
 	}
 	go func() { _ = srv.App().Listener(ln) }()
 	check := tgt.Client()
