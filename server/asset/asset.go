@@ -65,7 +65,7 @@ func compressBoth(raw []byte) (*encodings, error) {
 		return nil, fmt.Errorf("asset: gzip: %w", err)
 	}
 	if gz.Len() < len(raw) {
-		enc.gz = gz.Bytes()
+		enc.gz = bytes.Clone(gz.Bytes()) // without the buffer's spare capacity: kept for as long as the site
 	}
 
 	var br bytes.Buffer
@@ -77,7 +77,7 @@ func compressBoth(raw []byte) (*encodings, error) {
 		return nil, fmt.Errorf("asset: brotli: %w", err)
 	}
 	if br.Len() < len(raw) {
-		enc.br = br.Bytes()
+		enc.br = bytes.Clone(br.Bytes())
 	}
 	return enc, nil
 }
