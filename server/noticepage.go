@@ -21,7 +21,6 @@ type NoticeStore interface {
 
 // noticeEntry is a site's rendered notice, ready to serve.
 type noticeEntry struct {
-	set      *notice.Set
 	pages    map[string]*asset.Asset // language → standalone page
 	fallback map[string]*asset.Asset // language asked for that the site lacks ("" any other) → page with a note
 	json     *asset.Asset            // structured notice
@@ -31,7 +30,7 @@ type noticeEntry struct {
 }
 
 func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
-	n := &noticeEntry{set: set, pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
+	n := &noticeEntry{pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
 		versions: map[string]string{}, fallback: map[string]*asset.Asset{}}
 	var err error
 	for asked, page := range set.Fallback {
