@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/consentd/consentd/config/i18n"
@@ -92,6 +93,9 @@ func Import(ctx context.Context, name string, data []byte, o Options) (*Result, 
 		return nil, fmt.Errorf("the draft does not load (a bug in the importer; please report it with the notice): %w", err)
 	}
 	res.Warnings = res.Site.CheckNotice()
+	if len(p.n.Purposes) > 0 && !slices.ContainsFunc(p.n.Purposes, func(pu notice.Purpose) bool { return len(pu.LegalBasis) > 0 }) {
+		res.Notes = append(res.Notes, "no legal basis stated: notices made from the old henkilötietolaki template did not ask for it; add the Art. 6 bases (notice.purposes[].legalBasis)")
+	}
 	return res, nil
 }
 

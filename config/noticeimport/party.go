@@ -32,8 +32,10 @@ var (
 	streetLine = regexp.MustCompile(`(?i)^(pl|pb|box|p\.?\s?o\.?\s?box|postilokero|c/o)\s|^[\p{L}][\p{L}\-. ]*\s\d+[a-z]?(\s|,|$)`)
 	// fieldLabel is a label before a value: "Osoite:", "Puh.", "E-mail:".
 	fieldLabel = regexp.MustCompile(`(?i)^(nimi|namn|name|yritys|organisaatio|organisation|company|osoite|postiosoite|käyntiosoite|adress|postadress|besöksadress|address|postal address|sähköposti|s-posti|e-?mail|e-?post|verkkosivu(t|st)?|kotisivu(t)?|webbplats|website|web|www|yhteystiedot|kontaktuppgifter|contact details|tehtävä|titteli|asema|befattning|title|role)\s*[:.]?\s*`)
-	roleLabel    = regexp.MustCompile(`(?i)^(tehtävä|titteli|asema|befattning|title|role)\s*[:.]?\s*`)
-	nameLabel    = regexp.MustCompile(`(?i)^(nimi|namn|name|yritys|organisaatio|organisation|company)\s*[:.]?\s*`)
+	roleLabel  = regexp.MustCompile(`(?i)^(tehtävä|titteli|asema|befattning|title|role)\s*[:.]?\s*`)
+	nameLabel  = regexp.MustCompile(`(?i)^(nimi|namn|name|yritys|organisaatio|organisation|company)\s*[:.]?\s*`)
+	// separators are runs of commas left where fields were taken out.
+	separators = regexp.MustCompile(`(\s*[,;]\s*){2,}|\s+,`)
 	// dpoWord marks a data protection officer.
 	dpoWord = regexp.MustCompile(`(?i)tietosuojavastaava|dataskyddsombud|data protection officer|\bdpo\b`)
 )
@@ -82,7 +84,7 @@ func readEntries(blocks []block, contactSection bool) (entries []*entry, rest []
 				if !ok {
 					label, after = line, ""
 				}
-				if k, _, _ := classify(label); (k == kindContact || k == kindControllerContact) && utf8.RuneCountInString(label) < 60 {
+				if k, _, _ := classify(label); !strings.ContainsAny(label, "@/0123456789") && (k == kindContact || k == kindControllerContact) && utf8.RuneCountInString(label) < 60 {
 					if !contactSection || !cur.empty() {
 						push()
 					}
@@ -184,6 +186,7 @@ func (e *entry) take(line string) string {
 // cleanLeftover trims what is left of a line once its fields are taken:
 // separators and labels without their values.
 func cleanLeftover(s string) string {
+	s = strings.TrimSpace(separators.ReplaceAllString(s, ", "))
 	for {
 		t := strings.Trim(s, " ,;:/|–-()")
 		t = strings.TrimSpace(fieldLabelOnly(t))

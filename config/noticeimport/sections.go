@@ -118,6 +118,10 @@ func (s *splitter) headingLine(text string, b block) bool {
 		return false // a sentence, not a heading
 	case known && after != "" && (k == kindTitle || k == kindIntro):
 		return false
+	case known && num == "" && !b.Strong && k == s.cur().Kind && k != kindRight && k != kindDates:
+		return false // the section's own subject named again in its text
+	case known && after == "" && num == "" && strings.HasSuffix(first, ":") && len(strings.Fields(first)) > 3:
+		return false // a lead-in of a list ("Rekisteriin tallennetaan seuraavat tiedot:")
 	case known:
 	case after == "" && num != "" && numberValue(num) == s.lastNum+1 && s.lastNum > 0 && !strings.HasSuffix(first, "."):
 		// The next heading of a numbered sequence the rules do not know.
