@@ -70,7 +70,7 @@ var safeguardWords = []struct {
 }{
 	{notice.SafeguardDPF, regexp.MustCompile(`(?i)data privacy framework|tietosuojakehy|dataskyddsramen|\bdpf\b`)},
 	{notice.SafeguardAdequacy, regexp.MustCompile(`(?i)riittävä(n|stä)? tietosuoja|tietosuojan taso on riittävä|riittävyyspäätö|adekvat skyddsnivå|adekvat skydd|adequacy|adequate (level of )?protection`)},
-	{notice.SafeguardSCC, regexp.MustCompile(`(?i)vakiosopimuslauseke|mallisopimuslauseke|mallilauseke|standardsopimuslauseke|standardavtalsklausul|standard contractual clauses|\bscc\b`)},
+	{notice.SafeguardSCC, regexp.MustCompile(`(?i)vakiosopimuslausek|mallisopimuslausek|mallilausek|standardsopimuslausek|sopimuslausekkei|standardavtalsklausul|standard contractual clauses|\bscc\b`)},
 	{notice.SafeguardBCR, regexp.MustCompile(`(?i)sitovat yrityssäännöt|sitovi(a|en) yrityssääntö|bindande företagsbestämmelser|binding corporate rules|\bbcr\b`)},
 	{notice.SafeguardDerogation, regexp.MustCompile(`(?i)49 art|artikla 49|artikel 49|article 49|art\. 49`)},
 }

@@ -86,7 +86,7 @@ var headingRules = []headingRule{
 	rule(kindAutomated, "sv", `automatiserat beslutsfattande|automatiska beslut|^profilering`),
 	rule(kindAutomated, "en", `automated decision|automatic decision|^profiling`),
 
-	rule(kindRecipientsTransfers, "fi", `luovutu.*(siirt|ulkopuolelle)`),
+	rule(kindRecipientsTransfers, "fi", `luovut.*(siir|ulkopuolelle)`),
 	rule(kindRecipientsTransfers, "sv", `utlämnande.*(överför|utanför)`),
 	rule(kindRecipientsTransfers, "en", `disclos.*(transfer|outside)`),
 	rule(kindTransfers, "fi", `(eu:n|eta:n|euroopan).*ulkopuolelle|kolmansiin maihin|eu-?/eta-?alueen ulkopuolelle|^tietojen siirto`),
@@ -94,7 +94,7 @@ var headingRules = []headingRule{
 	rule(kindTransfers, "en", `outside (the )?(eu|eea|european)|third countr|international transfer|^transfers? of (personal )?data`),
 
 	rule(kindCookies, "fi", `eväste`),
-	rule(kindCookies, "sv", `kakor|cookies`),
+	rule(kindCookies, "sv", `\bkakor|\bcookies`),
 	rule(kindCookies, "en", `cookie`),
 	rule(kindPurposes, "fi", `tarkoitus.*peruste|peruste.*tarkoitus`),
 	rule(kindPurposes, "sv", `ändamål.*grund|grund.*ändamål`),
@@ -149,7 +149,7 @@ var headingRules = []headingRule{
 	rule(kindRetention, "sv", `lagring|bevarande|hur länge|förvaring|bevaringstid|sparas`),
 	rule(kindRetention, "en", `retention|how long|storage period|retain`),
 	rule(kindSecurity, "fi", `suoja(uk|am|us)|tietoturva`),
-	rule(kindSecurity, "sv", `skydd|säkerhet`),
+	rule(kindSecurity, "sv", `skydd(et)?\b|säkerhet`),
 	rule(kindSecurity, "en", `security|protect|safeguard`),
 	rule(kindLegalBasis, "fi", `oikeusperust|käsittelyn peruste|käsittelyperust|oikeudellinen peruste`),
 	rule(kindLegalBasis, "sv", `rättslig grund|laglig grund|grund för behandling`),

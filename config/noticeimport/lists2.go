@@ -192,7 +192,8 @@ func recipientItem(lang, text, kind string) (notice.Recipient, bool) {
 		}
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 80 || len(strings.Fields(name)) > 8 || strings.HasSuffix(name, ".") ||
+	if name == "" || utf8.RuneCountInString(name) > 80 || len(strings.Fields(name)) > 8 ||
+		strings.HasSuffix(name, ".") && len(strings.Fields(name)) > 4 ||
 		utf8.RuneCountInString(rest) > maxShort {
 		return it, false
 	}

@@ -131,10 +131,12 @@ func (p *placer) section(s section, after string) {
 	case kindRecipientsTransfers:
 		var rec, tr []block
 		for _, b := range blocks {
-			if _, ok := transfersFrom(blockText(b), p.lang); ok && b.Kind != blockTable {
+			_, isTransfer := transfersFrom(blockText(b), p.lang)
+			if isTransfer && b.Kind != blockTable {
 				tr = append(tr, b)
-			} else {
-				rec = append(rec, b)
+			}
+			if !isTransfer || disclosureWord.MatchString(blockText(b)) {
+				rec = append(rec, b) // a sentence on both goes to both
 			}
 		}
 		p.recipients(s, rec)
@@ -178,7 +180,9 @@ func (p *placer) section(s section, after string) {
 
 var (
 	// notUsed says that automated decisions are not made.
-	notUsed = regexp.MustCompile(`(?i)\bei\b|\beikä\b|\binte\b|\bnot\b|\bno\b|\bnever\b|\bgörs inga\b`)
+	notUsed = regexp.MustCompile(`(?i)\bei\b|\beikä\b|\bemme\b|\bemmekä\b|\binga\b|\bdo not\b|\binte\b|\bnot\b|\bno\b|\bnever\b|\bgörs inga\b`)
+	// disclosureWord is in a sentence about disclosing data.
+	disclosureWord = regexp.MustCompile(`(?i)luovut|lämna(s)? ut|utlämn|disclos`)
 	// rightTitle is a heading naming a right of the notice's own.
 	rightTitle = regexp.MustCompile(`(?i)^(oikeus|rätt(en)? (att|till)|right (to|of))\b`)
 	// notApplying says that a right does not apply to this processing.
@@ -282,7 +286,11 @@ func (p *placer) dates(s section) []block {
 // dateLine reads one line that dates the notice; it reports whether it did.
 func (p *placer) dateLine(s section, line string) bool {
 	d := dateIn(line)
-	if d == "" || utf8.RuneCountInString(line) > 80 {
+	if d == "" {
+		return false
+	}
+	if utf8.RuneCountInString(line) > 80 {
+		p.dateMentions(s, line)
 		return false
 	}
 	label := line
@@ -307,6 +315,17 @@ func (p *placer) dateLine(s section, line string) bool {
 	*field = d
 	p.put(heading(s), "notice."+name, d)
 	return true
+}
+
+// dateMention is a date after the word that says what it dates.
+var dateMention = regexp.MustCompile(`(?i)(laadittu|päivitetty|voimassa|upprättad|uppdaterad|gäller från|created|updated|effective|valid from)[^0-9]{0,20}(\d{1,2}\.\s?\d{1,2}\.\s?\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+\p{L}+\s+\d{4})`)
+
+// dateMentions reads the dates a sentence names ("Laadittu 1.2.2019,
+// päivitetty 10.3.2024.") and leaves the sentence where it is.
+func (p *placer) dateMentions(s section, line string) {
+	for _, m := range dateMention.FindAllStringSubmatch(line, -1) {
+		p.dateLine(s, m[0])
+	}
 }
 
 // right places the text of one right.

@@ -24,6 +24,9 @@ type splitter struct {
 	lastNum int
 	// langs counts the languages of the headings recognised.
 	langs map[string]int
+	// headings is set when the document has heading blocks (Markdown,
+	// HTML, Word styles): then a plain unnumbered line is never one.
+	headings bool
 }
 
 // splitSections groups a document's blocks into sections. A heading is
@@ -35,6 +38,12 @@ type splitter struct {
 // (the old template's two-column layout) is read as sections too.
 func splitSections(d document) (secs []section, langs map[string]int) {
 	s := &splitter{langs: map[string]int{}}
+	for _, b := range d.Blocks {
+		if b.Kind == blockHeading {
+			s.headings = true
+			break
+		}
+	}
 	s.sections = []section{{Kind: kindIntro}}
 	for _, b := range d.Blocks {
 		s.block(b)
@@ -114,6 +123,8 @@ func (s *splitter) headingLine(text string, b block) bool {
 	}
 	known := k != kindUnknown
 	switch {
+	case s.headings && num == "" && !b.Strong && after == "" && k != kindDates:
+		return false // the document marks its headings: this line is text
 	case known && after == "" && (strings.HasSuffix(first, ".") && num == "" || utf8.RuneCountInString(first) > 90):
 		return false // a sentence, not a heading
 	case known && after != "" && (k == kindTitle || k == kindIntro):
