@@ -69,6 +69,10 @@ var headingRules = []headingRule{
 	rule(kindTitle, "sv", `^(.*\s)?(dataskyddsbeskrivning|registerbeskrivning|dataskyddsmeddelande|integritetspolicy|dataskyddspolicy|integritetsmeddelande)(\s.*)?$`),
 	rule(kindTitle, "en", `^(.*\s)?(privacy (notice|policy|statement)|data protection (notice|policy|statement)|description of (the )?(data )?file)(\s.*)?$`),
 
+	rule(kindDates, "fi", `^(päivitetty|laadittu|päiväys|laatimispäivä|muutettu|voimassa)`),
+	rule(kindDates, "sv", `^(uppdaterad|upprättad|datum|gäller från)`),
+	rule(kindDates, "en", `^(last )?(updated|date|modified|effective)`),
+
 	rule(kindControllerContact, "fi", `^rekisterinpitäjä(t)?( ja|,) (sen )?(yhteyshenkilö|yhteystiedot ja yhteyshenkilö|tietosuojavastaava)`),
 	rule(kindControllerContact, "sv", `^(personuppgiftsansvarig|registeransvarig)( och|,) (kontaktperson|dataskyddsombud)`),
 	rule(kindControllerContact, "en", `^(data )?controller( and|,) (the )?(contact person|data protection officer)`),
@@ -110,7 +114,7 @@ var headingRules = []headingRule{
 	rightRule("access", "sv", `rätt (till|att få) (insyn|tillgång|granska)|^granskningsrätt|rätt att granska`),
 	rightRule("access", "en", `right (of|to) access|access to (your )?(personal )?data`),
 	rightRule("rectification", "fi", `korja|oikaisu`),
-	rightRule("rectification", "sv", `rättelse|rätta`),
+	rightRule("rectification", "sv", `\brättelse|\brätta`),
 	rightRule("rectification", "en", `rectif|correct`),
 	rightRule("erasure", "fi", `poista|unohdetuksi`),
 	rightRule("erasure", "sv", `radering|radera|bli bortglömd`),
@@ -157,9 +161,6 @@ var headingRules = []headingRule{
 	rule(kindPurposes, "fi", `tarkoitus|käyttötarko`),
 	rule(kindPurposes, "sv", `ändamål|syfte|användningsändamål`),
 	rule(kindPurposes, "en", `purpose|why we (process|collect|use)|how we use`),
-	rule(kindDates, "fi", `^(päivitetty|laadittu|päiväys|laatimispäivä|muutettu|voimassa)`),
-	rule(kindDates, "sv", `^(uppdaterad|upprättad|datum|gäller från)`),
-	rule(kindDates, "en", `^(last )?(updated|date|modified|effective)`),
 }
 
 var (
@@ -167,7 +168,7 @@ var (
 	headingNumber = regexp.MustCompile(`^(?:§\s*)?(\d{1,2}(?:\.\d{1,2})*)[.)]?\s+|^([IVX]{1,4})[.)]\s+`)
 	// rightsWord is in every heading of one right: "Oikeus …",
 	// "Tarkastusoikeus", "Suoramarkkinointikielto", "Rätt till …".
-	rightsWord = regexp.MustCompile(`oikeu|rätt|right|kielto|valitu|valitta|kantelu|klagomål|complain|invändning|vastust|objection|valvontaviranomai|tillsynsmyndighet|supervisory`)
+	rightsWord = regexp.MustCompile(`oikeu|\brätt|right|kielto|valitu|valitta|kantelu|klagomål|complain|invändning|vastust|objection|valvontaviranomai|tillsynsmyndighet|supervisory`)
 	// headingTrail is punctuation after a heading.
 	headingTrail = regexp.MustCompile(`[\s:.;–—-]+$`)
 )

@@ -141,9 +141,26 @@ func (p *placer) purposes(s section, blocks []block) {
 		case leadIn(blocks, i):
 			p.notes = append(p.notes, fmt.Sprintf("%q: left out the lead-in %q", heading(s), b.Text))
 		case b.Kind == blockPara && len(basesIn(b.Text)) > 0 && (basisHeading || basisSentence.MatchString(b.Text)):
-			p.basisText = append(p.basisText, b.Text)
-			p.n.LegalBasisNote = p.appendText(p.n.LegalBasisNote, b.Text)
-			p.put(heading(s), "notice.legalBasisNote", strings.Join(basesIn(b.Text), ", "))
+			// Sentences on the basis go to the note, the others (when
+			// there is no list) are the purpose.
+			var basis, other []string
+			for _, sent := range sentences(b.Text) {
+				if len(basesIn(sent)) > 0 || basisSentence.MatchString(sent) {
+					basis = append(basis, sent)
+				} else {
+					other = append(other, sent)
+				}
+			}
+			if len(other) > 0 && (hasList || utf8.RuneCountInString(strings.Join(other, " ")) > maxShort) {
+				basis, other = []string{b.Text}, nil
+			}
+			if len(other) > 0 {
+				p.purposeItem(strings.Join(other, " "))
+			}
+			text := strings.Join(basis, " ")
+			p.basisText = append(p.basisText, text)
+			p.n.LegalBasisNote = p.appendText(p.n.LegalBasisNote, text)
+			p.put(heading(s), "notice.legalBasisNote", strings.Join(basesIn(text), ", "))
 		case b.Kind == blockPara && !hasList && utf8.RuneCountInString(oneLine(b.Text)) <= maxShort:
 			p.purposeItem(oneLine(b.Text))
 		default:
@@ -294,6 +311,15 @@ func (p *placer) applyBases() {
 			pu.LegalBasis = all
 		}
 	}
+}
+
+// sentence ends at ". ", "! " or "? " before an upper-case letter.
+var sentenceEnd = regexp.MustCompile(`([.!?])\s+(\p{Lu})`)
+
+// sentences splits a paragraph into sentences.
+func sentences(s string) []string {
+	marked := sentenceEnd.ReplaceAllString(oneLine(s), "$1\x00$2")
+	return strings.Split(marked, "\x00")
 }
 
 // splitPair splits "name: value", "name – value" or "name - value".
