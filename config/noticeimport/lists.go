@@ -59,6 +59,10 @@ func (p *placer) parties(s section, blocks []block) {
 // that names no one adds its details to the entry before it.
 func readEntriesMerged(blocks []block, contactSection bool) (entries []*entry, rest []block) {
 	for _, b := range blocks {
+		if b.Kind == blockPara && isSentence(b.Text) {
+			rest = append(rest, b) // "This notice covers …": text, not a party
+			continue
+		}
 		es, r := readEntries([]block{b}, contactSection)
 		rest = append(rest, r...)
 		for i, e := range es {
@@ -70,6 +74,12 @@ func readEntriesMerged(blocks []block, contactSection bool) (entries []*entry, r
 		}
 	}
 	return entries, rest
+}
+
+// isSentence reports whether a paragraph is prose without contact
+// details: eight words or more, and no e-mail address or number.
+func isSentence(s string) bool {
+	return len(strings.Fields(s)) >= 8 && !strings.ContainsAny(s, "@0123456789") && !strings.Contains(s, "\n")
 }
 
 // merge fills e's empty fields from o and adds o's role lines.

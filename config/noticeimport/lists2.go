@@ -131,6 +131,14 @@ func (p *placer) recipients(s section, blocks []block) {
 	var intro []block
 	for _, b := range blocks {
 		switch b.Kind {
+		case blockPara:
+			if processorWord.MatchString(b.Text) && strings.HasSuffix(b.Text, ":") {
+				kind = notice.RecipientProcessor // "We use sub-processors:" leads the list
+			}
+			intro = append(intro, b)
+			continue
+		}
+		switch b.Kind {
 		case blockItem:
 			if it, ok := recipientItem(p.lang, b.Text, kind); ok {
 				items = append(items, it)

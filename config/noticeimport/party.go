@@ -77,6 +77,7 @@ func readEntries(blocks []block, contactSection bool) (entries []*entry, rest []
 		}
 		lines := strings.Split(b.Text, "\n")
 		var address []string
+		oneLineParty := false
 		for i := 0; i < len(lines); i++ {
 			line := strings.TrimSpace(strings.TrimLeft(lines[i], "-•*– "))
 			// A contact label starts an entry: "Yhteyshenkilö: Liisa Lehtonen".
@@ -95,19 +96,36 @@ func readEntries(blocks []block, contactSection bool) (entries []*entry, rest []
 					}
 				}
 			}
-			if m := postalLine.FindStringSubmatch(line); m != nil && !strings.Contains(line, "@") {
-				street := strings.TrimSpace(strings.TrimPrefix(fieldLabel.ReplaceAllString(m[1], ""), ","))
-				if street != "" {
-					address = append(address, splitStreet(street)...)
-				} else if n := len(address); n == 0 && i > 0 && cur.lastRoleIsStreet() {
+			if !contactSection && !cur.Contact && strings.Count(line, ",") >= 2 &&
+				(emailPattern.MatchString(line) || businessIDPattern.MatchString(line)) {
+				push() // "Name, business ID …, street, postal code, e-mail": one party per line
+				oneLineParty = true
+			}
+			line = cur.take(line)
+			if m := postalLine.FindStringSubmatch(line); m != nil {
+				// "Name, Street 1, 00100 City": the street parts (from the
+				// end) are the address, what comes before them the rest.
+				parts := splitStreet(fieldLabel.ReplaceAllString(m[1], ""))
+				cut := len(parts)
+				for cut > 0 && streetLine.MatchString(parts[cut-1]) {
+					cut--
+				}
+				if cut == len(parts) && len(address) == 0 && cur.lastRoleIsStreet() {
 					address = append(address, cur.popRole())
 				}
+				address = append(address, parts[cut:]...)
 				address = append(address, m[2]+" "+m[3])
 				cur.Address = strings.Join(address, "\n")
 				address = nil
+				if rest := strings.Join(parts[:cut], ", "); rest != "" {
+					cur.leftover(rest, contactSection || cur.Contact)
+				}
+				if oneLineParty {
+					push()
+					oneLineParty = false
+				}
 				continue
 			}
-			line = cur.take(line)
 			if line == "" {
 				continue
 			}
@@ -116,6 +134,10 @@ func readEntries(blocks []block, contactSection bool) (entries []*entry, rest []
 				continue
 			}
 			cur.leftover(line, contactSection || cur.Contact)
+			if oneLineParty {
+				push()
+				oneLineParty = false
+			}
 		}
 	}
 	push()
