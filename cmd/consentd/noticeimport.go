@@ -83,6 +83,10 @@ func runNoticeImport(args []string, stdout, stderr io.Writer) int {
 	}
 	dest := "stdout"
 	if *out != "" {
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			fmt.Fprintf(stderr, "consentd notice import: %v\n", err)
+			return 1
+		}
 		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			fmt.Fprintf(stderr, "consentd notice import: %v\n", err)

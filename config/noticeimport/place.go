@@ -313,7 +313,7 @@ func (p *placer) dateLine(s section, line string) bool {
 		return false
 	}
 	*field = d
-	p.put(heading(s), "notice."+name, d)
+	p.put(oneLine(line), "notice."+name, d)
 	return true
 }
 
