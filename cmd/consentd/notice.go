@@ -13,6 +13,7 @@ import (
 
 // noticeUsage is the help text of `consentd notice`.
 const noticeUsage = `Usage: consentd notice check [--strict] FILE...
+       consentd notice import [--site ID] [--lang fi|sv|en] [--out FILE] FILE
 
 check validates each site file and reports what its privacy notice
 (the notice: part) lacks of what GDPR Art. 13 requires, one warning per
@@ -24,7 +25,10 @@ per file to stdout.
 Flags:
   --strict   exit 1 when any file has warnings, not only on errors
 
-Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
+import makes a draft site file of an existing privacy notice (text,
+Markdown, HTML, .docx or PDF); consentd notice import --help tells more.
+
+Exit status of check: 0 no errors (warnings allowed), 1 errors (or warnings with
 --strict), 2 usage error.
 `
 
@@ -37,6 +41,8 @@ func runNotice(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "check":
 		return runNoticeCheck(args[1:], stdout, stderr)
+	case "import":
+		return runNoticeImport(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, noticeUsage)
 		return 0
