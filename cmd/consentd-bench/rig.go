@@ -170,10 +170,14 @@ func startServer(o options, bin string, r *rig) (*server, error) {
 }
 
 // widgetLua starts the wrk script that sends each post as a widget sends
-// a visitor's first decision (the body's first byte is the %s).
+// a visitor's first decision (the body's first byte is the %s). The
+// prefix of its consent IDs comes from /dev/urandom: wrk runs started in
+// the same second must not send the same IDs (they would be answered as
+// duplicates of each other).
 const widgetLua = `
-math.randomseed(os.time() + math.floor(os.clock() * 1e6))
-local prefix = string.format("%%08x", math.random(0, 0x7fffffff))
+local urandom = assert(io.open("/dev/urandom", "rb"))
+local prefix = urandom:read(4):gsub(".", function(c) return string.format("%%02x", c:byte()) end)
+urandom:close()
 local open = %q
 `
 
