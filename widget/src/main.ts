@@ -255,8 +255,10 @@ function init(): void {
   link();
   // Only the opt-in mode asks.
   if (!state && mode == "opt-in") banner();
-  // Unsent decisions of earlier pages: after the banner is painted.
-  setTimeout(api.flush, 9);
+  // Unsent decisions of earlier pages, when the browser is idle: the
+  // first localStorage access of a page can block for milliseconds, and
+  // the banner comes first.
+  (window.requestIdleCallback || setTimeout)(api.flush);
 }
 
 safe(init)();
