@@ -193,6 +193,42 @@ func TestNoticeView(t *testing.T) {
 	}
 }
 
+// TestPrefsView: the settings script sets window.__consentdPrefs, carries
+// the switches' and the dialogs' styles and no site's data nor texts (the
+// widget hands them over), and stays small. The widget bundle does not
+// carry the settings.
+func TestPrefsView(t *testing.T) {
+	view, err := PrefsView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(view)
+	for _, want := range []string{"__consentdPrefs", "[role=switch]", "consentd-prefs", "aria-describedby", "::backdrop"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("settings script lacks %q", want)
+		}
+	}
+	for _, not := range []string{"#consentd-banner", "Hyväksy kaikki", "Accept all", "__consentdGeo", "/v1/consent"} {
+		if strings.Contains(js, not) {
+			t.Errorf("settings script carries %q", not)
+		}
+	}
+	gz := gzipSize(t, view)
+	t.Logf("settings script: %d bytes raw, %d bytes gzip", len(view), gz)
+	if gz > 3<<10 {
+		t.Errorf("settings script: %d bytes gzip, want at most 3 KiB", gz)
+	}
+	bundle, err := Build(minimalSite(t, "en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, not := range []string{"[role=switch]", "::backdrop", "consentd-prefs\""} {
+		if strings.Contains(string(bundle), not) {
+			t.Errorf("the widget bundle carries %q of the settings", not)
+		}
+	}
+}
+
 func TestBuildInvalidSite(t *testing.T) {
 	for _, site := range []string{``, `not json`, `{"id":"demo",}`, `null`, `["demo"]`, `"demo"`} {
 		if _, err := Build([]byte(site)); err == nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -18,18 +19,15 @@ var shotViewports = []struct {
 	w, h int64
 }{{"desktop", 1280, 800}, {"phone", 375, 740}, {"small", 320, 568}}
 
-// shotDir is where TestScreenshots writes: $CONSENTD_SCREENSHOTS (make
-// screenshots sets docs/img/widget), else the test artifacts.
-func shotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CONSENTD_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(dashArtifacts(t), "widget")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+// shotDocs are the screenshots that docs/widget.md shows; make
+// screenshots ($CONSENTD_SCREENSHOTS=docs/img/widget) writes them there.
+// Every screenshot goes to the test artifacts.
+var shotDocs = map[string]bool{
+	"banner-bar-desktop-light": true, "banner-bar-desktop-dark": true, "banner-bar-phone-light": true,
+	"banner-bar-phone-dark": true, "banner-bar-small-light": true, "banner-more-phone-light": true,
+	"banner-box-desktop-light": true, "banner-box-phone-light": true, "banner-cloud-desktop-light": true,
+	"banner-cloud-desktop-dark": true, "banner-focus-desktop-light": true, "settings-desktop-light": true,
+	"settings-phone-dark": true, "notice-phone-light": true, "link-opt-out-phone-light": true,
 }
 
 // TestScreenshots takes a screenshot of every state of the real widget
@@ -39,14 +37,27 @@ func shotDir(t *testing.T) string {
 // writes them to docs/img/widget for docs/widget.md.
 func TestScreenshots(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
-	dir := shotDir(t)
+	dirs := []string{filepath.Join(dashArtifacts(t), "widget")}
+	docs := os.Getenv("CONSENTD_SCREENSHOTS")
+	for _, d := range append(dirs, docs) {
+		if err := os.MkdirAll(d, 0o755); d != "" && err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx := wdgTab(t, nil)
 	shot := func(name string) {
 		t.Helper()
 		poll(t, ctx, jsRoot+`.getAnimations().length === 0`)
 		png := run(t, ctx, chromedp.CaptureScreenshot())
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
+		for _, d := range dirs {
+			if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if docs != "" && shotDocs[name] {
+			if err := os.WriteFile(filepath.Join(docs, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// each loads the demo page on every viewport in both schemes and
@@ -88,4 +99,23 @@ func TestScreenshots(t *testing.T) {
 		shot("notice" + s)
 		run(t, ctx, chromedp.KeyEvent(kb.Escape))
 	})
+	// The corner link of the opt-out and notice modes (the server tells
+	// the widget the mode; here the page does).
+	for _, mode := range []string{"opt-out", "notice"} {
+		ctx = wdgTab(t, nil)
+		if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__consentdGeo = {m: '` + mode + `', c: 'US'}`,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range shotViewports[:2] {
+			for _, scheme := range []string{"light", "dark"} {
+				run(t, ctx, chromedp.EmulateViewport(v.w, v.h))
+				run(t, ctx, chromedp.Navigate(env.URL+"/"))
+				wdgScheme(t, ctx, scheme)
+				poll(t, ctx, `!!window.consentd && !!`+jsLink)
+				shot(fmt.Sprintf("link-%s-%s-%s", mode, v.name, scheme))
+			}
+		}
+	}
 }
