@@ -78,6 +78,7 @@ func wdgTestMobile(t *testing.T, env *servertest.Env) {
 				wdgLang(t, ctx, lang)
 			}
 			h := eval[float64](t, ctx, jsBanner+`.getBoundingClientRect().height`)
+			t.Logf("%dx%d, %s: the banner is %.0f px high, %.1f %% of the screen", v.w, v.h, lang, h, 100*h/float64(v.h))
 			if h > v.share*float64(v.h) {
 				t.Errorf("%dx%d, %s: the banner is %.0f px high, %.0f %% of the screen; want at most %.0f %%", v.w, v.h, lang, h, 100*h/float64(v.h), 100*v.share)
 			}

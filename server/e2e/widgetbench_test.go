@@ -221,4 +221,34 @@ func TestWidgetBench(t *testing.T) {
 	ratio := (median(times[2]) - floor) / (median(times[1]) - floor)
 	fmt.Fprintf(&out, "  ratio (consentd above the floor) / (vanilla-cookieconsent above the floor) = %.2f (goal ≤ 0.5)\n", ratio)
 	fmt.Print(out.String())
+
+	// $CONSENTD_BENCH_SHOTS: a screenshot of each widget on the page, on a
+	// desktop and a phone, to compare their looks.
+	if dir := os.Getenv("CONSENTD_BENCH_SHOTS"); dir != "" {
+		for _, w := range widgets {
+			for _, v := range [][2]int64{{1280, 800}, {375, 740}} {
+				ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+				_, err := chromedp.Run(ctx, chromedp.EmulateViewport(v[0], v[1]))
+				if err == nil {
+					_, err = chromedp.Run(ctx, chromedp.Navigate(pages.URL+w.page))
+				}
+				if err == nil {
+					_, err = chromedp.Run(ctx, chromedp.Poll[bool](`!!window.__t1`))
+				}
+				time.Sleep(time.Second) // past the fade-ins
+				var png []byte
+				if err == nil {
+					png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				}
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := filepath.Join(dir, fmt.Sprintf("%s-%d.png", strings.TrimSuffix(strings.TrimPrefix(w.page, "/"), ".html"), v[0]))
+				if err := os.WriteFile(name, png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 }
