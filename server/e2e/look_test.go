@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -95,6 +96,21 @@ func wdgTestMobile(t *testing.T, env *servertest.Env) {
 			return f <= b ? 'ok' : 'footer ends at ' + f + ', the banner starts at ' + b })()`)
 		if got != "ok" {
 			t.Errorf("%dx%d, scrolled to the end: %s", v.w, v.h, got)
+		}
+	}
+
+	// Tab through the page on a phone: each control of the page that gets
+	// the focus is scrolled clear of the banner (WCAG 2.4.11).
+	wdgLoad(t, ctx, env, 375, 740)
+	eval[any](t, ctx, `document.querySelector('main').insertAdjacentHTML('beforeend', '<p><a href="#a">a</a> <a href="#b">b</a></p><p style="height:900px"></p><p><a href="#c">c</a></p>')`)
+	for range 12 {
+		run(t, ctx, chromedp.KeyEvent(kb.Tab))
+		js := `(() => { const a = document.activeElement; if (!a || a === document.body || a.id === 'consentd') return 'ok';
+			const r = a.getBoundingClientRect(), b = ` + jsBanner + `.getBoundingClientRect();
+			return r.bottom <= b.top + .5 ? 'ok' : (a.id || a.textContent.slice(0, 20)) + ' at ' + r.top + '..' + r.bottom + ', the banner from ' + b.top })()`
+		// The widget scrolls in the next frame.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js+` === 'ok'`, chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+			t.Errorf("Tab on a phone: %s", eval[string](t, ctx, js))
 		}
 	}
 

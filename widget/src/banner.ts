@@ -10,20 +10,29 @@ export type Action = "accept-all" | "reject-all" | "notice" | "settings";
 
 let section: HTMLElement | null = null;
 let link: HTMLElement | null = null;
-/** Keeps the page's end clear of a banner at the bottom (see spacer()). */
+/** Keeps the page's end clear of a banner at the bottom (see room()). */
 let spacer: HTMLElement | null = null;
 /** Where the focus was before it entered the banner (or show() moved it). */
 let back: Element | null = null;
+/** The page's focusin listener of the banner (see openBanner()). */
+let clear: ((e: FocusEvent) => void) | null = null;
 
 /**
- * Keeps room at the end of <body> as high as a banner at the bottom, so
- * the page's last content can be scrolled above it. It is added after
- * everything else, so nothing of the page moves.
+ * Keeps room for a banner h px high at the bottom (bottom) or the top of
+ * the screen, or none (h = 0): a <consentd-spacer> that high after the
+ * end of <body>, so the page's last content can be scrolled above a
+ * banner at the bottom, and the page's scroll padding, so a control of
+ * the page that gets the keyboard focus is scrolled clear of the banner
+ * (WCAG 2.4.11). Nothing of the page moves: the spacer comes after
+ * everything else, and scroll padding does not change the layout.
  */
-function room(h: number): void {
+function room(h: number, bottom?: boolean): void {
+  const st = document.documentElement.style;
+  st.scrollPaddingBottom = bottom && h ? h + "px" : "";
+  st.scrollPaddingTop = !bottom && h ? h + "px" : "";
   if (!spacer) spacer = document.createElement("consentd-spacer");
   spacer.style.cssText = "display:block;height:" + h + "px";
-  if (h && !spacer.isConnected) document.body && document.body.append(spacer);
+  if (h && bottom && !spacer.isConnected) document.body && document.body.append(spacer);
   if (!h) spacer.remove();
 }
 
@@ -86,16 +95,31 @@ export function openBanner(t: Strings, lang: string, onAction: (a: Action) => vo
       back = ours(f) ? back : f;
       first.focus();
     }
-    if (pos.startsWith("bottom")) {
-      // After layout and before paint: the room the banner needs, and
-      // "Show more" only where the text is cut.
-      new ResizeObserver(() => {
-        if (section != s) return;
-        room(s.offsetHeight + (innerHeight - s.getBoundingClientRect().bottom));
-        more.hidden = !text.classList.contains("open") && text.scrollHeight <= text.clientHeight;
-      }).observe(s);
-    }
+    // After layout and before paint: the room the banner needs (not for
+    // a box in the centre), and "Show more" only where the text is cut.
+    new ResizeObserver(() => {
+      if (section != s) return;
+      const r = s.getBoundingClientRect();
+      const bottom = r.bottom > innerHeight - 40;
+      if (bottom || r.top < 40) room(bottom ? innerHeight - r.top : r.bottom, bottom);
+      more.hidden = !text.classList.contains("open") && text.scrollHeight <= text.clientHeight;
+    }).observe(s);
   });
+  // A control of the page that takes the focus (Tab) is scrolled clear of
+  // the banner at the bottom or the top, where the browser would leave it
+  // behind it (WCAG 2.4.11).
+  // After the browser's own scrolling to it, before the paint.
+  clear = (e) => {
+    const t = e.target;
+    if (ours(t) || !(t instanceof Element)) return;
+    requestAnimationFrame(() => {
+      const r = t.getBoundingClientRect();
+      const b = s.getBoundingClientRect();
+      if (b.bottom > innerHeight - 40 && r.bottom > b.top) scrollBy(0, r.bottom - b.top + 8);
+      else if (b.top < 40 && r.top < b.bottom) scrollBy(0, r.top - b.bottom - 8);
+    });
+  };
+  document.addEventListener("focusin", clear);
 }
 
 /**
@@ -111,6 +135,7 @@ export function closeBanner(): boolean {
     const lost = !f || f == document.body || section.contains(f);
     section.remove();
     room(0);
+    document.removeEventListener("focusin", clear!);
     if (lost && back && back.isConnected) (back as HTMLElement).focus({ preventScroll: true });
   }
   section = back = null;
