@@ -86,7 +86,7 @@ func TestScreenshots(t *testing.T) {
 		shot("banner-focus" + s)
 		// The text opened (small screens cut it to two lines).
 		if eval[bool](t, ctx, `!`+jsBanner+`.querySelector('.more').hidden && getComputedStyle(`+jsBanner+`.querySelector('.more')).display !== 'none'`) {
-			eval[any](t, ctx, jsBanner+`.querySelector('.more').click()`)
+			eval[any](t, ctx, jsBanner+`.querySelector('.more').click(); `+jsRoot+`.activeElement?.blur()`)
 			shot("banner-more" + s)
 		}
 		eval[any](t, ctx, `consentd.showSettings()`)
