@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -186,8 +187,29 @@ func wdgTestFocus(t *testing.T, env *servertest.Env) {
 // text; the dialogs close with an icon button that has a name (found
 // item 3).
 func wdgTestControls(t *testing.T, env *servertest.Env) {
+	// The settings' script is not loaded with the banner, but when the
+	// pointer first comes over it.
 	ctx := wdgTab(t, nil)
 	wdgLoad(t, ctx, env, 1280, 800)
+	const jsPrefsScript = `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/w/_prefs.js')).length`
+	time.Sleep(200 * time.Millisecond)
+	if n := eval[int](t, ctx, jsPrefsScript); n != 0 {
+		t.Errorf("the settings script was loaded %d times before anyone touched the banner", n)
+	}
+	r := buttonRect(t, ctx, "reject-all")
+	run(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, r.X+r.W/2, r.Y+r.H/2))
+	poll(t, ctx, `typeof window.__consentdPrefs === 'function' && `+jsPrefsScript+` === 1`)
+
+	// A settings script that fails to load: nothing opens, the next try loads it.
+	ctx = wdgTab(t, nil)
+	wdgLoad(t, ctx, env, 1280, 800)
+	eval[any](t, ctx, `window.__append = document.head.append; window.__warned = 0; const w = console.warn; console.warn = (...a) => (window.__warned++, w(...a));
+		document.head.append = function (s) { s.src = '/no-such-script.js'; window.__append.call(this, s) }; consentd.showSettings()`)
+	poll(t, ctx, `window.__warned > 0`)
+	if got := eval[string](t, ctx, `String(!!`+jsPrefs+`) + '|' + document.querySelectorAll('script[src$="/no-such-script.js"]').length`); got != "false|0" {
+		t.Errorf("after a failed settings script: dialog|scripts left = %q, want false|0", got)
+	}
+	eval[any](t, ctx, `document.head.append = window.__append`)
 	eval[any](t, ctx, `consentd.showSettings()`)
 	poll(t, ctx, jsPrefsOpen)
 	got := eval[[]string](t, ctx, `[...`+jsPrefs+`.querySelectorAll('[role=switch]')].map(i => { const s = getComputedStyle(i), d = `+jsRoot+`.getElementById(i.getAttribute('aria-describedby'));
