@@ -45,8 +45,9 @@ export function make<K extends keyof HTMLElementTagNameMap>(
   props?: Partial<HTMLElementTagNameMap[K]> | null,
   ...kids: (Node | string)[]
 ): HTMLElementTagNameMap[K] {
-  const el = Object.assign(document.createElement(tag), props);
-  el.append(...kids);
+  const el = document.createElement(tag);
+  for (const k in props) (el as unknown as Record<string, unknown>)[k] = props[k as keyof typeof props];
+  for (const k of kids) el.append(k);
   return el;
 }
 
