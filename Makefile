@@ -80,11 +80,13 @@ $(VCC_TGZ):
 
 ## make bench-widget: time from the script tag to the banner in headless Chromium: a null widget, vanilla-cookieconsent and consentd, 21 loads each (BENCH_LOADS=n), medians and the ratio; see docs/performance.md. Not part of make test.
 BENCH_LOADS ?= 21
-bench-widget: deps-test vcc
+bench-widget: deps-run vcc
+	$(call need,chromium,chromium)
 	CONSENTD_BENCH_LOADS=$(BENCH_LOADS) $(GO) test -tags widgetbench -run '^TestWidgetBench$$' -count=1 -v -timeout 20m ./server/e2e | grep -v '^=== RUN\|^--- PASS\|^PASS'
 
 ## make screenshots: every state of the widget (layouts, phone, desktop, light, dark, settings, notice) into docs/img/widget, for docs/widget.md
-screenshots: deps-test axe
+screenshots: deps-run
+	$(call need,chromium,chromium)
 	CONSENTD_SCREENSHOTS=$(CURDIR)/docs/img/widget $(GO) test -run '^TestScreenshots$$' -count=1 ./server/e2e
 
 ## make test: formatting, vet, and every test (real redis-server, headless Chromium, LibreOffice Calc) with the race detector
