@@ -82,7 +82,7 @@ $(VCC_TGZ):
 BENCH_LOADS ?= 21
 bench-widget: deps-run vcc
 	$(call need,chromium,chromium)
-	CONSENTD_BENCH_LOADS=$(BENCH_LOADS) $(GO) test -tags widgetbench -run '^TestWidgetBench$$' -count=1 -v -timeout 20m ./server/e2e | grep -v '^=== RUN\|^--- PASS\|^PASS'
+	CONSENTD_BENCH_LOADS=$(BENCH_LOADS) $(GO) test -tags widgetbench -run '^TestWidgetBench$$' -count=1 -v -timeout 20m ./server/e2e
 
 ## make screenshots: every state of the widget (layouts, phone, desktop, light, dark, settings, notice) into docs/img/widget, for docs/widget.md
 screenshots: deps-run
