@@ -7,7 +7,7 @@ APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # need(command, package): install the package when the command is missing.
 need = @command -v $(1) >/dev/null 2>&1 || { echo "make: installing $(2)"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(2); }
 
-.PHONY: all build run test test-short bench fuzz typecheck vet fmt deps-run deps-test deps-bench axe docker-check clean
+.PHONY: all build run test test-short bench bench-widget screenshots fuzz typecheck vet fmt deps-run deps-test deps-bench axe vcc docker-check clean
 
 all: build
 
@@ -53,6 +53,41 @@ $(AXE_TGZ):
 	@echo "$$(echo '$(AXE_SHA512)' | base64 -d | od -An -v -tx1 | tr -d ' \n')  $@.tmp" | sha512sum -c --quiet - \
 	  || { echo "make: $@: sha512 does not match the registry's dist.integrity"; rm -f $@.tmp; exit 1; }
 	mv $@.tmp $@
+
+# vanilla-cookieconsent, the baseline of make bench-widget (never shipped,
+# never copied): the npm package's tarball at a pinned version, checked
+# against the registry's dist.integrity (sha512, base64), like axe-core.
+VCC_VERSION := 3.1.0
+VCC_SHA512  := /McNRtm/3IXzb9dhqMIcbquoU45SzbN2VB+To4jxEPqMmp7uVniP6BhGLjU8MC7ZCDsNQVOp27fhQTM/ruIXAA==
+VCC_DIR     := .cache/vanilla-cookieconsent
+VCC_TGZ     := $(VCC_DIR)/vanilla-cookieconsent-$(VCC_VERSION).tgz
+
+## make vcc: download vanilla-cookieconsent to .cache/vanilla-cookieconsent (for make bench-widget)
+vcc: $(VCC_DIR)/VERSION
+
+$(VCC_DIR)/VERSION: $(VCC_TGZ)
+	tar -xzf $< -O package/dist/cookieconsent.umd.js > $(VCC_DIR)/cookieconsent.umd.js
+	tar -xzf $< -O package/dist/cookieconsent.css > $(VCC_DIR)/cookieconsent.css
+	echo $(VCC_VERSION) > $@
+
+$(VCC_TGZ):
+	$(call need,curl,curl ca-certificates)
+	@mkdir -p $(VCC_DIR)
+	curl -fsSL --retry 3 -o $@.tmp https://registry.npmjs.org/vanilla-cookieconsent/-/vanilla-cookieconsent-$(VCC_VERSION).tgz
+	@echo "$$(echo '$(VCC_SHA512)' | base64 -d | od -An -v -tx1 | tr -d ' \n')  $@.tmp" | sha512sum -c --quiet - \
+	  || { echo "make: $@: sha512 does not match the registry's dist.integrity"; rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+## make bench-widget: time from the script tag to the banner in headless Chromium: a null widget, vanilla-cookieconsent and consentd, 21 loads each (BENCH_LOADS=n), medians and the ratio; see docs/performance.md. Not part of make test.
+BENCH_LOADS ?= 21
+bench-widget: deps-run vcc
+	$(call need,chromium,chromium)
+	CONSENTD_BENCH_LOADS=$(BENCH_LOADS) $(GO) test -tags widgetbench -run '^TestWidgetBench$$' -count=1 -v -timeout 20m ./server/e2e
+
+## make screenshots: every state of the widget (layouts, phone, desktop, light, dark, settings, notice) into docs/img/widget, for docs/widget.md
+screenshots: deps-run
+	$(call need,chromium,chromium)
+	CONSENTD_SCREENSHOTS=$(CURDIR)/docs/img/widget $(GO) test -run '^TestScreenshots$$' -count=1 ./server/e2e
 
 ## make test: formatting, vet, and every test (real redis-server, headless Chromium, LibreOffice Calc) with the race detector
 test: deps-test axe

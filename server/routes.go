@@ -35,7 +35,8 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", adaptor.HTTPHandler(s.metrics.Handler()))
-	app.Get("/w/_notice.js", s.widgetNoticeView) // before /w/:file; "_" is in no site id
+	app.Get("/w/_notice.js", s.widgetView(s.noticeView)) // before /w/:file; "_" is in no site id
+	app.Get("/w/_prefs.js", s.widgetView(s.prefsView))
 	app.Get("/w/:file", s.widgetJS)
 	app.Get("/n/:site.json", s.noticeJSON)
 	app.Get("/n/:site", s.noticePage)

@@ -107,8 +107,10 @@ type Server struct {
 	openapi  *asset.Asset
 	// noticeView is the notice view script (widget.NoticeView).
 	noticeView *asset.Asset
-	app        *fiber.App
-	catalog    atomic.Pointer[catalog]
+	// prefsView is the settings script (widget.PrefsView).
+	prefsView *asset.Asset
+	app       *fiber.App
+	catalog   atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	assets     *asset.Compressor
@@ -205,6 +207,12 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.noticeView, err = s.asset("text/javascript; charset=utf-8", view); err != nil {
+		return nil, err
+	}
+	if view, err = widget.PrefsView(); err != nil {
+		return nil, err
+	}
+	if s.prefsView, err = asset.New("text/javascript; charset=utf-8", view); err != nil {
 		return nil, err
 	}
 	if err := s.load(); err != nil {

@@ -66,13 +66,15 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 	return b.Serve(c, cacheShort)
 }
 
-// widgetNoticeView serves /w/_notice.js, the notice view script, which
-// the widget loads on host pages of any origin when the visitor first
-// opens the privacy notice.
-func (s *Server) widgetNoticeView(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	return s.noticeView.Serve(c, cacheShort)
+// widgetView serves a part of the widget that it loads on host pages of
+// any origin when first needed: /w/_notice.js, the notice view, and
+// /w/_prefs.js, the settings.
+func (s *Server) widgetView(a *asset.Asset) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+		c.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		return a.Serve(c, cacheShort)
+	}
 }
 
 func missingWidget(c *fiber.Ctx, id string) error {

@@ -118,6 +118,18 @@ func NoticeView() ([]byte, error) {
 	return js, err
 }
 
+// PrefsView builds the settings (src/prefsview.ts): the modal dialog with
+// a switch per category, with its styles (src/prefs.css, src/dialog.css).
+// It is the same for every site (the widget hands it the site's
+// configuration); the server serves it at /w/_prefs.js and the widget
+// loads it when the visitor first touches the banner or opens the
+// settings, so the bundle of every page view does not carry it. It sets
+// window.__consentdPrefs (see prefsview.ts).
+func PrefsView() ([]byte, error) {
+	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", "{}", ""))
+	return js, err
+}
+
 // pruneSite returns the site JSON without the fields of the public site
 // config (site.PublicSite) that the widget does not use, so the bundle
 // is smaller: the site's name and policy version, the services' URLs and

@@ -188,8 +188,47 @@ func TestNoticeView(t *testing.T) {
 	}
 	gz := gzipSize(t, view)
 	t.Logf("notice view: %d bytes raw, %d bytes gzip", len(view), gz)
-	if gz > 2<<10 {
-		t.Errorf("notice view: %d bytes gzip, want at most 2 KiB", gz)
+	// Fetched only when a visitor opens the notice, never with a page
+	// view: its budget is 2.5 KiB (the dialog frame and the stacked
+	// tables of narrow screens, issue 17 and 19).
+	if gz > 2560 {
+		t.Errorf("notice view: %d bytes gzip, want at most 2.5 KiB", gz)
+	}
+}
+
+// TestPrefsView: the settings script sets window.__consentdPrefs, carries
+// the switches' and the dialogs' styles and no site's data nor texts (the
+// widget hands them over), and stays small. The widget bundle does not
+// carry the settings.
+func TestPrefsView(t *testing.T) {
+	view, err := PrefsView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(view)
+	for _, want := range []string{"__consentdPrefs", "[role=switch]", "consentd-prefs", "aria-describedby", "::backdrop"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("settings script lacks %q", want)
+		}
+	}
+	for _, not := range []string{"#consentd-banner", "Hyväksy kaikki", "Accept all", "__consentdGeo", "/v1/consent"} {
+		if strings.Contains(js, not) {
+			t.Errorf("settings script carries %q", not)
+		}
+	}
+	gz := gzipSize(t, view)
+	t.Logf("settings script: %d bytes raw, %d bytes gzip", len(view), gz)
+	if gz > 3<<10 {
+		t.Errorf("settings script: %d bytes gzip, want at most 3 KiB", gz)
+	}
+	bundle, err := Build(minimalSite(t, "en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, not := range []string{"[role=switch]", "::backdrop", "consentd-prefs\""} {
+		if strings.Contains(string(bundle), not) {
+			t.Errorf("the widget bundle carries %q of the settings", not)
+		}
 	}
 }
 

@@ -12,14 +12,16 @@ import (
 
 // Banner layouts and positions.
 const (
-	LayoutBar = "bar"
-	LayoutBox = "box"
+	LayoutBar   = "bar"
+	LayoutBox   = "box"
+	LayoutCloud = "cloud"
 )
 
 // positions are the positions each layout allows; the first is the default.
 var positions = map[string][]string{
-	LayoutBar: {"bottom", "top"},
-	LayoutBox: {"bottom-right", "bottom-left", "center"},
+	LayoutBar:   {"bottom", "top"},
+	LayoutBox:   {"bottom-right", "bottom-left", "center"},
+	LayoutCloud: {"bottom", "top"},
 }
 
 // ThemeKeys are the theme settings a site may give, and what each value
@@ -62,7 +64,7 @@ func (b *Banner) applyDefaults() {
 func (v *validator) banner(b Banner) {
 	allowed, ok := positions[b.Layout]
 	if !ok {
-		v.Add("banner.layout", "%q is not a layout: expected bar or box", b.Layout)
+		v.Add("banner.layout", "%q is not a layout: expected bar, box or cloud", b.Layout)
 	} else if !slices.Contains(allowed, b.Position) {
 		v.Add("banner.position", "%q is not a position of the %s layout: expected one of %s", b.Position, b.Layout, strings.Join(allowed, ", "))
 	}

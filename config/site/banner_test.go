@@ -13,7 +13,7 @@ func TestBannerAndConsentModeValidation(t *testing.T) {
 		{"box centre", "banner: {layout: box, position: center}", ""},
 		{"theme", "banner: {theme: {accent: '#1a4d2e', accentText: '#fff', radius: 4px, font: 'Inter, sans-serif'}, dark: {accent: '#9fd8b0', accentText: '#000'}}", ""},
 		{"consent mode", "consentMode: {ad_storage: [analytics], analytics_storage: [analytics], ad_user_data: [analytics], ad_personalization: [analytics], waitForUpdate: 800}", ""},
-		{"bad layout", "banner: {layout: popup}", `banner.layout: "popup" is not a layout: expected bar or box`},
+		{"bad layout", "banner: {layout: popup}", `banner.layout: "popup" is not a layout: expected bar, box or cloud`},
 		{"position of another layout", "banner: {layout: bar, position: center}", `banner.position: "center" is not a position of the bar layout: expected one of bottom, top`},
 		{"unknown theme key", "banner: {theme: {shadow: none}}", `banner.theme.shadow: unknown theme setting: expected one of accent, accentText, background, border, font, radius, text`},
 		{"CSS injection in a colour", "banner: {theme: {accent: 'red;}:host{display:none'}}", `banner.theme.accent: "red;}:host{display:none" is not a valid value: expected a hex colour`},

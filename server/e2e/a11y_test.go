@@ -49,6 +49,10 @@ func a11yCheck(t *testing.T, ctx context.Context, axe, what, selector string) {
 		// CDP's evaluate is not subject to the page's CSP.
 		run(t, ctx, chromedp.Evaluate[bool](axe+"\n;true"))
 	}
+	if selector == "#consentd" {
+		// Not while a dialog or the banner fades in: contrast is checked on what stays.
+		poll(t, ctx, jsRoot+`.getAnimations().length === 0`)
+	}
 	type result struct {
 		Violations []a11yViolation
 		Shadow     int // nodes checked inside the shadow root
@@ -105,6 +109,9 @@ func a11yTest(t *testing.T, env *blkEnv) {
 	poll(t, ctx, `matchMedia('(prefers-color-scheme: dark)').matches`)
 	a11yCheck(t, ctx, axe, "settings, dark", "#consentd")
 	a11yScheme(t, ctx, "light")
+
+	// On a small phone, a phone and a desktop, light and dark.
+	a11yWidgetScreens(t, env.URL+"/", axe)
 }
 
 // a11yHostilePage has CSS that would hide or flatten anything of a widget

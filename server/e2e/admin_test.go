@@ -152,6 +152,17 @@ func TestDashboard(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dashArtifacts(t), "dashboard-lookup.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// On a phone nothing scrolls sideways (the consent ID field is 38
+	// characters wide).
+	run(t, ctx, chromedp.EmulateViewport(375, 740))
+	if w := run(t, ctx, chromedp.Evaluate[string](`(() => { const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + .5 && !e.closest('.scroll'));
+		return document.documentElement.scrollWidth + ' ' + wide.map(e => e.id || e.tagName).join(',') })()`)); w != "375 " {
+		t.Errorf("admin page at 375px: scroll width and what sticks out: %s", w)
+	}
+	shot = run(t, ctx, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dashArtifacts(t), "dashboard-375.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// No request left this origin, and the CSP let everything run.
 	if n := run(t, ctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length`)); n != 0 {
 		t.Errorf("%d requests to other origins", n)

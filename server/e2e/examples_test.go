@@ -148,7 +148,7 @@ func exInfoBanner(t *testing.T, env *exEnv) {
 	ctx := tab(t)
 	run(t, ctx, chromedp.Navigate(env.Page+"/association/fi.html"))
 	poll(t, ctx, jsBannerSettled)
-	got := eval[string](t, ctx, `[...`+jsBanner+`.querySelectorAll('button')].map(b => b.dataset.action + '=' + b.textContent).join('|') + '|' + `+jsBanner+`.querySelector('p').textContent`)
+	got := eval[string](t, ctx, `[...`+jsBanner+`.querySelectorAll('button[data-action]')].map(b => b.dataset.action + '=' + b.textContent).join('|') + '|' + `+jsBanner+`.querySelector('p').textContent`)
 	want := "notice=Tietosuojaseloste|accept-all=OK|Käytämme vain välttämättömiä evästeitä, joita sivusto tarvitsee toimiakseen. Ne eivät vaadi suostumustasi."
 	if got != want {
 		t.Errorf("banner\n got %s\nwant %s", got, want)

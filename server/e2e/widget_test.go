@@ -43,6 +43,9 @@ func TestWidget(t *testing.T) {
 	}{
 
 		{"keyboard", wdgTestKeyboard},
+		{"focus", wdgTestFocus},
+		{"controls", wdgTestControls},
+		{"mobile", wdgTestMobile},
 		{"api", wdgTestAPI},
 		{"regions", wdgTestRegions},
 		{"layouts", wdgTestLayouts}, // last: it changes the site file
@@ -413,7 +416,7 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
 
 	// The demo site: a bar at the bottom, in the default colours.
 	load()
-	if c := eval[string](t, ctx, jsBanner+`.className`); c != "l-bar p-bottom" {
+	if c := eval[string](t, ctx, jsBanner+`.className`); c != "cd l-bar p-bottom" {
 		t.Errorf("banner classes %q", c)
 	}
 	where("bar, bottom", `r.left === 0 && r.right === W && r.bottom === H`)
@@ -425,11 +428,13 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
 	load()
 	for _, p := range []struct{ cls, cond string }{
 		{"l-bar p-top", `r.left === 0 && r.right === W && r.top === 0`},
-		{"l-box p-bottom-right", `r.right === W - 15 && r.bottom === H - 15 && r.width === 390`},
-		{"l-box p-bottom-left", `r.left === 15 && r.bottom === H - 15 && r.width === 390`},
-		{"l-box p-center", `Math.abs(r.left + r.right - W) < 2 && Math.abs(r.top + r.bottom - H) < 2 && r.width === 390`},
+		{"l-box p-bottom-right", `r.right === W - 16 && r.bottom === H - 16 && r.width === 400`},
+		{"l-box p-bottom-left", `r.left === 16 && r.bottom === H - 16 && r.width === 400`},
+		{"l-box p-center", `Math.abs(r.left + r.right - W) < 2 && Math.abs(r.top + r.bottom - H) < 2 && r.width === 400`},
+		{"l-cloud p-bottom", `Math.abs(r.left + r.right - W) < 2 && r.bottom === H - 16 && r.width === 1040`},
+		{"l-cloud p-top", `Math.abs(r.left + r.right - W) < 2 && r.top === 16 && r.width === 1040`},
 	} {
-		eval[any](t, ctx, jsBanner+`.className = '`+p.cls+`'`)
+		eval[any](t, ctx, jsBanner+`.className = 'cd `+p.cls+`'`)
 		where(p.cls, p.cond)
 	}
 
@@ -441,10 +446,10 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
   dark: {accent: "#ffb4a8", accentText: "#000000", background: "#2b2118", text: "#fff4e0"}
 `)
 	load()
-	if c := eval[string](t, ctx, jsBanner+`.className`); c != "l-box p-bottom-left" {
+	if c := eval[string](t, ctx, jsBanner+`.className`); c != "cd l-box p-bottom-left" {
 		t.Errorf("banner classes %q", c)
 	}
-	where("box, bottom-left", `r.left === 15 && r.bottom === H - 15`)
+	where("box, bottom-left", `r.left === 16 && r.bottom === H - 16`)
 	wdgLook(t, ctx, "box", "rgb(139, 0, 0) rgb(255, 255, 255) 0px", "rgb(255, 180, 168) rgb(0, 0, 0) 0px")
 
 	// serviceToggles: a switch per service, folded into its category.
@@ -491,14 +496,21 @@ func wdgLook(t *testing.T, ctx context.Context, name, light, dark string) {
 	wdgScheme(t, ctx, "light")
 }
 
-// wdgNoShift: the page is laid out the same with and without the widget.
+// wdgNoShift: nothing of the page moves when the widget comes: every
+// element of the page has the same place with the widget and without it,
+// and the browser saw no layout shift while the page loaded. (The widget
+// adds room after the page's end, for the banner at the bottom.)
 func wdgNoShift(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	layout := `[document.documentElement.scrollHeight, document.documentElement.scrollWidth, getComputedStyle(document.body).margin, getComputedStyle(document.body).padding].join(' ')`
+	layout := `[...document.body.querySelectorAll('*')].filter(e => !e.closest('#consentd, consentd-spacer'))
+		.map(e => { const r = e.getBoundingClientRect(); return [e.tagName, r.x, r.y + scrollY, r.width, r.height].join(' ') }).join('\n') + ' ' + getComputedStyle(document.body).margin + ' ' + getComputedStyle(document.body).padding`
+	if shift := run(t, ctx, chromedp.Evaluate[float64](`new Promise(ok => new PerformanceObserver(l => ok(l.getEntries().reduce((s, e) => s + e.value, 0))).observe({type: 'layout-shift', buffered: true}) || setTimeout(() => ok(0), 300))`, chromedp.EvalAwaitPromise)); shift != 0 {
+		t.Errorf("%s: layout shift %v while the page loaded", name, shift)
+	}
 	with := eval[string](t, ctx, layout)
-	without := eval[string](t, ctx, `document.getElementById('consentd').remove(), `+layout)
+	without := eval[string](t, ctx, `document.getElementById('consentd').remove(), document.querySelector('consentd-spacer')?.remove(), `+layout)
 	if with != without {
-		t.Errorf("%s: page with the widget %s, without %s", name, with, without)
+		t.Errorf("%s: the page moved: with the widget\n%s\nwithout\n%s", name, with, without)
 	}
 }
 

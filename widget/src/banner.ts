@@ -3,56 +3,148 @@
 import site from "consentd:site";
 import type { Strings } from "./i18n";
 import type { Site } from "./types";
-import { button, make, shadow } from "./dom";
+import { button, focused, make, ours, shadow } from "./dom";
 
 /** The value of a button's data-action attribute. */
 export type Action = "accept-all" | "reject-all" | "notice" | "settings";
 
 let section: HTMLElement | null = null;
 let link: HTMLElement | null = null;
+/** Keeps the page's end clear of a banner at the bottom (see room()). */
+let spacer: HTMLElement | null = null;
+/** Where the focus was before it entered the banner (or show() moved it). */
+let back: Element | null = null;
+/** The page's focusin listener of the banner (see openBanner()). */
+let clear: ((e: FocusEvent) => void) | null = null;
 
 /**
- * Shows the banner unless it is already shown. It is added to the page
- * after DOMContentLoaded when there is no body yet. With focus, the first
+ * Keeps room for a banner h px high at the bottom (bottom) or the top of
+ * the screen, or none (h = 0): a <consentd-spacer> that high after the
+ * end of <body>, so the page's last content can be scrolled above a
+ * banner at the bottom, and the page's scroll padding, so a control of
+ * the page that gets the keyboard focus is scrolled clear of the banner
+ * (WCAG 2.4.11). Nothing of the page moves: the spacer comes after
+ * everything else, and scroll padding does not change the layout.
+ */
+function room(h: number, bottom?: boolean): void {
+  const st = document.documentElement.style;
+  st.scrollPaddingBottom = bottom && h ? h + "px" : "";
+  st.scrollPaddingTop = !bottom && h ? h + "px" : "";
+  if (!spacer) spacer = document.createElement("consentd-spacer");
+  spacer.style.cssText = "display:block;height:" + h + "px";
+  if (h && bottom && !spacer.isConnected) document.body && document.body.append(spacer);
+  if (!h) spacer.remove();
+}
+
+/**
+ * Shows the banner unless it is already shown. With focus, the first
  * button takes the keyboard focus (for show() calls made by the visitor,
  * such as a "cookie settings" link). Layout and position come from the
  * site's banner config, as the classes l-<layout> and p-<position>.
+ * onTouch is called when the pointer or the focus first comes to it.
  */
-export function openBanner(t: Strings, lang: string, onAction: (a: Action) => void, focus?: boolean): void {
+export function openBanner(t: Strings, lang: string, onAction: (a: Action) => void, focus?: boolean, onTouch?: () => void): void {
   if (section) return;
   const b: Partial<Site["banner"]> = site.banner || {};
-  const add = (action: Action, label: string, cls: string) => button(label, cls, () => onAction(action), action);
-  // Both choices get the same class: equal prominence. Settings is an
-  // outlined button after them; the notice is a link-styled control on
-  // its own line above them. A site with only required categories has
-  // nothing to choose: an information notice with OK (which records the
-  // required categories, as "accept all" of them).
+  const pos = b.position || "bottom";
+  const add = (action: Action, label: string, cls = "btn") => button(label, cls, () => onAction(action), action);
+  // The three choices look the same and are as wide: equal prominence. A
+  // site with only required categories has nothing to choose: an
+  // information notice with OK (which records the required categories,
+  // as "accept all" of them).
   const info = site.categories.every((c) => c.required);
-  const first = add("accept-all", info ? t.ok : t.acceptAll, "btn");
+  const first = add("accept-all", info ? t.ok : t.acceptAll);
+  const text = make("p", { id: "consentd-text" }, info ? t.infoText : t.text);
+  // On a small screen the text is cut to two lines until "Show more".
+  const more = button(t.more, "link more", () => {
+    more.textContent = text.classList.toggle("open") ? t.less : t.more;
+    more.setAttribute("aria-expanded", "" + text.classList.contains("open"));
+  });
+  more.setAttribute("aria-expanded", "false");
+  more.setAttribute("aria-controls", "consentd-text");
   const s = (section = make(
     "section",
-    { id: "consentd-banner", className: "l-" + (b.layout || "bar") + " p-" + (b.position || "bottom"), lang },
-    make("h2", { id: "consentd-title" }, t.title),
-    make("p", null, info ? t.infoText : t.text),
-    make("p", null, add("notice", t.notice, "link")),
-    info
-      ? make("div", { className: "actions" }, first)
-      : make("div", { className: "actions" }, first, add("reject-all", t.rejectAll, "btn"), add("settings", t.settings, "btn sec")),
+    {
+      id: "consentd-banner",
+      className: "cd l-" + (b.layout || "bar") + " p-" + pos,
+      lang,
+      onpointerenter: onTouch,
+    },
+    make(
+      "div",
+      { className: "in" },
+      make("div", { className: "txt" },
+        make("h2", { id: "consentd-title" }, t.title),
+        text,
+        make("div", { className: "links" }, add("notice", t.notice, "link"), more),
+      ),
+      info
+        ? make("div", { className: "actions" }, first)
+        : make("div", { className: "actions" }, first, add("reject-all", t.rejectAll), add("settings", t.manage)),
+    ),
   ));
+  // When the focus comes in from the page, remember where it was: a
+  // decision brings it back there.
+  s.addEventListener("focusin", (e) => {
+    if (onTouch) onTouch();
+    if (!ours(e.relatedTarget)) back = e.relatedTarget as Element | null;
+  });
+  // A landmark (not modal: no trap), named by its title and described
+  // by its text, first in the tab order.
   s.setAttribute("role", "region");
   s.setAttribute("aria-labelledby", "consentd-title");
+  s.setAttribute("aria-describedby", "consentd-text");
   shadow((root) => {
-    if (section != s) return; // closed before the body existed
     root.append(s);
-    if (focus) first.focus();
+    if (focus) {
+      const f = focused();
+      back = ours(f) ? back : f;
+      first.focus();
+    }
+    // After layout and before paint: the room the banner needs (not for
+    // a box in the centre), and "Show more" only where the text is cut.
+    new ResizeObserver(() => {
+      if (section != s) return;
+      const r = s.getBoundingClientRect();
+      const bottom = r.bottom > innerHeight - 40;
+      if (bottom || r.top < 40) room(bottom ? innerHeight - r.top : r.bottom, bottom);
+      more.hidden = !text.classList.contains("open") && text.scrollHeight <= text.clientHeight;
+    }).observe(s);
   });
+  // A control of the page that takes the focus (Tab) is scrolled clear of
+  // the banner at the bottom or the top, where the browser would leave it
+  // behind it (WCAG 2.4.11).
+  // After the browser's own scrolling to it, before the paint.
+  clear = (e) => {
+    const t = e.target;
+    if (ours(t) || !(t instanceof Element)) return;
+    requestAnimationFrame(() => {
+      const r = t.getBoundingClientRect();
+      const b = s.getBoundingClientRect();
+      if (b.bottom > innerHeight - 40 && r.bottom > b.top) scrollBy(0, r.bottom - b.top + 8);
+      else if (b.top < 40 && r.top < b.bottom) scrollBy(0, r.top - b.bottom - 8);
+    });
+  };
+  document.addEventListener("focusin", clear);
 }
 
-/** Removes the banner if it is shown (an open notice view stays); reports whether it was. */
+/**
+ * Removes the banner if it is shown (an open notice view stays); reports
+ * whether it was. A focus that was in the banner (or fell to the page
+ * when it went) goes back to where it was before it entered the banner;
+ * without such a place the next Tab starts at the top of the page.
+ */
 export function closeBanner(): boolean {
   const shown = !!section;
-  if (section) section.remove();
-  section = null;
+  if (section) {
+    const f = focused();
+    const lost = !f || f == document.body || section.contains(f);
+    section.remove();
+    room(0);
+    document.removeEventListener("focusin", clear!);
+    if (lost && back && back.isConnected) (back as HTMLElement).focus({ preventScroll: true });
+  }
+  section = back = null;
   return shown;
 }
 

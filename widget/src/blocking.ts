@@ -153,16 +153,22 @@ const update = safe((state: State | null) => {
 safe(() => {
   // Not when the widget is on the page twice: the first one does it.
   if (typeof (window as unknown as { consentd?: { get?: unknown } }).consentd?.get == "function") return;
-  const state = currentState(site);
-  // A stored "no" also clears the cookies left from before it (set by scripts
-  // that still ran when the visitor withdrew).
-  if (state) for (const c of site.categories) granted[c.id] = true;
-  update(state);
   document.addEventListener("consentd:change", (e) => update((e as CustomEvent<State>).detail));
-  document.addEventListener("DOMContentLoaded", safe(() => scan(document)));
-  new MutationObserver(
-    safe((records: MutationRecord[]) => {
-      for (const r of records) for (const n of r.addedNodes) if (n.nodeType == 1) scan(n as Element);
+  // The page's marked elements, a task later: the banner comes first.
+  // Nothing runs before that anyway (the marked elements are inert).
+  setTimeout(
+    safe(() => {
+      const state = currentState(site);
+      // A stored "no" also clears the cookies left from before it (set by
+      // scripts that still ran when the visitor withdrew).
+      if (state) for (const c of site.categories) granted[c.id] = true;
+      update(state);
+      document.addEventListener("DOMContentLoaded", safe(() => scan(document)));
+      new MutationObserver(
+        safe((records: MutationRecord[]) => {
+          for (const r of records) for (const n of r.addedNodes) if (n.nodeType == 1) scan(n as Element);
+        }),
+      ).observe(document, { childList: true, subtree: true });
     }),
-  ).observe(document, { childList: true, subtree: true });
+  );
 })();

@@ -3,13 +3,17 @@
 // cannot restyle them. Every text from the config is set as text (a
 // string child, textContent), never as HTML.
 import css from "./style.css";
+import frame from "./dialog.css";
 
 let host: HTMLElement | undefined;
 
 /**
- * Calls ready with the widget's shadow root once its host is in the
- * document: now, or after DOMContentLoaded when there is no body yet. The
- * host is made on first use and put back if the page removed it.
+ * Calls ready with the widget's shadow root, at once. The host is made on
+ * first use and put back if the page removed it. It goes first in <body>,
+ * so the banner comes first in the tab order and to a screen reader; a
+ * script in <head> that runs before <body> exists puts it before <body>
+ * (the parser adds <body> after it), rather than waiting for
+ * DOMContentLoaded.
  */
 export function shadow(ready: (root: ShadowRoot) => void): void {
   if (!host) {
@@ -17,13 +21,20 @@ export function shadow(ready: (root: ShadowRoot) => void): void {
     // The site's theme is in the style sheet (widget.go, themeCSS).
     host.attachShadow({ mode: "open" }).append(make("style", null, css));
   }
-  if (!document.body) {
-    document.addEventListener("DOMContentLoaded", () => shadow(ready));
-    return;
+  if (!host.isConnected) {
+    const b = document.body;
+    b ? b.prepend(host) : document.documentElement.append(host);
   }
-  if (!host.isConnected) document.body.append(host);
   ready(host.shadowRoot!);
 }
+
+/** Reports whether el is the widget's host or inside its shadow root. */
+export const ours = (el: unknown): boolean =>
+  !!host && (el == host || (el instanceof Node && el.getRootNode() == host.shadowRoot));
+
+/** The focused element, inside the widget's shadow root too. */
+export const focused = (): Element | null =>
+  (host && host.shadowRoot!.activeElement) || document.activeElement;
 
 /**
  * Makes an element with properties (id, className, lang, onclick, ...)
@@ -34,8 +45,9 @@ export function make<K extends keyof HTMLElementTagNameMap>(
   props?: Partial<HTMLElementTagNameMap[K]> | null,
   ...kids: (Node | string)[]
 ): HTMLElementTagNameMap[K] {
-  const el = Object.assign(document.createElement(tag), props);
-  el.append(...kids);
+  const el = document.createElement(tag);
+  for (const k in props) (el as unknown as Record<string, unknown>)[k] = props[k as keyof typeof props];
+  for (const k of kids) el.append(k);
   return el;
 }
 
@@ -48,10 +60,10 @@ export function button(label: string, cls: string, onclick: () => void, action?:
 
 /**
  * Makes a modal <dialog> labelled by its title, an <h2 id=id> in a header
- * bar with the controls in bar and a close button. Tab stays inside: it
- * wraps around at both ends, where the browser would move the focus out
- * of the page. showModal() makes the rest of the page inert, Esc closes
- * it and the browser returns the focus on close.
+ * bar with the controls in bar and a close icon button named close. Tab
+ * stays inside: it wraps around at both ends, where the browser would
+ * move the focus out of the page. showModal() makes the rest of the page
+ * inert, Esc closes it and the browser returns the focus on close.
  */
 export function modal(id: string, title: string, lang: string, close: string, ...bar: Node[]) {
   const d = make("dialog", {
@@ -68,6 +80,11 @@ export function modal(id: string, title: string, lang: string, close: string, ..
     },
   });
   d.setAttribute("aria-labelledby", id);
-  d.append(make("div", { className: "bar" }, make("h2", { id }, title), ...bar, button(close, "x", () => d.close())));
+  // The close button is an icon (a cross drawn by CSS) named by its label.
+  const x = button("", "x", () => d.close());
+  x.setAttribute("aria-label", close);
+  x.title = close;
+  // The frame's styles come with the dialog (the banner does not need them).
+  d.append(make("style", null, frame), make("div", { className: "bar" }, make("h2", { id }, title), ...bar, x));
   return d;
 }

@@ -12,7 +12,7 @@ import { sender } from "./api";
 import { closeBanner, corner, openBanner } from "./banner";
 import { make, shadow } from "./dom";
 import type { openNotice } from "./notice";
-import { closePrefs, openPrefs } from "./prefs";
+import type { openPrefs } from "./prefs";
 import { uuid } from "./uuid";
 import { currentState, effective, gpc, region } from "./consent";
 import { safe, warn } from "./safe";
@@ -82,10 +82,8 @@ function init(): void {
     | undefined;
   if (before && typeof (before as { get?: unknown }).get == "function") return; // loaded twice
 
-  // Unsent decisions from earlier pages go first.
   const base = apiBase();
   const api = sender(base);
-  api.flush();
 
   const mode = region().m;
   const gpcOn = gpc();
@@ -109,8 +107,10 @@ function init(): void {
     for (const k in choices) c[k] = choices[k] ? 1 : 0;
     const s = (state = { id: id() || uuid(), v: site.noticeVersions[lang], c, t: Math.floor(Date.now() / 1e3) });
     writeState(s, site);
+    // The settings first: closing them gives the focus back to the
+    // banner's Settings button, and the banner then to the page.
+    if (prefs && prefs.open) prefs.close();
     closeBanner();
-    closePrefs();
     link();
     document.dispatchEvent(new CustomEvent("consentd:change", { detail: copy(s) }));
     api.send({
@@ -136,29 +136,37 @@ function init(): void {
   };
   const reject = (method: Method = "reject_all") => decide(choose(() => 0), method);
 
-  // The notice view is a script of its own (noticeview.ts), loaded on the
-  // first opening, while the banner stays as it is; a failed load is
-  // tried again on the next.
-  let view: Promise<unknown> | 0 = 0;
-  const notice = () =>
-    (view =
-      view ||
+  // The notice view and the settings are scripts of their own
+  // (noticeview.ts, prefsview.ts) on the widget's server, loaded when
+  // first needed (the settings' also when the visitor first touches the
+  // banner), while the banner stays as it is; a failed load is tried
+  // again on the next. Each sets window.__consentd<Name>.
+  const views: Record<string, Promise<unknown> | undefined> = {};
+  const view = <T,>(name: string): T | undefined => (window as unknown as Record<string, T>)["__consentd" + name];
+  const load = (name: string, file: string) =>
+    (views[name] =
+      views[name] ||
       new Promise((ok, fail) => {
-        const s = make("script", { src: base + "/w/_notice.js", onload: ok });
-        s.onerror = () => (s.remove(), fail(base + "/w/_notice.js did not load"));
+        const src = base + "/w/" + file;
+        const s = make("script", { src, onload: ok });
+        s.onerror = () => (s.remove(), fail(src + " did not load"));
         document.head.append(s);
       })).then(
-      () =>
-        shadow((root) =>
-          (window as unknown as { __consentdNotice: typeof openNotice }).__consentdNotice(
-            root, t, base, site.id, lang, site.noticeVersions[lang],
-          ),
-        ),
+      () => view(name),
       (e) => {
-        view = 0;
+        views[name] = undefined;
         warn(e);
       },
     );
+  const notice = () =>
+    load("Notice", "_notice.js").then(
+      (open) =>
+        open &&
+        shadow((root) =>
+          (open as typeof openNotice)(root, t, base, site.id, lang, site.noticeVersions[lang]),
+        ),
+    );
+  let prefs: HTMLDialogElement | undefined;
   // A button of the banner or the settings.
   const act = (a: string, ch?: Choices) =>
     a == "notice" ? notice()
@@ -166,23 +174,31 @@ function init(): void {
     : a == "accept-all" ? accept()
     : a == "reject-all" ? reject()
     : decide(ch!, "custom"); // "save" of the settings
-  const banner = (focus?: boolean) => openBanner(t, lang, act, focus);
-  const settings = (keep?: Choices): void =>
-    openPrefs({
-      t,
-      lang,
-      on: keep || eff(),
-      id: id(),
-      gpc: !!honoured(),
-      act,
-      switchLang(l, ch) {
-        lang = l;
-        t = strings(site, l);
-        if (closeBanner()) banner();
-        link();
-        settings(ch);
-      },
-    });
+  const banner = (focus?: boolean) => openBanner(t, lang, act, focus, () => load("Prefs", "_prefs.js"));
+  // At once when the script is there (a language switch keeps the focus).
+  const settings = (keep?: Choices): void => {
+    const open = (f: typeof openPrefs) =>
+      shadow((root) => {
+        prefs = f(root, {
+          site,
+          t,
+          lang,
+          on: keep || eff(),
+          id: id(),
+          gpc: !!honoured(),
+          act,
+          switchLang(l, ch) {
+            lang = l;
+            t = strings(site, l);
+            if (closeBanner()) banner();
+            link();
+            settings(ch);
+          },
+        });
+      });
+    const f = view<typeof openPrefs>("Prefs");
+    f ? open(f) : load("Prefs", "_prefs.js").then((f) => f && open(f as typeof openPrefs));
+  };
   // The corner link: opt-out → "Do Not Sell or Share" (or that GPC was
   // honoured), opening the settings; notice → the privacy notice.
   const link = () =>
@@ -239,6 +255,10 @@ function init(): void {
   link();
   // Only the opt-in mode asks.
   if (!state && mode == "opt-in") banner();
+  // Unsent decisions of earlier pages, when the browser is idle: the
+  // first localStorage access of a page can block for milliseconds, and
+  // the banner comes first.
+  (window.requestIdleCallback || setTimeout)(api.flush);
 }
 
 safe(init)();

@@ -79,6 +79,9 @@ export function openNotice(root: ShadowRoot, t: Strings, base: string, site: str
         a.target = "_blank";
         a.rel = "noopener";
       }
+      // A table that scrolls sideways (a phone) takes the focus, so the
+      // keyboard can scroll it.
+      for (const w of body.querySelectorAll<HTMLElement>(".cdn-table")) if (w.scrollWidth > w.clientWidth) w.tabIndex = 0;
     },
     () => {
       delete cache[version]; // try again next time

@@ -48,7 +48,7 @@ export interface Site {
   categories: Category[];
   /** The widget's look. */
   banner: {
-    layout: "bar" | "box";
+    layout: "bar" | "box" | "cloud";
     position: string;
     /** A switch per service in the settings too (prefs.ts). */
     serviceToggles?: boolean;

@@ -1,0 +1,268 @@
+//go:build widgetbench
+
+package e2e
+
+// The widget's first-paint benchmark (make bench-widget; docs/performance.md,
+// "Widget: time to the banner"). Built only with the tag widgetbench, so
+// make test does not run it.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/consentd/consentd/server/servertest"
+)
+
+// benchProbe is the first script of every page: it notes the time, then
+// watches the document (and every shadow root made later) and notes the
+// time at which the widget's banner is first in the DOM with a box laid
+// out (found by {{find}}). Reading the box forces style and layout, so
+// the time includes them; not the paint, and not a fade-in or a delay a
+// widget adds before it makes the banner visible (vanilla-cookieconsent
+// shows its box 100 ms after inserting it, for its animation).
+const benchProbe = `<script>
+window.__t0 = performance.now();
+(() => {
+  const find = () => { {{find}} };
+  const opts = {subtree: true, childList: true, attributes: true};
+  const check = () => {
+    if (window.__t1) return;
+    const el = find(), r = el && el.getBoundingClientRect();
+    if (r && r.width > 0 && r.height > 0) { window.__t1 = performance.now(); mo.disconnect(); }
+  };
+  const mo = new MutationObserver(check);
+  mo.observe(document, opts);
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (o) { const r = attach.call(this, o); mo.observe(r, opts); return r; };
+})();
+</script>`
+
+// benchBody is the same page for every widget: a article of about 6 KB.
+var benchBody = func() string {
+	var b strings.Builder
+	b.WriteString(`<header><a href="/">Oppimo</a> <nav><a href="/a">Oppiminen</a> <a href="/b">Opettajille</a> <a href="/c">Huoltajille</a></nav></header><main><h1>Tervetuloa Oppimoon</h1>`)
+	for i := range 12 {
+		fmt.Fprintf(&b, `<h2>Osio %d</h2><p>Oppimo on oppimisympäristö, jota kaupungin perusopetuksen koulut käyttävät opetuksessa, tehtävien palauttamisessa ja palautteen antamisessa. Kappale %d kertoo lisää sen käytöstä, ja siinä on <a href="/x%d">linkki</a> ja <strong>korostus</strong>.</p>`, i, i, i)
+	}
+	b.WriteString(`</main><footer><p>Oppimo Oy · Esimerkkikatu 1, 00100 Helsinki</p></footer>`)
+	return b.String()
+}()
+
+// benchPage is a whole page: the probe, then the widget's tags in head.
+func benchPage(find, head string) string {
+	return `<!doctype html><html lang="fi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Oppimo</title>` +
+		strings.Replace(benchProbe, "{{find}}", find, 1) + head + `</head><body>` + benchBody + `</body></html>`
+}
+
+// benchNull is the floor: a script that only puts a banner (title, text,
+// three buttons, a little CSS) into a shadow root.
+const benchNull = `(() => {
+  const h = document.createElement('div'), r = h.attachShadow({mode: 'open'});
+  r.innerHTML = '<style>section{position:fixed;left:0;right:0;bottom:0;padding:16px;background:#fff;font:15px system-ui}button{margin:4px}</style>' +
+    '<section role="region" aria-label="Evästeet"><h2>Evästeet</h2><p>Käytämme välttämättömiä evästeitä, jotta sivusto toimii. Muita evästeitä käytämme vain, jos annat siihen suostumuksesi.</p>' +
+    '<button>Hyväksy kaikki</button><button>Hylkää kaikki</button><button>Asetukset</button></section>';
+  const add = () => document.body.append(h);
+  document.body ? add() : document.addEventListener('DOMContentLoaded', add);
+})();`
+
+// benchVCCConfig is vanilla-cookieconsent's configuration: the demo
+// site's three categories and texts, and hideFromBots off (headless
+// Chromium counts as a bot).
+const benchVCCConfig = `<script>window.__vcc = {hideFromBots: false,
+  categories: {necessary: {enabled: true, readOnly: true}, analytics: {}, marketing: {}},
+  language: {default: 'fi', translations: {fi: {
+    consentModal: {title: 'Evästeet', description: 'Käytämme välttämättömiä evästeitä, jotta sivusto toimii. Muita evästeitä käytämme vain, jos annat siihen suostumuksesi. Voit muuttaa valintaasi milloin tahansa.',
+      acceptAllBtn: 'Hyväksy kaikki', acceptNecessaryBtn: 'Hylkää kaikki', showPreferencesBtn: 'Asetukset'},
+    preferencesModal: {title: 'Evästeasetukset', acceptAllBtn: 'Hyväksy kaikki', acceptNecessaryBtn: 'Hylkää kaikki', savePreferencesBtn: 'Tallenna valinnat', closeIconLabel: 'Sulje',
+      sections: [{title: 'Välttämättömät', description: 'Sivuston toiminnan kannalta välttämättömät evästeet.', linkedCategory: 'necessary'},
+        {title: 'Analytiikka', description: 'Autamme kehittämään palvelua keräämällä nimetöntä tietoa sivujen käytöstä.', linkedCategory: 'analytics'},
+        {title: 'Markkinointi', description: 'Mahdollistaa kohdennetun mainonnan.', linkedCategory: 'marketing'}]}}}}};</script>`
+
+// benchVCCDir is where make bench-widget unpacked vanilla-cookieconsent:
+// $CONSENTD_VCC, else <repo>/.cache/vanilla-cookieconsent.
+func benchVCCDir(t *testing.T) string {
+	if d := os.Getenv("CONSENTD_VCC"); d != "" {
+		return d
+	}
+	return filepath.Join(servertest.RepoRoot(t), ".cache", "vanilla-cookieconsent")
+}
+
+// TestWidgetBench loads the same page with each widget in turns, each
+// time in a new browser context (a first visit: empty cache, cookies and
+// storage), and prints the median time from the page's first script to
+// the banner in the DOM, for a null widget (the floor),
+// vanilla-cookieconsent and consentd, and the ratio of consentd's time
+// above the floor to vanilla-cookieconsent's. $CONSENTD_BENCH_LOADS sets
+// the loads per widget (default 21).
+func TestWidgetBench(t *testing.T) {
+	loads := 21
+	if n, err := strconv.Atoi(os.Getenv("CONSENTD_BENCH_LOADS")); err == nil && n > 0 {
+		loads = n
+	}
+	dir := benchVCCDir(t)
+	vccJS, err := os.ReadFile(filepath.Join(dir, "cookieconsent.umd.js"))
+	if err != nil {
+		t.Fatalf("vanilla-cookieconsent: %v (make bench-widget downloads it)", err)
+	}
+	vccCSS, err := os.ReadFile(filepath.Join(dir, "cookieconsent.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, _ := os.ReadFile(filepath.Join(dir, "VERSION"))
+
+	// consentd's bundle as the server sends it for the demo site, served
+	// like the others from the page's own server: the same connection and
+	// headers for every widget, so only the scripts differ.
+	env := servertest.Start(t, servertest.Options{})
+	res, err := http.Get(env.URL + "/w/demo.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /w/demo.js: %d %v", res.StatusCode, err)
+	}
+	files := map[string]struct{ typ, body string }{
+		"/consentd.js":   {"text/javascript", string(bundle)},
+		"/null.js":       {"text/javascript", benchNull},
+		"/vcc/cc.umd.js": {"text/javascript", string(vccJS)},
+		"/vcc/cc.css":    {"text/css", string(vccCSS)},
+		"/null.html":     {"text/html", benchPage(`const h = document.body && document.body.lastElementChild; return h && h.shadowRoot && h.shadowRoot.querySelector('section')`, `<script src="/null.js" async></script>`)},
+		"/vcc.html":      {"text/html", benchPage(`return document.querySelector('#cc-main .cm')`, benchVCCConfig+`<link rel="stylesheet" href="/vcc/cc.css"><script src="/vcc/cc.umd.js" async onload="CookieConsent.run(window.__vcc)"></script>`)},
+		"/consentd.html": {"text/html", benchPage(`const h = document.getElementById('consentd'); return h && h.shadowRoot.getElementById('consentd-banner')`, `<script src="/consentd.js" async></script>`)},
+	}
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", f.typ+"; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if f.typ == "text/javascript" {
+			// The second measure starts when the widget's script starts to run.
+			fmt.Fprint(w, "performance.mark('widget-start');")
+		}
+		fmt.Fprint(w, f.body)
+	}))
+	defer pages.Close()
+
+	widgets := []struct{ name, page string }{
+		{"null widget (floor)", "/null.html"},
+		{"vanilla-cookieconsent " + strings.TrimSpace(string(version)), "/vcc.html"},
+		{"consentd", "/consentd.html"},
+	}
+	// load returns the time from the page's first script to the banner,
+	// and from the start of the widget's script to the banner.
+	load := func(page string) [2]float64 {
+		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		defer cancel()
+		c, stop := context.WithTimeout(ctx, 20*time.Second)
+		defer stop()
+		if _, err := chromedp.Run(c, chromedp.EmulateViewport(1280, 800)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(c, chromedp.Navigate(pages.URL+page)); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := chromedp.Run(c, chromedp.Poll[[2]float64](`window.__t1 && [__t1 - __t0, __t1 - performance.getEntriesByName('widget-start')[0].startTime]`, chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("%s: no banner: %v", page, err)
+		}
+		if os.Getenv("CONSENTD_BENCH_DEBUG") != "" {
+			d, _ := chromedp.Run(c, chromedp.Evaluate[string](`performance.getEntriesByType('resource').map(e => e.name.replace(/.*\//, '') + ' ' + (e.responseEnd - __t0).toFixed(1)).join(', ') + ' | t1 ' + (__t1 - __t0).toFixed(1) + ' dcl ' + (performance.getEntriesByType('navigation')[0].domContentLoadedEventStart - __t0).toFixed(1)`))
+			t.Logf("%s: %s", page, d)
+		}
+		return ms
+	}
+	loadavg := func() string {
+		b, _ := os.ReadFile("/proc/loadavg")
+		return strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	before := loadavg()
+	for _, w := range widgets { // warm-up: the server's and the browser's first run
+		load(w.page)
+	}
+	times := make([][]float64, len(widgets)) // from the page's first script
+	runs := make([][]float64, len(widgets))  // from the widget script's start
+	for i := range loads {
+		for j := range widgets {
+			k := (i + j) % len(widgets) // turns, each widget in each place
+			ms := load(widgets[k].page)
+			times[k] = append(times[k], ms[0])
+			runs[k] = append(runs[k], ms[1])
+		}
+	}
+	median := func(x []float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	q := func(x []float64, p float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return s[int(p*float64(len(s)-1))]
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "widget bench: %d loads each, in turns, new browser context each; 1280x800; load average before %s, after %s\n", loads, before, loadavg())
+	report := func(title string, times [][]float64) {
+		fmt.Fprintf(&out, "%s\n", title)
+		floor := median(times[0])
+		for i, w := range widgets {
+			m := median(times[i])
+			fmt.Fprintf(&out, "  %-28s median %6.1f ms  (p25 %.1f, p75 %.1f)", w.name, m, q(times[i], .25), q(times[i], .75))
+			if i > 0 {
+				fmt.Fprintf(&out, "  above the floor %5.1f ms", m-floor)
+			}
+			out.WriteString("\n")
+		}
+		ratio := (median(times[2]) - floor) / (median(times[1]) - floor)
+		fmt.Fprintf(&out, "  ratio (consentd above the floor) / (vanilla-cookieconsent above the floor) = %.2f (goal ≤ 0.5)\n", ratio)
+	}
+	report("from the script tag (the page's first script) to the banner in the DOM, laid out:", times)
+	report("from the start of the widget's script to the banner (without the fetch and the wait for the parser):", runs)
+	fmt.Print(out.String())
+
+	// $CONSENTD_BENCH_SHOTS: a screenshot of each widget on the page, on a
+	// desktop and a phone, to compare their looks.
+	if dir := os.Getenv("CONSENTD_BENCH_SHOTS"); dir != "" {
+		for _, w := range widgets {
+			for _, v := range [][2]int64{{1280, 800}, {375, 740}} {
+				ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+				_, err := chromedp.Run(ctx, chromedp.EmulateViewport(v[0], v[1]))
+				if err == nil {
+					_, err = chromedp.Run(ctx, chromedp.Navigate(pages.URL+w.page))
+				}
+				if err == nil {
+					_, err = chromedp.Run(ctx, chromedp.Poll[bool](`!!window.__t1`))
+				}
+				time.Sleep(time.Second) // past the fade-ins
+				var png []byte
+				if err == nil {
+					png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				}
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := filepath.Join(dir, fmt.Sprintf("%s-%d.png", strings.TrimSuffix(strings.TrimPrefix(w.page, "/"), ".html"), v[0]))
+				if err := os.WriteFile(name, png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
