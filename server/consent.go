@@ -105,11 +105,11 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		return err
 	}
 	loc, mode := s.locate(c, entry.site, in.addr)
-	rec, err := buildRecord(entry, in, s.ips.Anonymize(in.addr), loc.Country, mode)
+	rec, err := buildRecord(entry, in, recordContext{ip: s.ips.Anonymize(in.addr), country: loc.Country, mode: mode,
+		limits: s.consentLimits(in.addr)})
 	if err != nil {
 		return err
 	}
-	rec.Limits = s.consentLimits(in.addr)
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
 	defer cancel()
 	if err := s.checkNoticeVersion(ctx, entry, rec.NoticeVersion, rec.Language); err != nil {
@@ -227,10 +227,18 @@ func checkJSONContentType(ct string) error {
 	return nil
 }
 
+// recordContext is what the server adds to a request's record: where the
+// visitor is, the stored form of their address, and the rate limits the
+// record counts against.
+type recordContext struct {
+	ip, country, mode string
+	limits            []ledger.Limit
+}
+
 // buildRecord checks the request against the site and the visitor's
-// regional mode, and makes the record (ip: the stored form of the
-// client's address).
-func buildRecord(e *siteEntry, in *consentInput, ip, country, mode string) (*ledger.Record, error) {
+// regional mode, and makes the record.
+func buildRecord(e *siteEntry, in *consentInput, rc recordContext) (*ledger.Record, error) {
+	mode := rc.mode
 	site, req := e.site, &in.req
 	consentID := req.ConsentID
 	switch {
@@ -279,13 +287,14 @@ func buildRecord(e *siteEntry, in *consentInput, ip, country, mode string) (*led
 		Language:       req.Language,
 		URL:            page,
 		UserAgent:      in.userAgent,
-		IP:             ip,
-		Country:        country,
+		IP:             rc.ip,
+		Country:        rc.country,
 		Mode:           mode,
 		GPC:            in.gpc,
 		IdempotencyKey: in.idemKey,
 		RequestHash:    requestHash(site.ID, req.ConsentID, req.Method, req.NoticeVersion, req.Language, page, choices),
 		LimitConsentID: req.ConsentID != "",
+		Limits:         rc.limits,
 	}, nil
 }
 

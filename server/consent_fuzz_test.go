@@ -29,7 +29,7 @@ func FuzzConsentRequest(f *testing.F) {
 			if key, bad := refKeyProblem(body); bad {
 				t.Fatalf("accepted, but key %q is given twice or misspelled", key)
 			}
-			_, err = buildRecord(e, &consentInput{req: req}, "192.0.2.0", "", region.ModeOptIn)
+			_, err = buildRecord(e, &consentInput{req: req}, recordContext{ip: "192.0.2.0", mode: region.ModeOptIn})
 		}
 		if err == nil {
 			return
