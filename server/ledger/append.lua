@@ -31,8 +31,8 @@
 -- then per daily counter hash: nfields, then (field, increment) pairs: the batch's counters,
 --   summed by the caller;
 -- then per record: record JSON, Idempotency-Key ("" without one), idempotency value prefix,
---   choices JSON, method, consent ID limit (0: not limited), n, then n rate-limit counter
---   indexes (1-based, in the order the record's limits are checked).
+--   method, consent ID limit (0: not limited), n, then n rate-limit counter indexes (1-based, in
+--   the order the record's limits are checked).
 --
 -- Each record's entry names its batch (field "b": the batch entry's ID): the receipt is rebuilt
 -- from the batch entry, not stored with every record (docs/proof.md, "Storage").
@@ -105,7 +105,7 @@ local head = redis.call('GET', KEYS[3]) or genesis
 local dups, limited, limits, firstCount = {}, {}, {}, {}
 local k, a = firstKey, first
 for r = 1, nrec do
-  local vkey, idem, climit, n = KEYS[k], ARGV[a + 1], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local vkey, idem, climit, n = KEYS[k], ARGV[a + 1], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
   local got
   if idem ~= '' or climit > 0 then
     got = redis.call('HMGET', vkey, 'i:' .. idem, 'l')
@@ -116,7 +116,7 @@ for r = 1, nrec do
   else
     local blocked, retry = 0, 0
     for j = 1, n do
-      local c = tonumber(ARGV[a + 6 + j])
+      local c = tonumber(ARGV[a + 5 + j])
       if count[c] >= tonumber(ARGV[ctrArg + 2 * (c - 1) + 1]) then
         blocked, retry = j, left()
         break
@@ -142,12 +142,12 @@ for r = 1, nrec do
       limited[#limited + 1] = blocked
     else
       for j = 1, n do
-        local c = tonumber(ARGV[a + 6 + j])
+        local c = tonumber(ARGV[a + 5 + j])
         count[c] = count[c] + 1
         add[c] = add[c] + 1
       end
       if n > 0 then
-        firstCount[r] = count[tonumber(ARGV[a + 7])]
+        firstCount[r] = count[tonumber(ARGV[a + 6])]
       end
       if climit > 0 then
         limits[vkey] = {l[1], l[2] + 1}
@@ -155,7 +155,7 @@ for r = 1, nrec do
     end
   end
   k = k + 1
-  a = a + 7 + n
+  a = a + 6 + n
 end
 local turn = redis.call('GET', KEYS[4])
 if head ~= ARGV[6] then
@@ -209,8 +209,8 @@ k = firstKey
 for r = 1, nrec do
   local vkey = KEYS[k]
   k = k + 1
-  local record, idem, prefix, choices, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local climit, n = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local record, idem, prefix, method = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local climit, n = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
   if n > 0 then
     usage[#usage + 1] = firstCount[r]
     usage[#usage + 1] = left()
@@ -218,12 +218,12 @@ for r = 1, nrec do
     usage[#usage + 1] = 0
     usage[#usage + 1] = 0
   end
-  a = a + 7 + n
+  a = a + 6 + n
 
   local id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
-  -- The visitor's latest state, their decisions' stream IDs (fields) for look-ups, the
+  -- The visitor's decisions' stream IDs (fields, holding the method) for look-ups, the
   -- request's idempotency value and the consent ID limit's count.
-  local f = {'stream_id', id, 'choices', choices, id, method}
+  local f = {id, method}
   if idem ~= '' then
     f[#f + 1] = 'i:' .. idem
     f[#f + 1] = prefix .. '|' .. id

@@ -26,16 +26,14 @@ func DailyKey(site, day string) string { return "c:{" + site + "}:d:" + day }
 // citing the version were shown). Lifetime: kept forever (small).
 func NoticeKey(site string) string { return "c:{" + site + "}:notices" }
 
-// VisitorKey is the hash c:{site}:v:{consentID}: one visitor's latest
-// state and the index of their decisions. Fields: stream_id (the stream
-// entry of the latest decision), choices (its choices, canonical JSON),
-// and one field per decision, named by its stream ID, holding its method:
-// a look-up (a visitor's access request) reads the decisions from the log
-// by these IDs. Also IdemField per request sent with an Idempotency-Key
-// (what a retry is answered with), and "l", the consent ID limit's window
-// start and count (append.lua). Lifetime: the site's logRetentionDays
-// after the visitor's last decision (it indexes the log, which is kept
-// that long).
+// VisitorKey is the hash c:{site}:v:{consentID}: the index of one
+// visitor's decisions: one field per decision, named by its stream ID,
+// holding its method; a look-up (a visitor's access request) reads the
+// decisions from the log by these IDs. Also IdemField per request sent
+// with an Idempotency-Key (what a retry is answered with), and "l", the
+// consent ID limit's window start and count (append.lua). Lifetime: the
+// site's logRetentionDays after the visitor's last decision (it indexes
+// the log, which is kept that long).
 func VisitorKey(site, consentID string) string { return "c:{" + site + "}:v:" + consentID }
 
 // RateLimitKey is the hash c:{site}:r:{window start, unix ms}: the

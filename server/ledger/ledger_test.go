@@ -128,9 +128,10 @@ func TestAppendWritesEntryStateAndCounters(t *testing.T) {
 	if e.ID != rc.StreamID {
 		t.Errorf("stream id %s, receipt %s", e.ID, rc.StreamID)
 	}
-	// The visitor's latest state, and the index of their decisions.
+	// The index of the visitor's decisions, and nothing else (no
+	// idempotency key, no consent ID limit).
 	state, _ := rdb.HGetAll(ctx, VisitorKey("demo", r.ConsentID)).Result()
-	wantState := map[string]string{"stream_id": rc.StreamID, "choices": `{"analytics":true,"marketing":false,"necessary":true}`, rc.StreamID: "custom"}
+	wantState := map[string]string{rc.StreamID: "custom"}
 	if fmt.Sprint(state) != fmt.Sprint(wantState) {
 		t.Errorf("visitor state\n got %v\nwant %v", state, wantState)
 	}
@@ -354,8 +355,8 @@ func TestHistoryOldestFirst(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) || h[2].Record.Method != MethodRejectAll {
 		t.Fatalf("history %v, want %v", got, want)
 	}
-	if latest := rdb.HGet(ctx, VisitorKey("demo", first.ConsentID), "stream_id").Val(); latest != h[2].StreamID {
-		t.Errorf("latest state names %s, want the last decision %s", latest, h[2].StreamID)
+	if ids := decisionIDs(rdb.HGetAll(ctx, VisitorKey("demo", first.ConsentID)).Val()); len(ids) != 3 || ids[2] != h[2].StreamID {
+		t.Errorf("the visitor's index %v, want the last decision %s last", ids, h[2].StreamID)
 	}
 	if ttl := rdb.TTL(ctx, VisitorKey("demo", first.ConsentID)).Val(); ttl < 1094*24*time.Hour {
 		t.Errorf("history TTL %v, want the retention (1095 days)", ttl)
@@ -488,7 +489,7 @@ func TestParseIdemValue(t *testing.T) {
 // TestDecisionIDs lists a visitor hash's decisions in stream order
 // (numeric, not as strings) and leaves its other fields out.
 func TestDecisionIDs(t *testing.T) {
-	state := map[string]string{"stream_id": "1000-10", "choices": "{}", "1000-10": "custom", "1000-9": "accept_all",
+	state := map[string]string{"l": "1000:1", "i:1000-10": "3|x|1000-10", "1000-10": "custom", "1000-9": "accept_all",
 		"999-0": "reject_all", "x-1": "?", "1-": "?"}
 	if got, want := decisionIDs(state), []string{"999-0", "1000-9", "1000-10"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("decisionIDs = %v, want %v", got, want)

@@ -70,7 +70,7 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) (entries [
 }
 
 // decisionIDs returns the stream IDs a visitor hash (VisitorKey) lists,
-// oldest first: its fields other than stream_id and choices.
+// oldest first: its fields named by a stream ID.
 func decisionIDs(state map[string]string) []string {
 	type id struct {
 		s        string

@@ -155,7 +155,6 @@ func (r *Record) Encode() ([]byte, error) {
 type parts struct {
 	buf     []byte
 	a, b, c int    // ends of A, B and C in buf
-	choices int    // end of the choices object in buf (it starts at choicesStart)
 	state   []byte // SHA-256 state after A and B (prehash), so the batcher hashes only the rest
 }
 
@@ -203,13 +202,12 @@ func (r *Record) encodeParts(dst []byte) (parts, error) {
 		}
 	}
 	b = append(b, '}')
-	choicesEnd := len(b)
 	b = str(append(b, `,"consent_id":`...), r.ConsentID)
 	b = str(append(b, `,"country":`...), r.Country)
 	b = append(b, `,"cv":`...)
 	b = strconv.AppendInt(b, proof.CanonVersion, 10)
 	b = strconv.AppendBool(append(b, `,"gpc":`...), r.GPC)
-	p := parts{a: len(b), choices: choicesEnd}
+	p := parts{a: len(b)}
 	b = str(append(b, `,"ip":`...), r.IP)
 	b = str(append(b, `,"language":`...), r.Language)
 	b = str(append(b, `,"method":`...), r.Method)
@@ -258,13 +256,6 @@ func (p *parts) chain(dst, tail []byte, d hash.Hash, prev proof.Hash, seq int64)
 }
 
 // chainedSize bounds the length of the stored JSON made by chain.
-// choicesStart is where the choices object starts in an encoded record.
-const choicesStart = len(`{"choices":`)
-
-// choicesJSON is the record's choices object as encoded (canonical JSON):
-// the visitor's latest state in VisitorKey.
-func (p *parts) choicesJSON() []byte { return p.buf[choicesStart:p.choices:p.choices] }
-
 func (p *parts) chainedSize() int { return len(p.buf) + 180 }
 
 // DecodeEntry reads a stream entry's fields (as go-redis returns them)

@@ -48,7 +48,6 @@ type appendRecord struct {
 	idemKey    string // "" without an Idempotency-Key
 	idemPrefix string // Record.idemPrefix, "" without an Idempotency-Key
 	stored     []byte // the record's stored JSON
-	choices    []byte // its choices object, for the visitor's state
 	method     string
 	limit      int   // decisions per window for its consent ID; 0: not limited
 	counters   []int // its rate-limit counters: 1-based indexes into appendCall.counters
@@ -66,7 +65,7 @@ func (c *appendCall) encode() (keys []string, args []any) {
 		keys = append(keys, DailyKey(c.site, d.day))
 	}
 	keys = append(keys, RateLimitKey(c.site, c.rateStart))
-	args = make([]any, 0, 19+len(c.snapshots)+2*len(c.counters)+len(c.days)+2*nfields+9*len(c.records))
+	args = make([]any, 0, 19+len(c.snapshots)+2*len(c.counters)+len(c.days)+2*nfields+8*len(c.records))
 	args = append(args, len(c.records), len(c.snapshots)/2, len(c.days), seconds(c.counterTTL),
 		seconds(c.visitorTTL), c.head.String(), c.after.String(), c.token, c.turnTTL.Milliseconds(),
 		c.window.Milliseconds(), c.now.UnixMilli(), len(c.counters), c.rateEnd.UnixMilli(),
@@ -85,7 +84,7 @@ func (c *appendCall) encode() (keys []string, args []any) {
 	}
 	for _, r := range c.records {
 		keys = append(keys, VisitorKey(c.site, r.consentID))
-		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.choices, r.method, r.limit, len(r.counters))
+		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.method, r.limit, len(r.counters))
 		for _, i := range r.counters {
 			args = append(args, i)
 		}
@@ -105,7 +104,7 @@ func (l *Ledger) appendCall(g *siteBatch) *appendCall {
 		records: make([]appendRecord, len(g.items))}
 	for i, p := range g.items {
 		r := p.rec
-		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], choices: p.parts.choicesJSON(), method: r.Method}
+		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], method: r.Method}
 		if r.LimitConsentID {
 			c.records[i].limit = l.opts.ConsentIDLimit
 		}

@@ -25,8 +25,8 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		rateStart: time.UnixMilli(1764930000000), rateEnd: time.UnixMilli(1764930060000),
 		days: []*dayCounts{{day: "2026-12-05", fields: []string{"decisions"}, counts: map[string]int{"decisions": 2}}},
 		records: []appendRecord{
-			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), choices: []byte("{1}"), method: "custom", limit: 10, counters: []int{1}},
-			{consentID: "c2", stored: []byte("r2"), choices: []byte("{2}"), method: "gpc"},
+			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), method: "custom", limit: 10, counters: []int{1}},
+			{consentID: "c2", stored: []byte("r2"), method: "gpc"},
 		}}
 	keys, args := c.encode()
 
@@ -76,12 +76,12 @@ func TestAppendCallMatchesScript(t *testing.T) {
 	}
 	// Then: snapshot pairs; per rate-limit counter: limit, window ms; per
 	// day: nfields, (field, increment) pairs; per record: record JSON,
-	// Idempotency-Key, idempotency value prefix, choices JSON, method,
+	// Idempotency-Key, idempotency value prefix, method,
 	// consent ID limit, n and n counter indexes. Keys: the day hashes, the
 	// counters, then per record its visitor hash.
 	for _, section := range []string{
 		"then per rate-limit counter: its field in the window's hash, limit;\n-- then per daily counter hash",
-		"then per record: record JSON, Idempotency-Key (\"\" without one), idempotency value prefix,\n--   choices JSON, method, consent ID limit (0: not limited), n, then n rate-limit counter\n--   indexes",
+		"then per record: record JSON, Idempotency-Key (\"\" without one), idempotency value prefix,\n--   method, consent ID limit (0: not limited), n, then n rate-limit counter indexes",
 		"-- then ARGV[3] daily counter hashes c:{site}:d:{day}\n-- then the rate-limit window's hash c:{site}:r:{window start ms}",
 	} {
 		if !strings.Contains(header, section) {
@@ -89,7 +89,7 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		}
 	}
 	if got, want := fmt.Sprint(args[19:]), fmt.Sprint([]any{"v1", "{}", "s", 100, 1, "decisions", 2,
-		[]byte("r1"), "k1", "p1", []byte("{1}"), "custom", 10, 1, 1, []byte("r2"), "", "", []byte("{2}"), "gpc", 0, 0}); got != want {
+		[]byte("r1"), "k1", "p1", "custom", 10, 1, 1, []byte("r2"), "", "", "gpc", 0, 0}); got != want {
 		t.Errorf("variable sections:\n got %s\nwant %s", got, want)
 	}
 	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), "c:{s}:r:1764930000000", VisitorKey("s", "c1"),
