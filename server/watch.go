@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/consentd/consentd/config/site"
 )
 
 // WatchSites checks the sites directory every `every` and reloads the
@@ -52,18 +53,11 @@ func (s *Server) WatchSites(ctx context.Context, every time.Duration) {
 // sitesDirState is a fingerprint of the sites directory: each site
 // file's name, size and modification time ("" when it cannot be read).
 func (s *Server) sitesDirState() string {
-	entries, err := os.ReadDir(s.cfg.SitesDir)
+	names, err := site.FileNames(s.cfg.SitesDir)
 	if err != nil {
 		return ""
 	}
 	var b strings.Builder
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	for _, name := range names {
 		fi, err := os.Stat(filepath.Join(s.cfg.SitesDir, name))
 		if err != nil {

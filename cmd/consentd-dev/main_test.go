@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"os"
@@ -9,29 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/consentd/consentd/server/servertest"
 )
-
-// lockedBuffer collects the processes' output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -43,7 +25,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func waitFor(t *testing.T, what string, out *lockedBuffer, cond func() bool) {
+func waitFor(t *testing.T, what string, out *servertest.LogBuffer, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -84,7 +66,7 @@ func TestWrapperReloads(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CONSENTD_LISTEN="+addr, "CONSENTD_SITES_DIR="+sites, "CONSENTD_CACHE_DIR=off", "CONSENTD_REDIS_URL=",
 		"CONSENTD_SIGNING_KEY=", "CONSENTD_WATCH_SITES=")
-	out := &lockedBuffer{}
+	out := &servertest.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

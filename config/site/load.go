@@ -108,9 +108,9 @@ func LoadDir(dir string) (Sites, error) { return LoadDirReusing(dir, nil) }
 // checked again), so a caller can keep what it built from it. Sites are
 // never modified once loaded.
 func LoadDirReusing(dir string, prev Sites) (Sites, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := FileNames(dir)
 	if err != nil {
-		return nil, fmt.Errorf("sites directory: %w", err)
+		return nil, err
 	}
 	byFile := make(map[string]*Site, len(prev))
 	for _, s := range prev {
@@ -118,15 +118,6 @@ func LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	}
 	sites := Sites{}
 	var errs []error
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
 	tokens := map[string]tokenPlace{}
 	for _, name := range names {
 		path := filepath.Join(dir, name)
@@ -156,6 +147,24 @@ func LoadDirReusing(dir string, prev Sites) (Sites, error) {
 		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
 	}
 	return sites, nil
+}
+
+// FileNames returns the names of the site files in dir (*.yaml and *.yml,
+// not hidden), sorted.
+func FileNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sites directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // tokenPlace is where an admin token hash is declared: file and field.
