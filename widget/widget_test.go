@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -147,16 +148,30 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-// TestBuildOneInnerHTML: the only HTML the widget parses is the notice
-// view's, from consentd's own escaped output (notice.ts); config texts are
-// always set with textContent.
+// TestBuildOneInnerHTML: the only HTML the widget parses is the banner's
+// constant markup (banner.ts: string literals only, the texts set with
+// textContent afterwards) and the notice view's, from consentd's own
+// escaped output (notice.ts); config texts are always set as text.
 func TestBuildOneInnerHTML(t *testing.T) {
 	js, err := Build(testSite(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(js), "innerHTML"); n != 0 {
-		t.Errorf("the bundle uses innerHTML %d times, want never", n)
+	if n := strings.Count(string(js), "innerHTML"); n != 1 {
+		t.Errorf("the bundle uses innerHTML %d times, want once (the banner's constant markup)", n)
+	}
+	src, err := sources.ReadFile("src/banner.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "innerHTML"); n != 1 || !strings.Contains(string(src), "innerHTML: info ? INFO : BANNER,") {
+		t.Errorf("banner.ts: want exactly one innerHTML, set to INFO or BANNER")
+	}
+	// Each markup constant is a concatenation of string literals (and
+	// HEAD): nothing from the config or the page can get into it.
+	literal := regexp.MustCompile(`(?s)const (HEAD|BANNER|INFO) =\s*((HEAD|'[^'$` + "`" + `]*'|"[^"$` + "`" + `]*")\s*(\+\s*)?)+;`)
+	if got := literal.FindAllStringSubmatch(string(src), -1); len(got) != 3 {
+		t.Errorf("banner.ts: %d of HEAD, BANNER and INFO are made of string literals only, want 3", len(got))
 	}
 	view, err := NoticeView()
 	if err != nil {

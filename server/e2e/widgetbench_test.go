@@ -7,9 +7,11 @@ package e2e
 // make test does not run it.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -165,6 +167,9 @@ func TestWidgetBench(t *testing.T) {
 		{"vanilla-cookieconsent " + strings.TrimSpace(string(version)), "/vcc.html"},
 		{"consentd", "/consentd.html"},
 	}
+	// $CONSENTD_BENCH_MARKS: the performance.mark()s of each page (an
+	// instrumented widget's), from the widget script's start, per page.
+	marks := map[string][]float64{}
 	// load returns the time from the page's first script to the banner,
 	// and from the start of the widget's script to the banner.
 	load := func(page string) [2]float64 {
@@ -185,6 +190,13 @@ func TestWidgetBench(t *testing.T) {
 		if os.Getenv("CONSENTD_BENCH_DEBUG") != "" {
 			d, _ := chromedp.Run(c, chromedp.Evaluate[string](`performance.getEntriesByType('resource').map(e => e.name.replace(/.*\//, '') + ' ' + (e.responseEnd - __t0).toFixed(1)).join(', ') + ' | t1 ' + (__t1 - __t0).toFixed(1) + ' dcl ' + (performance.getEntriesByType('navigation')[0].domContentLoadedEventStart - __t0).toFixed(1)`))
 			t.Logf("%s: %s", page, d)
+		}
+		if os.Getenv("CONSENTD_BENCH_MARKS") != "" {
+			if m, err := chromedp.Run(c, chromedp.Evaluate[map[string]float64](`(() => { const w = performance.getEntriesByName('widget-start')[0].startTime, o = {}; for (const e of performance.getEntriesByType('mark')) if (e.name != 'widget-start') o[e.name] = e.startTime - w; o.banner = __t1 - w; return o })()`)); err == nil {
+				for k, v := range m {
+					marks[page+" "+k] = append(marks[page+" "+k], v)
+				}
+			}
 		}
 		return ms
 	}
@@ -234,6 +246,14 @@ func TestWidgetBench(t *testing.T) {
 	}
 	report("from the script tag (the page's first script) to the banner in the DOM, laid out:", times)
 	report("from the start of the widget's script to the banner (without the fetch and the wait for the parser):", runs)
+	if len(marks) > 0 {
+		keys := slices.Sorted(maps.Keys(marks))
+		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(median(marks[a]), median(marks[b])) })
+		out.WriteString("marks, from the start of the widget's script (medians):\n")
+		for _, k := range keys {
+			fmt.Fprintf(&out, "  %-40s %6.2f ms\n", k, median(marks[k]))
+		}
+	}
 	fmt.Print(out.String())
 
 	// $CONSENTD_BENCH_SHOTS: a screenshot of each widget on the page, on a

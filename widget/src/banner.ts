@@ -3,7 +3,7 @@
 import site from "consentd:site";
 import type { Strings } from "./i18n";
 import type { Site } from "./types";
-import { button, focused, make, ours, shadow } from "./dom";
+import { focused, make, ours, shadow } from "./dom";
 
 /** The value of a button's data-action attribute. */
 export type Action = "accept-all" | "reject-all" | "notice" | "settings";
@@ -36,6 +36,19 @@ function room(h: number, bottom?: boolean): void {
   if (!h) spacer.remove();
 }
 
+// The banner's markup: title, text, links (the notice, "Show more"), then
+// the choices; openBanner sets the texts in this order.
+const HEAD =
+  '<div class="in"><div class="txt"><h2 id="consentd-title"></h2><p id="consentd-text"></p><div class="links">' +
+  '<button type="button" class="link" data-action="notice"></button>' +
+  '<button type="button" class="link more" aria-expanded="false" aria-controls="consentd-text"></button></div></div>' +
+  '<div class="actions"><button type="button" class="btn" data-action="accept-all"></button>';
+const BANNER =
+  HEAD +
+  '<button type="button" class="btn" data-action="reject-all"></button>' +
+  '<button type="button" class="btn" data-action="settings"></button></div></div>';
+const INFO = HEAD + "</div></div>";
+
 /**
  * Shows the banner unless it is already shown. With focus, the first
  * button takes the keyboard focus (for show() calls made by the visitor,
@@ -47,42 +60,37 @@ export function openBanner(t: Strings, lang: string, onAction: (a: Action) => vo
   if (section) return;
   const b: Partial<Site["banner"]> = site.banner || {};
   const pos = b.position || "bottom";
-  const add = (action: Action, label: string, cls = "btn") => button(label, cls, () => onAction(action), action);
   // The three choices look the same and are as wide: equal prominence. A
   // site with only required categories has nothing to choose: an
   // information notice with OK (which records the required categories,
   // as "accept all" of them).
   const info = site.categories.every((c) => c.required);
-  const first = add("accept-all", info ? t.ok : t.acceptAll);
-  const text = make("p", { id: "consentd-text" }, info ? t.infoText : t.text);
-  // On a small screen the text is cut to two lines until "Show more".
-  const more = button(t.more, "link more", () => {
-    more.textContent = text.classList.toggle("open") ? t.less : t.more;
-    more.setAttribute("aria-expanded", "" + text.classList.contains("open"));
-  });
-  more.setAttribute("aria-expanded", "false");
-  more.setAttribute("aria-controls", "consentd-text");
-  const s = (section = make(
-    "section",
-    {
-      id: "consentd-banner",
-      className: "cd l-" + (b.layout || "bar") + " p-" + pos,
-      lang,
-      onpointerenter: onTouch,
-    },
-    make(
-      "div",
-      { className: "in" },
-      make("div", { className: "txt" },
-        make("h2", { id: "consentd-title" }, t.title),
-        text,
-        make("div", { className: "links" }, add("notice", t.notice, "link"), more),
-      ),
-      info
-        ? make("div", { className: "actions" }, first)
-        : make("div", { className: "actions" }, first, add("reject-all", t.rejectAll), add("settings", t.manage)),
-    ),
-  ));
+  // The markup is a constant (one parse is much faster than making each
+  // element, and the banner is what the page waits for); the texts are set
+  // as text afterwards, never as HTML.
+  const s = (section = make("section", {
+    id: "consentd-banner",
+    className: "cd l-" + (b.layout || "bar") + " p-" + pos,
+    lang,
+    onpointerenter: onTouch,
+    innerHTML: info ? INFO : BANNER,
+  }));
+  const texts = [t.title, info ? t.infoText : t.text, t.notice, t.more, info ? t.ok : t.acceptAll, t.rejectAll, t.manage];
+  const all = s.querySelectorAll<HTMLElement>("h2,p,button");
+  all.forEach((el, i) => (el.textContent = texts[i]));
+  const text = all[1];
+  const more = all[3];
+  const first = all[4];
+  s.onclick = (e) => {
+    const el = e.target instanceof Element && e.target.closest("button");
+    const a = el && el.getAttribute("data-action");
+    if (a) onAction(a as Action);
+    else if (el == more) {
+      // On a small screen the text is cut to two lines until "Show more".
+      more.textContent = text.classList.toggle("open") ? t.less : t.more;
+      more.setAttribute("aria-expanded", "" + text.classList.contains("open"));
+    }
+  };
   // When the focus comes in from the page, remember where it was: a
   // decision brings it back there.
   s.addEventListener("focusin", (e) => {
