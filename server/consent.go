@@ -127,6 +127,7 @@ func (s *Server) postConsent(c *fiber.Ctx) error {
 		return s.storeError(rec.Site, err)
 	}
 	s.setLimitHeaders(c, rec, ack.Usage)
+	setDecisionCookie(c, entry, rec)
 	status := fiber.StatusCreated
 	if ack.Duplicate {
 		status = fiber.StatusOK
@@ -235,6 +236,10 @@ type recordContext struct {
 	limits            []ledger.Limit
 }
 
+// gpcInOptInReject is the site setting under which GPC refuses in the
+// opt-in mode (buildRecord; site is a variable there).
+const gpcInOptInReject = site.GPCReject
+
 // buildRecord checks the request against the site and the visitor's
 // regional mode, and makes the record.
 func buildRecord(e *siteEntry, in *consentInput, rc recordContext) (*ledger.Record, error) {
@@ -254,10 +259,18 @@ func buildRecord(e *siteEntry, in *consentInput, rc recordContext) (*ledger.Reco
 	if !slices.Contains(ledger.ClientMethods, req.Method) {
 		return nil, badRequest("method", "must be one of "+strings.Join(ledger.ClientMethods, ", "))
 	}
-	if req.Method == ledger.MethodGPC && mode != region.ModeOptOut {
-		return nil, badRequest("method", "gpc is the decision the widget records in the opt-out mode; this visitor's mode is "+mode)
+	gpcReject := req.Method == ledger.MethodGPC && mode == region.ModeOptIn && site.GPCInOptIn == gpcInOptInReject
+	if req.Method == ledger.MethodGPC && mode != region.ModeOptOut && !gpcReject {
+		return nil, badRequest("method", "gpc is the decision the widget records in the opt-out mode (and in the opt-in mode with gpcInOptIn: reject); this visitor's mode is "+mode)
 	}
-	choices, err := checkChoices(site, req.Choices, req.Method)
+	if req.Method == ledger.MethodClose && !site.Banner.CloseRejects {
+		return nil, badRequest("method", "close is recorded only by a banner with a close button (banner.closeRejects), and this site has none")
+	}
+	method := req.Method
+	if gpcReject {
+		method = ledger.MethodRejectAll // what it must say: nothing optional granted
+	}
+	choices, err := checkChoices(site, req.Choices, method)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +357,7 @@ func checkChoices(site *site.Site, choices []choice, method string) (map[string]
 		switch {
 		case method == ledger.MethodAcceptAll && !granted:
 			return nil, badRequest("method", "accept_all needs every category true")
-		case (method == ledger.MethodRejectAll || method == ledger.MethodWithdraw) && granted && !cat.Required:
+		case (method == ledger.MethodRejectAll || method == ledger.MethodWithdraw || method == ledger.MethodClose) && granted && !cat.Required:
 			return nil, badRequest("method", method+" needs every optional category false")
 		case method == ledger.MethodGPC && granted && cat.SaleShare:
 			return nil, badRequest("method", "gpc needs every sale or sharing category (saleShare) false")

@@ -134,6 +134,9 @@ func TestConsentRejectsBadInput(t *testing.T) {
 			m["method"], m["choices"] = "gpc", map[string]any{"necessary": true, "analytics": true, "marketing": true}
 		}), map[string]string{"Sec-GPC": "1"}, 400, "method"},
 		{"gpc in the opt-in mode", edit(nv, func(m map[string]any) { m["method"] = "gpc" }), map[string]string{"Sec-GPC": "1"}, 400, "method"},
+		{"close without a close button", edit(nv, func(m map[string]any) {
+			m["method"], m["choices"] = "close", map[string]any{"necessary": true, "analytics": false, "marketing": false}
+		}), nil, 400, "method"},
 		{"bad notice version", edit(nv, func(m map[string]any) { m["noticeVersion"] = "v1" }), nil, 400, "noticeVersion"},
 		{"no notice version", edit(nv, func(m map[string]any) { delete(m, "noticeVersion") }), nil, 400, "noticeVersion"},
 		{"language not of site", edit(nv, func(m map[string]any) { m["language"] = "de" }), nil, 400, "language"},
@@ -378,5 +381,42 @@ func TestConsentReadsEveryForwardedForLine(t *testing.T) {
 	}
 	if e.IP != "203.0.113.0" {
 		t.Fatalf("ip %q, want 203.0.113.0 (client behind two trusted proxies)", e.IP)
+	}
+}
+
+// TestConsentRefusalMethods: a site with a close button (closeRejects)
+// records close, and with gpcInOptIn: reject records gpc in the opt-in
+// mode; each only as a refusal of every optional category.
+func TestConsentRefusalMethods(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Sites: func(base string) map[string]string {
+		site := servertest.DemoSite(t, base)
+		site = strings.Replace(site, "banner:\n  layout: bar\n", "banner:\n  layout: bar\n  closeRejects: true\n", 1)
+		return map[string]string{"demo.yaml": site + "gpcInOptIn: reject\n"}
+	}})
+	nv := noticeVersion(t, env)
+	refused := map[string]any{"necessary": true, "analytics": false, "marketing": false}
+	granted := map[string]any{"necessary": true, "analytics": true, "marketing": false}
+	for _, tt := range []struct {
+		method  string
+		choices map[string]any
+		header  map[string]string
+		status  int
+	}{
+		{"close", refused, nil, 201},
+		{"close", granted, nil, 400},
+		{"gpc", refused, map[string]string{"Sec-GPC": "1"}, 201},
+		{"gpc", granted, map[string]string{"Sec-GPC": "1"}, 400},
+	} {
+		body := validBody(nv)
+		body["method"], body["choices"], body["consentId"] = tt.method, tt.choices, nil
+		delete(body, "consentId")
+		r := post(t, env, jsonOf(t, body), tt.header)
+		if r.Status != tt.status || (tt.status == 400 && r.Body["field"] != "method") {
+			t.Errorf("%s %v: status %d, want %d: %s", tt.method, tt.choices, r.Status, tt.status, r.Raw)
+		}
+	}
+	recs := servertest.Records(t, env.Redis, "demo")
+	if recs != 2 {
+		t.Errorf("%d records, want 2", recs)
 	}
 }

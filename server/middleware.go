@@ -117,12 +117,12 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 	}
 	for _, h := range strings.Split(c.Get(fiber.HeaderAccessControlRequestHeaders), ",") {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if h != "" && h != "content-type" && h != "idempotency-key" {
+		if h != "" && h != "content-type" && h != "idempotency-key" && h != "consentd-cookie" {
 			return &APIError{Code: fiber.StatusForbidden, Field: "Access-Control-Request-Headers", Msg: "header " + h + " is not allowed"}
 		}
 	}
 	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
-	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Idempotency-Key")
+	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Idempotency-Key, Consentd-Cookie")
 	c.Set(fiber.HeaderAccessControlMaxAge, "7200")
 	return c.SendStatus(fiber.StatusNoContent)
 }

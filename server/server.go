@@ -305,6 +305,9 @@ func (s *Server) load() error {
 		}
 	}
 	for _, e := range fresh {
+		if old != nil && old.sites[e.site.ID] != nil {
+			s.logChange(old.sites[e.site.ID].site, e.site)
+		}
 		for _, w := range e.site.CheckNotice() {
 			s.log.Warn("privacy notice incomplete", "site", e.site.ID, "field", w.Field, "article", w.Article, "msg", w.Msg)
 		}
@@ -315,6 +318,13 @@ func (s *Server) load() error {
 	s.log.Info("sites ready", "count", len(c.sites), "to_build", len(fresh), "unchanged", len(c.sites)-len(fresh),
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// logChange says what a changed site file means for the visitors'
+// stored decisions (docs/widget.md, "When the widget asks again").
+func (s *Server) logChange(before, after *site.Site) {
+	s.log.Info("site changed: "+site.CompareConsent(before, after).String(), "site", after.ID,
+		"consent_version", after.ConsentVersionOf(), "was", before.ConsentVersionOf())
 }
 
 // warmUp builds the catalog's new entries in the background, a few at a

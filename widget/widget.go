@@ -14,9 +14,12 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
+
+	"github.com/consentd/consentd/config/i18n"
 )
 
 //go:embed src
@@ -64,7 +67,11 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	}
 	var langs []string
 	_ = json.Unmarshal(obj["languages"], &langs) // absent or not a list: English only
-	i18n, err := builtinStrings(fsys, langs)
+	flags := siteFlags(obj)
+	i18n, err := builtinStrings(fsys, langs, func(key string) bool {
+		f, ok := featureStrings[key]
+		return !viewString(key) && (!ok || flags[f])
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: %w", err)
 	}
@@ -77,13 +84,70 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
 	}
 
-	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, theme))
+	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, theme), flags)
+}
+
+// Features are the widget's optional parts, each a constant for esbuild
+// (Define) that is true only for a site that uses it, so the code of the
+// others is dropped from its bundle (declared in src/site.d.ts).
+var features = []string{"CD_GCM", "CD_UET", "CD_CLARITY", "CD_CLOSE", "CD_DOMAIN", "CD_GPC_REJECT", "CD_SERVER_COOKIE"}
+
+// viewString reports whether key is one of the UI texts only the settings and the notice view use:
+// their scripts carry them for every built-in language (i18n.ts
+// complete), so the page's bundle leaves them out.
+func viewString(key string) bool {
+	return slices.Contains(prefsStrings, key) || slices.Contains(noticeStrings, key)
+}
+
+// The texts of each view.
+var (
+	prefsStrings  = []string{"alwaysOn", "close", "consentId", "copied", "copy", "language", "save", "session"}
+	noticeStrings = []string{"close", "loading", "noticeError", "noticePage"}
+)
+
+// viewI18n is the consentd:i18n module of a view script: the texts keys
+// in every built-in language.
+func viewI18n(keys []string) (string, error) {
+	return builtinStrings(sources, i18n.BuiltinLanguages, func(key string) bool { return slices.Contains(keys, key) })
+}
+
+// featureStrings are the UI texts only a feature uses: a bundle without
+// the feature leaves them out.
+var featureStrings = map[string]string{"closeReject": "CD_CLOSE"}
+
+// siteFlags says which features the site (public JSON) uses.
+func siteFlags(obj map[string]json.RawMessage) map[string]bool {
+	var s struct {
+		ConsentMode *json.RawMessage `json:"consentMode"`
+		Signals     struct {
+			UET     []string            `json:"uet"`
+			Clarity map[string][]string `json:"clarity"`
+		} `json:"signals"`
+		Banner struct {
+			CloseRejects bool `json:"closeRejects"`
+		} `json:"banner"`
+		CookieDomain string `json:"cookieDomain"`
+		GPCInOptIn   string `json:"gpcInOptIn"`
+		ServerCookie bool   `json:"serverCookie"`
+	}
+	b, _ := json.Marshal(obj)
+	_ = json.Unmarshal(b, &s) // a field of another type: the feature is off
+	return map[string]bool{
+		"CD_GCM": s.ConsentMode != nil, "CD_UET": len(s.Signals.UET) > 0, "CD_CLARITY": len(s.Signals.Clarity) > 0,
+		"CD_CLOSE": s.Banner.CloseRejects, "CD_DOMAIN": s.CookieDomain != "", "CD_GPC_REJECT": s.GPCInOptIn == "reject",
+		"CD_SERVER_COOKIE": s.ServerCookie,
+	}
 }
 
 // build bundles the entry point (a path in the embedded FS) with plugin
 // into one minified IIFE script in UTF-8.
-func build(entryPoint string, plugin api.Plugin) ([]byte, []api.Message, error) {
+func build(entryPoint string, plugin api.Plugin, flags map[string]bool) ([]byte, []api.Message, error) {
+	define := make(map[string]string, len(features))
+	for _, f := range features {
+		define[f] = strconv.FormatBool(flags[f])
+	}
 	result := api.Build(api.BuildOptions{
+		Define:            define,
 		EntryPoints:       []string{entryPoint},
 		Bundle:            true,
 		Write:             false,
@@ -114,7 +178,11 @@ func build(entryPoint string, plugin api.Plugin) ([]byte, []api.Message, error) 
 // of every page view does not carry it. It sets
 // window.__consentdNotice (see noticeview.ts).
 func NoticeView() ([]byte, error) {
-	js, _, err := build(root+"/noticeview.ts", embedPlugin(sources, "{}", "{}", ""))
+	texts, err := viewI18n(noticeStrings)
+	if err != nil {
+		return nil, fmt.Errorf("widget: %w", err)
+	}
+	js, _, err := build(root+"/noticeview.ts", embedPlugin(sources, "{}", texts, ""), nil)
 	return js, err
 }
 
@@ -126,7 +194,11 @@ func NoticeView() ([]byte, error) {
 // settings, so the bundle of every page view does not carry it. It sets
 // window.__consentdPrefs (see prefsview.ts).
 func PrefsView() ([]byte, error) {
-	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", "{}", ""))
+	texts, err := viewI18n(prefsStrings)
+	if err != nil {
+		return nil, fmt.Errorf("widget: %w", err)
+	}
+	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", texts, ""), nil)
 	return js, err
 }
 
@@ -138,11 +210,14 @@ func PrefsView() ([]byte, error) {
 func pruneSite(site map[string]json.RawMessage) ([]byte, error) {
 	delete(site, "name")
 	delete(site, "policyVersion")
+	delete(site, "gpcInOptIn") // feature flags (siteFlags)
+	delete(site, "serverCookie")
 	if raw, ok := site["banner"]; ok {
 		var b map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &b); err == nil && b != nil {
 			delete(b, "theme")
 			delete(b, "dark")
+			delete(b, "closeRejects") // a feature flag (siteFlags)
 			if site["banner"], err = marshal(b); err != nil {
 				return nil, err
 			}
@@ -200,7 +275,7 @@ func marshal(v any) ([]byte, error) {
 // language → the contents of src/i18n/<lang>.json, for each of langs that
 // has such a file, in the order given, and "en" as well when one of langs
 // has none (the widget falls back to English, see i18n.ts).
-func builtinStrings(fsys fs.FS, langs []string) (string, error) {
+func builtinStrings(fsys fs.FS, langs []string, keep func(key string) bool) (string, error) {
 	var b strings.Builder
 	seen := map[string]bool{}
 	add := func(lang string) (bool, error) {
@@ -214,8 +289,17 @@ func builtinStrings(fsys fs.FS, langs []string) (string, error) {
 		if err != nil {
 			return false, err
 		}
-		if !json.Valid(data) {
-			return false, fmt.Errorf("%s/i18n/%s.json: not valid JSON", root, lang)
+		var texts map[string]json.RawMessage
+		if err := json.Unmarshal(data, &texts); err != nil {
+			return false, fmt.Errorf("%s/i18n/%s.json: not a JSON object: %w", root, lang, err)
+		}
+		for key := range texts {
+			if !keep(key) {
+				delete(texts, key)
+			}
+		}
+		if data, err = json.Marshal(texts); err != nil {
+			return false, err
 		}
 		seen[lang] = true
 		if b.Len() > 0 {
@@ -385,6 +469,7 @@ func load(fsys fs.FS, args api.OnLoadArgs, theme string) (api.OnLoadResult, erro
 		return api.OnLoadResult{}, fmt.Errorf("read %s: %w", args.Path, err)
 	}
 	contents := string(data)
+
 	if args.Path == root+"/style.css" {
 		contents += "\n" + theme
 	}

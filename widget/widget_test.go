@@ -233,8 +233,10 @@ func TestPrefsView(t *testing.T) {
 	}
 	gz := gzipSize(t, view)
 	t.Logf("settings script: %d bytes raw, %d bytes gzip", len(view), gz)
-	if gz > 3<<10 {
-		t.Errorf("settings script: %d bytes gzip, want at most 3 KiB", gz)
+	// 3 KiB, and its own texts in the three built-in languages (about
+	// 200 bytes), which the page's bundle does not carry (viewString).
+	if gz > 3<<10+256 {
+		t.Errorf("settings script: %d bytes gzip, want at most 3.25 KiB", gz)
 	}
 	bundle, err := Build(minimalSite(t, "en"))
 	if err != nil {
@@ -313,8 +315,9 @@ func minimalSite(t testing.TB, lang string) []byte {
 	b, err := json.Marshal(map[string]any{
 		"id": "x", "languages": []string{lang}, "defaultLanguage": lang, "consentExpiryDays": 365,
 		"noticeVersions": map[string]string{lang: fmt.Sprintf("%x", sha256.Sum256([]byte(lang)))},
-		"banner":         map[string]any{"layout": "bar", "position": "bottom"},
-		"consentMode":    map[string]any{"signals": map[string][]string{"analytics_storage": {"b"}}, "waitForUpdate": 500},
+		"banner":         map[string]any{"layout": "bar", "position": "bottom", "reopen": "bottom-left"},
+		"consentVersion": "cv1:" + fmt.Sprintf("%x", sha256.Sum256([]byte("cv"+lang)))[:32], "reaskAfterRejectDays": 180, "gpcInOptIn": "banner",
+		"consentMode": map[string]any{"signals": map[string][]string{"analytics_storage": {"b"}}, "waitForUpdate": 500},
 		"categories": []map[string]any{
 			{"id": "a", "required": true, "label": map[string]string{lang: "A"}, "description": map[string]string{lang: "A"}, "services": []any{}},
 			{"id": "b", "required": false, "label": map[string]string{lang: "B"}, "description": map[string]string{lang: "B"}, "services": []any{}},

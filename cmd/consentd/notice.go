@@ -12,7 +12,7 @@ import (
 )
 
 // noticeUsage is the help text of `consentd notice`.
-const noticeUsage = `Usage: consentd notice check [--strict] FILE...
+const noticeUsage = `Usage: consentd notice check [--strict] [--against OLD] FILE...
        consentd notice import [--site ID] [--lang fi|sv|en] [--out FILE] FILE
 
 check validates each site file and reports what its privacy notice
@@ -23,7 +23,11 @@ Errors (the file cannot be loaded) go to stderr, warnings and a summary
 per file to stdout.
 
 Flags:
-  --strict   exit 1 when any file has warnings, not only on errors
+  --strict       exit 1 when any file has warnings, not only on errors
+  --against OLD  also say what the change from the site file OLD (the
+                 version in force) means for stored decisions: whether
+                 visitors are asked again (docs/widget.md, "When the
+                 widget asks again")
 
 import makes a draft site file of an existing privacy notice (text,
 Markdown, HTML, .docx or PDF); consentd notice import --help tells more.
@@ -59,6 +63,7 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // printed below, to stdout for --help
 	strict := fs.Bool("strict", false, "exit 1 when any file has warnings")
+	against := fs.String("against", "", "the site file in force, to compare with")
 	var files []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
@@ -85,8 +90,22 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	var old *site.Site
+	if *against != "" {
+		var err error
+		if old, err = site.Load(*against); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	code := 0
 	for _, path := range files {
+		if old != nil {
+			if s, err := site.Load(path); err == nil {
+				fmt.Fprintf(stdout, "%s: against %s: %s (consent version %s, was %s)\n", path, *against,
+					site.CompareConsent(old, s), s.ConsentVersionOf(), old.ConsentVersionOf())
+			}
+		}
 		switch ok, warnings := checkNoticeFile(path, stdout, stderr); {
 		case !ok:
 			code = 1

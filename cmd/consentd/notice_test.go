@@ -76,6 +76,17 @@ func TestRunNotice(t *testing.T) {
 		"categories:", "strings: {en: {notice.contorller: Controller}}\ncategories:",
 	).Replace(completeSite))
 	missing := filepath.Join(dir, "missing.yaml")
+	// Changes against complete: the DPO's e-mail (not what consent is
+	// asked for), a purpose (it is), and the site's own consentVersion.
+	// (Each a complete.yaml of its own directory: the file name is the id.)
+	for _, d := range []string{"contact", "purpose", "forced"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	contact := write("contact/complete.yaml", strings.Replace(completeSite, "email: dpo@acme.fi", "email: tietosuoja@acme.fi", 1))
+	purpose := write("purpose/complete.yaml", strings.Replace(completeSite, "purpose: {en: Customer service}", "purpose: {en: Customer service and marketing}", 1))
+	forced := write("forced/complete.yaml", strings.Replace(completeSite, `policyVersion: "1"`, "policyVersion: \"1\"\nconsentVersion: \"2\"", 1))
 
 	tests := []struct {
 		name      string
@@ -122,9 +133,17 @@ func TestRunNotice(t *testing.T) {
 		{"unknown flag", []string{"check", "--fix", complete}, 2, nil,
 			[]string{"flag provided but not defined: -fix", "Usage: consentd notice check"}, ""},
 		{"notice --help", []string{"--help"}, 0,
-			[]string{"Usage: consentd notice check [--strict] FILE..."}, nil, ""},
+			[]string{"Usage: consentd notice check [--strict] [--against OLD] FILE..."}, nil, ""},
 		{"check --help", []string{"check", "--help"}, 0,
-			[]string{"Usage: consentd notice check [--strict] FILE...", "--strict"}, nil, ""},
+			[]string{"Usage: consentd notice check [--strict] [--against OLD] FILE...", "--strict", "--against OLD"}, nil, ""},
+		{"against: not material", []string{"check", "--against", complete, contact}, 0,
+			[]string{contact + ": against " + complete + ": not what consent is asked for: stored decisions stay valid"}, nil, ""},
+		{"against: material", []string{"check", "--against", complete, purpose}, 0,
+			[]string{purpose + ": against " + complete + ": what consent is asked for changed: visitors are asked again"}, nil, ""},
+		{"against: forced", []string{"check", forced, "--against", complete}, 0,
+			[]string{forced + ": against " + complete + ": consentVersion changed: every visitor is asked again"}, nil, ""},
+		{"against: missing file", []string{"check", "--against", missing, complete}, 1, nil,
+			[]string{missing + ": open "}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,18 @@ type PublicSite struct {
 	Banner PublicBanner `json:"banner"`
 	// ConsentMode is the Google Consent Mode v2 mapping; nil: none.
 	ConsentMode *PublicConsentMode `json:"consentMode,omitempty"`
+	// Signals are the Microsoft UET and Clarity mappings.
+	Signals *Signals `json:"signals,omitempty"`
+	// ConsentVersion is ConsentVersionOf: a stored decision for another
+	// one asks again (after a refusal, only ReaskAfterRejectDays later).
+	ConsentVersion string `json:"consentVersion"`
+	// Forced is the site's own consentVersion label: a change asks again
+	// at once, whatever the decision was.
+	Forced               string `json:"forced,omitempty"`
+	ReaskAfterRejectDays int    `json:"reaskAfterRejectDays"`
+	CookieDomain         string `json:"cookieDomain,omitempty"`
+	GPCInOptIn           string `json:"gpcInOptIn"`
+	ServerCookie         bool   `json:"serverCookie,omitempty"`
 }
 
 // PublicBanner is the widget's look as the widget sees it.
@@ -35,6 +47,8 @@ type PublicBanner struct {
 	Theme          map[string]string `json:"theme,omitempty"`
 	Dark           map[string]string `json:"dark,omitempty"`
 	ServiceToggles bool              `json:"serviceToggles,omitempty"`
+	Reopen         string            `json:"reopen"`
+	CloseRejects   bool              `json:"closeRejects,omitempty"`
 }
 
 // PublicConsentMode is the Consent Mode mapping: signal → categories that
@@ -83,7 +97,17 @@ func (s *Site) Public() (PublicSite, error) {
 		ConsentExpiryDays: s.ConsentExpiryDays,
 		Categories:        make([]PublicCategory, len(s.Categories)),
 		Banner: PublicBanner{Layout: s.Banner.Layout, Position: s.Banner.Position, Theme: s.Banner.Theme,
-			Dark: s.Banner.Dark, ServiceToggles: s.Banner.ServiceToggles},
+			Dark: s.Banner.Dark, ServiceToggles: s.Banner.ServiceToggles, Reopen: s.Banner.Reopen, CloseRejects: s.Banner.CloseRejects},
+		ConsentVersion:       s.ConsentVersionOf(),
+		Forced:               s.ConsentVersion,
+		ReaskAfterRejectDays: s.ReaskAfterRejectDays,
+		CookieDomain:         s.CookieDomain,
+		GPCInOptIn:           s.GPCInOptIn,
+		ServerCookie:         s.ServerCookie,
+	}
+	if len(s.Signals.UET)+len(s.Signals.Clarity) > 0 {
+		sig := s.Signals
+		p.Signals = &sig
 	}
 	if len(s.ConsentMode.Signals) > 0 {
 		p.ConsentMode = &PublicConsentMode{Signals: s.ConsentMode.Signals, WaitForUpdate: s.ConsentMode.WaitForUpdate}

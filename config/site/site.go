@@ -44,6 +44,28 @@ type Site struct {
 	// ConsentMode maps Google Consent Mode v2 signals to the categories
 	// that grant them; empty: the widget sends no Consent Mode calls.
 	ConsentMode ConsentMode `yaml:"consentMode"`
+	// Signals are the other consent signals the widget sends (Microsoft
+	// UET and Clarity, asking.go).
+	Signals Signals `yaml:"signals"`
+	// ConsentVersion is the site's own label of what consent is asked for:
+	// changing it asks every visitor again, also those who refused
+	// recently (asking.go, ConsentVersionOf).
+	ConsentVersion string `yaml:"consentVersion"`
+	// ReaskAfterRejectDays: a refusal is respected this long although what
+	// consent is asked for changed (default 180).
+	ReaskAfterRejectDays int `yaml:"reaskAfterRejectDays"`
+	// CookieDomain shares the decision cookie with every subdomain of
+	// this domain (www., app., ...); empty: this host only.
+	CookieDomain string `yaml:"cookieDomain"`
+	// ServerCookie: the API is reached through the site's own origin (a
+	// reverse-proxy path and data-api on the script tag), so the consent
+	// response also sets the decision cookie (Set-Cookie), which Safari
+	// does not cap at 7 days as it caps cookies written by script.
+	ServerCookie bool `yaml:"serverCookie"`
+	// GPCInOptIn is what the Global Privacy Control signal does in the
+	// opt-in mode: "banner" (ask as usual) or "reject" (refuse without a
+	// banner, recorded as method gpc).
+	GPCInOptIn string `yaml:"gpcInOptIn"`
 	// Regions maps visitor regions to consent modes, first match wins
 	// (see regions.go, docs/geo.md). Unknown country or no match: opt-in.
 	Regions []RegionRule `yaml:"regions"`
@@ -82,6 +104,13 @@ type Banner struct {
 	Dark  map[string]string `yaml:"dark"`
 	// ServiceToggles adds a toggle per service in the preferences.
 	ServiceToggles bool `yaml:"serviceToggles"`
+	// Reopen is where the control that reopens the settings after a
+	// decision floats: bottom-left (default), bottom-right, or off for a
+	// site with data-consentd="open" links on every page.
+	Reopen string `yaml:"reopen"`
+	// CloseRejects adds a close button to the banner that refuses
+	// (recorded as reject_all, method close).
+	CloseRejects bool `yaml:"closeRejects"`
 }
 
 // ConsentMode maps each Google Consent Mode v2 signal (ad_storage,
@@ -174,6 +203,7 @@ func (s *Site) applyDefaults() {
 	}
 	s.Notice.ApplyDefaults()
 	s.Banner.applyDefaults()
+	s.applyAskingDefaults()
 	if s.ConsentMode.WaitForUpdate == 0 {
 		s.ConsentMode.WaitForUpdate = DefaultWaitForUpdate
 	}

@@ -64,6 +64,7 @@ func (s *Site) Validate() error {
 	v.regions(s.Regions)
 	v.banner(s.Banner)
 	v.consentMode(s)
+	v.asking(s)
 	return v.Err()
 }
 

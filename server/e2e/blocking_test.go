@@ -168,9 +168,9 @@ func blkTest(t *testing.T, env *blkEnv) {
 	}
 	ph := eval[[]string](t, ctx, `(() => { const p = document.querySelector('.consentd-placeholder'), f = document.getElementById('f');
 		if (!p) return []; const r = p.getBoundingClientRect();
-		return [p.querySelector('p').textContent, p.querySelector('button').textContent, p.lang,
+		return [p.querySelector('p').textContent, [...p.querySelectorAll('button')].map(b => b.textContent).join(' + '), p.lang,
 			String(p.nextElementSibling === f), getComputedStyle(f).display, r.width + 'x' + r.height] })()`)
-	want := []string{"This content is blocked because it uses cookies of the category “Marketing”.", "Allow and show", "en", "true", "none", "400x200"}
+	want := []string{"This content is blocked because it uses cookies of the category “Marketing”.", "Show this time only + Always allow “Marketing”", "en", "true", "none", "400x200"}
 	if strings.Join(ph, "|") != strings.Join(want, "|") {
 		t.Errorf("placeholder\n got %q\nwant %q", ph, want)
 	}
@@ -197,10 +197,10 @@ func blkTest(t *testing.T, env *blkEnv) {
 		t.Error("marketing content loaded without consent")
 	}
 
-	// The placeholder's button (a real click) grants marketing through the
-	// API: a record, the iframe loads and takes the focus, the marketing
-	// scripts run in document order.
-	r := eval[rect](t, ctx, `(() => { const r = document.querySelector('.consentd-placeholder button').getBoundingClientRect();
+	// The placeholder's "always allow" button (a real click) grants
+	// marketing through the API: a record, the iframe loads and takes the
+	// focus, the marketing scripts run in document order.
+	r := eval[rect](t, ctx, `(() => { const r = document.querySelector('.consentd-placeholder button:last-of-type').getBoundingClientRect();
 		return {X: r.x, Y: r.y, W: r.width, H: r.height} })()`)
 	run(t, ctx, chromedp.MouseClickXY(r.X+r.W/2, r.Y+r.H/2))
 	poll(t, ctx, `(() => { const f = document.getElementById('f'); return !!f.contentDocument?.body?.textContent.includes('frame loaded') })()`)
@@ -233,7 +233,8 @@ func blkTest(t *testing.T, env *blkEnv) {
 	if c := eval[string](t, ctx, `document.cookie`); !strings.Contains(c, "keep=1") || !strings.Contains(c, "consentd=") {
 		t.Errorf("withdrawal deleted other cookies too: %q", c)
 	}
-	if r := blkRecord(t, env, base+2); r.Method != "reject_all" {
+	// Taking back all that was granted is recorded as a withdrawal.
+	if r := blkRecord(t, env, base+2); r.Method != "withdraw" {
 		t.Errorf("withdrawal recorded %s", r.Method)
 	}
 	// A stored "no" also clears what scripts that still ran set afterwards.

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// Names for pages on loopback servers, so a test can have hosts that
+		// share a parent domain (asking_test.go, cookieDomain).
+		chromedp.Flag("host-resolver-rules", "MAP *.consentd.test 127.0.0.1"),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -30,10 +30,13 @@ const (
 	MethodCustom    = "custom"
 	MethodGPC       = "gpc"
 	MethodWithdraw  = "withdraw"
+	// MethodClose is a refusal by the banner's close button (a site's
+	// banner.closeRejects).
+	MethodClose = "close"
 )
 
 // ClientMethods are the methods a client may send.
-var ClientMethods = []string{MethodAcceptAll, MethodRejectAll, MethodCustom, MethodGPC, MethodWithdraw}
+var ClientMethods = []string{MethodAcceptAll, MethodRejectAll, MethodCustom, MethodGPC, MethodWithdraw, MethodClose}
 
 // FormatVersion is the version of the stored record format (Stored); it
 // is kept in every stream entry (field "v") and in the record itself, so

@@ -103,18 +103,20 @@ type Report struct {
 
 // Period is the sum of the counters of some days.
 type Period struct {
-	Start       string           `json:"start"`
-	End         string           `json:"end"`
-	Decisions   int64            `json:"decisions"`
-	AcceptAll   int64            `json:"acceptAll"`
-	RejectAll   int64            `json:"rejectAll"`
-	Custom      int64            `json:"custom"`
-	GPC         int64            `json:"gpc"`
-	Withdrawals int64            `json:"withdrawals"`
-	OptIn       map[string]OptIn `json:"optIn"`
-	Countries   map[string]int64 `json:"countries"`
-	Modes       map[string]int64 `json:"modes"`
-	raw         map[string]int64 // summed counters
+	Start       string `json:"start"`
+	End         string `json:"end"`
+	Decisions   int64  `json:"decisions"`
+	AcceptAll   int64  `json:"acceptAll"`
+	RejectAll   int64  `json:"rejectAll"`
+	Custom      int64  `json:"custom"`
+	GPC         int64  `json:"gpc"`
+	Withdrawals int64  `json:"withdrawals"`
+	// Closed are refusals by the banner's close button (closeRejects).
+	Closed    int64            `json:"closed"`
+	OptIn     map[string]OptIn `json:"optIn"`
+	Countries map[string]int64 `json:"countries"`
+	Modes     map[string]int64 `json:"modes"`
+	raw       map[string]int64 // summed counters
 }
 
 // OptIn is how often an optional category was granted and denied, and
@@ -178,7 +180,7 @@ func (p *Period) finish(categories []string) {
 	c := p.raw
 	p.Decisions = c["decisions"]
 	p.AcceptAll, p.RejectAll, p.Custom = c["method:accept_all"], c["method:reject_all"], c["method:custom"]
-	p.GPC, p.Withdrawals = c["method:gpc"], c["method:withdraw"]
+	p.GPC, p.Withdrawals, p.Closed = c["method:gpc"], c["method:withdraw"], c["method:close"]
 	p.OptIn = make(map[string]OptIn, len(categories))
 	for _, id := range categories {
 		o := OptIn{Yes: c["cat:"+id+":yes"], No: c["cat:"+id+":no"]}

@@ -42,12 +42,16 @@ export function sender(base: string): Sender {
     const failed = (after: number) =>
       settle((q) => ({ ...q, tries: q.tries + 1, next: Date.now() + (after || backoff(q.tries)) }));
     try {
+      const h: Record<string, string> = { "Content-Type": "application/json", "Idempotency-Key": e.key };
+      // serverCookie: the API is on this origin; the newest decision's
+      // response sets the decision cookie too (server/cookie.go).
+      if (CD_SERVER_COOKIE && e.c) h["Consentd-Cookie"] = "1";
       fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": e.key },
+        headers: h,
         body: e.body,
         keepalive: true,
-        credentials: "omit",
+        credentials: CD_SERVER_COOKIE ? "same-origin" : "omit",
       }).then(
         (res) => {
           if (res.ok) {
@@ -92,7 +96,10 @@ export function sender(base: string): Sender {
   return {
     send(req) {
       const e: Entry = { body: JSON.stringify(req), key: uuid(), tries: 0, next: 0 };
-      saveQueue(loadQueue().concat(e));
+      // Only the newest decision may set the cookie: an older one sent
+      // later would overwrite it.
+      if (CD_SERVER_COOKIE) e.c = 1;
+      saveQueue((CD_SERVER_COOKIE ? loadQueue().map((q) => ({ ...q, c: 0 })) : loadQueue()).concat(e));
       attempt(e);
     },
     flush,

@@ -3,10 +3,10 @@
 import site from "consentd:site";
 import type { Strings } from "./i18n";
 import type { Site } from "./types";
-import { focused, make, ours, shadow } from "./dom";
+import { cross, focused, make, ours, shadow } from "./dom";
 
 /** The value of a button's data-action attribute. */
-export type Action = "accept-all" | "reject-all" | "notice" | "settings";
+export type Action = "accept-all" | "reject-all" | "notice" | "settings" | "close";
 
 let section: HTMLElement | null = null;
 let link: HTMLElement | null = null;
@@ -78,6 +78,16 @@ export function openBanner(t: Strings, lang: string, onAction: (a: Action) => vo
   const texts = [t.title, info ? t.infoText : t.text, t.notice, t.more, info ? t.ok : t.acceptAll, t.rejectAll, t.manage];
   const all = s.querySelectorAll<HTMLElement>("h2,p,button");
   all.forEach((el, i) => (el.textContent = texts[i]));
+  // The close button of banner.closeRejects: an icon (a cross drawn by
+  // CSS) named by its label; it refuses.
+  if (CD_CLOSE && !info) {
+    const x = make("button", { type: "button", className: "x" });
+    x.setAttribute("data-action", "close");
+    x.setAttribute("aria-label", t.closeReject);
+    x.title = t.closeReject;
+    s.classList.add("has-x");
+    s.append(x, make("style", null, cross));
+  }
   const text = all[1];
   const more = all[3];
   const first = all[4];
@@ -160,10 +170,18 @@ export function closeBanner(): boolean {
  * Shows (or relabels) the small link fixed in the bottom-left corner,
  * #consentd-link: "Do Not Sell or Share My Personal Information" in the
  * opt-out mode, the privacy notice in the notice mode. Relabelled in place,
- * it keeps the focus.
+ * it keeps the focus. With place (bottom-left or bottom-right) it is the
+ * reopen control of the opt-in mode instead: a round icon button named
+ * by label.
  */
-export function corner(label: string, lang: string, onclick: () => void): void {
-  if (link) return void Object.assign(link, { textContent: label, lang, onclick });
-  const b = (link = make("button", { type: "button", id: "consentd-link", lang, onclick }, label));
-  shadow((root) => root.append(b));
+export function corner(label: string, lang: string, onclick: () => void, place?: string): void {
+  // The reopen control comes last in the tab order, after the page.
+  if (place && document.readyState == "loading") {
+    return void document.addEventListener("DOMContentLoaded", () => corner(label, lang, onclick, place));
+  }
+  if (!link) link = make("button", { type: "button", id: "consentd-link" });
+  shadow((root) => link!.parentNode != root && root.append(link!), !!place);
+  Object.assign(link, { lang, onclick, className: place ? "reopen " + place : "", textContent: place ? "" : label });
+  if (place) link.setAttribute("aria-label", label);
+  else link.removeAttribute("aria-label");
 }

@@ -60,12 +60,13 @@ function pump(): void {
 
 /**
  * Loads a granted iframe. A blocked one with data-placeholder is hidden
- * behind a placeholder of its size: the reason and a button that grants
- * the missing categories.
+ * behind a placeholder of its size: the reason, a button that shows it
+ * this time only (no decision is stored) and one that grants the missing
+ * categories; data-preview is an image shown in it.
  */
-function frame(f: HTMLIFrameElement): void {
+function frame(f: HTMLIFrameElement, once?: boolean): void {
   const ph = holders.get(f);
-  if (allowed(f)) {
+  if (once || allowed(f)) {
     done.add(f);
     f.src = f.dataset.src!;
     if (ph) {
@@ -80,7 +81,11 @@ function frame(f: HTMLIFrameElement): void {
     const missing = cats(f).filter((c) => !granted[c]);
     const label = (id: string) => site.categories.find((c) => c.id == id)?.label[lang] || id;
     const d = make("div");
-    const b = make("button", t.loadContent) as HTMLButtonElement;
+    const names = missing.map(label).join(", ");
+    const once = make("button", t.loadOnce) as HTMLButtonElement;
+    once.type = "button";
+    once.onclick = safe(() => frame(f, true));
+    const b = make("button", t.loadContent.replace("{cat}", names)) as HTMLButtonElement;
     b.type = "button";
     // Through the public API, so the decision is recorded as usual.
     b.onclick = safe(() =>
@@ -88,13 +93,23 @@ function frame(f: HTMLIFrameElement): void {
         Object.keys(granted).filter((c) => granted[c]).concat(missing),
       ),
     );
+    // A preview the site provides (an image of its own: one from the
+    // embedded service would contact it before consent).
+    const preview = f.getAttribute("data-preview");
+    if (preview) {
+      const img = make("img") as HTMLImageElement;
+      img.src = preview;
+      img.alt = "";
+      img.style.cssText = "display:block;max-width:100%;margin:auto";
+      d.append(img);
+    }
     d.className = "consentd-placeholder";
     d.lang = lang;
     // Set through CSSOM, which strict style-src policies allow.
     d.style.cssText = "box-sizing:border-box;max-width:100%;padding:1em;border:1px solid;text-align:center";
     d.style.width = f.width && f.width + "px";
     d.style.height = f.height && f.height + "px";
-    d.append(make("p", t.blocked.replace("{cat}", missing.map(label).join(", "))), b);
+    d.append(make("p", t.blocked.replace("{cat}", names)), once, " ", b);
     f.style.display = "none";
     f.before(d);
     holders.set(f, d);

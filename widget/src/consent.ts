@@ -36,10 +36,19 @@ export const gpc = (): boolean =>
  */
 export function currentState(site: Site): State | null {
   const s = readState();
-  if (s && !(Date.now() / 1e3 > s.t + site.consentExpiryDays * 86400)) {
-    for (const l in site.noticeVersions) if (s.v == site.noticeVersions[l]) return s;
-  }
-  return null;
+  const now = Date.now() / 1e3;
+  return s && now < s.t + site.consentExpiryDays * 86400 &&
+    (s.cv == null
+      ? // made by an earlier version of the widget: valid for the notice it was made for
+        Object.values(site.noticeVersions).indexOf(s.v) >= 0
+      : // unless the site forced a re-ask: valid for this consent version;
+        // after a change of it, a refusal (nothing but the required
+        // categories) is respected for reaskAfterRejectDays all the same
+        s.f == (site.forced || "") &&
+        (s.cv == site.consentVersion ||
+          (now < s.t + site.reaskAfterRejectDays * 86400 && site.categories.every((c) => c.required || s.c[c.id] !== 1))))
+    ? s
+    : null;
 }
 
 /**

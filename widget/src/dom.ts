@@ -4,6 +4,7 @@
 // string child, textContent), never as HTML.
 import css from "./style.css";
 import frame from "./dialog.css";
+import cross from "./close.css";
 
 let host: HTMLElement | undefined;
 
@@ -13,15 +14,18 @@ let host: HTMLElement | undefined;
  * so the banner comes first in the tab order and to a screen reader; a
  * script in <head> that runs before <body> exists puts it before <body>
  * (the parser adds <body> after it), rather than waiting for
- * DOMContentLoaded.
+ * DOMContentLoaded. With last (the reopen control, once <body> is
+ * parsed) it goes last in <body> instead.
  */
-export function shadow(ready: (root: ShadowRoot) => void): void {
+export function shadow(ready: (root: ShadowRoot) => void, last?: boolean): void {
   if (!host) {
     host = make("div", { id: "consentd" });
     // The site's theme is in the style sheet (widget.go, themeCSS).
     host.attachShadow({ mode: "open" }).append(make("style", null, css));
   }
-  if (!host.isConnected) {
+  // With last, after the page's content: last in the tab order.
+  if (last && document.body) document.body.lastElementChild != host && document.body.append(host);
+  else if (!host.isConnected) {
     const b = document.body;
     b ? b.prepend(host) : document.documentElement.append(host);
   }
@@ -50,6 +54,9 @@ export function make<K extends keyof HTMLElementTagNameMap>(
   for (const k of kids) el.append(k);
   return el;
 }
+
+/** The close icon button's styles (close.css). */
+export { cross };
 
 /** Makes a <button type="button">, with data-action when action is given. */
 export function button(label: string, cls: string, onclick: () => void, action?: string) {
@@ -85,6 +92,6 @@ export function modal(id: string, title: string, lang: string, close: string, ..
   x.setAttribute("aria-label", close);
   x.title = close;
   // The frame's styles come with the dialog (the banner does not need them).
-  d.append(make("style", null, frame), make("div", { className: "bar" }, make("h2", { id }, title), ...bar, x));
+  d.append(make("style", null, frame + cross), make("div", { className: "bar" }, make("h2", { id }, title), ...bar, x));
   return d;
 }

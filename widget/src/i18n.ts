@@ -37,3 +37,10 @@ export function strings(site: Site, lang: string): Strings {
   return Object.assign({}, bundled[lang] || bundled.en, site.strings && site.strings[lang]);
 }
 
+
+/**
+ * t completed with the built-in texts of the settings and the notice view
+ * (in their scripts' consentd:i18n; the page's bundle leaves them out,
+ * widget.go viewStrings). The site's own texts in t win.
+ */
+export const complete = (t: Strings, lang: string): Strings => Object.assign({}, bundled[lang] || bundled.en, t);

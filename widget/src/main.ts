@@ -105,7 +105,18 @@ function init(): void {
   const decide = (choices: Choices, method: Method) => {
     const c: State["c"] = {};
     for (const k in choices) c[k] = choices[k] ? 1 : 0;
-    const s = (state = { id: id() || uuid(), v: site.noticeVersions[lang], c, t: Math.floor(Date.now() / 1e3) });
+    // Taking back all that was granted is a withdrawal (GDPR Art. 7(3)),
+    // whichever button did it.
+    const before = state && eff();
+    if (before && cats.some((k) => !k.required && before[k.id]) && cats.every((k) => k.required || !choices[k.id])) method = "withdraw";
+    const s = (state = {
+      id: id() || uuid(),
+      v: site.noticeVersions[lang],
+      c,
+      t: Math.floor(Date.now() / 1e3),
+      cv: site.consentVersion,
+      f: site.forced || "",
+    });
     writeState(s, site);
     // The settings first: closing them gives the focus back to the
     // banner's Settings button, and the banner then to the page.
@@ -173,6 +184,7 @@ function init(): void {
     : a == "settings" ? settings()
     : a == "accept-all" ? accept()
     : a == "reject-all" ? reject()
+    : CD_CLOSE && a == "close" ? reject("close") // the banner's close button (banner.closeRejects)
     : decide(ch!, "custom"); // "save" of the settings
   const banner = (focus?: boolean) => openBanner(t, lang, act, focus, () => load("Prefs", "_prefs.js"));
   // At once when the script is there (a language switch keeps the focus).
@@ -200,10 +212,13 @@ function init(): void {
     f ? open(f) : load("Prefs", "_prefs.js").then((f) => f && open(f as typeof openPrefs));
   };
   // The corner link: opt-out → "Do Not Sell or Share" (or that GPC was
-  // honoured), opening the settings; notice → the privacy notice.
+  // honoured), opening the settings; notice → the privacy notice; opt-in,
+  // after a decision → the reopen control (banner.reopen), so that
+  // withdrawing is as easy as consenting (GDPR Art. 7(3)).
   const link = () =>
     mode == "opt-out" ? corner(honoured() ? t.gpc : t.doNotSell, lang, () => settings())
-    : mode == "notice" && corner(t.notice, lang, notice);
+    : mode == "notice" ? corner(t.notice, lang, notice)
+    : state && site.banner.reopen != "off" && corner(t.settings, lang, () => settings(), site.banner.reopen);
 
   const consentd: ConsentdAPI = {
     get: () => copy(state),
@@ -250,8 +265,10 @@ function init(): void {
   }
 
   // GPC in the opt-out mode: the sale or sharing categories are denied
-  // without asking, and that is recorded once, as "gpc".
+  // without asking, and that is recorded once, as "gpc". In the opt-in
+  // mode a site may let it refuse without a banner (gpcInOptIn: reject).
   if (!state && mode == "opt-out" && gpcOn && sale[0]) decide(choose((c) => !c.saleShare), "gpc");
+  if (CD_GPC_REJECT && !state && mode == "opt-in" && gpcOn) decide(choose(() => 0), "gpc");
   link();
   // Only the opt-in mode asks.
   if (!state && mode == "opt-in") banner();

@@ -3,7 +3,7 @@
 // the separate script noticeview.ts, loaded when first needed. showModal() puts it in the top
 // layer: nothing on the page moves, the rest of the page is inert and Esc
 // closes it (the native "cancel"); the browser returns focus to where it was.
-import type { Strings } from "./i18n";
+import { complete, type Strings } from "./i18n";
 import { make, modal } from "./dom";
 import css from "./notice.css";
 
@@ -17,7 +17,8 @@ let dialog: HTMLDialogElement | undefined;
  * notice of site in lang, fetched from GET {base}/n/{site}/v/{version}
  * (once per page).
  */
-export function openNotice(root: ShadowRoot, t: Strings, base: string, site: string, lang: string, version: string): void {
+export function openNotice(root: ShadowRoot, texts: Strings, base: string, site: string, lang: string, version: string): void {
+  const t = complete(texts, lang);
   const page = base + "/n/" + site + "?lang=" + lang;
   const pageLink = () => make("a", { href: page, target: "_blank", rel: "noopener" }, t.noticePage);
   // A language switch (in the settings) makes it anew in the new language.

@@ -6,7 +6,7 @@
 // bundle: the separate script prefsview.ts, loaded when first needed, so
 // it gets the site's configuration from the widget.
 import type { Choices, Site } from "./types";
-import type { Strings } from "./i18n";
+import { complete, type Strings } from "./i18n";
 import { button, make, modal } from "./dom";
 import css from "./prefs.css";
 
@@ -69,7 +69,8 @@ function toggle(text: Node, checked: boolean, disabled = false, onchange = () =>
  * returns the focus where it was.
  */
 export function openPrefs(root: ShadowRoot, o: Prefs): HTMLDialogElement {
-  const { t, lang, site } = o;
+  const { lang, site } = o;
+  const t = complete(o.t, lang);
   const read = () => {
     const ch: Choices = {};
     for (const i of d.querySelectorAll<HTMLInputElement>("[data-cat]")) ch[i.dataset.cat!] = i.checked;

@@ -11,3 +11,13 @@ declare module "consentd:i18n" {
   const strings: Record<string, import("./i18n").Strings>;
   export default strings;
 }
+
+// The site's optional features, each true only in the bundle of a site
+// that uses it (widget.go, features): the others' code is dropped.
+declare const CD_GCM: boolean;
+declare const CD_UET: boolean;
+declare const CD_CLARITY: boolean;
+declare const CD_CLOSE: boolean;
+declare const CD_DOMAIN: boolean;
+declare const CD_GPC_REJECT: boolean;
+declare const CD_SERVER_COOKIE: boolean;

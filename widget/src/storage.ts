@@ -19,7 +19,8 @@ export function readState(): State | null {
     const s = m && JSON.parse(decodeURIComponent(m[2]));
     // A choice other than 1 counts as denied (consent.ts effective()).
     if (s && isUUID(s.id) && typeof s.v == "string" && typeof s.t == "number" && s.c && typeof s.c == "object") {
-      return { id: s.id, v: s.v, c: s.c, t: s.t };
+      // cv and f: compared with the site's (consent.ts currentState).
+      return { id: s.id, v: s.v, c: s.c, t: s.t, cv: s.cv, f: s.f };
     }
   } catch {
     // malformed: treat as absent
@@ -27,13 +28,23 @@ export function readState(): State | null {
   return null;
 }
 
-/** Writes the decision cookie for the site's consent lifetime. */
+/**
+ * Writes the decision cookie for the site's consent lifetime, for the
+ * site's cookieDomain (so its subdomains share it) when this page is
+ * under it, else for this host only. A host-only cookie of an earlier
+ * decision is removed then: it would shadow the shared one here.
+ */
 export function writeState(state: State, site: Site): void {
+  const set = (value: string, age: number, domain?: string) =>
+    (document.cookie =
+      COOKIE + "=" + value + "; Path=/; SameSite=Lax; Max-Age=" + age +
+      (domain ? "; Domain=" + domain : "") + (location.protocol == "https:" ? "; Secure" : ""));
   try {
-    document.cookie =
-      COOKIE + "=" + encodeURIComponent(JSON.stringify(state)) +
-      "; Path=/; SameSite=Lax; Max-Age=" + site.consentExpiryDays * 86400 +
-      (location.protocol == "https:" ? "; Secure" : "");
+    const d = CD_DOMAIN && site.cookieDomain;
+    const h = location.hostname;
+    const shared = d && (h == d || h.slice(-d.length - 1) == "." + d) ? d : "";
+    if (shared) set("", 0);
+    set(encodeURIComponent(JSON.stringify(state)), site.consentExpiryDays * 86400, shared);
   } catch {
     // cookies blocked: the decision still lives in memory for this page
   }
@@ -49,6 +60,8 @@ export interface Entry {
   tries: number;
   /** Earliest time of the next attempt, ms since the epoch. */
   next: number;
+  /** 1: the newest decision, whose response may set the cookie (serverCookie). */
+  c?: number;
 }
 
 /** Most entries kept; the oldest are dropped first. */

@@ -2,7 +2,8 @@
 // site JSON (config.PublicSite) that Build (widget.go) inlines as the
 // virtual module "consentd:site", without the fields the widget does not
 // use (pruneSite: the site's name and policy version, services' URLs,
-// cookies' descriptions).
+// cookies' descriptions, and the settings that are feature flags:
+// banner.closeRejects → CD_CLOSE, gpcInOptIn → CD_GPC_REJECT, site.d.ts).
 
 /** A text in several languages, keyed by language code ("fi", "sv", "en"). */
 export type Localized = Record<string, string>;
@@ -52,7 +53,22 @@ export interface Site {
     position: string;
     /** A switch per service in the settings too (prefs.ts). */
     serviceToggles?: boolean;
+    /** Where the control that reopens the settings floats, or "off". */
+    reopen: string;
   };
+  /**
+   * What consent is given to, hashed (config/site ConsentVersionOf): a
+   * decision for another one asks again; a refusal only after
+   * reaskAfterRejectDays.
+   */
+  consentVersion: string;
+  /** The site's own consentVersion label: a change asks everyone again. */
+  forced?: string;
+  reaskAfterRejectDays: number;
+  /** The decision cookie's Domain (shared by the subdomains), or none. */
+  cookieDomain?: string;
+  /** Microsoft UET and Clarity: signal → categories that must all be granted. */
+  signals?: { uet?: string[]; clarity?: Record<string, string[]> };
   /** Google Consent Mode v2: signal → categories that must all be granted. */
   consentMode?: { signals: Record<string, string[]>; waitForUpdate: number };
   /** The site's overrides of the widget's texts, per language. */
@@ -76,6 +92,10 @@ export interface State {
   c: Record<string, 0 | 1>;
   /** Time of the decision, Unix seconds. */
   t: number;
+  /** The site's consentVersion the decision was made for. */
+  cv?: string;
+  /** The site's forced label then ("" when none). */
+  f?: string;
 }
 
 /**
@@ -83,7 +103,7 @@ export interface State {
  * the banner or the settings (Save is "custom"), the Global Privacy Control
  * signal in an opt-out region ("gpc"), or consentd.withdraw().
  */
-export type Method = "accept_all" | "reject_all" | "custom" | "gpc" | "withdraw";
+export type Method = "accept_all" | "reject_all" | "custom" | "gpc" | "withdraw" | "close";
 
 /** Body of POST /v1/consent. */
 export interface ConsentRequest {
