@@ -90,7 +90,7 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 // Features are the widget's optional parts, each a constant for esbuild
 // (Define) that is true only for a site that uses it, so the code of the
 // others is dropped from its bundle (declared in src/site.d.ts).
-var features = []string{"CD_GCM", "CD_UET", "CD_CLARITY", "CD_CLOSE", "CD_DOMAIN", "CD_GPC_REJECT", "CD_SERVER_COOKIE"}
+var features = []string{"CD_GCM", "CD_UET", "CD_CLARITY", "CD_CLOSE", "CD_DOMAIN", "CD_GPC_REJECT", "CD_SERVER_COOKIE", "CD_INFO"}
 
 // viewString reports whether key is one of the UI texts only the settings and the notice view use:
 // their scripts carry them for every built-in language (i18n.ts
@@ -113,7 +113,7 @@ func viewI18n(keys []string) (string, error) {
 
 // featureStrings are the UI texts only a feature uses: a bundle without
 // the feature leaves them out.
-var featureStrings = map[string]string{"closeReject": "CD_CLOSE"}
+var featureStrings = map[string]string{"closeReject": "CD_CLOSE", "infoText": "CD_INFO", "ok": "CD_INFO"}
 
 // siteFlags says which features the site (public JSON) uses.
 func siteFlags(obj map[string]json.RawMessage) map[string]bool {
@@ -129,13 +129,21 @@ func siteFlags(obj map[string]json.RawMessage) map[string]bool {
 		CookieDomain string `json:"cookieDomain"`
 		GPCInOptIn   string `json:"gpcInOptIn"`
 		ServerCookie bool   `json:"serverCookie"`
+		Categories   []struct {
+			Required bool `json:"required"`
+		} `json:"categories"`
 	}
 	b, _ := json.Marshal(obj)
 	_ = json.Unmarshal(b, &s) // a field of another type: the feature is off
+	// Only required categories: nothing to choose, an information banner.
+	info := true
+	for _, c := range s.Categories {
+		info = info && c.Required
+	}
 	return map[string]bool{
 		"CD_GCM": s.ConsentMode != nil, "CD_UET": len(s.Signals.UET) > 0, "CD_CLARITY": len(s.Signals.Clarity) > 0,
 		"CD_CLOSE": s.Banner.CloseRejects, "CD_DOMAIN": s.CookieDomain != "", "CD_GPC_REJECT": s.GPCInOptIn == "reject",
-		"CD_SERVER_COOKIE": s.ServerCookie,
+		"CD_SERVER_COOKIE": s.ServerCookie, "CD_INFO": info,
 	}
 }
 

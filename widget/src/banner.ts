@@ -64,7 +64,7 @@ export function openBanner(t: Strings, lang: string, onAction: (a: Action) => vo
   // site with only required categories has nothing to choose: an
   // information notice with OK (which records the required categories,
   // as "accept all" of them).
-  const info = site.categories.every((c) => c.required);
+  const info = CD_INFO; // every category required (widget.go siteFlags)
   // The markup is a constant (one parse is much faster than making each
   // element, and the banner is what the page waits for); the texts are set
   // as text afterwards, never as HTML.

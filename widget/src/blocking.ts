@@ -100,7 +100,7 @@ function frame(f: HTMLIFrameElement, once?: boolean): void {
       const img = make("img") as HTMLImageElement;
       img.src = preview;
       img.alt = "";
-      img.style.cssText = "display:block;max-width:100%;margin:auto";
+      img.style.cssText = "display:block;max-width:100%;max-height:50%;margin:auto";
       d.append(img);
     }
     d.className = "consentd-placeholder";

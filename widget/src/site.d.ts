@@ -21,3 +21,4 @@ declare const CD_CLOSE: boolean;
 declare const CD_DOMAIN: boolean;
 declare const CD_GPC_REJECT: boolean;
 declare const CD_SERVER_COOKIE: boolean;
+declare const CD_INFO: boolean;
