@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -28,12 +30,15 @@ var shotDocs = map[string]bool{
 	"banner-box-desktop-light": true, "banner-box-phone-light": true, "banner-cloud-desktop-light": true,
 	"banner-cloud-desktop-dark": true, "banner-focus-desktop-light": true, "settings-desktop-light": true,
 	"settings-phone-dark": true, "notice-phone-light": true, "link-opt-out-phone-light": true,
+	"banner-close-desktop-light": true, "banner-close-phone-dark": true, "reopen-phone-light": true,
+	"reopen-desktop-dark": true,
 }
 
 // TestScreenshots takes a screenshot of every state of the real widget
 // on the demo page, on a desktop, a phone and a small phone, light and
 // dark: the banner in each layout, its text opened, the keyboard focus,
-// the settings, the notice view and the corner link. `make screenshots`
+// the close button and the reopen control, the settings, the notice view
+// and the corner link. `make screenshots`
 // writes them to docs/img/widget for docs/widget.md.
 func TestScreenshots(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
@@ -78,6 +83,18 @@ func TestScreenshots(t *testing.T) {
 		wdgBanner(t, env, "  layout: "+layout+"\n")
 		each(func(s string) { shot("banner-" + layout + s) })
 	}
+	// The close button (closeRejects) and, after a decision, the reopen
+	// control.
+	wdgBanner(t, env, "  layout: bar\n  closeRejects: true\n")
+	each(func(s string) {
+		shot("banner-close" + s)
+		click(t, ctx, "close")
+		poll(t, ctx, `!!`+jsLink)
+		shot("reopen" + s)
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	wdgBanner(t, env, "  layout: bar\n")
 	each(func(s string) {
 		// The keyboard focus on the first choice.
