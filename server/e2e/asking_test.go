@@ -127,6 +127,8 @@ func askTestClose(t *testing.T, env *askEnv) {
 	if want := "Reject optional cookies and close|true|true|true"; got != want {
 		t.Errorf("close button: label|icon only|target size|in the banner = %s, want %s", got, want)
 	}
+	axe := a11yAxe(t)
+	a11yCheck(t, ctx, axe, "banner with a close button", "#consentd")
 	click(t, ctx, "close")
 	if got := askRecord(t, env, n+1); got != "close "+askRejected {
 		t.Errorf("close recorded %s", got)
@@ -140,6 +142,11 @@ func askTestClose(t *testing.T, env *askEnv) {
 	label := eval[string](t, ctx, jsLink+`.getAttribute('aria-label') + '|' + `+jsLink+`.className`)
 	if label != "Cookie settings|reopen bottom-left" || r.W < 24 || r.H < 24 || r.X > 100 || r.Y+r.H > 800 {
 		t.Errorf("reopen control %q at %+v", label, r)
+	}
+	a11yCheck(t, ctx, axe, "reopen control", "#consentd")
+	for _, scheme := range []string{"dark", "light"} {
+		a11yScheme(t, ctx, scheme)
+		a11yCheck(t, ctx, axe, "reopen control, "+scheme, "#consentd")
 	}
 	run(t, ctx, chromedp.MouseClickXY(r.X+r.W/2, r.Y+r.H/2))
 	poll(t, ctx, jsPrefsOpen)
