@@ -25,6 +25,7 @@ import (
 type askEnv struct {
 	*servertest.Env
 	www, app string // the page server as each host: http://NAME:PORT
+	log      *servertest.LogBuffer
 }
 
 // askSite is the demo site with the asking features, for pages at www
@@ -58,7 +59,8 @@ func askStart(t *testing.T) *askEnv {
 	port := ps.Listener.Addr().(interface{ String() string }).String()
 	port = port[strings.LastIndex(port, ":")+1:]
 	www, app := "http://www.consentd.test:"+port, "http://app.consentd.test:"+port
-	env := servertest.Start(t, servertest.Options{Sites: func(base string) map[string]string {
+	log := &servertest.LogBuffer{}
+	env := servertest.Start(t, servertest.Options{Log: log, Sites: func(base string) map[string]string {
 		return map[string]string{"demo.yaml": askSite(t, base, www, app)}
 	}})
 	files := map[string]string{
@@ -82,7 +84,7 @@ func askStart(t *testing.T) *askEnv {
 	})
 	ps.Start()
 	t.Cleanup(ps.Close)
-	return &askEnv{Env: env, www: www, app: app}
+	return &askEnv{Env: env, www: www, app: app, log: log}
 }
 
 // TestAsking: what regulators ask of a consent tool (docs/widget.md, "What
@@ -337,8 +339,11 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 		poll(t, c.ctx, `!!consentd.get()`)
 	}
 	file := filepath.Join(env.SitesDir, "demo.yaml")
-	change := func(old, new string) {
+	// change edits the site file and reloads it; the server's log says
+	// what the change means for stored decisions (logged).
+	change := func(old, new, logged string) {
 		t.Helper()
+		before := strings.Count(env.log.String(), logged)
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -351,6 +356,9 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 		}
 		if err := env.Server.Reload(); err != nil {
 			t.Fatal(err)
+		}
+		if strings.Count(env.log.String(), logged) != before+1 {
+			t.Errorf("reload log lacks %q", logged)
 		}
 	}
 	// banner reports whether a page view in ctx shows the banner.
@@ -365,7 +373,7 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 
 	// Not material: the controller's phone number. The notice changed (new
 	// records cite the new version), the decisions stay.
-	change(`phone: "+358 3 123 4000"`, `phone: "+358 3 123 4999"`)
+	change(`phone: "+358 3 123 4000"`, `phone: "+358 3 123 4999"`, "site changed: not what consent is asked for: stored decisions stay valid")
 	if env.NoticeVersion(t, "demo", "en") == nv {
 		t.Fatal("test setup: the notice version did not change")
 	}
@@ -374,7 +382,7 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 	}
 	// Material: a cookie's lifetime. Who accepted is asked again; a
 	// refusal is respected (reaskAfterRejectDays).
-	change("duration: 13mo", "duration: 25mo")
+	change("duration: 13mo", "duration: 25mo", "site changed: what consent is asked for changed: visitors are asked again")
 	if !banner(accepted) {
 		t.Error("not asked again after a material change (a cookie lifetime)")
 	}
@@ -382,7 +390,7 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 		t.Error("a refusal was asked again within reaskAfterRejectDays")
 	}
 	// The site forces it: everyone is asked again.
-	change("gpcInOptIn: reject", "gpcInOptIn: reject\nconsentVersion: \"2026-12\"")
+	change("gpcInOptIn: reject", "gpcInOptIn: reject\nconsentVersion: \"2026-12\"", "site changed: consentVersion changed: every visitor is asked again")
 	if !banner(rejected) {
 		t.Error("a refusal was not asked again after a consentVersion change")
 	}
