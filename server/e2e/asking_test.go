@@ -394,4 +394,12 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 	if !banner(rejected) {
 		t.Error("a refusal was not asked again after a consentVersion change")
 	}
+	// A site with a settings link on every page turns the reopen control
+	// off (a look: decisions stay).
+	click(t, rejected, "reject-all")
+	poll(t, rejected, `!!consentd.get() && !!`+jsLink)
+	change("  closeRejects: true\n", "  closeRejects: true\n  reopen: off\n", "site changed: not what consent is asked for")
+	if banner(rejected) || eval[bool](t, rejected, `!!`+jsLink) {
+		t.Error("banner or reopen control shown with banner.reopen: off")
+	}
 }
