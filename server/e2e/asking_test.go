@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -68,20 +66,7 @@ func askStart(t *testing.T) *askEnv {
 		"/frame.html":  `<!doctype html><title>frame</title><p>frame loaded</p>`,
 		"/preview.svg": `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180"><rect width="320" height="180" fill="#456"/></svg>`,
 	}
-	ps.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if strings.HasSuffix(r.URL.Path, ".svg") {
-			w.Header().Set("Content-Type", "image/svg+xml")
-		} else {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprint(w, strings.ReplaceAll(body, "{{consentd}}", env.URL))
-	})
+	ps.Config.Handler = blkPages(files, env.URL)
 	ps.Start()
 	t.Cleanup(ps.Close)
 	return &askEnv{Env: env, www: www, app: app, log: log}
@@ -301,18 +286,9 @@ func askTestServerCookie(t *testing.T, env *askEnv) {
 	if eval[int](t, ctx, `window.__scriptCookies || 0`) == 0 {
 		t.Error("the widget wrote no cookie by script: the test proves nothing")
 	}
-	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{env.URL + "/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range res.Cookies {
-		if c.Name != "consentd" {
-			continue
-		}
-		days := (c.Expires - float64(time.Now().Unix())) / 86400
-		if days < 364 || days > 366 || c.HTTPOnly || c.SameSite != network.CookieSameSiteLax {
-			t.Errorf("cookie from the response: %.1f days, HttpOnly %v, SameSite %s", days, c.HTTPOnly, c.SameSite)
-		}
+	c := decisionCookie(t, ctx, env.URL+"/")
+	if days := (c.Expires - float64(time.Now().Unix())) / 86400; days < 364 || days > 366 || c.HTTPOnly || c.SameSite != network.CookieSameSiteLax {
+		t.Errorf("cookie from the response: %.1f days, HttpOnly %v, SameSite %s", days, c.HTTPOnly, c.SameSite)
 	}
 	r := waitRecords(t, env.Env, int64(env.Records(t, "demo")))
 	if last := r[len(r)-1]; last.ConsentID != id || last.Method != "accept_all" {

@@ -60,8 +60,19 @@ func blkStart(t *testing.T, files ...map[string]string) *blkEnv {
 		site := servertest.DemoSite(t, base)
 		return map[string]string{"demo.yaml": strings.Replace(site, "origins:\n", "origins:\n  - "+page+"\n", 1)}
 	}})
-	ps.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := all[r.URL.Path]
+	ps.Config.Handler = blkPages(all, env.URL)
+	ps.Start()
+	t.Cleanup(ps.Close)
+	return &blkEnv{Env: env, Page: page}
+}
+
+// blkPages serves the pages of files (path → body; "{{consentd}}" in a
+// body becomes consentdURL), typed by their extension (HTML without one),
+// never cached. A path containing "slow" is answered after 300 ms; pages
+// under /csp get a nonce-only CSP.
+func blkPages(files map[string]string, consentdURL string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := files[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -78,11 +89,8 @@ func blkStart(t *testing.T, files ...map[string]string) *blkEnv {
 		}
 		w.Header().Set("Content-Type", ct)
 		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprint(w, strings.ReplaceAll(body, "{{consentd}}", env.URL))
-	})
-	ps.Start()
-	t.Cleanup(ps.Close)
-	return &blkEnv{Env: env, Page: page}
+		fmt.Fprint(w, strings.ReplaceAll(body, "{{consentd}}", consentdURL))
+	}
 }
 
 // blkRecord waits for the record at index i of the demo site's log.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/consentd/consentd/server/ledger"
@@ -141,6 +142,27 @@ type cookieState struct {
 	V  string         `json:"v"`
 	C  map[string]int `json:"c"`
 	T  int64          `json:"t"`
+}
+
+// decisionCookie returns the browser's consentd cookie for url (the
+// current page's when empty), as CDP sees it.
+func decisionCookie(t *testing.T, ctx context.Context, url string) *network.Cookie {
+	t.Helper()
+	var p network.GetCookiesParams
+	if url != "" {
+		p.URLs = []string{url}
+	}
+	res, err := chromedp.Call(ctx, network.GetCookies, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "consentd" {
+			return c
+		}
+	}
+	t.Fatal("no consentd cookie")
+	return nil
 }
 
 func readCookie(t *testing.T, ctx context.Context) cookieState {

@@ -268,18 +268,9 @@ func wdgTestAPI(t *testing.T, env *servertest.Env) {
 	}
 	// The cookie: SameSite=Lax, Max-Age of consentExpiryDays (365), not
 	// Secure on http.
-	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range res.Cookies {
-		if c.Name != "consentd" {
-			continue
-		}
-		days := (c.Expires - float64(time.Now().Unix())) / 86400
-		if c.SameSite != network.CookieSameSiteLax || c.Secure || days < 364.9 || days > 365.1 {
-			t.Errorf("cookie SameSite %s, Secure %v, expires in %.2f days", c.SameSite, c.Secure, days)
-		}
+	c := decisionCookie(t, ctx, "")
+	if days := (c.Expires - float64(time.Now().Unix())) / 86400; c.SameSite != network.CookieSameSiteLax || c.Secure || days < 364.9 || days > 365.1 {
+		t.Errorf("cookie SameSite %s, Secure %v, expires in %.2f days", c.SameSite, c.Secure, days)
 	}
 }
 
