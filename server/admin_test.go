@@ -148,7 +148,7 @@ func TestReloadRefusesSharedTokenHash(t *testing.T) {
 	}
 	err = env.Server.Reload()
 	if err == nil || !strings.Contains(err.Error(), "other.yaml: adminTokens[1].hash: the same token hash is in ") ||
-		!strings.Contains(err.Error(), "demo.yaml (adminTokens[0].hash): a token grants one site") {
+		!strings.Contains(err.Error(), "demo.yaml (adminTokens[0].hash): a token in a site file grants that site only") {
 		t.Fatalf("Reload error = %v", err)
 	}
 	for _, tt := range []struct {

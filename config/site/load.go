@@ -115,15 +115,18 @@ func FileNames(dir string) ([]string, error) {
 type tokenPlace struct{ file, field string }
 
 // sharedTokens refuses each admin token hash of s that an earlier site
-// file declares: the token would grant both sites. seen maps each hash to
-// where it was first declared; sharedTokens adds those of s.
+// file declares: a token of a site file grants its site only, and a
+// token for several sites is declared once, in the controllers file
+// (config/controllers). seen maps each hash to where it was first
+// declared; sharedTokens adds those of s.
 func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
 	var errs []error
 	for i, t := range s.AdminTokens {
 		p := fmt.Sprintf("adminTokens[%d].hash", i)
 		if prev, dup := seen[t.Hash]; dup {
 			errs = append(errs, &field.Error{File: s.File, Field: p, Msg: fmt.Sprintf(
-				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
+				"the same token hash is in %s (%s): a token in a site file grants that site only; "+
+					"to give one token several sites, declare it once in the controllers file with the sites it grants (consentd token create --site %s --site …)",
 				prev.file, prev.field, s.ID)})
 			continue
 		}
