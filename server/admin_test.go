@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,17 +15,31 @@ import (
 )
 
 // adminEnv starts the demo site with one admin token, and a second site
-// with its own; it returns both tokens.
+// with its own (and the sites of o.Sites, if any); it returns both tokens.
 func adminEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToken, otherToken string) {
 	t.Helper()
 	demoToken, _ = auth.New()
 	otherToken, _ = auth.New()
+	more := o.Sites
 	o.Sites = func(u string) map[string]string {
-		return map[string]string{
-			"demo.yaml": servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
-			"other.yaml": `id: other
-name: Other Oy
-origins: [https://other.example]
+		sites := map[string]string{
+			"demo.yaml":  servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
+			"other.yaml": plainSite("other", "Other Oy") + "adminTokens:\n  - name: ops\n    hash: " + auth.Hash(otherToken) + "\n",
+		}
+		if more != nil {
+			maps.Copy(sites, more(u))
+		}
+		return sites
+	}
+	return servertest.Start(t, o), demoToken, otherToken
+}
+
+// plainSite is a small valid site file: English, one required and one
+// optional category (ads), no tokens.
+func plainSite(id, name string) string {
+	return `id: ` + id + `
+name: ` + name + `
+origins: [https://` + id + `.example]
 languages: [en]
 policyVersion: "1"
 categories:
@@ -32,12 +47,10 @@ categories:
     required: true
     label: {en: Necessary}
     description: {en: Needed.}
-adminTokens:
-  - name: ops
-    hash: ` + auth.Hash(otherToken) + "\n",
-		}
-	}
-	return servertest.Start(t, o), demoToken, otherToken
+  - id: ads
+    label: {en: Ads}
+    description: {en: Advertising.}
+`
 }
 
 func adminGet(t *testing.T, url, token string) response {

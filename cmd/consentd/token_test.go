@@ -42,7 +42,7 @@ func TestTokenCreateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pasted lines do not load: %v", err)
 	}
-	if v, name := auth.Check("Bearer "+token[1], "demo", site.Sites{"demo": s}); v != auth.OK || name != "dpo" {
+	if v, name := auth.NewTokens(site.Sites{"demo": s}, nil).Check("Bearer "+token[1], "demo"); v != auth.OK || name != "dpo" {
 		t.Fatalf("Check = %v %q", v, name)
 	}
 	if strings.Contains(string(must(os.ReadFile(file))), token[1]) {
