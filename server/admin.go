@@ -33,6 +33,31 @@ func (s *Server) adminAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// tokenKey is where tokenAuth leaves the request's *auth.Token (Locals).
+type tokenKey struct{}
+
+// tokenAuth guards the routes of the token itself (GET /v1/sites): any
+// valid token is admitted, and the handler finds it with requestToken.
+// No or an unknown token → 401 (admit).
+func (s *Server) tokenAuth(c *fiber.Ctx) error {
+	verdict, tok := s.catalog.Load().tokens.Lookup(c.Get(fiber.HeaderAuthorization))
+	var log []any
+	if tok != nil {
+		log = []any{"sites", tok.Sites, "token", tok.Name}
+	}
+	if err := s.admit(c, verdict, "", log...); err != nil {
+		return err
+	}
+	c.Locals(tokenKey{}, tok)
+	return c.Next()
+}
+
+// requestToken is the token tokenAuth admitted the request with.
+func requestToken(c *fiber.Ctx) *auth.Token {
+	t, _ := c.Locals(tokenKey{}).(*auth.Token)
+	return t
+}
+
 // admit answers a sign-in: over --admin-fail-limit failures a minute an
 // address gets 429 whatever it sends; a verdict other than OK is counted
 // as a failure and answered 401 (Missing, Invalid) or 403 (OtherSite:

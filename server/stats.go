@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/report"
 )
 
@@ -35,17 +36,27 @@ func (s *Server) siteStats(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	days, err := s.counters.DailyCounters(ctx, e.site.ID, report.DayKeys(q))
+	r, err := s.report(ctx, e.site, q)
 	if err != nil {
 		return s.storeError(e.site.ID, err)
 	}
+	return c.JSON(r)
+}
+
+// report reads a site's daily counters of q's days and sums them
+// (report.Build) over its optional categories.
+func (s *Server) report(ctx context.Context, st *site.Site, q report.Query) (report.Report, error) {
+	days, err := s.counters.DailyCounters(ctx, st.ID, report.DayKeys(q))
+	if err != nil {
+		return report.Report{}, err
+	}
 	var optional []string
-	for _, cat := range e.site.Categories {
+	for _, cat := range st.Categories {
 		if !cat.Required {
 			optional = append(optional, cat.ID)
 		}
 	}
-	return c.JSON(report.Build(e.site.ID, q, optional, days))
+	return report.Build(st.ID, q, optional, days), nil
 }
 
 // queryValues parses a raw query string; a malformed one yields what
