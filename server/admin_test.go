@@ -24,7 +24,7 @@ func adminEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToke
 	o.Sites = func(u string) map[string]string {
 		sites := map[string]string{
 			"demo.yaml":  servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
-			"other.yaml": plainSite("other", "Other Oy") + "adminTokens:\n  - name: ops\n    hash: " + auth.Hash(otherToken) + "\n",
+			"other.yaml": servertest.PlainSite("other", "Other Oy", "ads") + "adminTokens:\n  - name: ops\n    hash: " + auth.Hash(otherToken) + "\n",
 		}
 		if more != nil {
 			maps.Copy(sites, more(u))
@@ -32,25 +32,6 @@ func adminEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToke
 		return sites
 	}
 	return servertest.Start(t, o), demoToken, otherToken
-}
-
-// plainSite is a small valid site file: English, one required and one
-// optional category (ads), no tokens.
-func plainSite(id, name string) string {
-	return `id: ` + id + `
-name: ` + name + `
-origins: [https://` + id + `.example]
-languages: [en]
-policyVersion: "1"
-categories:
-  - id: necessary
-    required: true
-    label: {en: Necessary}
-    description: {en: Needed.}
-  - id: ads
-    label: {en: Ads}
-    description: {en: Advertising.}
-`
 }
 
 func adminGet(t *testing.T, url, token string) response {

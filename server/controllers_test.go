@@ -19,7 +19,9 @@ import (
 func controllersEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToken, otherToken, annaToken string) {
 	t.Helper()
 	annaToken, _ = auth.New()
-	o.Sites = func(string) map[string]string { return map[string]string{"shop.yaml": plainSite("shop", "Shop Oy")} }
+	o.Sites = func(string) map[string]string {
+		return map[string]string{"shop.yaml": servertest.PlainSite("shop", "Shop Oy", "ads")}
+	}
 	o.Controllers = "tokens:\n  - name: anna\n    hash: " + auth.Hash(annaToken) + "\n    created: \"2026-12-05\"\n    sites: [shop, demo]\n"
 	env, demoToken, otherToken = adminEnv(t, o)
 	return env, demoToken, otherToken, annaToken

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,11 +33,7 @@ type siteOverview struct {
 // to today by default), side by side.
 func (s *Server) overview(c *fiber.Ctx) error {
 	tok := requestToken(c)
-	q, err := report.ParseRange(queryValues(c.Request().URI().QueryArgs().String()), time.Now())
-	var pe *report.ParamError
-	if errors.As(err, &pe) {
-		return badRequest(pe.Param, pe.Msg)
-	}
+	q, err := reportQuery(c, report.ParseRange)
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,7 @@ func (s *Server) siteStats(c *fiber.Ctx) error {
 	if !ok {
 		return &APIError{Code: fiber.StatusNotFound, Field: "site", Msg: "unknown site"}
 	}
-	args := c.Request().URI().QueryArgs()
-	q, err := report.ParseQuery(queryValues(args.String()), time.Now())
-	var pe *report.ParamError
-	if errors.As(err, &pe) {
-		return badRequest(pe.Param, pe.Msg)
-	}
+	q, err := reportQuery(c, report.ParseQuery)
 	if err != nil {
 		return err
 	}
@@ -41,6 +36,17 @@ func (s *Server) siteStats(c *fiber.Ctx) error {
 		return s.storeError(e.site.ID, err)
 	}
 	return c.JSON(r)
+}
+
+// reportQuery reads the request's report parameters with parse
+// (report.ParseQuery or report.ParseRange); a bad one is a 400 naming it.
+func reportQuery(c *fiber.Ctx, parse func(url.Values, time.Time) (report.Query, error)) (report.Query, error) {
+	q, err := parse(queryValues(c.Request().URI().QueryArgs().String()), time.Now())
+	var pe *report.ParamError
+	if errors.As(err, &pe) {
+		return q, badRequest(pe.Param, pe.Msg)
+	}
+	return q, err
 }
 
 // report reads a site's daily counters of q's days and sums them

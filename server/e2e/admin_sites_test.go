@@ -14,24 +14,6 @@ import (
 	"github.com/consentd/consentd/server/servertest"
 )
 
-// dashSite is a small English site with one optional category, cat.
-func dashSite(id, name, cat string) string {
-	return fmt.Sprintf(`id: %s
-name: %s
-origins: [https://%s.example]
-languages: [en]
-policyVersion: "1"
-categories:
-  - id: necessary
-    required: true
-    label: {en: Necessary}
-    description: {en: Needed.}
-  - id: %s
-    label: {en: %s}
-    description: {en: Optional.}
-`, id, name, id, cat, cat)
-}
-
 // dashSites starts demo, a web shop and a blog, and a controllers file
 // whose token grants the shop, demo and the blog, in that order; each
 // site has four weeks of counters. It returns the token.
@@ -41,7 +23,7 @@ func dashSites(t *testing.T) (*servertest.Env, string) {
 	env := servertest.Start(t, servertest.Options{
 		Sites: func(u string) map[string]string {
 			return map[string]string{"demo.yaml": servertest.DemoSite(t, u),
-				"shop.yaml": dashSite("shop", "Kauppa Oy – verkkokauppa", "ads"), "blog.yaml": dashSite("blog", "Blogi", "analytics")}
+				"shop.yaml": servertest.PlainSite("shop", "Kauppa Oy – verkkokauppa", "ads"), "blog.yaml": servertest.PlainSite("blog", "Blogi", "analytics")}
 		},
 		Controllers: "tokens:\n  - name: anna\n    hash: " + auth.Hash(token) + "\n    sites: [shop, demo, blog]\n",
 	})

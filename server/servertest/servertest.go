@@ -6,6 +6,7 @@ package servertest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -216,6 +217,26 @@ func DemoSite(t testing.TB, baseURL string) string {
 		t.Fatal("demo.yaml: origins block not found")
 	}
 	return s[:start] + "origins:\n  - " + baseURL + "\n  - https://www.oppimo.fi\n" + s[end:]
+}
+
+// PlainSite returns a small valid site file: English only, the origin
+// https://<id>.example, a required category and one optional category
+// (category), no tokens.
+func PlainSite(id, name, category string) string {
+	return fmt.Sprintf(`id: %s
+name: %s
+origins: [https://%s.example]
+languages: [en]
+policyVersion: "1"
+categories:
+  - id: necessary
+    required: true
+    label: {en: Necessary}
+    description: {en: Needed.}
+  - id: %s
+    label: {en: %s}
+    description: {en: Optional.}
+`, id, name, id, category, category)
 }
 
 // RepoRoot is the repository's top directory.
