@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,35 @@ func TestControllersFileReload(t *testing.T) {
 	}
 	waitStatus("demo", anna, 401)
 	waitStatus("demo", demoToken, 200)
+}
+
+// TestControllersFileSetting: a controllers file named by --controllers
+// is read and must stay there (a reload without it fails, keeping its
+// tokens); with off, a controllers.yaml next to the sites is not read.
+func TestControllersFileSetting(t *testing.T) {
+	anna, _ := auth.New()
+	entry := "tokens:\n  - name: anna\n    hash: " + auth.Hash(anna) + "\n    sites: [demo]\n"
+	t.Run("a file of its own", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "access.yaml")
+		writeFile(t, path, entry)
+		env, _, _ := adminEnv(t, servertest.Options{Config: func(c *config.Config) { c.Controllers = path }})
+		if r := adminGet(t, env.URL+"/v1/sites/demo/stats", anna); r.Status != 200 {
+			t.Fatalf("anna: %d %s", r.Status, r.Raw)
+		}
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Server.Reload(); err == nil || !strings.Contains(err.Error(), "controllers file "+path+" (CONSENTD_CONTROLLERS): not found: create it, or set CONSENTD_CONTROLLERS to auto") {
+			t.Fatalf("Reload = %v", err)
+		}
+		if r := adminGet(t, env.URL+"/v1/sites/demo/stats", anna); r.Status != 200 {
+			t.Errorf("anna after the failed reload: %d", r.Status)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		env, _, _ := adminEnv(t, servertest.Options{Controllers: entry, Config: func(c *config.Config) { c.Controllers = "off" }})
+		if r := adminGet(t, env.URL+"/v1/sites/demo/stats", anna); r.Status != 401 {
+			t.Errorf("anna with the controllers file off: %d, want 401", r.Status)
+		}
+	})
 }

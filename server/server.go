@@ -337,8 +337,12 @@ func (s *Server) loadControllers(sites site.Sites) (*controllers.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	if _, err := os.Stat(path); !required && errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if !required {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("controllers file %s (%s): not found: create it, or set %s to auto (%s next to the sites directory, when it exists) or off",
+			path, config.EnvName("controllers"), config.EnvName("controllers"), config.ControllersFileName)
 	}
 	return controllers.Load(path, sites)
 }
