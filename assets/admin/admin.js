@@ -120,7 +120,11 @@
     try {
       overview(await (await request("/v1/sites" + rangeQuery())).json());
     } catch (err) {
-      $("range-error").textContent = err.message;
+      if (auth) $("range-error").textContent = err.message;
+      return;
+    }
+    if (!auth.site) {
+      signOut("The token grants no site of this server.");
       return;
     }
     await loadSite();
