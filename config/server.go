@@ -34,9 +34,12 @@ const (
 // CONSENTD_* environment variable; a flag given on the command line wins
 // over the environment.
 type Config struct {
-	Listen            string         // address to listen on, host:port
-	RedisURL          string         // redis://, rediss://, unix://, redis+sentinel://, redis+cluster://
-	SitesDir          string         // directory holding one <site>.yaml per site
+	Listen   string // address to listen on, host:port
+	RedisURL string // redis://, rediss://, unix://, redis+sentinel://, redis+cluster://
+	SitesDir string // directory holding one <site>.yaml per site
+	// Controllers is the controllers file setting: "auto", "off" or a
+	// path (ControllersPath resolves it).
+	Controllers       string
 	TrustedProxies    []netip.Prefix // peers whose X-Forwarded-For is believed
 	IPMode            string         // IPTruncate, IPHash or IPNone
 	IPHashSecret      string         // key for IPHash; never logged
@@ -134,6 +137,14 @@ func options() []option {
 				return errors.New("must be a directory path")
 			}
 			c.SitesDir = v
+			return nil
+		}},
+		{"controllers", "auto", "the controllers file: admin tokens that each grant the sites they list (docs/configuration.md#controllers-file); " +
+			"auto: " + ControllersFileName + " next to the sites directory, when it exists; off: none", func(c *Config, v string) error {
+			if v == "" {
+				return errors.New(`must be a file path, "auto" or "off"`)
+			}
+			c.Controllers = v
 			return nil
 		}},
 		{"trusted-proxies", "", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is trusted (empty: none)", func(c *Config, v string) error {
@@ -355,7 +366,37 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 	if err := checkWait(c); err != nil {
 		return Config{}, err
 	}
+	if p, _ := c.ControllersPath(); p != "" && filepath.Clean(filepath.Dir(p)) == filepath.Clean(c.SitesDir) {
+		return Config{}, fmt.Errorf("%s=%q: must not be in the sites directory %s, where every .yaml file is a site file", EnvName("controllers"), c.Controllers, c.SitesDir)
+	}
 	return c, nil
+}
+
+// ControllersFileName is the controllers file looked for next to the
+// sites directory when --controllers is auto.
+const ControllersFileName = "controllers.yaml"
+
+// ControllersPath resolves the controllers file setting: the file to
+// read ("" for none) and whether it must exist. "auto" (the default) is
+// controllers.yaml in the sites directory's parent (config/controllers.yaml
+// next to config/sites), read when it exists, so creating it later and
+// reloading takes effect; "off" is none; any other value is that file,
+// which must exist.
+func (c Config) ControllersPath() (path string, required bool) {
+	return ControllersPath(c.Controllers, c.SitesDir)
+}
+
+// ControllersPath resolves a --controllers setting for the sites
+// directory sitesDir (Config.ControllersPath; also for subcommands that
+// read the settings from the environment only).
+func ControllersPath(setting, sitesDir string) (path string, required bool) {
+	switch setting {
+	case "off":
+		return "", false
+	case "auto", "":
+		return filepath.Join(sitesDir, "..", ControllersFileName), false
+	}
+	return setting, true
 }
 
 // checkWait checks the replica wait against the settings it depends on:

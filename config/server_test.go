@@ -79,6 +79,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 			"CONSENTD_REDIS_WAIT_TIMEOUT=5s: must be shorter than CONSENTD_APPEND_TIMEOUT (5s)"},
 		{"wait as long as a read", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://h:1/0?read_timeout=500ms", "CONSENTD_REDIS_WAIT_REPLICAS": "2", "CONSENTD_REDIS_WAIT_TIMEOUT": "500ms"},
 			"CONSENTD_REDIS_WAIT_TIMEOUT=500ms: must be shorter than the Redis read timeout (500ms; read_timeout in CONSENTD_REDIS_URL)"},
+		{"empty controllers flag", []string{"--controllers="}, nil, `--controllers="": must be a file path, "auto" or "off"`},
+		{"controllers file among the site files", []string{"--sites-dir", "/etc/consentd/sites/", "--controllers", "/etc/consentd/sites/controllers.yaml"}, nil,
+			`CONSENTD_CONTROLLERS="/etc/consentd/sites/controllers.yaml": must not be in the sites directory /etc/consentd/sites/, where every .yaml file is a site file`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +120,34 @@ func TestLoadWaitReplicas(t *testing.T) {
 			}
 			if c.RedisWaitReplicas != tt.replicas || c.RedisWaitTimeout != tt.timeout {
 				t.Fatalf("wait %d replicas for %s, want %d for %s", c.RedisWaitReplicas, c.RedisWaitTimeout, tt.replicas, tt.timeout)
+			}
+		})
+	}
+}
+
+// The controllers file: controllers.yaml next to the sites directory,
+// read when it exists (auto); none (off); or a file that must exist.
+func TestControllersPath(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		path     string
+		required bool
+	}{
+		{"default", nil, "config/controllers.yaml", false},
+		{"auto next to another sites directory", []string{"--sites-dir", "/etc/consentd/sites/", "--controllers", "auto"}, "/etc/consentd/controllers.yaml", false},
+		{"sites in the working directory", []string{"--sites-dir", "."}, "../controllers.yaml", false},
+		{"off", []string{"--controllers", "off"}, "", false},
+		{"a file", []string{"--controllers", "/etc/consentd/access.yaml"}, "/etc/consentd/access.yaml", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, envOf(nil), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if path, required := c.ControllersPath(); path != tt.path || required != tt.required {
+				t.Errorf("ControllersPath() = %q, %v; want %q, %v", path, required, tt.path, tt.required)
 			}
 		})
 	}

@@ -20,18 +20,56 @@ type HistoryReader interface {
 }
 
 // adminAuth guards the controllers' API under /v1/sites/{site}: the
-// request needs `Authorization: Bearer <token>` with a token of that site.
-// No or an unknown token → 401, another site's token → 403; over
-// --admin-fail-limit failures a minute an address gets 429. Every
-// admitted request is logged with the token's name, never the token.
+// request needs `Authorization: Bearer <token>` with a token that grants
+// that site (a token of its site file, or one of the controllers file
+// that lists it). No or an unknown token → 401, a token that does not
+// grant the site → 403 (admit).
 func (s *Server) adminAuth(c *fiber.Ctx) error {
+	site := c.Params("site")
+	verdict, name := s.catalog.Load().tokens.Check(c.Get(fiber.HeaderAuthorization), site)
+	if err := s.admit(c, verdict, site, "site", site, "token", name); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// tokenKey is where tokenAuth leaves the request's *auth.Token (Locals).
+type tokenKey struct{}
+
+// tokenAuth guards the routes of the token itself (GET /v1/sites): any
+// valid token is admitted, and the handler finds it with requestToken.
+// No or an unknown token → 401 (admit).
+func (s *Server) tokenAuth(c *fiber.Ctx) error {
+	verdict, tok := s.catalog.Load().tokens.Lookup(c.Get(fiber.HeaderAuthorization))
+	var log []any
+	if tok != nil {
+		log = []any{"sites", tok.Sites, "token", tok.Name}
+	}
+	if err := s.admit(c, verdict, "", log...); err != nil {
+		return err
+	}
+	c.Locals(tokenKey{}, tok)
+	return c.Next()
+}
+
+// requestToken is the token tokenAuth admitted the request with.
+func requestToken(c *fiber.Ctx) *auth.Token {
+	t, _ := c.Locals(tokenKey{}).(*auth.Token)
+	return t
+}
+
+// admit answers a sign-in: over --admin-fail-limit failures a minute an
+// address gets 429 whatever it sends; a verdict other than OK is counted
+// as a failure and answered 401 (Missing, Invalid) or 403 (OtherSite:
+// the token does not grant site). An admitted request is logged with
+// attrs (what it asks for and the token's name, never the token) and
+// answered with no-store.
+func (s *Server) admit(c *fiber.Ctx, verdict auth.Verdict, site string, attrs ...any) error {
 	addr := s.clientAddr(c).String()
 	if blocked, wait := s.adminFails.blocked(addr); blocked {
 		return &APIError{Code: fiber.StatusTooManyRequests, Msg: "too many failed sign-ins from this address, retry later",
 			RetryAfter: strconv.Itoa(int(wait.Seconds()) + 1)}
 	}
-	site := c.Params("site")
-	verdict, name := auth.Check(c.Get(fiber.HeaderAuthorization), site, s.catalog.Load().config)
 	if verdict != auth.OK {
 		s.adminFails.fail(addr)
 	}
@@ -45,10 +83,10 @@ func (s *Server) adminAuth(c *fiber.Ctx) error {
 	case auth.OtherSite:
 		return &APIError{Code: fiber.StatusForbidden, Field: "Authorization", Msg: "the token is not valid for site " + site}
 	}
-	s.log.Info("admin request", "site", site, "token", name, "method", c.Method(), "path", c.Path(),
-		"request_id", c.GetRespHeader(fiber.HeaderXRequestID))
+	s.log.Info("admin request", append(attrs, "method", c.Method(), "path", c.Path(),
+		"request_id", c.GetRespHeader(fiber.HeaderXRequestID))...)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
+	return nil
 }
 
 // failLimiter limits failed admin sign-ins per client address (this

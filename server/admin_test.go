@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,28 +15,21 @@ import (
 )
 
 // adminEnv starts the demo site with one admin token, and a second site
-// with its own; it returns both tokens.
+// with its own (and the sites of o.Sites, if any); it returns both tokens.
 func adminEnv(t *testing.T, o servertest.Options) (env *servertest.Env, demoToken, otherToken string) {
 	t.Helper()
 	demoToken, _ = auth.New()
 	otherToken, _ = auth.New()
+	more := o.Sites
 	o.Sites = func(u string) map[string]string {
-		return map[string]string{
-			"demo.yaml": servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
-			"other.yaml": `id: other
-name: Other Oy
-origins: [https://other.example]
-languages: [en]
-policyVersion: "1"
-categories:
-  - id: necessary
-    required: true
-    label: {en: Necessary}
-    description: {en: Needed.}
-adminTokens:
-  - name: ops
-    hash: ` + auth.Hash(otherToken) + "\n",
+		sites := map[string]string{
+			"demo.yaml":  servertest.DemoSite(t, u) + "\nadminTokens:\n  - name: dpo\n    hash: " + auth.Hash(demoToken) + "\n",
+			"other.yaml": servertest.PlainSite("other", "Other Oy", "ads") + "adminTokens:\n  - name: ops\n    hash: " + auth.Hash(otherToken) + "\n",
 		}
+		if more != nil {
+			maps.Copy(sites, more(u))
+		}
+		return sites
 	}
 	return servertest.Start(t, o), demoToken, otherToken
 }
@@ -148,7 +142,7 @@ func TestReloadRefusesSharedTokenHash(t *testing.T) {
 	}
 	err = env.Server.Reload()
 	if err == nil || !strings.Contains(err.Error(), "other.yaml: adminTokens[1].hash: the same token hash is in ") ||
-		!strings.Contains(err.Error(), "demo.yaml (adminTokens[0].hash): a token grants one site") {
+		!strings.Contains(err.Error(), "demo.yaml (adminTokens[0].hash): a token in a site file grants that site only") {
 		t.Fatalf("Reload error = %v", err)
 	}
 	for _, tt := range []struct {

@@ -44,6 +44,7 @@ func (s *Server) newApp() *fiber.App {
 	consent := app.Group("/v1/consent", s.cors)
 	consent.Options("", s.preflight)
 	consent.Post("", s.postConsent) // rate limits: checkLimits (limits.go)
+	app.Get("/v1/sites", s.tokenAuth, s.overview)
 	admin := app.Group("/v1/sites/:site", s.adminAuth)
 	admin.Get("/consents/:consentId", s.consentHistory)
 	admin.Get("/consents", s.exportConsents)

@@ -5,9 +5,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -20,9 +22,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/controllers"
 	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/docs"
 	"github.com/consentd/consentd/server/asset"
+	"github.com/consentd/consentd/server/auth"
 	"github.com/consentd/consentd/server/clientip"
 	"github.com/consentd/consentd/server/geo"
 	"github.com/consentd/consentd/server/ledger"
@@ -122,10 +126,12 @@ type Server struct {
 // Reload builds a new one and swaps it in whole.
 type catalog struct {
 	sites   map[string]*siteEntry
-	config  site.Sites      // the site files, for token checks
+	config  site.Sites      // the site files, reused by the next load
+	tokens  *auth.Tokens    // every admin token: site files and controllers file
 	origins map[string]bool // union of every site's allowed origins (for CORS preflight)
-	// dirState is the sites directory as it was when this catalog was
-	// read (sitesDirState): WatchSites reloads when it is no longer so.
+	// dirState is the sites directory and the controllers file as they
+	// were when this catalog was read (configState): WatchSites reloads
+	// when they are no longer so.
 	dirState string
 	// warm is closed once the warm-up has built every new entry.
 	warm chan struct{}
@@ -225,8 +231,9 @@ func New(d Deps) (*Server, error) {
 // App returns the Fiber app (for Listener, Test and Shutdown).
 func (s *Server) App() *fiber.App { return s.app }
 
-// Reload reads the sites directory again. If anything is invalid the
-// running configuration stays in force and the error is returned.
+// Reload reads the sites directory and the controllers file again. If
+// anything is invalid the running configuration stays in force and the
+// error is returned.
 func (s *Server) Reload() error {
 	err := s.load()
 	s.metrics.Reload(err)
@@ -268,12 +275,13 @@ func sitePolicy(st *site.Site) ledger.Policy {
 	return p
 }
 
-// load reads the sites directory and swaps the new catalog in. A site
-// whose file has not changed since the last load keeps its built entry
-// (widget bundle, notice, variants); the others are built in parallel.
+// load reads the sites directory and the controllers file and swaps the
+// new catalog in. A site whose file has not changed since the last load
+// keeps its built entry (widget bundle, notice, variants); the others
+// are built in parallel.
 func (s *Server) load() error {
 	start := time.Now()
-	state := s.sitesDirState() // before reading: a change while reading is met by the next check
+	state := s.configState() // before reading: a change while reading is met by the next check
 	old := s.catalog.Load()
 	var prev site.Sites
 	if old != nil {
@@ -283,8 +291,12 @@ func (s *Server) load() error {
 	if err != nil {
 		return err
 	}
-	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, origins: map[string]bool{}, dirState: state,
-		warm: make(chan struct{})}
+	ctl, err := s.loadControllers(sites)
+	if err != nil {
+		return err
+	}
+	c := &catalog{sites: make(map[string]*siteEntry, len(sites)), config: sites, tokens: auth.NewTokens(sites, ctl),
+		origins: map[string]bool{}, dirState: state, warm: make(chan struct{})}
 	var fresh []*siteEntry
 	for id, st := range sites {
 		if old != nil && old.sites[id] != nil && old.sites[id].site == st {
@@ -325,6 +337,24 @@ func (s *Server) load() error {
 func (s *Server) logChange(before, after *site.Site) {
 	s.log.Info("site changed: "+site.CompareConsent(before, after).String(), "site", after.ID,
 		"consent_version", after.ConsentVersionOf(), "was", before.ConsentVersionOf())
+}
+
+// loadControllers reads the controllers file (config.ControllersPath)
+// and checks it against sites: nil when there is none, an error when it
+// is invalid or when a file that must exist does not.
+func (s *Server) loadControllers(sites site.Sites) (*controllers.File, error) {
+	path, required := s.cfg.ControllersPath()
+	if path == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if !required {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("controllers file %s (%s): not found: create it, or set %s to auto (%s next to the sites directory, when it exists) or off",
+			path, config.EnvName("controllers"), config.EnvName("controllers"), config.ControllersFileName)
+	}
+	return controllers.Load(path, sites)
 }
 
 // warmUp builds the catalog's new entries in the background, a few at a

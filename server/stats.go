@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/server/report"
 )
 
@@ -24,28 +25,44 @@ func (s *Server) siteStats(c *fiber.Ctx) error {
 	if !ok {
 		return &APIError{Code: fiber.StatusNotFound, Field: "site", Msg: "unknown site"}
 	}
-	args := c.Request().URI().QueryArgs()
-	q, err := report.ParseQuery(queryValues(args.String()), time.Now())
-	var pe *report.ParamError
-	if errors.As(err, &pe) {
-		return badRequest(pe.Param, pe.Msg)
-	}
+	q, err := reportQuery(c, report.ParseQuery)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
-	days, err := s.counters.DailyCounters(ctx, e.site.ID, report.DayKeys(q))
+	r, err := s.report(ctx, e.site, q)
 	if err != nil {
 		return s.storeError(e.site.ID, err)
 	}
+	return c.JSON(r)
+}
+
+// reportQuery reads the request's report parameters with parse
+// (report.ParseQuery or report.ParseRange); a bad one is a 400 naming it.
+func reportQuery(c *fiber.Ctx, parse func(url.Values, time.Time) (report.Query, error)) (report.Query, error) {
+	q, err := parse(queryValues(c.Request().URI().QueryArgs().String()), time.Now())
+	var pe *report.ParamError
+	if errors.As(err, &pe) {
+		return q, badRequest(pe.Param, pe.Msg)
+	}
+	return q, err
+}
+
+// report reads a site's daily counters of q's days and sums them
+// (report.Build) over its optional categories.
+func (s *Server) report(ctx context.Context, st *site.Site, q report.Query) (report.Report, error) {
+	days, err := s.counters.DailyCounters(ctx, st.ID, report.DayKeys(q))
+	if err != nil {
+		return report.Report{}, err
+	}
 	var optional []string
-	for _, cat := range e.site.Categories {
+	for _, cat := range st.Categories {
 		if !cat.Required {
 			optional = append(optional, cat.ID)
 		}
 	}
-	return c.JSON(report.Build(e.site.ID, q, optional, days))
+	return report.Build(st.ID, q, optional, days), nil
 }
 
 // queryValues parses a raw query string; a malformed one yields what

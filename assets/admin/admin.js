@@ -1,5 +1,6 @@
-// consentd controller dashboard: sign in with a site's admin token, see
-// decisions and opt-in rates, export the log, look up a consent ID.
+// consentd controller dashboard: sign in with an admin token, see the
+// token's sites side by side (when it grants several) and, for the site
+// chosen, decisions and opt-in rates; export the log, look up a consent ID.
 // No framework, no external requests; every value from the server is put
 // into the page with textContent, never as HTML.
 "use strict";
@@ -7,7 +8,10 @@
   const $ = (id) => document.getElementById(id);
   const KEY = "consentd.admin";
   const COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"];
+  // auth: {token, site}: the token and the site whose details are shown.
   let auth = JSON.parse(sessionStorage.getItem(KEY) || "null");
+  // sites: the token's sites as GET /v1/sites last listed them.
+  let sites = [];
 
   const el = (tag, text, attrs) => {
     const e = document.createElement(tag);
@@ -24,8 +28,11 @@
   const day = (d) => d.toISOString().slice(0, 10);
   const pct = (r) => (r === null || r === undefined ? "–" : Math.round(r * 1000) / 10 + " %");
 
-  async function api(path) {
-    const res = await fetch("/v1/sites/" + encodeURIComponent(auth.site) + path, {
+  // api requests a path of the site shown: /v1/sites/{site}{path}.
+  const api = (path) => request("/v1/sites/" + encodeURIComponent(auth.site) + path);
+
+  async function request(url) {
+    const res = await fetch(url, {
       headers: { Authorization: "Bearer " + auth.token },
       cache: "no-store",
     });
@@ -49,39 +56,55 @@
     $("app").hidden = !signedIn;
     $("signout").hidden = !signedIn;
     $("who").hidden = !signedIn;
-    $("who").textContent = signedIn ? "Site: " + auth.site : "";
+    if (!signedIn) $("who").textContent = "";
   }
 
   function signOut(msg) {
     auth = null;
+    sites = [];
     sessionStorage.removeItem(KEY);
     show(false);
     $("signin-error").textContent = msg || "";
     $("token").value = "";
   }
 
+  const save = () => sessionStorage.setItem(KEY, JSON.stringify(auth));
+
   $("signin-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    auth = { site: $("site").value.trim(), token: $("token").value.trim() };
+    auth = { token: $("token").value.trim(), site: null };
     $("signin-error").textContent = "";
+    setPeriod();
+    let o;
     try {
-      await api("/stats?from=" + day(new Date()) + "&to=" + day(new Date()));
+      o = await (await request("/v1/sites" + rangeQuery())).json();
     } catch (err) {
       if (auth) $("signin-error").textContent = err.message;
       return;
     }
-    sessionStorage.setItem(KEY, JSON.stringify(auth));
+    if (!o.sites.length) {
+      signOut("The token grants no site of this server.");
+      return;
+    }
+    auth.site = o.sites[0].site;
+    save();
     $("token").value = "";
-    start();
+    show(true);
+    overview(o);
+    loadSite();
   });
   $("signout").addEventListener("click", () => signOut());
 
+  // setPeriod fills in the period when it is empty: the last 30 days.
+  function setPeriod() {
+    if (!$("from").value) $("from").value = day(new Date(Date.now() - 29 * 864e5));
+    if (!$("to").value) $("to").value = day(new Date());
+  }
+  const rangeQuery = () => "?from=" + $("from").value + "&to=" + $("to").value;
+
   function start() {
     show(true);
-    const to = new Date();
-    const from = new Date(Date.now() - 29 * 864e5);
-    if (!$("from").value) $("from").value = day(from);
-    if (!$("to").value) $("to").value = day(to);
+    setPeriod();
     load();
   }
 
@@ -90,12 +113,29 @@
     load();
   });
 
+  // load shows the period: the overview of the token's sites, then the
+  // details of the site chosen.
   async function load() {
     $("range-error").textContent = "";
-    const q = "?from=" + $("from").value + "&to=" + $("to").value + "&granularity=" + $("granularity").value;
+    try {
+      overview(await (await request("/v1/sites" + rangeQuery())).json());
+    } catch (err) {
+      if (auth) $("range-error").textContent = err.message;
+      return;
+    }
+    if (!auth.site) {
+      signOut("The token grants no site of this server.");
+      return;
+    }
+    await loadSite();
+  }
+
+  // loadSite shows the details of auth.site for the period.
+  async function loadSite() {
+    $("range-error").textContent = "";
     let r;
     try {
-      r = await (await api("/stats" + q)).json();
+      r = await (await api("/stats" + rangeQuery() + "&granularity=" + $("granularity").value)).json();
     } catch (err) {
       $("range-error").textContent = err.message;
       return;
@@ -104,6 +144,75 @@
     chart(r);
     countries(r.totals.countries);
   }
+
+  // overview takes GET /v1/sites: the site switcher and, for a token of
+  // several sites, a table of them side by side.
+  function overview(o) {
+    sites = o.sites;
+    if (!sites.some((x) => x.site === auth.site)) {
+      auth.site = sites.length ? sites[0].site : null;
+      save();
+    }
+    const several = sites.length > 1;
+    $("overview").hidden = !several;
+    $("switcher").hidden = !several;
+    $("who").textContent = several ? o.token + ": " + sites.length + " sites" : "Site: " + auth.site;
+    const sel = $("site-select");
+    sel.replaceChildren(...sites.map((x) => el("option", x.name + " (" + x.site + ")", { value: x.site })));
+    sel.value = auth.site;
+    if (!several) return;
+
+    // One column per optional category of any of the sites, in the order met.
+    const cats = [];
+    for (const x of sites) for (const c of x.categories) if (!cats.includes(c)) cats.push(c);
+    const table = el("table", null, { class: "overview", "aria-describedby": "overview-note" });
+    table.append(el("colgroup", null, { span: 4 }), el("colgroup", null, { span: cats.length }), el("thead"), el("tbody"));
+    const group = el("tr");
+    group.append(el("td", null, { colspan: 4 }), el("th", "Opt-in rate", { scope: "colgroup", colspan: cats.length }));
+    const head = el("tr");
+    head.append(el("th", "Site", { scope: "col" }));
+    for (const h of ["Decisions", "Accept all", "Reject all", ...cats]) head.append(el("th", h, { scope: "col", class: "num" }));
+    table.tHead.append(group, head);
+    for (const x of sites) {
+      const tr = el("tr");
+      const name = el("th", null, { scope: "row" });
+      const b = el("button", x.name, { type: "button", class: "link", "data-site": x.site });
+      b.addEventListener("click", () => choose(x.site));
+      name.append(b, el("span", x.site, { class: "mono id" }));
+      tr.append(name);
+      for (const v of [x.totals.decisions, x.totals.acceptAll, x.totals.rejectAll]) tr.append(el("td", v, { class: "num" }));
+      for (const c of cats) tr.append(el("td", pct(x.totals.optIn[c] && x.totals.optIn[c].rate), { class: "num" }));
+      table.tBodies[0].append(tr);
+    }
+    $("overview-table").replaceChildren(table);
+    $("overview-note").textContent = o.from + " to " + o.to + ". Opt-in rate: the share of decisions that granted an " +
+      "optional category. –: no decisions in the period, or the site has no such category.";
+    mark();
+  }
+
+  // mark shows which row of the overview is the site chosen.
+  function mark() {
+    for (const b of document.querySelectorAll("#overview-table button[data-site]")) {
+      const on = b.dataset.site === auth.site;
+      b.closest("tr").classList.toggle("current", on);
+      if (on) b.setAttribute("aria-current", "true");
+      else b.removeAttribute("aria-current");
+    }
+  }
+
+  // choose shows the details of another of the token's sites.
+  function choose(site) {
+    if (site === auth.site) return;
+    auth.site = site;
+    save();
+    $("site-select").value = site;
+    mark();
+    $("lookup").replaceChildren();
+    $("lookup-error").textContent = "";
+    $("export-status").textContent = "";
+    loadSite();
+  }
+  $("site-select").addEventListener("change", (e) => choose(e.target.value));
 
   function totals(t) {
     const box = $("totals");

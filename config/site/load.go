@@ -1,64 +1,38 @@
 package site
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/consentd/consentd/config/field"
+	"github.com/consentd/consentd/config/yamlfile"
 )
-
-// maxSiteFileSize bounds a site file; real ones are a few kilobytes.
-const maxSiteFileSize = 1 << 20
 
 // Load reads, parses and validates one site file. Errors name the
 // file, the field path and what is expected; all problems found are
 // reported at once (joined with errors.Join).
 func Load(path string) (*Site, error) {
-	data, err := readFile(path)
+	data, err := yamlfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, data)
 }
 
-// readFile reads a site file of at most maxSiteFileSize bytes.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSiteFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxSiteFileSize {
-		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, maxSiteFileSize)
-	}
-	return data, nil
-}
-
 // Parse parses and validates a site file's contents; path is used in
 // error messages and to check that the id matches the file name.
 func Parse(path string, data []byte) (*Site, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var s Site
-	if err := dec.Decode(&s); err != nil {
-		if errors.Is(err, io.EOF) {
+	if err := yamlfile.Decode(path, data, &s); err != nil {
+		if errors.Is(err, yamlfile.ErrEmpty) {
 			return nil, fmt.Errorf("%s: file is empty: expected a site definition (id, name, origins, languages, categories)", path)
 		}
-		return nil, fmt.Errorf("%s: %s", path, yamlMessage(err))
+		return nil, err
 	}
 	s.File, s.digest = path, sha256.Sum256(data)
 	s.applyDefaults()
@@ -66,36 +40,6 @@ func Parse(path string, data []byte) (*Site, error) {
 		return nil, err
 	}
 	return &s, nil
-}
-
-// yamlMessage turns a yaml.v3 error into a one-line message without the
-// package's prefixes ("yaml: unmarshal errors:").
-func yamlMessage(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = fileTypes(m)
-		}
-		return strings.Join(msgs, "; ")
-	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
-}
-
-// Go types named at the end of yaml.v3's messages ("field x not found in
-// type notice.Party", "cannot unmarshal !!str `x` into []site.Category"),
-// when they are types of the site file.
-var (
-	notFoundIn = regexp.MustCompile(` in type (?:config|site|notice|i18n|region)\.(\w+)$`)
-	decodeInto = regexp.MustCompile(` into ((?:\*|\[\]|map\[string\])*)(?:config|site|notice|i18n|region)\.(\w+)$`)
-)
-
-// fileTypes names the site file's types in a yaml.v3 message the same
-// whichever Go package holds them: a struct by its bare name ("field x
-// not found in Party"), a value's type as config.T ("into config.Text").
-func fileTypes(msg string) string {
-	msg = notFoundIn.ReplaceAllString(msg, " in $1")
-	return decodeInto.ReplaceAllString(msg, " into ${1}config.$2")
 }
 
 // LoadDir loads every *.yaml and *.yml file in dir. It fails if any file
@@ -121,7 +65,7 @@ func LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	tokens := map[string]tokenPlace{}
 	for _, name := range names {
 		path := filepath.Join(dir, name)
-		data, err := readFile(path)
+		data, err := yamlfile.Read(path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -171,15 +115,18 @@ func FileNames(dir string) ([]string, error) {
 type tokenPlace struct{ file, field string }
 
 // sharedTokens refuses each admin token hash of s that an earlier site
-// file declares: the token would grant both sites. seen maps each hash to
-// where it was first declared; sharedTokens adds those of s.
+// file declares: a token of a site file grants its site only, and a
+// token for several sites is declared once, in the controllers file
+// (config/controllers). seen maps each hash to where it was first
+// declared; sharedTokens adds those of s.
 func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
 	var errs []error
 	for i, t := range s.AdminTokens {
 		p := fmt.Sprintf("adminTokens[%d].hash", i)
 		if prev, dup := seen[t.Hash]; dup {
 			errs = append(errs, &field.Error{File: s.File, Field: p, Msg: fmt.Sprintf(
-				"the same token hash is in %s (%s): a token grants one site; create another token for this site (consentd token create --site %s)",
+				"the same token hash is in %s (%s): a token in a site file grants that site only; "+
+					"to give one token several sites, declare it once in the controllers file with the sites it grants (consentd token create --site %s --site …)",
 				prev.file, prev.field, s.ID)})
 			continue
 		}

@@ -139,8 +139,8 @@ func TestLoadDir(t *testing.T) {
 	}
 }
 
-// TestLoadDirSharedTokenHash: a token grants one site, so one token
-// hash in two site files is refused, naming the file and field of each
+// TestLoadDirSharedTokenHash: a token of a site file grants that site
+// only, so one token hash in two site files is refused, naming the file and field of each
 // later one and the first file that has it; the whole set fails.
 func TestLoadDirSharedTokenHash(t *testing.T) {
 	hash := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
@@ -159,7 +159,8 @@ func TestLoadDirSharedTokenHash(t *testing.T) {
 		{"a hash per site", map[string]string{"a.yaml": site("a", hash('1')), "b.yaml": site("b", hash('2'))}, nil},
 		{"a hash in two files", map[string]string{"a.yaml": site("a", hash('1'), hash('2')), "b.yaml": site("b", hash('3'), hash('2'))}, []string{
 			"b.yaml: adminTokens[1].hash: the same token hash is in ",
-			"a.yaml (adminTokens[1].hash): a token grants one site; create another token for this site (consentd token create --site b)",
+			"a.yaml (adminTokens[1].hash): a token in a site file grants that site only; to give one token several sites, declare it once in the controllers file",
+			"(consentd token create --site b --site …)",
 		}},
 		{"a hash in three files", map[string]string{"a.yaml": site("a", hash('1')), "b.yaml": site("b", hash('1')), "c.yaml": site("c", hash('1'))}, []string{
 			"b.yaml: adminTokens[0].hash: the same token hash is in ",

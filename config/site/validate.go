@@ -60,7 +60,7 @@ func (s *Site) Validate() error {
 	v.categories(s)
 	s.Notice.Validate(&v.Checker, s.Languages)
 	v.strings(s)
-	v.adminTokens(s.AdminTokens)
+	CheckTokens(&v.Checker, "adminTokens", s.AdminTokens)
 	v.regions(s.Regions)
 	v.banner(s.Banner)
 	v.consentMode(s)
@@ -182,27 +182,29 @@ func (v *validator) strings(s *Site) {
 	}
 }
 
-// adminTokens checks the token list: a name and a well-formed hash each,
-// no name or hash twice.
-func (v *validator) adminTokens(tokens []AdminToken) {
+// CheckTokens checks a list of admin tokens, the field list of c's file
+// (adminTokens in a site file, tokens in the controllers file): a name
+// and a well-formed hash each, a date if created is given, no name or
+// hash twice.
+func CheckTokens(c *field.Checker, list string, tokens []AdminToken) {
 	names, hashes := map[string]bool{}, map[string]bool{}
 	for i, t := range tokens {
-		p := fmt.Sprintf("adminTokens[%d]", i)
-		v.Plain(p+".name", t.Name, 64, true)
+		p := fmt.Sprintf("%s[%d]", list, i)
+		c.Plain(p+".name", t.Name, 64, true)
 		switch {
 		case strings.HasPrefix(t.Hash, "cdt_"):
-			v.Add(p+".hash", "is a token, not its hash: never store the token itself; `consentd token create` prints the hash line to use")
+			c.Add(p+".hash", "is a token, not its hash: never store the token itself; `consentd token create` prints the hash line to use")
 		case !tokenHashPattern.MatchString(t.Hash):
-			v.Add(p+".hash", "is not a token hash: expected sha256: and 64 lowercase hex digits, as printed by `consentd token create`")
+			c.Add(p+".hash", "is not a token hash: expected sha256: and 64 lowercase hex digits, as printed by `consentd token create`")
 		case hashes[t.Hash]:
-			v.Add(p+".hash", "duplicate token hash")
+			c.Add(p+".hash", "duplicate token hash")
 		}
 		if t.Name != "" && names[t.Name] {
-			v.Add(p+".name", "duplicate token name %q", t.Name)
+			c.Add(p+".name", "duplicate token name %q", t.Name)
 		}
 		if t.Created != "" {
 			if _, err := time.Parse("2006-01-02", t.Created); err != nil {
-				v.Add(p+".created", "%q is not a date: expected YYYY-MM-DD", t.Created)
+				c.Add(p+".created", "%q is not a date: expected YYYY-MM-DD", t.Created)
 			}
 		}
 		names[t.Name], hashes[t.Hash] = true, true

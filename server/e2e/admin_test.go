@@ -50,6 +50,18 @@ func dashPost(t *testing.T, env *servertest.Env, consentID, method string, analy
 	}
 }
 
+// dashCounters writes a site's daily counters as the ledger does, for
+// each of the days days before today: counters(d) for d = 1..days.
+func dashCounters(t *testing.T, env *servertest.Env, site string, days int, counters func(d int) map[string]any) {
+	t.Helper()
+	for d := 1; d <= days; d++ {
+		day := time.Now().UTC().AddDate(0, 0, -d).Format("2006-01-02")
+		if err := env.Redis.HSet(context.Background(), ledger.DailyKey(site, day), counters(d)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestDashboard signs in with a token, sees the totals and the chart,
 // exports a CSV and looks up a consent ID.
 func TestDashboard(t *testing.T) {
@@ -73,25 +85,21 @@ func TestDashboard(t *testing.T) {
 	}
 	// Four earlier weeks of counters, as the ledger writes them, so the
 	// chart has lines: 10 decisions a day, analytics opt-in rising.
-	for d := 1; d <= 28; d++ {
-		day := time.Now().UTC().AddDate(0, 0, -d).Format("2006-01-02")
+	dashCounters(t, env, "demo", 28, func(d int) map[string]any {
 		yes := 3 + (28-d)/4
-		err := env.Redis.HSet(context.Background(), ledger.DailyKey("demo", day), map[string]any{
+		return map[string]any{
 			"decisions": 10, "method:accept_all": 4, "method:reject_all": 4, "method:custom": 2,
 			"cat:analytics:yes": yes, "cat:analytics:no": 10 - yes, "cat:marketing:yes": 4, "cat:marketing:no": 6,
 			"country:FI": 7, "country:SE": 2, "country:unknown": 1, "mode:unknown": 10,
-		}).Err()
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
+	})
 
 	ctx := tab(t)
 	run(t, ctx, chromedp.Navigate(env.URL+"/admin"))
 	// A wrong token is refused with a message.
 	signIn := func(tok string) {
-		run(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById('site').value = 'demo';
-			document.getElementById('token').value = %q; document.getElementById('signin-form').requestSubmit(); true`, tok)))
+		run(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById('token').value = %q;
+			document.getElementById('signin-form').requestSubmit(); true`, tok)))
 	}
 	signIn("cdt_wrong")
 	msg := run(t, ctx, chromedp.Poll[string](`document.getElementById('signin-error').textContent || null`, chromedp.WithPollingTimeout(5*time.Second)))
@@ -102,6 +110,11 @@ func TestDashboard(t *testing.T) {
 	run(t, ctx, chromedp.Poll[bool](`!document.getElementById('app').hidden && document.querySelectorAll('#totals dd').length > 0`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 
+	// A token of one site: no overview, no switcher; the header names the site.
+	if got := run(t, ctx, chromedp.Evaluate[string](`[document.getElementById('overview').checkVisibility(), document.getElementById('switcher').checkVisibility(),
+		document.getElementById('who').textContent].join(' ')`)); got != "false false Site: demo" {
+		t.Errorf("one site's token: overview shown, switcher shown, header = %s", got)
+	}
 	totals := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#totals div')].map(d => d.textContent)`))
 	if strings.Join(totals, "|") != "Decisions283|Accept all113|Reject all113|Custom57|GPC0|Withdrawals0" {
 		t.Errorf("totals %q", totals)

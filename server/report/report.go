@@ -7,6 +7,7 @@ package report
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,9 +39,22 @@ func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
 // ParseQuery reads from, to (YYYY-MM-DD, UTC; default: the 30 days up to
 // today) and granularity (day, week or month; default day).
 func ParseQuery(q url.Values, now time.Time) (Query, error) {
+	return parseQuery(q, now, []string{"from", "to", "granularity"})
+}
+
+// ParseRange reads from and to as ParseQuery does, for figures of the
+// range as a whole (the overview of a token's sites): granularity is not
+// one of its parameters.
+func ParseRange(q url.Values, now time.Time) (Query, error) {
+	return parseQuery(q, now, []string{"from", "to"})
+}
+
+// parseQuery reads the parameters params (a subset of ParseQuery's) and
+// refuses any other.
+func parseQuery(q url.Values, now time.Time, params []string) (Query, error) {
 	for k := range q {
-		if k != "from" && k != "to" && k != "granularity" {
-			return Query{}, &ParamError{k, "unknown parameter: expected from, to, granularity"}
+		if !slices.Contains(params, k) {
+			return Query{}, &ParamError{k, "unknown parameter: expected " + strings.Join(params, ", ")}
 		}
 	}
 	today := now.UTC().Truncate(24 * time.Hour)

@@ -46,6 +46,27 @@ func TestParseQuery(t *testing.T) {
 	}
 }
 
+// ParseRange takes from and to as ParseQuery does, and no granularity.
+func TestParseRange(t *testing.T) {
+	v, _ := url.ParseQuery("from=2026-11-01&to=2026-11-10")
+	if q, err := ParseRange(v, now); err != nil || q.From.Format("2006-01-02") != "2026-11-01" || Days(q) != 10 {
+		t.Errorf("ParseRange = %+v, %v", q, err)
+	}
+	if q, err := ParseRange(url.Values{}, now); err != nil || q.To.Format("2006-01-02") != "2026-11-23" || Days(q) != 30 {
+		t.Errorf("defaults = %+v, %v", q, err)
+	}
+	for query, param := range map[string]string{"granularity=week": "granularity", "from=x": "from", "site=a": "site"} {
+		v, _ := url.ParseQuery(query)
+		if _, err := ParseRange(v, now); err == nil || err.(*ParamError).Param != param {
+			t.Errorf("%s: %v, want a ParamError for %s", query, err, param)
+		}
+	}
+	v, _ = url.ParseQuery("granularity=week")
+	if _, err := ParseRange(v, now); err == nil || err.Error() != "granularity: unknown parameter: expected from, to" {
+		t.Errorf("granularity: %v", err)
+	}
+}
+
 func TestBuild(t *testing.T) {
 	v, _ := url.ParseQuery("from=2026-11-01&to=2026-11-10&granularity=week")
 	q, err := ParseQuery(v, now)

@@ -6,6 +6,7 @@ package servertest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -37,6 +38,9 @@ type Options struct {
 	// Sites returns site files (name → YAML) for a server at baseURL.
 	// Default: DemoSite(baseURL).
 	Sites func(baseURL string) map[string]string
+	// Controllers, when set, is the controllers file (YAML) written to
+	// Env.ControllersFile before start. Default: no file there.
+	Controllers string
 	// Config is applied to the server config before start.
 	Config func(*config.Config)
 	// Log receives the server's logs; default: discarded.
@@ -65,7 +69,11 @@ type Options struct {
 type Env struct {
 	URL      string // http://127.0.0.1:PORT
 	SitesDir string
-	Redis    redis.UniversalClient // a *redis.ClusterClient on a cluster
+	// ControllersFile is where the server looks for its controllers file
+	// (the default: controllers.yaml next to SitesDir), whether or not
+	// there is one: a test may write it and reload.
+	ControllersFile string
+	Redis           redis.UniversalClient // a *redis.ClusterClient on a cluster
 	// RedisSrv is the redis-server holding the demo site's keys: the single
 	// server, or on a cluster the node serving the {demo} slot. Killing it
 	// makes the demo site's store unavailable.
@@ -100,7 +108,16 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir, ctlFile := filepath.Join(root, "sites"), filepath.Join(root, "controllers.yaml")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if o.Controllers != "" {
+		if err := os.WriteFile(ctlFile, []byte(o.Controllers), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sites := o.Sites
 	if sites == nil {
 		sites = func(u string) map[string]string { return map[string]string{"demo.yaml": DemoSite(t, u)} }
@@ -182,7 +199,7 @@ func Start(t testing.TB, o Options) *Env {
 		_ = rdb.Close()
 		_ = check.Close()
 	})
-	return &Env{URL: base, SitesDir: dir, Redis: check, RedisSrv: rs, Target: tgt, Server: srv, Ledger: led, Key: key}
+	return &Env{URL: base, SitesDir: dir, ControllersFile: ctlFile, Redis: check, RedisSrv: rs, Target: tgt, Server: srv, Ledger: led, Key: key}
 }
 
 // DemoSite returns config/sites/demo.yaml with its origins replaced by
@@ -200,6 +217,26 @@ func DemoSite(t testing.TB, baseURL string) string {
 		t.Fatal("demo.yaml: origins block not found")
 	}
 	return s[:start] + "origins:\n  - " + baseURL + "\n  - https://www.oppimo.fi\n" + s[end:]
+}
+
+// PlainSite returns a small valid site file: English only, the origin
+// https://<id>.example, a required category and one optional category
+// (category), no tokens.
+func PlainSite(id, name, category string) string {
+	return fmt.Sprintf(`id: %s
+name: %s
+origins: [https://%s.example]
+languages: [en]
+policyVersion: "1"
+categories:
+  - id: necessary
+    required: true
+    label: {en: Necessary}
+    description: {en: Needed.}
+  - id: %s
+    label: {en: %s}
+    description: {en: Optional.}
+`, id, name, id, category, category)
 }
 
 // RepoRoot is the repository's top directory.
