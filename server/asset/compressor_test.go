@@ -149,3 +149,48 @@ func TestCompressorCloseLeavesRaw(t *testing.T) {
 		t.Fatal("compressed after Close")
 	}
 }
+
+// TestCompressorNewRequested: an asset made on request takes its
+// compressed forms from the cache directory at once; else it waits in a
+// short queue of its own, and one made when that queue is full is served
+// raw until a request for it finds room.
+func TestCompressorNewRequested(t *testing.T) {
+	dir := t.TempDir()
+	c1, err := NewCompressor(1, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.New("text/plain", compressible)
+	waitCompressed(t, c1)
+	c1.Close()
+
+	c, err := newCompressor(0, dir, nil) // no workers yet: nothing made here is compressed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	eager := mustNew(t, "text/plain", compressible)
+	if a := c.NewRequested("text/plain", compressible); !a.Compressed() || !bytes.Equal(a.body(Brotli), eager.body(Brotli)) || a.Pick("br") != Brotli {
+		t.Fatal("cached forms not taken at once")
+	}
+	var queued []*Asset
+	for i := range requestedQueueSize {
+		queued = append(queued, c.NewRequested("text/plain", append([]byte{byte(i)}, compressible...)))
+	}
+	late := c.NewRequested("text/plain", append([]byte("late"), compressible...))
+	c.startWorker()
+	waitCompressed(t, c)
+	for i, a := range queued {
+		if !a.Compressed() {
+			t.Fatalf("queued asset %d not compressed", i)
+		}
+	}
+	if late.Compressed() {
+		t.Fatal("an asset beyond the requested queue was queued")
+	}
+	do(t, newApp(late), http.MethodGet, map[string]string{"Accept-Encoding": "br"})
+	waitCompressed(t, c)
+	if !late.Compressed() {
+		t.Fatal("requested again, still not compressed")
+	}
+}
