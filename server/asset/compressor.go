@@ -126,6 +126,30 @@ func (c *Compressor) NewRequested(contentType string, raw []byte) *Asset {
 	return a
 }
 
+// Prime makes sure the cache directory holds raw's compressed forms, for
+// content that is not kept in memory but may be made again on request
+// (NewRequested then finds them at once): when they are missing, raw is
+// compressed in the background as New's assets are (Wait waits for it),
+// written to the directory and let go. Without a cache directory it does
+// nothing. The caller must not modify raw afterwards.
+func (c *Compressor) Prime(contentType string, raw []byte) {
+	if c.dir == "" || c.cached(cacheName(raw)) {
+		return
+	}
+	c.New(contentType, raw)
+}
+
+// cached reports whether the cache directory has both files of name
+// (checked when read).
+func (c *Compressor) cached(name string) bool {
+	for _, ext := range []string{".gz", ".br"} {
+		if _, err := os.Stat(filepath.Join(c.dir, name+ext)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // request puts a waiting asset made by NewRequested in the requested
 // queue, unless it is full or the asset is there already.
 func (c *Compressor) request(a *Asset) {

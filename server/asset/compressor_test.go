@@ -194,3 +194,37 @@ func TestCompressorNewRequested(t *testing.T) {
 		t.Fatal("requested again, still not compressed")
 	}
 }
+
+// TestCompressorPrime: Prime writes the compressed forms to the cache
+// directory (once: primed again, nothing is queued), where NewRequested
+// finds them; without a directory it does nothing.
+func TestCompressorPrime(t *testing.T) {
+	dir := t.TempDir()
+	c, err := NewCompressor(1, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Prime("text/plain", compressible)
+	waitCompressed(t, c)
+	if !c.cached(cacheName(compressible)) {
+		t.Fatal("not in the cache directory after Prime")
+	}
+	c.Prime("text/plain", compressible)
+	if c.pending != 0 {
+		t.Fatal("primed again: queued again")
+	}
+	if a := c.NewRequested("text/plain", compressible); !a.Compressed() {
+		t.Fatal("NewRequested did not find the primed forms")
+	}
+
+	none, err := NewCompressor(1, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer none.Close()
+	none.Prime("text/plain", compressible)
+	if none.pending != 0 {
+		t.Fatal("primed without a cache directory")
+	}
+}
