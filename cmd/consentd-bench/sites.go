@@ -4,7 +4,8 @@ package main
 // schools, an agency's clients): one site, then N generated site files,
 // each started cold (empty asset cache) and warm (the cache of the cold
 // start), then a reload with one changed file, and RSS and heap in use
-// per site.
+// per site; then each site's notice page asked for once (each rendered on
+// request), and RSS with the notice cache full.
 
 import (
 	"bufio"
@@ -27,9 +28,14 @@ import (
 // sitesRun is one start of consentd over a sites directory.
 type sitesRun struct {
 	ready time.Duration // until /healthz answers
-	rss   float64       // MB, once every asset is compressed (and the start-up garbage released)
-	heap  float64       // MB of heap in use (runtime.MemStats.HeapInuse) after a collection, read after rss
-	built time.Duration // until every asset was compressed ("" when not seen)
+	// With notices (the warm run with many sites): each site's notice
+	// page asked for once, then RSS and heap again.
+	noticePages           int
+	noticeTime            time.Duration // for all noticePages
+	noticeRSS, noticeHeap float64       // MB, after them
+	rss                   float64       // MB, once every asset is compressed (and the start-up garbage released)
+	heap                  float64       // MB of heap in use (runtime.MemStats.HeapInuse) after a collection, read after rss
+	built                 time.Duration // until every asset was compressed ("" when not seen)
 }
 
 func runSites(o options) error {
@@ -67,13 +73,14 @@ func runSites(o options) error {
 	var rows []row
 	for _, c := range []struct {
 		name, dir, cache, profile string
+		notices                   int
 	}{
-		{"1 site, cold", one, filepath.Join(tmp, "cache1"), ""},
-		{"1 site, warm", one, filepath.Join(tmp, "cache1"), ""},
-		{fmt.Sprintf("%d sites, cold", o.sites), many, cacheN, ""},
-		{fmt.Sprintf("%d sites, warm", o.sites), many, cacheN, o.memprofile},
+		{"1 site, cold", one, filepath.Join(tmp, "cache1"), "", 0},
+		{"1 site, warm", one, filepath.Join(tmp, "cache1"), "", 0},
+		{fmt.Sprintf("%d sites, cold", o.sites), many, cacheN, "", 0},
+		{fmt.Sprintf("%d sites, warm", o.sites), many, cacheN, o.memprofile, o.sites},
 	} {
-		r, err := startSites(o, rs.URL(), c.dir, c.cache, c.profile, nil)
+		r, err := startSites(o, rs.URL(), c.dir, c.cache, c.profile, c.notices, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -82,7 +89,7 @@ func runSites(o options) error {
 
 	// A reload with one changed file among N.
 	var reload time.Duration
-	_, err = startSites(o, rs.URL(), many, cacheN, "", func(base string, cmd *exec.Cmd) error {
+	_, err = startSites(o, rs.URL(), many, cacheN, "", 0, func(base string, cmd *exec.Cmd) error {
 		f := filepath.Join(many, "site0.yaml")
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -131,6 +138,10 @@ func runSites(o options) error {
 	fmt.Printf("\nstart-up, %d sites / 1 site: cold %.1f×, warm %.1f×\n", o.sites,
 		rows[2].run.ready.Seconds()/rows[0].run.ready.Seconds(), rows[3].run.ready.Seconds()/rows[1].run.ready.Seconds())
 	fmt.Printf("reload with one changed file among %d: %v (SIGHUP until the changed widget is served)\n", o.sites, reload.Round(time.Millisecond))
+	if w := rows[3].run; w.noticePages > 0 {
+		fmt.Printf("notice pages: %d sites' /n/SITE?lang=fi asked for once (each rendered on request): %v each; then RSS %.1f MB, heap %.1f MB\n",
+			w.noticePages, (w.noticeTime / time.Duration(w.noticePages)).Round(10*time.Microsecond), w.noticeRSS, w.noticeHeap)
+	}
 	if o.sites > 1 {
 		fmt.Printf("RSS per site (warm, %d sites minus 1 site): %.0f KB; heap in use per site: %.0f KB\n", o.sites,
 			(rows[3].run.rss-rows[1].run.rss)*1024/float64(o.sites-1), (rows[3].run.heap-rows[1].run.heap)*1024/float64(o.sites-1))
@@ -158,9 +169,10 @@ func writeSites(dir string, demo []byte, n int) error {
 }
 
 // startSites starts consentd over dir with the asset cache in cache,
-// measures it (writing a heap profile to profile, when given) and, when
-// given, runs then on it before stopping it.
-func startSites(o options, redisURL, dir, cache, profile string, then func(base string, cmd *exec.Cmd) error) (sitesRun, error) {
+// measures it (writing a heap profile to profile, when given), asks for
+// the notice pages of the first notices sites and measures again, and,
+// when given, runs then on it before stopping it.
+func startSites(o options, redisURL, dir, cache, profile string, notices int, then func(base string, cmd *exec.Cmd) error) (sitesRun, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return sitesRun{}, err
@@ -197,7 +209,8 @@ func startSites(o options, redisURL, dir, cache, profile string, then func(base 
 		time.Sleep(2 * time.Millisecond)
 	}
 	// RSS once the background compression is done (its log line; then
-	// consentd gives the start-up garbage back), or after -sites-wait.
+	// consentd gives the start-up garbage back) and -sites-settle has
+	// passed, or after -sites-wait.
 	for time.Since(start) < r.ready+o.sitesWait {
 		if strings.Contains(logs.String(), "assets compressed") {
 			r.built = time.Since(start)
@@ -205,6 +218,7 @@ func startSites(o options, redisURL, dir, cache, profile string, then func(base 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(o.sitesSettle)
 	if r.rss, err = vmRSS(cmd.Process.Pid); err != nil {
 		return r, err
 	}
@@ -213,6 +227,21 @@ func startSites(o options, redisURL, dir, cache, profile string, then func(base 
 	}
 	if profile != "" {
 		if err := saveHeapProfile("http://"+debugAddr, profile); err != nil {
+			return r, err
+		}
+	}
+	if notices > 0 {
+		start := time.Now()
+		for i := range notices {
+			if err := getOK(fmt.Sprintf("%s/n/site%d?lang=fi", base, i)); err != nil {
+				return r, err
+			}
+		}
+		r.noticePages, r.noticeTime = notices, time.Since(start)
+		if r.noticeRSS, err = vmRSS(cmd.Process.Pid); err != nil {
+			return r, err
+		}
+		if r.noticeHeap, err = heapInuse("http://" + debugAddr); err != nil {
 			return r, err
 		}
 	}
@@ -260,6 +289,28 @@ func saveHeapProfile(base, file string) error {
 		return fmt.Errorf("heap profile: %w", err)
 	}
 	return f.Close()
+}
+
+// getOK asks for url as a browser would (brotli or gzip) and reads the
+// answer, which must be 200.
+func getOK(url string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept-Encoding", "br, gzip")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, res.Status)
+	}
+	return nil
 }
 
 // etag is the ETag of an uncompressed GET of url.
