@@ -14,6 +14,18 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
+// mustCompressor starts a Compressor with workers workers (0: none, to
+// see what waits) that the test's end closes.
+func mustCompressor(t *testing.T, workers int, dir string) *Compressor {
+	t.Helper()
+	c, err := newCompressor(workers, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 func waitCompressed(t *testing.T, c *Compressor) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -156,19 +168,12 @@ func TestCompressorCloseLeavesRaw(t *testing.T) {
 // raw until a request for it finds room.
 func TestCompressorNewRequested(t *testing.T) {
 	dir := t.TempDir()
-	c1, err := NewCompressor(1, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c1 := mustCompressor(t, 1, dir)
 	c1.New("text/plain", compressible)
 	waitCompressed(t, c1)
 	c1.Close()
 
-	c, err := newCompressor(0, dir, nil) // no workers yet: nothing made here is compressed
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := mustCompressor(t, 0, dir) // no workers yet: nothing made here is compressed
 	eager := mustNew(t, "text/plain", compressible)
 	if a := c.NewRequested("text/plain", compressible); !a.Compressed() || !bytes.Equal(a.body(Brotli), eager.body(Brotli)) || a.Pick("br") != Brotli {
 		t.Fatal("cached forms not taken at once")
@@ -199,12 +204,7 @@ func TestCompressorNewRequested(t *testing.T) {
 // directory (once: primed again, nothing is queued), where NewRequested
 // finds them; without a directory it does nothing.
 func TestCompressorPrime(t *testing.T) {
-	dir := t.TempDir()
-	c, err := NewCompressor(1, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := mustCompressor(t, 1, t.TempDir())
 	c.Prime("text/plain", compressible)
 	waitCompressed(t, c)
 	if !c.cached(cacheName(compressible)) {
@@ -218,11 +218,7 @@ func TestCompressorPrime(t *testing.T) {
 		t.Fatal("NewRequested did not find the primed forms")
 	}
 
-	none, err := NewCompressor(1, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer none.Close()
+	none := mustCompressor(t, 1, "")
 	none.Prime("text/plain", compressible)
 	if none.pending != 0 {
 		t.Fatal("primed without a cache directory")
