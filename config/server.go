@@ -67,6 +67,10 @@ type Config struct {
 	// CacheDir keeps built assets (compressed widget bundles and notice
 	// pages, by content) so a restart reuses them; "" keeps none.
 	CacheDir string
+	// NoticeCache is the most bytes of notice pages, snapshots and JSON
+	// (with their compressed forms) kept in memory across all sites; the
+	// rest is rendered again when asked for. 0 keeps none.
+	NoticeCache int64
 	// SigningKey signs receipts and checkpoints: "ed25519:…" or a file
 	// holding that (consentd keys create). Never logged. "": an ephemeral
 	// key (warned at start; docs/proof.md).
@@ -222,6 +226,8 @@ func options() []option {
 			}
 			return nil
 		}},
+		{"notice-cache-mb", "16", "MiB of rendered notice pages, snapshots and JSON (with their compressed forms) kept in memory across all sites, the least recently used leaving first; others are rendered again when asked for (0-65536; 0 = none kept)",
+			intSetter(0, 65536, func(c *Config, n int) { c.NoticeCache = int64(n) << 20 })},
 		{"watch-sites", "0s", "how often the sites directory is checked for changed, added or removed files, which reload the sites (Go duration; 0 = only on SIGHUP; consentd-dev uses 1s)", offDurationSetter(func(c *Config, d time.Duration) { c.WatchSites = d })},
 		{"geoip-watch", "1m", "how often the --geoip-db file is checked for changes and reloaded (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.GeoIPWatch = d })},
 		{"append-timeout", "5s", "how long a consent request waits for Redis before answering 503 (Go duration)", durationSetter(func(c *Config, d time.Duration) { c.AppendTimeout = d })},

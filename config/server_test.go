@@ -27,6 +27,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.ReadTimeout != 10*time.Second || c.WriteTimeout != 10*time.Second || c.IdleTimeout != time.Minute {
 		t.Fatalf("unexpected timeout defaults: %+v", c)
 	}
+	if c.NoticeCache != 16<<20 {
+		t.Fatalf("notice cache %d bytes, want 16 MiB", c.NoticeCache)
+	}
 }
 
 func TestLoadPrecedence(t *testing.T) {
@@ -57,6 +60,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"password redacted", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://u:hunter2@h:1/0?bogus=1"}, "xxxxx"},
 		{"query password redacted", nil, map[string]string{"CONSENTD_REDIS_URL": "redis+sentinel://s:1?master_name=m&password=hunter2&bogus=1"}, "password=xxxxx"},
 		{"unparseable URL not echoed", nil, map[string]string{"CONSENTD_REDIS_URL": "redis://:hunter2@host:abc/0"}, "[unparseable URL]"},
+		{"notice cache too large", []string{"--notice-cache-mb=70000"}, nil, `--notice-cache-mb="70000": must be a whole number from 0 to 65536`},
 		{"bad proxy", nil, map[string]string{"CONSENTD_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, `CONSENTD_TRUSTED_PROXIES="10.0.0.0/8,nope": "nope": must be an IP address or CIDR range`},
 		{"bad ip mode", nil, map[string]string{"CONSENTD_IP_MODE": "raw"}, `CONSENTD_IP_MODE="raw": must be "truncate", "hash" or "none"`},
 		{"hash without secret", nil, map[string]string{"CONSENTD_IP_MODE": "hash"}, "CONSENTD_IP_HASH_SECRET: must be set when CONSENTD_IP_MODE=hash"},

@@ -40,7 +40,7 @@ func setDecisionCookie(c *fiber.Ctx, e *siteEntry, rec *ledger.Record) {
 		return
 	}
 	st := cookieState{ID: rec.ConsentID, V: rec.NoticeVersion, C: make(map[string]int, len(rec.Choices)), T: rec.Time.Unix(),
-		CV: e.public.ConsentVersion, F: e.site.ConsentVersion}
+		CV: e.consentVersion, F: e.site.ConsentVersion}
 	for k, v := range rec.Choices {
 		if v {
 			st.C[k] = 1

@@ -6,51 +6,106 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/server/servertest"
 )
 
-// TestLazyBuild: a server whose sites are built on first use (or by the
-// warm-up after start) and whose assets are compressed in the background
-// answers the first request for each site with the same content and
-// ETag as a server that built and compressed everything before serving,
-// and the same compressed bytes once they are made.
-func TestLazyBuild(t *testing.T) {
-	const n = 6
-	sites := func(base string) map[string]string {
+const lazySites = 6
+
+// lazySiteFiles are lazySites copies of the demo site (fi, sv, en).
+func lazySiteFiles(t *testing.T) func(base string) map[string]string {
+	return func(base string) map[string]string {
 		demo := servertest.DemoSite(t, base)
 		out := map[string]string{}
-		for i := range n {
+		for i := range lazySites {
 			id := fmt.Sprintf("site%d", i)
 			out[id+".yaml"] = strings.Replace(demo, "\nid: demo\n", "\nid: "+id+"\n", 1)
 		}
 		return out
 	}
-	eager := servertest.Start(t, servertest.Options{Sites: sites, Eager: true})
-	lazy := servertest.Start(t, servertest.Options{Sites: sites, NoWait: true})
-	paths := func(i int) []string {
-		id := fmt.Sprintf("site%d", i)
-		return []string{"/w/" + id + ".js", "/n/" + id + "?lang=fi", "/n/" + id + "?lang=sv", "/n/" + id + ".json"}
+}
+
+// lazyPaths are what site i serves: the widget, the notice page in each
+// language and in languages the site lacks (a built-in one and any
+// other), the structured notice and the snapshot of each current version
+// (as the eager server at base publishes them).
+func lazyPaths(t *testing.T, base string, i int) []string {
+	id := fmt.Sprintf("site%d", i)
+	paths := []string{"/w/" + id + ".js", "/n/" + id + "?lang=fi", "/n/" + id + "?lang=sv", "/n/" + id + "?lang=en",
+		"/n/" + id, "/n/" + id + "?lang=de", "/n/" + id + ".json"}
+	for _, lang := range []string{"fi", "sv", "en"} {
+		paths = append(paths, "/n/"+id+"/v/"+servertest.NoticeVersion(t, base, id, lang))
 	}
+	return paths
+}
+
+// sameAsEager fails unless GET path with header gets from got what it
+// gets from want: status, Content-Type, Content-Encoding, ETag and bytes.
+func sameAsEager(t *testing.T, got, want *servertest.Env, path string, header map[string]string) {
+	t.Helper()
+	g, w := get(t, got.URL+path, header), get(t, want.URL+path, header)
+	for _, h := range []string{"Content-Type", "Content-Encoding", "ETag"} {
+		if g.Header.Get(h) != w.Header.Get(h) {
+			t.Fatalf("GET %s %v: %s %q, want %q as built eagerly", path, header, h, g.Header.Get(h), w.Header.Get(h))
+		}
+	}
+	if g.Status != http.StatusOK || g.Raw != w.Raw {
+		t.Fatalf("GET %s %v: %d, %d bytes; want %d, %d bytes as built eagerly", path, header, g.Status, len(g.Raw), w.Status, len(w.Raw))
+	}
+}
+
+// TestLazyBuild: a server whose sites are built on first use (or by the
+// warm-up after start), whose notice pages are rendered when asked for
+// and whose assets are compressed in the background answers the first
+// request for each site and page with the same content and ETag as a
+// server that built and compressed everything before serving, and the
+// same compressed bytes once they are made.
+func TestLazyBuild(t *testing.T) {
+	eager := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Eager: true})
+	lazy := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), NoWait: true})
 	identity := map[string]string{"Accept-Encoding": "identity"}
 	// Last site first: the warm-up builds in no particular order.
-	for i := n - 1; i >= 0; i-- {
-		for _, p := range paths(i) {
-			got, want := get(t, lazy.URL+p, identity), get(t, eager.URL+p, identity)
-			if got.Status != http.StatusOK || got.Raw != want.Raw || got.Header.Get("ETag") != want.Header.Get("ETag") {
-				t.Fatalf("first GET %s: %d, ETag %s, %d bytes; want %d, ETag %s, %d bytes as built eagerly", p, got.Status,
-					got.Header.Get("ETag"), len(got.Raw), want.Status, want.Header.Get("ETag"), len(want.Raw))
-			}
+	for i := lazySites - 1; i >= 0; i-- {
+		for _, p := range lazyPaths(t, eager.URL, i) {
+			sameAsEager(t, lazy, eager, p, identity)
 		}
 	}
-	// Once compressed: the same brotli bytes.
-	lazyDone := servertest.Start(t, servertest.Options{Sites: sites})
+	// Once compressed: the same brotli bytes, from the first request of
+	// each notice page on (the warm-up put them in the asset cache).
+	lazyDone := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t)})
 	br := map[string]string{"Accept-Encoding": "br"}
-	for i := range n {
-		for _, p := range paths(i) {
-			got, want := get(t, lazyDone.URL+p, br), get(t, eager.URL+p, br)
-			if got.Header.Get("Content-Encoding") != "br" || got.Raw != want.Raw || got.Header.Get("ETag") != want.Header.Get("ETag") {
-				t.Fatalf("GET %s (br) after compression: %v; want the eager server's bytes and ETag %s", p, got.Header, want.Header.Get("ETag"))
+	for i := range lazySites {
+		for _, p := range lazyPaths(t, eager.URL, i) {
+			sameAsEager(t, lazyDone, eager, p, br)
+		}
+	}
+}
+
+// TestNoticeCacheBound: with a notice cache that holds a few documents,
+// asking for every site's notice documents evicts some and never holds
+// more than the budget, and each document rendered again after its
+// eviction is the same, byte for byte and ETag, in every encoding.
+func TestNoticeCacheBound(t *testing.T) {
+	const budget = 64 << 10 // a page or two with their compressed forms
+	eager := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Eager: true})
+	small := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t),
+		Config: func(c *config.Config) { c.NoticeCache = budget }})
+	encodings := []map[string]string{{"Accept-Encoding": "br"}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}}
+	for round := range 2 { // the second round meets only re-rendered documents
+		for i := range lazySites {
+			for _, p := range lazyPaths(t, eager.URL, i)[1:] { // the notice documents, not the widget
+				for _, h := range encodings {
+					sameAsEager(t, small, eager, p, h)
+				}
+				if st := small.Server.NoticeCacheStats(); st.Bytes > budget {
+					t.Fatalf("round %d, after %s: the notice cache holds %d bytes, budget %d", round, p, st.Bytes, budget)
+				}
 			}
 		}
 	}
+	st := small.Server.NoticeCacheStats()
+	if st.Evicted == 0 || st.Assets == 0 {
+		t.Fatalf("notice cache %+v: want evictions and some documents held", st)
+	}
+	t.Logf("notice cache after two rounds: %+v", st)
 }

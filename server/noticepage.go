@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,41 +21,78 @@ type NoticeStore interface {
 	Notice(ctx context.Context, site, version string) ([]byte, bool, error)
 }
 
-// noticeEntry is a site's rendered notice, ready to serve.
+// noticeEntry is what a site build keeps of its notice: the versions
+// and the page's CSP. The pages, snapshots and JSON are rendered when
+// asked for and kept in the server's notice cache while they are asked
+// for; they are the same bytes (and so ETags) whenever they are rendered.
 type noticeEntry struct {
-	pages    map[string]*asset.Asset // language → standalone page
-	fallback map[string]*asset.Asset // language asked for that the site lacks ("" any other) → page with a note
-	json     *asset.Asset            // structured notice
-	snaps    map[string]*asset.Asset // version → snapshot (current versions)
-	versions map[string]string       // version → language (current versions)
-	csp      string                  // the page's Content-Security-Policy
+	key      string            // this build's prefix in the notice cache: "<build number> <site>"
+	versions map[string]string // language → current notice version
+	csp      string            // the page's Content-Security-Policy
 }
 
-func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) (*noticeEntry, error) {
-	n := &noticeEntry{pages: map[string]*asset.Asset{}, snaps: map[string]*asset.Asset{},
-		versions: map[string]string{}, fallback: map[string]*asset.Asset{}}
-	var err error
-	for asked, page := range set.Fallback {
-		if n.fallback[asked], err = s.asset("text/html; charset=utf-8", page); err != nil {
-			return nil, err
-		}
-	}
-	for lang, d := range set.Docs {
-		if n.pages[lang], err = s.asset("text/html; charset=utf-8", d.Page); err != nil {
-			return nil, err
-		}
-		if n.snaps[d.Version], err = s.asset(fiber.MIMEApplicationJSONCharsetUTF8, d.Snapshot); err != nil {
-			return nil, err
-		}
-		n.versions[d.Version] = lang
-	}
-	if n.json, err = s.asset(fiber.MIMEApplicationJSONCharsetUTF8, set.JSON); err != nil {
-		return nil, err
-	}
-	// Sites may frame their notice page; nobody else may.
-	n.csp = notice.PageCSP + "; frame-ancestors " + strings.Join(site.Origins, " ")
-	return n, nil
+func (s *Server) newNoticeEntry(site *site.Site, set *notice.Set) *noticeEntry {
+	return &noticeEntry{key: strconv.FormatUint(s.builds.Add(1), 10) + " " + site.ID, versions: set.Versions(),
+		// Sites may frame their notice page; nobody else may.
+		csp: notice.PageCSP + "; frame-ancestors " + strings.Join(site.Origins, " ")}
 }
+
+// language returns the language whose current notice version is v.
+func (n *noticeEntry) language(v string) (string, bool) {
+	for lang, version := range n.versions {
+		if version == v {
+			return lang, true
+		}
+	}
+	return "", false
+}
+
+// Kinds of notice documents, in notice cache keys.
+const (
+	noticePageDoc     = "page"     // the standalone page in a language
+	noticeFallbackDoc = "fallback" // the page for a language the site lacks (by notice.FallbackKey)
+	noticeJSONDoc     = "json"     // the structured notice
+	noticeSnapDoc     = "snapshot" // the snapshot of a current version, by language
+)
+
+// noticeAsset returns one of e's notice documents (kind, lang) from the
+// notice cache, rendering it when the cache does not hold it.
+func (s *Server) noticeAsset(e *siteEntry, kind, lang string) (*asset.Asset, error) {
+	return s.noticeCache.Get(e.notice.key+" "+kind+" "+lang, func() (*asset.Asset, error) {
+		st, versions := e.site, e.notice.versions
+		contentType := fiber.MIMETextHTMLCharsetUTF8
+		var b []byte
+		var err error
+		switch kind {
+		case noticePageDoc:
+			b, err = notice.Page(st, versions, lang)
+		case noticeFallbackDoc:
+			b, err = notice.FallbackPage(st, versions, lang)
+		case noticeJSONDoc:
+			contentType = fiber.MIMEApplicationJSONCharsetUTF8
+			b, err = notice.JSON(st, versions)
+		case noticeSnapDoc:
+			contentType = fiber.MIMEApplicationJSONCharsetUTF8
+			var d *notice.Document
+			if d, err = notice.Doc(st, s.ui, lang); err == nil && d.Version != versions[lang] {
+				err = fmt.Errorf("site %s: the %s notice renders to version %s, not %s as built", st.ID, lang, d.Version, versions[lang])
+			}
+			if err == nil {
+				b = d.Snapshot
+			}
+		default:
+			err = fmt.Errorf("unknown notice document %q", kind)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.requestedAsset(contentType, b)
+	})
+}
+
+// NoticeCacheStats returns what the notice cache holds: the rendered
+// notice pages, snapshots and JSON of all sites.
+func (s *Server) NoticeCacheStats() asset.CacheStats { return s.noticeCache.Stats() }
 
 // noticeJSON serves GET /n/{site}.json: the structured notice, every
 // language in one. A lang parameter, if any, must be one of the site's.
@@ -65,8 +104,12 @@ func (s *Server) noticeJSON(c *fiber.Ctx) error {
 	if lang := c.Query("lang"); lang != "" && !e.site.HasLanguage(lang) {
 		return badRequest("lang", "must be one of the site's languages: "+strings.Join(e.site.Languages, ", "))
 	}
+	a, err := s.noticeAsset(e, noticeJSONDoc, "")
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return e.notice.json.Serve(c, cacheShort)
+	return a.Serve(c, cacheShort)
 }
 
 // noticePage serves GET /n/{site}: the standalone page in ?lang=fi, else
@@ -83,9 +126,9 @@ func (s *Server) noticePage(c *fiber.Ctx) error {
 	lang := c.Query("lang")
 	switch {
 	case lang != "" && !e.site.HasLanguage(lang):
-		page := e.notice.fallback[lang]
-		if page == nil {
-			page = e.notice.fallback[""]
+		page, err := s.noticeAsset(e, noticeFallbackDoc, notice.FallbackKey(e.site, lang))
+		if err != nil {
+			return err
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, e.notice.csp)
 		c.Response().Header.Del(fiber.HeaderXFrameOptions)
@@ -98,10 +141,14 @@ func (s *Server) noticePage(c *fiber.Ctx) error {
 			lang = e.site.DefaultLanguage
 		}
 	}
+	page, err := s.noticeAsset(e, noticePageDoc, lang)
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentSecurityPolicy, e.notice.csp)
 	c.Response().Header.Del(fiber.HeaderXFrameOptions)
 	c.Set(fiber.HeaderContentLanguage, lang)
-	return e.notice.pages[lang].Serve(c, cacheShort)
+	return page.Serve(c, cacheShort)
 }
 
 // noticeVersion serves GET /n/{site}/v/{version}: the snapshot of exactly
@@ -119,7 +166,11 @@ func (s *Server) noticeVersion(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	if a := e.notice.snaps[v]; a != nil {
+	if lang, ok := e.notice.language(v); ok {
+		a, err := s.noticeAsset(e, noticeSnapDoc, lang)
+		if err != nil {
+			return err
+		}
 		return a.Serve(c, cacheImmutable)
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.AppendTimeout)
@@ -149,7 +200,7 @@ func (s *Server) noticeSite(id string) (*siteEntry, error) {
 // of the site's current versions (in the record's language), or an
 // earlier one kept in Redis (a page loaded before the notice changed).
 func (s *Server) checkNoticeVersion(ctx context.Context, e *siteEntry, version, lang string) error {
-	if l, ok := e.notice.versions[version]; ok {
+	if l, ok := e.notice.language(version); ok {
 		if l != lang {
 			return badRequest("language", "does not match noticeVersion, which is the "+l+" notice")
 		}

@@ -118,8 +118,14 @@ type Server struct {
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	assets     *asset.Compressor
-	geo        *geo.Locator
-	rdb        redis.UniversalClient
+	// noticeCache keeps the notice pages, snapshots and JSON rendered on
+	// request, across all sites, up to Config.NoticeCache bytes.
+	noticeCache *asset.Cache
+	// builds numbers the site builds: a build's notice cache keys start
+	// with its number, so a rebuilt site never meets its old pages.
+	builds atomic.Uint64
+	geo    *geo.Locator
+	rdb    redis.UniversalClient
 }
 
 // catalog is an immutable snapshot of every site and its built widget.
@@ -137,10 +143,10 @@ type catalog struct {
 	warm chan struct{}
 }
 
-// siteEntry is one site of a catalog. What it serves (public config,
-// widget bundle, notice pages) is built on first use or by the warm-up
-// that follows each load, whichever comes first: s.site returns entries
-// that are built.
+// siteEntry is one site of a catalog. Its widget bundle and notice
+// versions are built on first use or by the warm-up that follows each
+// load, whichever comes first: s.site returns entries that are built.
+// Its notice pages are rendered when asked for (noticepage.go).
 type siteEntry struct {
 	variants     sync.Map     // "mode|country" → *asset.Asset: the bundle with a visitor's region in front
 	variantCount atomic.Int64 // variants built, to bound the map
@@ -149,9 +155,11 @@ type siteEntry struct {
 	once     sync.Once
 	buildErr error
 	// Set by the build (read only after once.Do):
-	public site.PublicSite
 	bundle *asset.Asset
 	notice *noticeEntry
+	// consentVersion is the site's consent version (site.ConsentVersionOf)
+	// the widget was built with, for the decision cookie (cookie.go).
+	consentVersion string
 }
 
 // build builds the entry once (later calls wait for the first).
@@ -168,24 +176,25 @@ func (e *siteEntry) build(s *Server) error {
 // fails if any site file is invalid.
 func New(d Deps) (*Server, error) {
 	s := &Server{
-		cfg:        d.Config,
-		appender:   d.Ledger,
-		history:    d.Ledger,
-		counters:   d.Ledger,
-		notices:    d.Ledger,
-		policies:   d.Ledger,
-		proofs:     d.Ledger,
-		trimmer:    d.Ledger,
-		pinger:     d.Ledger,
-		log:        d.Logger,
-		metrics:    d.Metrics,
-		widget:     d.Widget,
-		ui:         d.UIStrings,
-		ips:        clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
-		assets:     d.Assets,
-		adminFails: newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
-		geo:        d.Geo,
-		rdb:        d.Redis,
+		cfg:         d.Config,
+		appender:    d.Ledger,
+		history:     d.Ledger,
+		counters:    d.Ledger,
+		notices:     d.Ledger,
+		policies:    d.Ledger,
+		proofs:      d.Ledger,
+		trimmer:     d.Ledger,
+		pinger:      d.Ledger,
+		log:         d.Logger,
+		metrics:     d.Metrics,
+		widget:      d.Widget,
+		ui:          d.UIStrings,
+		ips:         clientip.New(d.Config.TrustedProxies, d.Config.IPMode, d.Config.IPHashSecret),
+		assets:      d.Assets,
+		noticeCache: asset.NewCache(d.Config.NoticeCache),
+		adminFails:  newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
+		geo:         d.Geo,
+		rdb:         d.Redis,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -255,6 +264,16 @@ func (s *Server) SiteIDs() []string {
 func (s *Server) asset(contentType string, raw []byte) (*asset.Asset, error) {
 	if s.assets != nil {
 		return s.assets.New(contentType, raw), nil
+	}
+	return asset.New(contentType, raw)
+}
+
+// requestedAsset makes an asset for the request in hand: with a
+// Compressor, its compressed forms come from the cache directory at once
+// or are made next; else now.
+func (s *Server) requestedAsset(contentType string, raw []byte) (*asset.Asset, error) {
+	if s.assets != nil {
+		return s.assets.NewRequested(contentType, raw), nil
 	}
 	return asset.New(contentType, raw)
 }
@@ -358,8 +377,9 @@ func (s *Server) loadControllers(sites site.Sites) (*controllers.File, error) {
 }
 
 // warmUp builds the catalog's new entries in the background, a few at a
-// time, so that first requests seldom wait for a build; then it saves the
-// notice snapshots of the sites and closes c.warm.
+// time, so that first requests seldom wait for a build, and primes the
+// asset cache with their notice pages; then it saves the notice
+// snapshots of the sites and closes c.warm.
 func (s *Server) warmUp(c *catalog, fresh []*siteEntry) {
 	defer close(c.warm)
 	start := time.Now()
@@ -367,7 +387,9 @@ func (s *Server) warmUp(c *catalog, fresh []*siteEntry) {
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, e := range fresh {
 		g.Go(func() error {
-			_ = e.build(s) // a failure is logged by build
+			if e.build(s) == nil { // a failure is logged by build
+				s.primeNotice(e)
+			}
 			return nil
 		})
 	}
@@ -389,23 +411,22 @@ func (s *Server) WaitBuilt(ctx context.Context) error {
 	}
 }
 
-// buildSite builds what a site serves: its public config, notice pages
-// and widget bundle; and registers its notice versions with the ledger.
+// buildSite builds what a site serves at once: its widget bundle, with
+// the notice versions in its public config; and registers the notice
+// snapshots with the ledger, which keeps each until it is in Redis. The
+// notice pages are rendered when asked for.
 func (s *Server) buildSite(e *siteEntry) error {
 	st := e.site
 	pub, err := st.Public()
 	if err != nil {
 		return err
 	}
-	set, err := notice.Build(st, s.ui)
+	set, err := notice.Snapshots(st, s.ui)
 	if err != nil {
 		return err
 	}
-	ne, err := s.newNoticeEntry(st, set)
-	if err != nil {
-		return err
-	}
-	pub.NoticeVersions = set.Versions()
+	ne := s.newNoticeEntry(st, set)
+	pub.NoticeVersions = ne.versions
 	js, err := json.Marshal(pub)
 	if err != nil {
 		return err
@@ -421,11 +442,36 @@ func (s *Server) buildSite(e *siteEntry) error {
 	for _, d := range set.Docs {
 		s.notices.RegisterNotice(st.ID, d.Version, d.Snapshot)
 	}
-	e.public, e.bundle, e.notice = pub, bundle, ne
+	e.bundle, e.notice, e.consentVersion = bundle, ne, pub.ConsentVersion
 	raw, _, _ := bundle.Sizes()
 	s.log.Info("site built", "site", st.ID, "file", st.File, "notice_versions", shortVersions(set),
 		"bundle", "/w/"+st.ID+"."+bundle.Hash+".js", "bytes", raw)
 	return nil
+}
+
+// primeNotice renders every notice document of a built entry and hands
+// it to the Compressor's Prime, so that the cache directory has their
+// compressed forms: a document rendered on request later gets them at
+// once, and is served compressed from its first request as it was when
+// every page was kept. Nothing rendered here is kept in memory.
+func (s *Server) primeNotice(e *siteEntry) {
+	if s.assets == nil {
+		return
+	}
+	set, err := notice.Build(e.site, s.ui)
+	if err != nil {
+		s.log.Warn("notice pages not primed: compressed when asked for", "site", e.site.ID, "err", err)
+		return
+	}
+	const html, json = fiber.MIMETextHTMLCharsetUTF8, fiber.MIMEApplicationJSONCharsetUTF8
+	for _, d := range set.Docs {
+		s.assets.Prime(html, d.Page)
+		s.assets.Prime(json, d.Snapshot)
+	}
+	for _, page := range set.Fallback {
+		s.assets.Prime(html, page)
+	}
+	s.assets.Prime(json, set.JSON)
 }
 
 // BundlePath returns the content-hashed path of a site's widget bundle

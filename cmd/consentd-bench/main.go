@@ -46,6 +46,9 @@ type options struct {
 	soak        time.Duration // length of the -mixed soak
 	sites       int           // -sites: start-up, reload and memory with this many sites (sites.go)
 	sitesWait   time.Duration // -sites-wait: longest wait for the background compression
+	sitesSettle time.Duration // -sites-settle: wait after the compression before RSS is read
+	sitesCache  string        // -sites-cache: the asset cache of the runs with -sites sites, kept
+	memprofile  string        // -memprofile: heap profile of the warm run with -sites sites
 }
 
 func main() {
@@ -66,6 +69,9 @@ func main() {
 	flag.BoolVar(&o.mixed, "mixed", false, "instead: a mixed workload (90% GET /w/demo.js, 10% POST /v1/consent) at peak, then a soak at half of it (mixed.go)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "length of the -mixed soak")
 	flag.DurationVar(&o.sitesWait, "sites-wait", 10*time.Minute, "with -sites: how long to wait for the background compression before RSS is read (the warm runs use what was compressed by then)")
+	flag.DurationVar(&o.sitesSettle, "sites-settle", 5*time.Second, "with -sites: how long to wait after the background compression before RSS is read (what start-up left settles: a few MB with 100 sites)")
+	flag.StringVar(&o.sitesCache, "sites-cache", "", "with -sites: the asset cache directory of the runs with many sites, kept afterwards (default: a temporary one); one filled by an earlier run makes the cold run warm too, and saves its minutes of compression")
+	flag.StringVar(&o.memprofile, "memprofile", "", "with -sites: write the heap profile of the warm run with many sites (after compression and a collection) to this file, for go tool pprof")
 	flag.IntVar(&o.sites, "sites", 0, "instead: start-up (cold and warm asset cache), a reload with one changed file and RSS per site, with 1 and with this many generated sites (sites.go)")
 	flag.Parse()
 	mode := run

@@ -54,14 +54,20 @@ func run() int {
 		return 2
 	}
 	log := newLogger(cfg)
+	servingGC := 0 // GOGC set: left as it is
 	if os.Getenv("GOGC") == "" {
-		// The heap is small (tens of MB) and short-lived garbage dominates:
-		// collecting less often buys ingest throughput (docs/performance.md).
-		debug.SetGCPercent(400)
+		// Serving, the heap is mostly the sites' data and short-lived
+		// garbage dominates: collecting less often buys ingest throughput
+		// (docs/performance.md). Until the sites are built, Go's default
+		// (100): start-up allocates their long-lived data among far more
+		// short-lived garbage (YAML, esbuild), and collecting more often
+		// packs the long-lived data in fewer pages (resident memory per
+		// site, docs/performance.md#start-up-and-reload).
+		servingGC = 400
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, log, servingGC); err != nil {
 		log.Error("consentd stopped", "err", err)
 		return 1
 	}
@@ -99,8 +105,9 @@ func newLogger(cfg config.Config) *slog.Logger {
 }
 
 // serve runs until ctx ends, then shuts down in order: stop accepting
-// and finish in-flight requests → drain the ledger → close Redis.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// and finish in-flight requests → drain the ledger → close Redis. Once
+// every site is built it sets the GC percent to servingGC (0: leaves it).
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, servingGC int) error {
 	target, err := config.RedisOptions(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("%s: %w", config.EnvName("redis-url"), err)
@@ -149,7 +156,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)
 	}
 	go func(start time.Time) {
-		if srv.WaitBuilt(ctx) == nil && comp.Wait(ctx) == nil {
+		if srv.WaitBuilt(ctx) != nil {
+			return
+		}
+		if servingGC > 0 {
+			debug.SetGCPercent(servingGC)
+		}
+		if comp.Wait(ctx) == nil {
 			// Building the sites leaves garbage that GOGC=400 would keep
 			// around for long: give it back once, now that it is done.
 			debug.FreeOSMemory()

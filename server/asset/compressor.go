@@ -32,6 +32,7 @@ type Compressor struct {
 	log *slog.Logger
 
 	urgent     chan *Asset // assets a client asked for: compressed first
+	requested  chan *Asset // assets made for a request (NewRequested): as urgent, but few
 	background chan *Asset
 
 	mu      sync.Mutex
@@ -46,10 +47,23 @@ type Compressor struct {
 // only for sites beyond it.
 const queueSize = 1 << 16
 
+// requestedQueueSize bounds the assets made on request that wait to be
+// compressed: each holds its raw bytes, and a flood of requests for pages
+// that do not stay cached must not queue without bound. An asset made
+// when the queue is full is served uncompressed; the next request for it
+// tries again.
+const requestedQueueSize = 64
+
 // NewCompressor starts workers goroutines (at least 1). dir, when not
 // empty, is where compressed forms are kept by content (created if
 // missing): a restart reads them instead of compressing again.
 func NewCompressor(workers int, dir string, log *slog.Logger) (*Compressor, error) {
+	return newCompressor(max(workers, 1), dir, log)
+}
+
+// newCompressor is NewCompressor with any number of workers (tests start
+// none, to see what waits).
+func newCompressor(workers int, dir string, log *slog.Logger) (*Compressor, error) {
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("asset: cache directory: %w", err)
@@ -58,12 +72,12 @@ func NewCompressor(workers int, dir string, log *slog.Logger) (*Compressor, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Compressor{dir: dir, log: log, urgent: make(chan *Asset, queueSize), background: make(chan *Asset, queueSize),
+	c := &Compressor{dir: dir, log: log, urgent: make(chan *Asset, queueSize),
+		requested: make(chan *Asset, requestedQueueSize), background: make(chan *Asset, queueSize),
 		idle: make(chan struct{}), stop: make(chan struct{})}
 	close(c.idle)
-	for range max(workers, 1) {
-		c.workers.Add(1)
-		go c.work()
+	for range workers {
+		c.startWorker()
 	}
 	return c, nil
 }
@@ -94,16 +108,89 @@ func (c *Compressor) New(contentType string, raw []byte) *Asset {
 	return a
 }
 
+// NewRequested returns an asset made for a request in hand (a page
+// rendered on demand). Its compressed forms come from the cache
+// directory at once when it has them; else it is compressed next (it is
+// served uncompressed until then), unless requestedQueueSize such assets
+// wait already: then each request for it tries again. The caller must
+// not modify raw afterwards.
+func (c *Compressor) NewRequested(contentType string, raw []byte) *Asset {
+	a := newRaw(contentType, raw)
+	a.comp = c
+	if enc, ok := c.read(cacheName(raw), raw); ok {
+		a.compressed.Store(enc)
+		return a
+	}
+	a.queued.Store(queuedWaiting)
+	c.request(a)
+	return a
+}
+
+// Prime makes sure the cache directory holds raw's compressed forms, for
+// content that is not kept in memory but may be made again on request
+// (NewRequested then finds them at once): when they are missing, raw is
+// compressed in the background as New's assets are (Wait waits for it),
+// written to the directory and let go. Without a cache directory it does
+// nothing. The caller must not modify raw afterwards.
+func (c *Compressor) Prime(contentType string, raw []byte) {
+	if c.dir == "" || c.cached(cacheName(raw)) {
+		return
+	}
+	c.New(contentType, raw)
+}
+
+// cached reports whether the cache directory has both files of name
+// (checked when read).
+func (c *Compressor) cached(name string) bool {
+	for _, ext := range []string{".gz", ".br"} {
+		if _, err := os.Stat(filepath.Join(c.dir, name+ext)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// request puts a waiting asset made by NewRequested in the requested
+// queue, unless it is full or the asset is there already.
+func (c *Compressor) request(a *Asset) {
+	if !a.queued.CompareAndSwap(queuedWaiting, queuedRequested) {
+		return
+	}
+	c.mu.Lock()
+	if c.pending == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.pending++
+	c.mu.Unlock()
+	select {
+	case <-c.stop:
+	case c.requested <- a:
+		return
+	default: // full: served uncompressed, tried again at its next request
+	}
+	a.queued.Store(queuedWaiting)
+	c.done()
+}
+
 // Queue states of an asset made by a Compressor.
 const (
 	queuedNone       = iota // not queued (or compressed)
 	queuedBackground        // in the background queue
 	queuedUrgent            // also in the urgent queue
+	queuedWaiting           // made by NewRequested, in no queue, not compressed
+	queuedRequested         // in the requested queue
 )
 
 // hurry moves a requested asset to the front: it is compressed next.
 func (c *Compressor) hurry(a *Asset) {
-	if a.compressed.Load() != nil || !a.queued.CompareAndSwap(queuedBackground, queuedUrgent) {
+	if a.compressed.Load() != nil {
+		return
+	}
+	if a.queued.Load() == queuedWaiting {
+		c.request(a)
+		return
+	}
+	if !a.queued.CompareAndSwap(queuedBackground, queuedUrgent) {
 		return
 	}
 	select {
@@ -139,17 +226,24 @@ func (c *Compressor) Close() {
 	c.workers.Wait()
 }
 
+func (c *Compressor) startWorker() {
+	c.workers.Add(1)
+	go c.work()
+}
+
 func (c *Compressor) work() {
 	defer c.workers.Done()
 	for {
 		var a *Asset
-		select { // urgent first
+		select { // urgent and requested first
 		case a = <-c.urgent:
+		case a = <-c.requested:
 		case <-c.stop:
 			return
 		default:
 			select {
 			case a = <-c.urgent:
+			case a = <-c.requested:
 			case a = <-c.background:
 			case <-c.stop:
 				return
@@ -178,10 +272,16 @@ func (c *Compressor) done() {
 	}
 }
 
+// cacheName is the name of raw's compressed forms in the cache
+// directory (without the extension): the hex SHA-256 of raw.
+func cacheName(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
 // compress makes a's encodings, or reads them from the cache directory.
 func (c *Compressor) compress(a *Asset) (*encodings, error) {
-	sum := sha256.Sum256(a.raw)
-	name := hex.EncodeToString(sum[:])
+	name := cacheName(a.raw)
 	if enc, ok := c.read(name, a.raw); ok {
 		return enc, nil
 	}

@@ -14,6 +14,18 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
+// mustCompressor starts a Compressor with workers workers (0: none, to
+// see what waits) that the test's end closes.
+func mustCompressor(t *testing.T, workers int, dir string) *Compressor {
+	t.Helper()
+	c, err := newCompressor(workers, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 func waitCompressed(t *testing.T, c *Compressor) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -147,5 +159,68 @@ func TestCompressorCloseLeavesRaw(t *testing.T) {
 	waitCompressed(t, c)
 	if a.Compressed() || a.Pick("br") != Identity {
 		t.Fatal("compressed after Close")
+	}
+}
+
+// TestCompressorNewRequested: an asset made on request takes its
+// compressed forms from the cache directory at once; else it waits in a
+// short queue of its own, and one made when that queue is full is served
+// raw until a request for it finds room.
+func TestCompressorNewRequested(t *testing.T) {
+	dir := t.TempDir()
+	c1 := mustCompressor(t, 1, dir)
+	c1.New("text/plain", compressible)
+	waitCompressed(t, c1)
+	c1.Close()
+
+	c := mustCompressor(t, 0, dir) // no workers yet: nothing made here is compressed
+	eager := mustNew(t, "text/plain", compressible)
+	if a := c.NewRequested("text/plain", compressible); !a.Compressed() || !bytes.Equal(a.body(Brotli), eager.body(Brotli)) || a.Pick("br") != Brotli {
+		t.Fatal("cached forms not taken at once")
+	}
+	var queued []*Asset
+	for i := range requestedQueueSize {
+		queued = append(queued, c.NewRequested("text/plain", append([]byte{byte(i)}, compressible...)))
+	}
+	late := c.NewRequested("text/plain", append([]byte("late"), compressible...))
+	c.startWorker()
+	waitCompressed(t, c)
+	for i, a := range queued {
+		if !a.Compressed() {
+			t.Fatalf("queued asset %d not compressed", i)
+		}
+	}
+	if late.Compressed() {
+		t.Fatal("an asset beyond the requested queue was queued")
+	}
+	do(t, newApp(late), http.MethodGet, map[string]string{"Accept-Encoding": "br"})
+	waitCompressed(t, c)
+	if !late.Compressed() {
+		t.Fatal("requested again, still not compressed")
+	}
+}
+
+// TestCompressorPrime: Prime writes the compressed forms to the cache
+// directory (once: primed again, nothing is queued), where NewRequested
+// finds them; without a directory it does nothing.
+func TestCompressorPrime(t *testing.T) {
+	c := mustCompressor(t, 1, t.TempDir())
+	c.Prime("text/plain", compressible)
+	waitCompressed(t, c)
+	if !c.cached(cacheName(compressible)) {
+		t.Fatal("not in the cache directory after Prime")
+	}
+	c.Prime("text/plain", compressible)
+	if c.pending != 0 {
+		t.Fatal("primed again: queued again")
+	}
+	if a := c.NewRequested("text/plain", compressible); !a.Compressed() {
+		t.Fatal("NewRequested did not find the primed forms")
+	}
+
+	none := mustCompressor(t, 1, "")
+	none.Prime("text/plain", compressible)
+	if none.pending != 0 {
+		t.Fatal("primed without a cache directory")
 	}
 }

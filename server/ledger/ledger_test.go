@@ -498,3 +498,38 @@ func TestDecisionIDs(t *testing.T) {
 		t.Errorf("empty hash: %v", got)
 	}
 }
+
+// TestNoticeSnapshotKeptUntilWritten: the registry holds a snapshot's
+// bytes only until Redis has it, by SaveNotices or with a batch; Notice
+// then reads it from Redis.
+func TestNoticeSnapshotKeptUntilWritten(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(ctx context.Context, l *Ledger) error
+	}{
+		{"SaveNotices", func(ctx context.Context, l *Ledger) error { return l.SaveNotices(ctx, "demo") }},
+		{"with a batch", func(ctx context.Context, l *Ledger) error { _, err := l.Append(ctx, newRecord("demo")); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, _, _ := setup(t, Options{})
+			ctx := context.Background()
+			l.RegisterNotice("demo", "ab12", []byte(`{"id":"demo"}`))
+			if b, ok, err := l.Notice(ctx, "demo", "ab12"); err != nil || !ok || string(b) != `{"id":"demo"}` {
+				t.Fatalf("before writing: %q %v %v", b, ok, err)
+			}
+			if err := tt.write(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+			l.noticeMu.Lock()
+			kept := l.notices["demo"]["ab12"].json
+			l.noticeMu.Unlock()
+			if kept != "" {
+				t.Fatalf("still held after it was written: %q", kept)
+			}
+			if b, ok, err := l.Notice(ctx, "demo", "ab12"); err != nil || !ok || string(b) != `{"id":"demo"}` {
+				t.Fatalf("after writing: %q %v %v", b, ok, err)
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package ledger
 
 // The notice registry: the snapshot each notice version stands for,
-// written to Redis once and kept (docs/notice.md).
+// written to Redis once and kept there (docs/notice.md). The process
+// keeps a snapshot only until it is written; then it keeps the version,
+// so registering it again writes nothing.
 
 import (
 	"context"
@@ -12,8 +14,13 @@ import (
 )
 
 type snapshot struct {
-	json    string
+	json    string // until written; then ""
 	written bool
+}
+
+// setWritten marks s as stored in Redis and lets its bytes go.
+func (s *snapshot) setWritten() {
+	s.written, s.json = true, ""
 }
 
 // RegisterNotice records the snapshot (public site config JSON) that a
@@ -34,14 +41,17 @@ func (l *Ledger) RegisterNotice(site, version string, snapshotJSON []byte) {
 }
 
 // Notice returns the snapshot a notice version stands for: from this
-// process's registrations, else from Redis (where every cited version is
-// kept). ok is false when neither knows the version.
+// process's registrations not yet written, else from Redis (where every
+// written version is kept). ok is false when neither knows the version.
 func (l *Ledger) Notice(ctx context.Context, site, version string) (snapshotJSON []byte, ok bool, err error) {
 	l.noticeMu.Lock()
-	s := l.notices[site][version]
+	var held []byte
+	if s := l.notices[site][version]; s != nil && !s.written {
+		held = []byte(s.json)
+	}
 	l.noticeMu.Unlock()
-	if s != nil {
-		return []byte(s.json), true, nil
+	if held != nil {
+		return held, true, nil
 	}
 	b, err := l.rdb.HGet(ctx, NoticeKey(site), version).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -80,7 +90,7 @@ func (l *Ledger) SaveNotices(ctx context.Context, site string) error {
 	}
 	l.noticeMu.Lock()
 	for _, v := range versions {
-		l.notices[site][v].written = true
+		l.notices[site][v].setWritten()
 	}
 	l.noticeMu.Unlock()
 	return nil
@@ -93,7 +103,7 @@ func (l *Ledger) noticesWritten(g *siteBatch) {
 	l.noticeMu.Lock()
 	for i := 0; i < len(g.snaps); i += 2 {
 		if s := l.notices[g.site][g.snaps[i]]; s != nil {
-			s.written = true
+			s.setWritten()
 		}
 	}
 	l.noticeMu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 
 	"github.com/consentd/consentd/config/i18n"
@@ -43,7 +44,8 @@ type Snapshot struct {
 }
 
 // Encode returns the canonical encoding: JSON with the fields in the
-// order above, map keys sorted, no HTML escaping, no trailing newline.
+// order above, map keys sorted, no HTML escaping, no trailing newline
+// (and no spare capacity: the bytes may be kept).
 func (s *Snapshot) Encode() ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -51,7 +53,7 @@ func (s *Snapshot) Encode() ([]byte, error) {
 	if err := enc.Encode(s); err != nil {
 		return nil, fmt.Errorf("encode notice snapshot: %w", err)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return bytes.Clone(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
 
 // Version returns the hex SHA-256 of an encoded snapshot.
@@ -109,55 +111,149 @@ func Check(site *site.Site, ui UIStrings) error {
 	return checkStrings(site, widgetKeys)
 }
 
-// Build renders site's notice in each of its languages. It fails as Check
-// does.
+// Build renders site's notice in each of its languages: the snapshots
+// and versions (as Snapshots), the pages, the fallback pages and the
+// structured JSON. It fails as Check does.
 func Build(site *site.Site, ui UIStrings) (*Set, error) {
+	set, err := Snapshots(site, ui)
+	if err != nil {
+		return nil, err
+	}
+	for _, lang := range site.Languages {
+		d := set.Docs[lang]
+		if d.Page, err = renderPage(site, lang, d.Fragment, d.Version, "", ""); err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+	}
+	def := set.Docs[site.DefaultLanguage]
+	set.Fallback = map[string][]byte{}
+	for _, asked := range FallbackKeys(site) {
+		if set.Fallback[asked], err = fallbackPage(site, def.Fragment, def.Version, asked); err != nil {
+			return nil, err
+		}
+	}
+	if set.JSON, err = JSON(site, set.Versions()); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// Snapshots renders site's notice snapshot in each of its languages: a
+// Set whose documents have their version, snapshot and fragment but no
+// page, and no JSON or fallback pages. That is what loading a site needs
+// (the versions go into the widget, the snapshots to the store); Page,
+// FallbackPage and JSON render the rest, byte for byte as Build does,
+// when it is asked for. It fails as Check does.
+func Snapshots(site *site.Site, ui UIStrings) (*Set, error) {
 	if err := Check(site, ui); err != nil {
 		return nil, err
 	}
 	set := &Set{Site: site.ID, Docs: make(map[string]*Document, len(site.Languages))}
 	for _, lang := range site.Languages {
-		frag, err := renderFragment(site, lang)
+		d, err := Doc(site, ui, lang)
 		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+			return nil, err
 		}
-		strs, err := UIFor(site, lang, ui)
-		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
-		}
-		snap := Snapshot{Format: Format, Site: site.ID, Name: site.Name, Lang: lang,
-			PolicyVersion: site.PolicyVersion, UI: strs, HTML: frag}
-		enc, err := snap.Encode()
-		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
-		}
-		set.Docs[lang] = &Document{Lang: lang, Version: Version(enc), Snapshot: enc, Fragment: frag}
+		set.Docs[lang] = d
 	}
-	for _, lang := range site.Languages {
-		page, err := renderPage(site, set, lang, "", "")
-		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
-		}
-		set.Docs[lang].Page = page
-	}
-	set.Fallback = map[string][]byte{}
-	for _, asked := range append([]string{""}, i18n.BuiltinLanguages...) {
-		if asked != "" && site.HasLanguage(asked) {
-			continue
-		}
-		note, noteLang := missingLanguageNote(site, site.DefaultLanguage, asked)
-		page, err := renderPage(site, set, site.DefaultLanguage, note, noteLang)
-		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
-		}
-		set.Fallback[asked] = page
-	}
-	js, err := structured(site, set)
+	return set, nil
+}
+
+// Doc renders site's notice in lang: fragment, snapshot and version (no
+// page).
+func Doc(site *site.Site, ui UIStrings, lang string) (*Document, error) {
+	frag, err := renderFragment(site, lang)
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", site.ID, err)
 	}
-	set.JSON = js
-	return set, nil
+	strs, err := UIFor(site, lang, ui)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	snap := Snapshot{Format: Format, Site: site.ID, Name: site.Name, Lang: lang,
+		PolicyVersion: site.PolicyVersion, UI: strs, HTML: frag}
+	enc, err := snap.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	return &Document{Lang: lang, Version: Version(enc), Snapshot: enc, Fragment: frag}, nil
+}
+
+// Page renders the standalone page in lang, one of the site's languages
+// (Build's Docs[lang].Page). versions are the site's notice versions by
+// language (Set.Versions).
+func Page(site *site.Site, versions map[string]string, lang string) ([]byte, error) {
+	v, ok := versions[lang]
+	if !ok {
+		return nil, fmt.Errorf("site %s: no notice version in %q", site.ID, lang)
+	}
+	frag, err := renderFragment(site, lang)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	page, err := renderPage(site, lang, frag, v, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	return page, nil
+}
+
+// FallbackKeys are the keys of a site's fallback pages: "" (any language
+// that is not built in) and each built-in language the site lacks.
+func FallbackKeys(site *site.Site) []string {
+	keys := []string{""}
+	for _, l := range i18n.BuiltinLanguages {
+		if !site.HasLanguage(l) {
+			keys = append(keys, l)
+		}
+	}
+	return keys
+}
+
+// FallbackKey is the key of the fallback page that answers a request for
+// asked, a language the site lacks: asked when it is built in, else "".
+// Every other language shares the "" page.
+func FallbackKey(site *site.Site, asked string) string {
+	if site.HasLanguage(asked) || !slices.Contains(i18n.BuiltinLanguages, asked) {
+		return ""
+	}
+	return asked
+}
+
+// FallbackPage renders the page for a request in a language the site
+// lacks (Build's Fallback[FallbackKey(site, asked)]): the default
+// language's page with a note saying so.
+func FallbackPage(site *site.Site, versions map[string]string, asked string) ([]byte, error) {
+	v, ok := versions[site.DefaultLanguage]
+	if !ok {
+		return nil, fmt.Errorf("site %s: no notice version in %q", site.ID, site.DefaultLanguage)
+	}
+	frag, err := renderFragment(site, site.DefaultLanguage)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	return fallbackPage(site, frag, v, FallbackKey(site, asked))
+}
+
+// fallbackPage renders the fallback page of key (a FallbackKey) from the
+// default language's fragment and version.
+func fallbackPage(site *site.Site, frag, version, key string) ([]byte, error) {
+	note, noteLang := missingLanguageNote(site, site.DefaultLanguage, key)
+	page, err := renderPage(site, site.DefaultLanguage, frag, version, note, noteLang)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	return page, nil
+}
+
+// JSON renders the structured notice (Build's Set.JSON; GET
+// /n/{site}.json) with the site's notice versions by language.
+func JSON(site *site.Site, versions map[string]string) ([]byte, error) {
+	js, err := structured(site, versions)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
+	return js, nil
 }
 
 // UIFor returns the widget's texts in lang as the visitor sees them: the
@@ -207,13 +303,14 @@ type pageLang struct {
 	Current    bool
 }
 
-// renderPage renders the standalone page in lang, with a note (in
-// noteLang) above the title when one is given.
-func renderPage(site *site.Site, set *Set, lang, note, noteLang string) ([]byte, error) {
-	doc := set.Docs[lang]
+// renderPage renders the standalone page in lang around the notice
+// fragment of that language and its version, with a note (in noteLang)
+// above the title when one is given. The bytes are exactly as long as
+// the page (no spare capacity): they are kept.
+func renderPage(site *site.Site, lang, fragment, version, note, noteLang string) ([]byte, error) {
 	v := pageView{Lang: lang, L: labelsFor(site, lang), SiteName: site.Name, CSS: template.CSS(pageCSS), // #nosec G203 -- our own embedded file
-		Fragment: template.HTML(doc.Fragment), // #nosec G203 -- rendered by html/template
-		Version:  doc.Version, VersionPath: "/n/" + site.ID + "/v/" + doc.Version, Note: note, NoteLang: noteLang}
+		Fragment: template.HTML(fragment), // #nosec G203 -- rendered by html/template
+		Version:  version, VersionPath: "/n/" + site.ID + "/v/" + version, Note: note, NoteLang: noteLang}
 	v.Title = noticeTitle(site, v.L, lang)
 	if len(site.Languages) > 1 {
 		for _, l := range site.Languages {
@@ -224,7 +321,7 @@ func renderPage(site *site.Site, set *Set, lang, note, noteLang string) ([]byte,
 	if err := pageTmpl.ExecuteTemplate(&b, "page.tmpl", v); err != nil {
 		return nil, fmt.Errorf("render notice page: %w", err)
 	}
-	return b.Bytes(), nil
+	return bytes.Clone(b.Bytes()), nil
 }
 
 // structuredNotice is GET /n/{site}.json: the notice with the built-in
@@ -242,7 +339,7 @@ type structuredNotice struct {
 	Cookies         []site.PublicCategory `json:"cookies"`
 }
 
-func structured(site *site.Site, set *Set) ([]byte, error) {
+func structured(site *site.Site, versions map[string]string) ([]byte, error) {
 	n := site.Notice
 	n.Rights = make(map[string]noticecfg.Right, len(noticecfg.Rights))
 	for _, id := range noticecfg.RightKeys {
@@ -262,13 +359,13 @@ func structured(site *site.Site, set *Set) ([]byte, error) {
 		return nil, err
 	}
 	out := structuredNotice{Format: "consentd-notice-data/1", Site: site.ID, Name: site.Name, Languages: site.Languages,
-		DefaultLanguage: site.DefaultLanguage, PolicyVersion: site.PolicyVersion, Versions: set.Versions(),
+		DefaultLanguage: site.DefaultLanguage, PolicyVersion: site.PolicyVersion, Versions: versions,
 		Notice: n, Cookies: pub.Categories}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode structured notice: %w", err)
 	}
-	return b, nil
+	return bytes.Clone(b), nil // MarshalIndent leaves up to twice the length in capacity
 }
 
 func mustRead(name string) string {

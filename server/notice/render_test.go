@@ -1,8 +1,10 @@
 package notice
 
 import (
+	"bytes"
 	"fmt"
 	"html"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -341,6 +343,77 @@ func TestEveryFieldIsShown(t *testing.T) {
 			if !strings.Contains(frag, strings.Join(strings.Fields(f), " ")) {
 				t.Errorf("table=%v: fact %q is not on the page", table, f)
 			}
+		}
+	}
+}
+
+// What the server renders on request (Page, FallbackPage, JSON, Doc) is
+// byte for byte what Build renders at once, for every language and every
+// fallback, so an ETag does not depend on when a page was rendered.
+func TestOnDemandMatchesBuild(t *testing.T) {
+	one := smallSite(t, "  security: {en: Locked.}\n")
+	tests := []struct {
+		name string
+		site *site.Site
+	}{
+		{"demo (fi, sv, en)", demoSite(t)},
+		{"one language (en)", one},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := build(t, tt.site)
+			versions := set.Versions()
+			for _, lang := range tt.site.Languages {
+				page, err := Page(tt.site, versions, lang)
+				if err != nil || !bytes.Equal(page, set.Docs[lang].Page) {
+					t.Errorf("Page(%s) differs from Build's (err %v)", lang, err)
+				}
+				d, err := Doc(tt.site, ui, lang)
+				if err != nil || !bytes.Equal(d.Snapshot, set.Docs[lang].Snapshot) || d.Version != versions[lang] {
+					t.Errorf("Doc(%s) differs from Build's (err %v)", lang, err)
+				}
+			}
+			for _, asked := range []string{"", "fi", "sv", "en", "de", "xx-unknown"} {
+				if tt.site.HasLanguage(asked) {
+					continue
+				}
+				page, err := FallbackPage(tt.site, versions, asked)
+				want, ok := set.Fallback[FallbackKey(tt.site, asked)]
+				if err != nil || !ok || !bytes.Equal(page, want) {
+					t.Errorf("FallbackPage(%q) differs from Build's Fallback[%q] (err %v)", asked, FallbackKey(tt.site, asked), err)
+				}
+			}
+			if len(set.Fallback) != len(FallbackKeys(tt.site)) {
+				t.Errorf("Build made %d fallback pages, FallbackKeys names %d", len(set.Fallback), len(FallbackKeys(tt.site)))
+			}
+			js, err := JSON(tt.site, versions)
+			if err != nil || !bytes.Equal(js, set.JSON) {
+				t.Errorf("JSON differs from Build's (err %v)", err)
+			}
+			snaps, err := Snapshots(tt.site, ui)
+			if err != nil || !reflect.DeepEqual(snaps.Versions(), versions) {
+				t.Errorf("Snapshots: versions %v, want %v (err %v)", snaps.Versions(), versions, err)
+			}
+		})
+	}
+}
+
+// BenchmarkPage is the cost of a notice page rendered on request (a miss
+// of the server's notice cache).
+func BenchmarkPage(b *testing.B) {
+	s, err := site.Load(filepath.Join("..", "..", "config", "sites", "demo.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := Snapshots(s, ui)
+	if err != nil {
+		b.Fatal(err)
+	}
+	versions := set.Versions()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Page(s, versions, "fi"); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
