@@ -80,6 +80,7 @@ func subcommands() map[string]subcommand {
 		"export":    runExport,
 		"keys":      runKeys,
 		"notice":    runNotice,
+		"scan":      runScan,
 		"token":     runToken,
 		"verify":    runVerify,
 		"version":   runVersion,
