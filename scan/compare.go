@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -116,7 +117,7 @@ func Compare(decls Declarations, patterns Patterns, passes []Pass) Findings {
 			undeclared[key] = &u
 			return
 		}
-		if !contains(have.Passes, pass.Name) {
+		if !slices.Contains(have.Passes, pass.Name) {
 			have.Passes = append(have.Passes, pass.Name)
 		}
 		have.LifetimeSeconds = max(have.LifetimeSeconds, u.LifetimeSeconds)

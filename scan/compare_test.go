@@ -98,22 +98,10 @@ func TestCompareUndeclaredNeverSeenLifetimes(t *testing.T) {
 			cookie("_pk_id.1.ab", 393, false, "/"), cookie("_fbp", 400, false, "/"), cookie("_ga", 400, false, "/"), cookie("ab_test", 1, false, "/")}},
 	}
 	f := Compare(Declared(s), patterns, passes)
-	var und []string
-	for _, u := range f.Undeclared {
-		sug := "-"
-		if u.Suggestion != nil {
-			sug = u.Suggestion.Service
-		}
-		und = append(und, fmt.Sprintf("%s %v %s", u.Name, u.Passes, sug))
-	}
-	if want := []string{"_ga [accept-all] Google Analytics", "ab_test [no-decision accept-all] -"}; !reflect.DeepEqual(und, want) {
+	if und, want := undeclared(f), []string{"_ga [accept-all] Google Analytics/analytics", "ab_test [no-decision accept-all] -"}; !reflect.DeepEqual(und, want) {
 		t.Errorf("undeclared %q, want %q", und, want)
 	}
-	var never []string
-	for _, d := range f.NeverSeen {
-		never = append(never, d.Name)
-	}
-	if want := []string{"_pk_ses.*"}; !reflect.DeepEqual(never, want) {
+	if never, want := neverSeen(f), []string{"_pk_ses.*"}; !reflect.DeepEqual(never, want) {
 		t.Errorf("never seen %q, want %q", never, want)
 	}
 	var long []string
@@ -125,4 +113,27 @@ func TestCompareUndeclaredNeverSeenLifetimes(t *testing.T) {
 	if want := []string{"_fbp 14mo>3mo", "shop_session 30d>session"}; !reflect.DeepEqual(long, want) {
 		t.Errorf("longer than declared %q, want %q", long, want)
 	}
+}
+
+// undeclared renders findings' undeclared entries as "name [passes]
+// service/category" ("-" without a suggestion).
+func undeclared(f Findings) []string {
+	var out []string
+	for _, u := range f.Undeclared {
+		sug := "-"
+		if u.Suggestion != nil {
+			sug = u.Suggestion.Service + "/" + u.Suggestion.Category
+		}
+		out = append(out, fmt.Sprintf("%s %v %s", u.Name, u.Passes, sug))
+	}
+	return out
+}
+
+// neverSeen lists the names of the declarations never seen.
+func neverSeen(f Findings) []string {
+	var out []string
+	for _, d := range f.NeverSeen {
+		out = append(out, d.Name)
+	}
+	return out
 }

@@ -142,7 +142,7 @@ func TestDeclaredMatch(t *testing.T) {
 	for _, tt := range []struct {
 		name, want string // want: "category service pattern", or "" for no match
 	}{
-		{"_ga", "analytics Google Analytics _ga"},     // exact before a pattern
+		{"_ga", "analytics Google Analytics _ga"},       // exact before a pattern
 		{"_ga_XYZ", "analytics Google Analytics _ga_*"}, // longer pattern first
 		{"_gid", "marketing Ads _g*"},
 		{"shop_session", "necessary Shop shop_session"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -377,7 +378,7 @@ const maxSetters = 5
 func settersFor(ss []named, name, domain string, kinds ...string) []Setter {
 	var out []Setter
 	for _, s := range ss {
-		if s.name != name || !contains(kinds, s.Kind) {
+		if s.name != name || !slices.Contains(kinds, s.Kind) {
 			continue
 		}
 		if s.Kind == "set-cookie" && domain != "" && !domainMatch(s.URL, domain) {
@@ -415,22 +416,4 @@ func domainMatch(u, domain string) bool {
 	}
 	host, d := strings.ToLower(pu.Hostname()), strings.ToLower(strings.TrimPrefix(domain, "."))
 	return host == d || strings.HasSuffix(host, "."+d)
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -21,7 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -183,7 +185,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r.Pages, r.Skipped = frontier.Pages(), frontier.Skipped()
-	r.ConsentHosts = sortedKeys(consentHosts)
+	r.ConsentHosts = slices.Sorted(maps.Keys(consentHosts))
 	r.Finished = time.Now().UTC()
 	r.Seconds = r.Finished.Sub(r.Started).Seconds()
 	visits := 0

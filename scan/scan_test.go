@@ -99,22 +99,10 @@ func TestScanFixture(t *testing.T) {
 	}; !reflect.DeepEqual(hosts, want) {
 		t.Errorf("third-party hosts %q, want %q", hosts, want)
 	}
-	var und []string
-	for _, x := range fs.Undeclared {
-		s := "-"
-		if x.Suggestion != nil {
-			s = x.Suggestion.Service + "/" + x.Suggestion.Category
-		}
-		und = append(und, fmt.Sprintf("%s %v %s", x.Name, x.Passes, s))
-	}
-	if want := []string{"_ga [accept-all] Google Analytics/analytics", "ab_test [no-decision reject-all accept-all] -"}; !reflect.DeepEqual(und, want) {
+	if und, want := undeclared(fs), []string{"_ga [accept-all] Google Analytics/analytics", "ab_test [no-decision reject-all accept-all] -"}; !reflect.DeepEqual(und, want) {
 		t.Errorf("undeclared %q, want %q", und, want)
 	}
-	var never []string
-	for _, d := range fs.NeverSeen {
-		never = append(never, d.Name)
-	}
-	if want := []string{"_pk_ses.*", "VISITOR_INFO1_LIVE"}; !reflect.DeepEqual(never, want) {
+	if never, want := neverSeen(fs), []string{"_pk_ses.*", "VISITOR_INFO1_LIVE"}; !reflect.DeepEqual(never, want) {
 		t.Errorf("never seen %q, want %q", never, want)
 	}
 	if len(fs.LongerThanDeclared) != 1 || fs.LongerThanDeclared[0].Name != "_fbp" || fs.LongerThanDeclared[0].Duration != "3mo" {
