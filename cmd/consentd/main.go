@@ -86,6 +86,7 @@ func subcommands() map[string]subcommand {
 		"export":    runExport,
 		"keys":      runKeys,
 		"notice":    runNotice,
+		"scan":      runScan,
 		"token":     runToken,
 		"verify":    runVerify,
 		"version":   runVersion,
