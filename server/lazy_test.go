@@ -10,7 +10,7 @@ import (
 	"github.com/consentd/consentd/server/servertest"
 )
 
-const lazySites = 6
+const lazySites = 3
 
 // lazySiteFiles are lazySites copies of the demo site (fi, sv, en).
 func lazySiteFiles(t *testing.T) func(base string) map[string]string {

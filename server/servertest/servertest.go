@@ -178,7 +178,8 @@ func Start(t testing.TB, o Options) *Env {
 	// Tests see every site built and every asset compressed, as a server
 	// is a moment after start, unless they ask for the moment before.
 	if !o.NoWait {
-		waitCtx, cancelWait := context.WithTimeout(context.Background(), time.Minute)
+		// Generous: under -race on a busy machine top-quality brotli is slow.
+		waitCtx, cancelWait := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancelWait()
 		if err := srv.WaitBuilt(waitCtx); err != nil {
 			t.Fatalf("sites not built: %v", err)
