@@ -1,7 +1,10 @@
 package catalogue
 
 import (
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -202,5 +205,26 @@ func TestEntryCookie(t *testing.T) {
 		if ok != (want != "") || c.Name != want {
 			t.Errorf("Cookie(%q) = %q, %v; want %q", name, c.Name, ok, want)
 		}
+	}
+}
+
+// docs/catalogue.md lists every entry, and only entries, in its table.
+func TestDocsListEveryEntry(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "catalogue.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(b), "## The entries")
+	var listed []string
+	for _, line := range strings.Split(table, "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `"); ok {
+			listed = append(listed, rest[:strings.Index(rest, "`")])
+		}
+	}
+	if names := builtin(t).Names(); !slices.Equal(listed, names) {
+		t.Errorf("docs/catalogue.md lists %v\nthe catalogue has %v", listed, names)
+	}
+	if !strings.Contains(table, fmt.Sprintf("%d entries", len(listed))) {
+		t.Errorf("docs/catalogue.md does not say %d entries", len(listed))
 	}
 }
