@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/consentd/consentd/catalogue"
-	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/site"
 )
 
 // catalogueUsage is the help text of `consentd catalogue`.
@@ -127,31 +127,18 @@ func listCatalogue(cat *catalogue.Catalogue, stdout io.Writer) int {
 	return 0
 }
 
-// pasteService is a site file's service as show --service writes it.
-type pasteService struct {
-	Name     string        `yaml:"name"`
-	Provider string        `yaml:"provider,omitempty"`
-	Purpose  i18n.Text     `yaml:"purpose"`
-	URL      string        `yaml:"url,omitempty"`
-	Cookies  []pasteCookie `yaml:"cookies"`
-}
-
-type pasteCookie struct {
-	Name        string    `yaml:"name"`
-	Duration    string    `yaml:"duration"`
-	Description i18n.Text `yaml:"description"`
-}
-
 // printService writes e as a service for a site file: "- use: NAME" and
 // what it fills in as comments, under a header of the facts that go to
 // the notice.
 func printService(e *catalogue.Entry, stdout, stderr io.Writer) int {
-	ps := pasteService{Name: e.Title, Purpose: e.Purpose, URL: e.PrivacyPolicy, Cookies: []pasteCookie{}}
+	// A service as the widget gets it has the fields of a site file's
+	// service, named alike (yaml.v3 lowercases the field names).
+	ps := site.PublicService{Name: e.Title, Purpose: e.Purpose, URL: e.PrivacyPolicy, Cookies: []site.PublicCookie{}}
 	if e.Provider != nil {
 		ps.Provider = e.Provider.Name
 	}
 	for _, c := range e.Cookies {
-		ps.Cookies = append(ps.Cookies, pasteCookie{Name: c.Name, Duration: c.Duration, Description: c.Description})
+		ps.Cookies = append(ps.Cookies, site.PublicCookie{Name: c.Name, Duration: c.Duration, Description: c.Description})
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,8 +41,13 @@ func TestRunCatalogue(t *testing.T) {
 			if code := runCatalogue(tt.args, &out, &errOut); code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errOut.String())
 			}
+			// the list's columns are as wide as their longest cell
+			cols := out.String()
+			if tt.name == "list" {
+				cols = regexp.MustCompile(` {2,}`).ReplaceAllString(cols, "  ")
+			}
 			for _, w := range tt.out {
-				if !strings.Contains(out.String(), w) {
+				if !strings.Contains(cols, w) {
 					t.Errorf("stdout lacks %q:\n%s", w, out.String())
 				}
 			}
