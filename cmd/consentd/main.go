@@ -83,6 +83,7 @@ type subcommand func(args []string, stdout, stderr io.Writer) int
 // command under the name most tools answer to.
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
+		"catalogue": runCatalogue,
 		"export":    runExport,
 		"keys":      runKeys,
 		"notice":    runNotice,

@@ -17,7 +17,10 @@ const noticeUsage = `Usage: consentd notice check [--strict] [--against OLD] FIL
 
 check validates each site file and reports what its privacy notice
 (the notice: part) lacks of what GDPR Art. 13 requires, one warning per
-missing item, naming the field to add.
+missing item, naming the field to add. It also warns where the file
+differs from the service catalogue (consentd catalogue): a service named
+like an entry whose cookies have other names or lifetimes, transfers
+that leave out an entry's countries.
 
 Errors (the file cannot be loaded) go to stderr, warnings and a summary
 per file to stdout.
@@ -90,10 +93,14 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	loader, err := site.NewLoader()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	var old *site.Site
 	if *against != "" {
-		var err error
-		if old, err = site.Load(*against); err != nil {
+		if old, err = loader.Load(*against); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -101,12 +108,12 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	for _, path := range files {
 		if old != nil {
-			if s, err := site.Load(path); err == nil {
+			if s, err := loader.Load(path); err == nil {
 				fmt.Fprintf(stdout, "%s: against %s: %s (consent version %s, was %s)\n", path, *against,
 					site.CompareConsent(old, s), s.ConsentVersionOf(), old.ConsentVersionOf())
 			}
 		}
-		switch ok, warnings := checkNoticeFile(path, stdout, stderr); {
+		switch ok, warnings := checkNoticeFile(loader, path, stdout, stderr); {
 		case !ok:
 			code = 1
 		case warnings > 0 && *strict:
@@ -117,10 +124,11 @@ func runNoticeCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 // checkNoticeFile loads one site file and prints its errors (to stderr)
-// or its notice warnings and a summary (to stdout). ok is false when the
-// file has errors.
-func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings int) {
-	s, err := site.Load(path)
+// or its notice warnings, where its services differ from the service
+// catalogue, and a summary (to stdout). ok is false when the file has
+// errors.
+func checkNoticeFile(loader *site.Loader, path string, stdout, stderr io.Writer) (ok bool, warnings int) {
+	s, err := loader.Load(path)
 	if err == nil {
 		// Rendering checks what only the renderer knows: the strings keys.
 		_, err = notice.Build(s, widget.Strings)
@@ -139,12 +147,19 @@ func checkNoticeFile(path string, stdout, stderr io.Writer) (ok bool, warnings i
 	for _, w := range ws {
 		fmt.Fprintf(stdout, "%s: %s\n", path, w)
 	}
-	if len(ws) == 0 {
-		fmt.Fprintf(stdout, "%s: notice complete (0 warnings)\n", path)
-	} else {
-		fmt.Fprintf(stdout, "%s: notice incomplete (%s)\n", path, plural(len(ws), "warning"))
+	cws := s.CheckCatalogue(loader.Catalogue)
+	for _, w := range cws {
+		fmt.Fprintf(stdout, "%s: %s\n", path, w)
 	}
-	return true, len(ws)
+	summary := "notice complete (0 warnings)"
+	if len(ws) > 0 {
+		summary = "notice incomplete (" + plural(len(ws), "warning") + ")"
+	}
+	if len(cws) > 0 {
+		summary += ", " + plural(len(cws), "catalogue warning")
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", path, summary)
+	return true, len(ws) + len(cws)
 }
 
 // plural formats a count with its noun: "1 warning", "3 warnings".

@@ -241,6 +241,9 @@ type Recipient struct {
 	LegalBasis []string  `yaml:"legalBasis" json:"legalBasis,omitempty"`
 	// Country is where the recipient processes the data (ISO alpha-2).
 	Country string `yaml:"country" json:"country,omitempty"`
+	// Address is the recipient's postal address, lines separated by
+	// newlines (filled from the service catalogue for its providers).
+	Address string `yaml:"address" json:"address,omitempty"`
 	URL     string `yaml:"url" json:"url,omitempty"`
 }
 

@@ -344,7 +344,7 @@ func trimRecipients(items []Recipient) {
 	trim := strings.TrimSpace
 	for i := range items {
 		it := &items[i]
-		it.Name, it.Kind, it.URL = trim(it.Name), trim(it.Kind), trim(it.URL)
+		it.Name, it.Kind, it.URL, it.Address = trim(it.Name), trim(it.Kind), trim(it.URL), trim(it.Address)
 		it.Country = strings.ToUpper(trim(it.Country))
 		for j, b := range it.LegalBasis {
 			it.LegalBasis[j] = trim(b)

@@ -141,6 +141,7 @@ func (v *validator) recipientItems(field string, items []Recipient, langs []stri
 		if it.Country != "" {
 			v.country(f+".country", it.Country)
 		}
+		v.address(f+".address", it.Address)
 		v.webURL(f+".url", it.URL)
 	}
 }

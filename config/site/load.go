@@ -9,24 +9,76 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/consentd/consentd/catalogue"
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/yamlfile"
 )
 
+// Loader reads site files, resolving their services written as
+// {use: NAME} from a service catalogue.
+type Loader struct {
+	Catalogue *catalogue.Catalogue
+}
+
+// NewLoader returns a Loader with the catalogue built into consentd.
+func NewLoader() (*Loader, error) {
+	cat, err := catalogue.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{Catalogue: cat}, nil
+}
+
+// Load reads, parses and validates one site file with the built-in
+// catalogue (Loader.Load).
+func Load(path string) (*Site, error) {
+	l, err := NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.Load(path)
+}
+
+// Parse parses and validates a site file's contents with the built-in
+// catalogue (Loader.Parse).
+func Parse(path string, data []byte) (*Site, error) {
+	l, err := NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.Parse(path, data)
+}
+
+// LoadDir loads every site file in dir with the built-in catalogue
+// (Loader.LoadDir).
+func LoadDir(dir string) (Sites, error) { return LoadDirReusing(dir, nil) }
+
+// LoadDirReusing is LoadDir for a reload with the built-in catalogue
+// (Loader.LoadDirReusing).
+func LoadDirReusing(dir string, prev Sites) (Sites, error) {
+	l, err := NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	return l.LoadDirReusing(dir, prev)
+}
+
 // Load reads, parses and validates one site file. Errors name the
 // file, the field path and what is expected; all problems found are
 // reported at once (joined with errors.Join).
-func Load(path string) (*Site, error) {
+func (l *Loader) Load(path string) (*Site, error) {
 	data, err := yamlfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data)
+	return l.Parse(path, data)
 }
 
 // Parse parses and validates a site file's contents; path is used in
 // error messages and to check that the id matches the file name.
-func Parse(path string, data []byte) (*Site, error) {
+// Services written as {use: NAME} are filled from the catalogue, and the
+// notice's recipients and transfers from the entries they use.
+func (l *Loader) Parse(path string, data []byte) (*Site, error) {
 	var s Site
 	if err := yamlfile.Decode(path, data, &s); err != nil {
 		if errors.Is(err, yamlfile.ErrEmpty) {
@@ -35,7 +87,12 @@ func Parse(path string, data []byte) (*Site, error) {
 		return nil, err
 	}
 	s.File, s.digest = path, sha256.Sum256(data)
+	used, err := s.resolveServices(l.Catalogue)
+	if err != nil {
+		return nil, err
+	}
 	s.applyDefaults()
+	s.fillNotice(used)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,13 +102,13 @@ func Parse(path string, data []byte) (*Site, error) {
 // LoadDir loads every *.yaml and *.yml file in dir. It fails if any file
 // is invalid (reporting every bad file), if two files share an id or an
 // admin token hash, or if there is no site at all.
-func LoadDir(dir string) (Sites, error) { return LoadDirReusing(dir, nil) }
+func (l *Loader) LoadDir(dir string) (Sites, error) { return l.LoadDirReusing(dir, nil) }
 
 // LoadDirReusing is LoadDir for a reload: a file whose bytes are those a
 // site of prev was parsed from gives that same *Site (not parsed or
 // checked again), so a caller can keep what it built from it. Sites are
 // never modified once loaded.
-func LoadDirReusing(dir string, prev Sites) (Sites, error) {
+func (l *Loader) LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	names, err := FileNames(dir)
 	if err != nil {
 		return nil, err
@@ -72,7 +129,7 @@ func LoadDirReusing(dir string, prev Sites) (Sites, error) {
 		}
 		s := byFile[path]
 		if s == nil || s.digest != sha256.Sum256(data) {
-			if s, err = Parse(path, data); err != nil {
+			if s, err = l.Parse(path, data); err != nil {
 				errs = append(errs, err)
 				continue
 			}

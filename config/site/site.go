@@ -73,6 +73,10 @@ type Site struct {
 	// (`consentd token create --site ID` makes one).
 	AdminTokens []AdminToken `yaml:"adminTokens"`
 
+	// Catalogue records the service catalogue entries the services use
+	// (not part of the YAML; set when the file is loaded).
+	Catalogue CatalogueUse `yaml:"-"`
+
 	// File is the path the site was loaded from (not part of the YAML).
 	File string `yaml:"-"`
 	// digest is the SHA-256 of the file's bytes (Parse): LoadDirReusing
@@ -143,6 +147,9 @@ type Category struct {
 
 // Service is one third-party or first-party service in a category.
 type Service struct {
+	// Use names a service catalogue entry (catalogue/services/NAME.yaml):
+	// every field left out here is taken from it (catalogue.go).
+	Use      string    `yaml:"use"`
 	Name     string    `yaml:"name"`
 	Provider string    `yaml:"provider"`
 	Purpose  i18n.Text `yaml:"purpose"`

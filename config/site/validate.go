@@ -10,12 +10,12 @@ import (
 
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/i18n"
+	"github.com/consentd/consentd/config/lifetime"
 )
 
 var (
 	siteIDPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	categoryIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-	durationPattern   = regexp.MustCompile(`^(session|[1-9][0-9]{0,4}(min|h|d|mo|y))$`)
 	// cookieNamePattern is an RFC 6265 token, plus "*" for families such as _ga_*.
 	cookieNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 	languagePattern   = regexp.MustCompile(`^[a-z]{2,3}$`)
@@ -153,8 +153,8 @@ func (v *validator) categories(s *Site) {
 				if !cookieNamePattern.MatchString(ck.Name) {
 					v.Add(cp+".name", "%q is not a cookie name: expected letters, digits and !#$%%&'*+.^_`|~- (use * for a family such as _ga_*)", ck.Name)
 				}
-				if !durationPattern.MatchString(ck.Duration) {
-					v.Add(cp+".duration", "%q is not a duration: expected \"session\" or a number with min, h, d, mo or y, e.g. 13mo", ck.Duration)
+				if !lifetime.Valid(ck.Duration) {
+					v.Add(cp+".duration", "%q is not a duration: expected "+lifetime.Expected, ck.Duration)
 				}
 				v.Text(cp+".description", ck.Description, s.Languages, 1000)
 			}

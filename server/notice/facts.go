@@ -107,6 +107,7 @@ func Facts(site *site.Site, lang string) []string {
 		f.text(s.Title, s.Body)
 	}
 	f.plain(dateIf(lang, n.Created), dateIf(lang, n.Updated), dateIf(lang, n.ValidFrom), site.PolicyVersion)
+	f.plain(site.Catalogue.Version)
 	return f.out
 }
 
@@ -160,6 +161,7 @@ func (f *facts) labels(L map[string]string, prefix string, keys ...string) {
 func (f *facts) recipients(L map[string]string, items []noticecfg.Recipient) {
 	for _, r := range items {
 		f.plain(r.Name, r.URL, countryName(f.lang, r.Country))
+		f.plain(lines(r.Address)...)
 		if r.Kind != "" {
 			f.plain(L["kind."+r.Kind])
 		}

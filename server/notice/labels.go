@@ -72,6 +72,8 @@ var labels = map[string]map[string]string{
 		"validFrom":    "Voimassa alkaen",
 		"version":      "Versio",
 		"noticeHash":   "Selosteen tunniste",
+		"catalogue":    "Palvelukuvausten lähde",
+		"catalogueVer": "consentd-palveluluettelo, versio {version}: {entries}",
 		"langName":     "suomi",
 
 		"controllers":            "Rekisterinpitäjät",
@@ -176,6 +178,8 @@ var labels = map[string]map[string]string{
 		"validFrom":    "Gäller från",
 		"version":      "Version",
 		"noticeHash":   "Beskrivningens kod",
+		"catalogue":    "Källa för tjänstebeskrivningarna",
+		"catalogueVer": "consentd-tjänstekatalogen, version {version}: {entries}",
 		"langName":     "svenska",
 
 		"controllers":            "Personuppgiftsansvariga",
@@ -280,6 +284,8 @@ var labels = map[string]map[string]string{
 		"validFrom":    "Valid from",
 		"version":      "Version",
 		"noticeHash":   "Notice fingerprint",
+		"catalogue":    "Source of the service descriptions",
+		"catalogueVer": "consentd service catalogue, version {version}: {entries}",
 		"langName":     "English",
 
 		"controllers":            "Controllers",
@@ -330,6 +336,10 @@ var labels = map[string]map[string]string{
 		"session":  "session",
 	},
 }
+
+// catalogueKeys are the texts shown only when the site uses the service
+// catalogue: a language without built-in texts needs them only then.
+var catalogueKeys = map[string]bool{"catalogue": true, "catalogueVer": true}
 
 // labelsFor returns the notice's fixed texts for lang: the built-in ones
 // (English where lang has none), overridden by the site's
@@ -409,6 +419,9 @@ func checkStrings(site *site.Site, widgetKeys map[string]bool) error {
 		}
 		var missing []string
 		for key := range labels["en"] {
+			if catalogueKeys[key] && site.Catalogue.Version == "" {
+				continue // shown only for a site that uses the catalogue
+			}
 			if m["notice."+key] == "" {
 				missing = append(missing, "notice."+key)
 			}

@@ -337,6 +337,9 @@ type structuredNotice struct {
 	Versions        map[string]string     `json:"versions"`
 	Notice          noticecfg.Notice      `json:"notice"`
 	Cookies         []site.PublicCategory `json:"cookies"`
+	// Catalogue names the service catalogue entries the site uses and
+	// their version; left out when it uses none.
+	Catalogue *site.CatalogueUse `json:"catalogue,omitempty"`
 }
 
 func structured(site *site.Site, versions map[string]string) ([]byte, error) {
@@ -361,6 +364,10 @@ func structured(site *site.Site, versions map[string]string) ([]byte, error) {
 	out := structuredNotice{Format: "consentd-notice-data/1", Site: site.ID, Name: site.Name, Languages: site.Languages,
 		DefaultLanguage: site.DefaultLanguage, PolicyVersion: site.PolicyVersion, Versions: versions,
 		Notice: n, Cookies: pub.Categories}
+	if site.Catalogue.Version != "" {
+		c := site.Catalogue
+		out.Catalogue = &c
+	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode structured notice: %w", err)

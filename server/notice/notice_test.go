@@ -118,7 +118,7 @@ func TestDemoNoticeHasEverySection(t *testing.T) {
 		}
 	}
 	fi := set.Docs["fi"].Fragment
-	for _, s := range []string{"Tietosuojavaltuutetun toimisto", "Yhdysvallat", "VISITOR_INFO1_LIVE", "6 kuukautta",
+	for _, s := range []string{"Tietosuojavaltuutetun toimisto", "Yhdysvallat", "VISITOR_INFO1_LIVE", "179 päivää", "consentd-palveluluettelo",
 		"EU:n ja Yhdysvaltojen välinen tietosuojakehys", "Ei sovelleta tähän käsittelyyn.", "<ul>"} {
 		if !strings.Contains(fi, s) {
 			t.Errorf("fi notice lacks %q", s)

@@ -42,6 +42,9 @@ type view struct {
 	Automated                         *automated
 	Created, Updated, ValidFrom       string
 	PolicyVersion                     string
+	// Catalogue says which service catalogue entries (and which version
+	// of them) filled services, recipients and transfers; "" when none.
+	Catalogue string
 }
 
 // section is one h2 section of the notice.
@@ -89,6 +92,7 @@ type recipientGroup struct {
 
 type recipient struct {
 	Name, Kind, Country, Link string
+	Address                   []string
 	Purpose, Data, Web        template.HTML
 	Bases                     []string
 }
@@ -193,6 +197,7 @@ func buildView(site *site.Site, lang string) *view {
 		Created:       dateIf(lang, n.Created),
 		Updated:       dateIf(lang, n.Updated),
 		ValidFrom:     dateIf(lang, n.ValidFrom),
+		Catalogue:     catalogueLine(site, L),
 	}
 	for _, p := range n.Controllers {
 		v.Controllers = append(v.Controllers, makeParty(L, lang, p))
@@ -395,7 +400,7 @@ func makeRecipients(L map[string]string, lang string, items []noticecfg.Recipien
 			kind = L["kind."+r.Kind]
 		}
 		out = append(out, recipient{Name: r.Name, Kind: kind, Purpose: linkify(r.Purpose[lang]), Data: linkify(r.Data[lang]),
-			Bases: bases, Country: countryName(lang, r.Country), Link: webLink(r.URL), Web: linkify(r.URL)})
+			Bases: bases, Country: countryName(lang, r.Country), Address: lines(r.Address), Link: webLink(r.URL), Web: linkify(r.URL)})
 	}
 	return out
 }
@@ -428,4 +433,14 @@ func makeTransfers(L map[string]string, lang string, t *noticecfg.Transfers) *tr
 		}
 	}
 	return tv
+}
+
+// catalogueLine names the catalogue version and entries the site's
+// services were filled from, "" when it uses none.
+func catalogueLine(site *site.Site, L map[string]string) string {
+	c := site.Catalogue
+	if c.Version == "" {
+		return ""
+	}
+	return strings.NewReplacer("{version}", c.Version, "{entries}", strings.Join(c.Entries, ", ")).Replace(L["catalogueVer"])
 }

@@ -269,7 +269,7 @@ func fillMarkers(v reflect.Value, langs []string, n *int) {
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Type().Field(i)
 			switch f.Name {
-			case "ID", "Country", "Created", "Updated", "ValidFrom", "Layout", "Kind", "After", "Safeguards", "Duration":
+			case "ID", "Country", "Created", "Updated", "ValidFrom", "Layout", "Kind", "After", "Safeguards", "Duration", "Use":
 				continue
 			case "URL":
 				*n++
