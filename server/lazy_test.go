@@ -59,53 +59,58 @@ func sameAsEager(t *testing.T, got, want *servertest.Env, path string, header ma
 // and whose assets are compressed in the background answers the first
 // request for each site and page with the same content and ETag as a
 // server that built and compressed everything before serving, and the
-// same compressed bytes once they are made.
+// same compressed bytes once they are made; and so it does when its
+// notice cache is too small to keep them (notice cache bound). The lazy
+// servers share a cache directory, as restarts do.
 func TestLazyBuild(t *testing.T) {
 	eager := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Eager: true})
-	lazy := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), NoWait: true})
-	identity := map[string]string{"Accept-Encoding": "identity"}
-	// Last site first: the warm-up builds in no particular order.
-	for i := lazySites - 1; i >= 0; i-- {
-		for _, p := range lazyPaths(t, eager.URL, i) {
-			sameAsEager(t, lazy, eager, p, identity)
+	cache := t.TempDir()
+	withCache := func(c *config.Config) { c.CacheDir = cache }
+	t.Run("first requests", func(t *testing.T) {
+		lazy := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), NoWait: true, Config: withCache})
+		identity := map[string]string{"Accept-Encoding": "identity"}
+		// Last site first: the warm-up builds in no particular order.
+		for i := lazySites - 1; i >= 0; i-- {
+			for _, p := range lazyPaths(t, eager.URL, i) {
+				sameAsEager(t, lazy, eager, p, identity)
+			}
 		}
-	}
-	// Once compressed: the same brotli bytes, from the first request of
-	// each notice page on (the warm-up put them in the asset cache).
-	lazyDone := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t)})
-	br := map[string]string{"Accept-Encoding": "br"}
-	for i := range lazySites {
-		for _, p := range lazyPaths(t, eager.URL, i) {
-			sameAsEager(t, lazyDone, eager, p, br)
-		}
-	}
-}
-
-// TestNoticeCacheBound: with a notice cache that holds a few documents,
-// asking for every site's notice documents evicts some and never holds
-// more than the budget, and each document rendered again after its
-// eviction is the same, byte for byte and ETag, in every encoding.
-func TestNoticeCacheBound(t *testing.T) {
-	const budget = 64 << 10 // a page or two with their compressed forms
-	eager := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Eager: true})
-	small := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t),
-		Config: func(c *config.Config) { c.NoticeCache = budget }})
-	encodings := []map[string]string{{"Accept-Encoding": "br"}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}}
-	for round := range 2 { // the second round meets only re-rendered documents
+	})
+	t.Run("compressed", func(t *testing.T) {
+		// Once compressed: the same brotli bytes, from the first request
+		// of each notice page on (the warm-up put them in the cache
+		// directory).
+		done := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Config: withCache})
+		br := map[string]string{"Accept-Encoding": "br"}
 		for i := range lazySites {
-			for _, p := range lazyPaths(t, eager.URL, i)[1:] { // the notice documents, not the widget
-				for _, h := range encodings {
-					sameAsEager(t, small, eager, p, h)
-				}
-				if st := small.Server.NoticeCacheStats(); st.Bytes > budget {
-					t.Fatalf("round %d, after %s: the notice cache holds %d bytes, budget %d", round, p, st.Bytes, budget)
+			for _, p := range lazyPaths(t, eager.URL, i) {
+				sameAsEager(t, done, eager, p, br)
+			}
+		}
+	})
+	t.Run("notice cache bound", func(t *testing.T) {
+		// Asking for every site's notice documents with a cache that
+		// holds a page or two evicts some and never holds more than the
+		// budget; each document rendered again after its eviction is the
+		// same, byte for byte and ETag, in every encoding.
+		const budget = 64 << 10
+		small := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t),
+			Config: func(c *config.Config) { withCache(c); c.NoticeCache = budget }})
+		encodings := []map[string]string{{"Accept-Encoding": "br"}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}}
+		for round := range 2 { // the second round meets only re-rendered documents
+			for i := range lazySites {
+				for _, p := range lazyPaths(t, eager.URL, i)[1:] { // the notice documents, not the widget
+					for _, h := range encodings {
+						sameAsEager(t, small, eager, p, h)
+					}
+					if st := small.Server.NoticeCacheStats(); st.Bytes > budget {
+						t.Fatalf("round %d, after %s: the notice cache holds %d bytes, budget %d", round, p, st.Bytes, budget)
+					}
 				}
 			}
 		}
-	}
-	st := small.Server.NoticeCacheStats()
-	if st.Evicted == 0 || st.Assets == 0 {
-		t.Fatalf("notice cache %+v: want evictions and some documents held", st)
-	}
-	t.Logf("notice cache after two rounds: %+v", st)
+		if st := small.Server.NoticeCacheStats(); st.Evicted == 0 || st.Assets == 0 {
+			t.Fatalf("notice cache %+v: want evictions and some documents held", st)
+		}
+	})
 }

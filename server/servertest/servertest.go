@@ -177,9 +177,11 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	// Tests see every site built and every asset compressed, as a server
 	// is a moment after start, unless they ask for the moment before.
+	// Brotli at quality 11 under -race on a busy machine takes seconds per
+	// asset: a few sites take minutes.
 	if !o.NoWait {
 		// Generous: under -race on a busy machine top-quality brotli is slow.
-		waitCtx, cancelWait := context.WithTimeout(context.Background(), 3*time.Minute)
+		waitCtx, cancelWait := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancelWait()
 		if err := srv.WaitBuilt(waitCtx); err != nil {
 			t.Fatalf("sites not built: %v", err)
