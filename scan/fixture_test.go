@@ -39,7 +39,8 @@ const (
 //   - /private    in the sitemap and linked, disallowed by robots.txt
 //   - extra pages /p/1 … /p/N (in the sitemap) for the speed figure
 //
-// Declared and never set: _pk_ses.* and VISITOR_INFO1_LIVE.
+// Declared and never set: _pk_ses.* and YouTube's cookies (from the service
+// catalogue: VISITOR_INFO1_LIVE, YSC, VISITOR_PRIVACY_METADATA).
 type fixture struct {
 	env  *servertest.Env
 	site *site.Site
@@ -61,9 +62,9 @@ func fixtureSite(t testing.TB, consentd, origin string) string {
             duration: 3mo
             description: {fi: Selaimen tunniste., sv: Webbläsarens id., en: Browser identifier.}
 `
-	anchor := "      - name: YouTube\n"
+	anchor := "      - use: youtube\n"
 	if !strings.Contains(s, anchor) {
-		t.Fatal("demo.yaml: no YouTube service to put Meta Pixel before")
+		t.Fatal("demo.yaml: no YouTube service (use: youtube) to put Meta Pixel before")
 	}
 	return strings.Replace(s, anchor, pixel+anchor, 1)
 }

@@ -102,7 +102,7 @@ func TestScanFixture(t *testing.T) {
 	if und, want := undeclared(fs), []string{"_ga [accept-all] Google Analytics/analytics", "ab_test [no-decision reject-all accept-all] -"}; !reflect.DeepEqual(und, want) {
 		t.Errorf("undeclared %q, want %q", und, want)
 	}
-	if never, want := neverSeen(fs), []string{"_pk_ses.*", "VISITOR_INFO1_LIVE"}; !reflect.DeepEqual(never, want) {
+	if never, want := neverSeen(fs), []string{"_pk_ses.*", "VISITOR_INFO1_LIVE", "YSC", "VISITOR_PRIVACY_METADATA"}; !reflect.DeepEqual(never, want) {
 		t.Errorf("never seen %q, want %q", never, want)
 	}
 	if len(fs.LongerThanDeclared) != 1 || fs.LongerThanDeclared[0].Name != "_fbp" || fs.LongerThanDeclared[0].Duration != "3mo" {
