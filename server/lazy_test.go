@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,7 +80,11 @@ func TestLazyBuild(t *testing.T) {
 	t.Run("compressed", func(t *testing.T) {
 		// Once compressed: the same brotli bytes, from the first request
 		// of each notice page on (the warm-up put them in the cache
-		// directory).
+		// directory). This server also decodes its sites from the
+		// parsed-site cache the first one filled (config/site/sitecache).
+		if parsed, _ := filepath.Glob(filepath.Join(cache, "sites", "*.site.json")); len(parsed) != lazySites {
+			t.Fatalf("parsed-site cache: %d files, want %d", len(parsed), lazySites)
+		}
 		done := servertest.Start(t, servertest.Options{Sites: lazySiteFiles(t), Config: withCache})
 		br := map[string]string{"Accept-Encoding": "br"}
 		for i := range lazySites {

@@ -88,6 +88,9 @@ type Deps struct {
 	// Redis is the client the ledger writes through: exports page through
 	// the log with it.
 	Redis redis.UniversalClient
+	// Sites reads the site files; nil: site.NewLoader() (no parsed-site
+	// cache: every start parses and checks every file).
+	Sites *site.Loader
 }
 
 // Server is the consentd HTTP server.
@@ -101,6 +104,7 @@ type Server struct {
 	proofs   ProofStore
 	trimmer  Trimmer
 	pinger   Pinger
+	sites    *site.Loader
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	widget   WidgetBuilder
@@ -195,6 +199,14 @@ func New(d Deps) (*Server, error) {
 		adminFails:  newFailLimiter(max(d.Config.AdminFailLimit, 1), time.Minute),
 		geo:         d.Geo,
 		rdb:         d.Redis,
+		sites:       d.Sites,
+	}
+	if s.sites == nil {
+		l, err := site.NewLoader()
+		if err != nil {
+			return nil, err
+		}
+		s.sites = l
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -306,7 +318,7 @@ func (s *Server) load() error {
 	if old != nil {
 		prev = old.config
 	}
-	sites, err := site.LoadDirReusing(s.cfg.SitesDir, prev)
+	sites, err := s.sites.LoadDirReusing(s.cfg.SitesDir, prev)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site/sitecache"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
 	"github.com/consentd/consentd/server/asset"
@@ -151,8 +152,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, servingGC i
 		comp, _ = asset.NewCompressor(max(runtime.GOMAXPROCS(0)/2, 1), "", log)
 	}
 	defer comp.Close()
+	loader, err := sitecache.NewLoader(cfg.CacheDir, log)
+	if err != nil {
+		_ = led.Close(context.Background())
+		return err
+	}
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build, UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Redis: rdb, Assets: comp})
+		Redis: rdb, Assets: comp, Sites: loader})
 	if err != nil {
 		_ = led.Close(context.Background())
 		return fmt.Errorf("load sites from %s: %w", cfg.SitesDir, err)

@@ -2,22 +2,48 @@ package site
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/consentd/consentd/catalogue"
 	"github.com/consentd/consentd/config/field"
 	"github.com/consentd/consentd/config/yamlfile"
+	"github.com/go-json-experiment/json"
 )
 
 // Loader reads site files, resolving their services written as
 // {use: NAME} from a service catalogue.
 type Loader struct {
 	Catalogue *catalogue.Catalogue
+
+	// Cache, when set with Version, keeps every site file LoadDir parses
+	// and checks, so a restart decodes it instead of parsing it again
+	// (about 5× faster for the demo's file; see docs/performance.md).
+	Cache ParsedCache
+	// Version names the code that parses and checks site files (the
+	// executable's build ID: sitecache.ExecutableID). A cached site is
+	// used only by the same Version, with the same catalogue, for a file
+	// of the same name and bytes. Empty: Cache is not used.
+	Version string
+
+	catalogueVersion sync.Once
+	catVersion       string
+}
+
+// ParsedCache keeps parsed site files (their JSON) by key.
+type ParsedCache interface {
+	// Get returns what Put stored under key, if it still has it.
+	Get(key string) ([]byte, bool)
+	// Put stores b under key; a failure only costs a parse next time.
+	Put(key string, b []byte)
 }
 
 // NewLoader returns a Loader with the catalogue built into consentd.
@@ -107,7 +133,9 @@ func (l *Loader) LoadDir(dir string) (Sites, error) { return l.LoadDirReusing(di
 // LoadDirReusing is LoadDir for a reload: a file whose bytes are those a
 // site of prev was parsed from gives that same *Site (not parsed or
 // checked again), so a caller can keep what it built from it. Sites are
-// never modified once loaded.
+// never modified once loaded. The files are read and parsed in parallel
+// (one worker per CPU); what is reported, and in which order, does not
+// depend on it.
 func (l *Loader) LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	names, err := FileNames(dir)
 	if err != nil {
@@ -117,23 +145,16 @@ func (l *Loader) LoadDirReusing(dir string, prev Sites) (Sites, error) {
 	for _, s := range prev {
 		byFile[s.File] = s
 	}
+	loaded := l.loadFiles(dir, names, byFile)
 	sites := Sites{}
 	var errs []error
 	tokens := map[string]tokenPlace{}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		data, err := yamlfile.Read(path)
-		if err != nil {
-			errs = append(errs, err)
+	for _, f := range loaded {
+		if f.err != nil {
+			errs = append(errs, f.err)
 			continue
 		}
-		s := byFile[path]
-		if s == nil || s.digest != sha256.Sum256(data) {
-			if s, err = l.Parse(path, data); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		}
+		s := f.site
 		if prev, dup := sites[s.ID]; dup {
 			errs = append(errs, fmt.Errorf("%s: id: duplicate site id %q (also in %s)", s.File, s.ID, prev.File))
 			continue
@@ -148,6 +169,60 @@ func (l *Loader) LoadDirReusing(dir string, prev Sites) (Sites, error) {
 		return nil, fmt.Errorf("sites directory %s: no site files (*.yaml): expected at least one, e.g. config/sites/demo.yaml", dir)
 	}
 	return sites, nil
+}
+
+// loaded is one site file's outcome in LoadDirReusing.
+type loaded struct {
+	site *Site
+	err  error
+}
+
+// loadFiles loads dir's files names in parallel, in their order: a file
+// whose digest is that of its site in byFile gives that site, one in
+// l.Cache is decoded from it, and the others are parsed (and put there).
+func (l *Loader) loadFiles(dir string, names []string, byFile map[string]*Site) []loaded {
+	out := make([]loaded, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
+				path := filepath.Join(dir, names[i])
+				out[i].site, out[i].err = l.loadFile(path, byFile[path])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// loadFile loads one site file: prev when the file's bytes are those it
+// was parsed from, else from l.Cache, else parsed.
+func (l *Loader) loadFile(path string, prev *Site) (*Site, error) {
+	data, err := yamlfile.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256(data)
+	if prev != nil && prev.digest == digest {
+		return prev, nil
+	}
+	key := l.cacheKey(path, digest)
+	if s := l.cached(key); s != nil {
+		s.File, s.digest = path, digest
+		return s, nil
+	}
+	s, err := l.Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		if b, err := json.Marshal(s, cacheJSON...); err == nil {
+			l.Cache.Put(key, b)
+		}
+	}
+	return s, nil
 }
 
 // FileNames returns the names of the site files in dir (*.yaml and *.yml,
@@ -191,3 +266,47 @@ func sharedTokens(s *Site, seen map[string]tokenPlace) []error {
 	}
 	return errs
 }
+
+// cacheKey is the key of the site file at path with the given digest in
+// l.Cache: the SHA-256 of l.Version, the catalogue's version, the file's
+// name (a site's id must match it) and its digest. "" when l.Cache is
+// not used.
+func (l *Loader) cacheKey(path string, digest [sha256.Size]byte) string {
+	if l.Cache == nil || l.Version == "" {
+		return ""
+	}
+	l.catalogueVersion.Do(func() {
+		if l.Catalogue != nil {
+			l.catVersion = catalogue.Version(l.Catalogue.Entries())
+		}
+	})
+	h := sha256.New()
+	for _, part := range []string{"consentd site 1", l.Version, l.catVersion, filepath.Base(path)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(digest[:])
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cached returns the site stored under key in l.Cache, or nil.
+func (l *Loader) cached(key string) *Site {
+	if key == "" {
+		return nil
+	}
+	b, ok := l.Cache.Get(key)
+	if !ok {
+		return nil
+	}
+	var s Site
+	if err := json.Unmarshal(b, &s, cacheJSON...); err != nil {
+		return nil
+	}
+	return &s
+}
+
+// cacheJSON are the options of a site's JSON in the cache: it decodes to
+// exactly the Site that was encoded (TestCacheRoundTrip), nil slices and
+// maps included. The JSON v2 decoder takes about half the time of
+// encoding/json's for the demo's site (0.19 ms against 0.35 ms).
+var cacheJSON = []json.Options{json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true)}

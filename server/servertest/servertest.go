@@ -23,6 +23,7 @@ import (
 
 	"github.com/consentd/consentd/assets"
 	"github.com/consentd/consentd/config"
+	"github.com/consentd/consentd/config/site/sitecache"
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/server"
 	"github.com/consentd/consentd/server/asset"
@@ -169,9 +170,13 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		t.Cleanup(comp.Close)
 	}
+	loader, err := sitecache.NewLoader(cfg.CacheDir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err = server.New(server.Deps{Config: cfg, Ledger: led, Logger: log, Metrics: m, Widget: widget.Build,
 		UIStrings: widget.Strings, Demo: assets.Demo(), Admin: assets.Admin(), Geo: locator,
-		Redis: rdb, Assets: comp})
+		Redis: rdb, Assets: comp, Sites: loader})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

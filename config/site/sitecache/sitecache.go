@@ -1,0 +1,160 @@
+// Package sitecache keeps parsed site files in a directory, so that a
+// restart of consentd decodes them instead of parsing and checking each
+// YAML file again (site.Loader's Cache), and names the code that parsed
+// them (ExecutableID).
+package sitecache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/consentd/consentd/config/site"
+)
+
+// NewLoader returns a site.Loader with the built-in catalogue and, when
+// cacheDir is not empty and the executable has a build ID to key it by
+// (ExecutableID), a cache of parsed site files in cacheDir/sites. Without
+// the cache every start parses every file; that is logged as a warning.
+func NewLoader(cacheDir string, log *slog.Logger) (*site.Loader, error) {
+	l, err := site.NewLoader()
+	if err != nil || cacheDir == "" {
+		return l, err
+	}
+	id, err := ExecutableID()
+	if err != nil {
+		log.Warn("no parsed-site cache: every start parses every site file", "err", err)
+		return l, nil
+	}
+	c, err := Open(filepath.Join(cacheDir, "sites"), log)
+	if err != nil {
+		log.Warn("no parsed-site cache: every start parses every site file", "err", err)
+		return l, nil
+	}
+	l.Cache, l.Version = c, id
+	return l, nil
+}
+
+// Dir is a site.ParsedCache in a directory: one file per key, written
+// whole (a temporary file renamed) and checked when read (its content's
+// SHA-256 is stored with it), so a damaged file is a miss, never a
+// wrong site.
+type Dir struct {
+	dir string
+	log *slog.Logger
+}
+
+// Open returns the cache in dir, creating dir (0700) if needed. Files
+// that cannot be written are logged to log as warnings.
+func Open(dir string, log *slog.Logger) (*Dir, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("site cache: %w", err)
+	}
+	return &Dir{dir: dir, log: log}, nil
+}
+
+// suffix names the files of the cache.
+const suffix = ".site.json"
+
+// Get returns the bytes stored under key, when they are there whole.
+func (d *Dir) Get(key string) ([]byte, bool) {
+	b, err := os.ReadFile(filepath.Join(d.dir, key+suffix))
+	if err != nil {
+		return nil, false
+	}
+	// The file is the content's hex SHA-256, a newline, the content.
+	sum, body, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok || len(sum) != 2*sha256.Size {
+		return nil, false
+	}
+	got := sha256.Sum256(body)
+	var want [sha256.Size]byte
+	if _, err := hex.Decode(want[:], sum); err != nil || got != want {
+		return nil, false
+	}
+	return body, true
+}
+
+// Put stores b under key. A file that cannot be written is logged: it
+// only costs a parse on the next start.
+func (d *Dir) Put(key string, b []byte) {
+	if err := d.put(key, b); err != nil {
+		d.log.Warn("site cache not written", "dir", d.dir, "err", err)
+	}
+}
+
+func (d *Dir) put(key string, b []byte) error {
+	sum := sha256.Sum256(b)
+	f, err := os.CreateTemp(d.dir, key+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("site cache: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(sum[:]) + "\n")
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(d.dir, key+suffix))
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("site cache: %w", err)
+	}
+	return nil
+}
+
+// ExecutableID returns the Go build ID of the running executable: it
+// changes whenever the code or its build changes, so a site parsed by
+// one build is never taken for one parsed by another. It fails where the
+// executable is not an ELF file with a Go build ID note (then a caller
+// does without the cache).
+func ExecutableID() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("build id: %w", err)
+	}
+	return buildID(exe)
+}
+
+// buildID reads the Go build ID note of the ELF file at path.
+func buildID(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("build id: %w", err)
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return "", errors.New("build id: no .note.go.buildid section in " + path)
+	}
+	note, err := sec.Data()
+	if err != nil {
+		return "", fmt.Errorf("build id: %w", err)
+	}
+	// An ELF note: name size, description size, type (4 bytes each, in
+	// the file's byte order), the name "Go\x00" padded to 4 bytes, then
+	// the description: the build ID.
+	if len(note) < 16 {
+		return "", errors.New("build id: short note in " + path)
+	}
+	bo := f.ByteOrder
+	nameSize, descSize := bo.Uint32(note[0:4]), bo.Uint32(note[4:8])
+	nameEnd := 12 + (int(nameSize)+3)&^3
+	if nameSize != 4 || string(note[12:15]) != "Go\x00" || nameEnd+int(descSize) > len(note) {
+		return "", errors.New("build id: not a Go build id note in " + path)
+	}
+	id := string(note[nameEnd : nameEnd+int(descSize)])
+	if id == "" {
+		return "", errors.New("build id: empty in " + path)
+	}
+	return id, nil
+}
