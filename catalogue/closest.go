@@ -21,8 +21,12 @@ func (c *Catalogue) Closest(name string, n int) []string {
 		limit := max(2, len(q)/3)
 		switch {
 		case d <= limit:
-		case len(q) >= 3 && (strings.Contains(nm, q) || strings.Contains(q, nm) || strings.Contains(title, q)):
+		case len(q) >= 3 && (strings.Contains(nm, q) || strings.Contains(q, nm)):
 			d = limit + 1 + abs(len(nm)-len(q))
+		case len(q) >= 3 && strings.Contains(title, q):
+			// After every name that contains it: "analytics" means
+			// google-analytics-4 sooner than Snoobi Analytics.
+			d = limit + 1 + titleOnly + abs(len(title)-len(q))
 		default:
 			continue
 		}
@@ -38,6 +42,11 @@ func (c *Catalogue) Closest(name string, n int) []string {
 	}
 	return out
 }
+
+// titleOnly ranks a match in the title only after the matches in the
+// name, whose length differences are below it (names have at most 63
+// characters).
+const titleOnly = 64
 
 // editDistance is the Levenshtein distance of a and b, in bytes.
 func editDistance(a, b string) int {
