@@ -214,6 +214,10 @@ func New(d Deps) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = metrics.New()
 	}
+	s.metrics.WatchNoticeCache(func() metrics.CacheFigures {
+		st := s.noticeCache.Stats()
+		return metrics.CacheFigures{Entries: st.Assets, Bytes: st.Bytes, Budget: st.Budget, Evicted: st.Evicted, Hits: st.Hits, Misses: st.Misses}
+	})
 	if d.Config.Demo {
 		demo, err := s.loadFiles("demo", d.Demo, demoFiles)
 		if err != nil {

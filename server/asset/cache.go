@@ -23,6 +23,8 @@ type Cache struct {
 	lru     *simplelru.LRU[string, cached]
 	held    int64 // bytes of the assets in lru (cost)
 	evicted int64 // assets removed to keep to the budget, since NewCache
+	hits    int64 // Gets answered from the cache, since NewCache
+	misses  int64 // Gets that made their asset (or joined one making it)
 }
 
 type cached struct {
@@ -45,6 +47,11 @@ func NewCache(budget int64) *Cache {
 func (c *Cache) Get(key string, build func() (*Asset, error)) (*Asset, error) {
 	c.mu.Lock()
 	e, ok := c.lru.Get(key)
+	if ok {
+		c.hits++
+	} else {
+		c.misses++
+	}
 	c.mu.Unlock()
 	if ok {
 		return e.a, nil
@@ -92,14 +99,17 @@ func (c *Cache) keep(key string, a *Asset) *Asset {
 type CacheStats struct {
 	Assets  int   // held
 	Bytes   int64 // held (as counted by Cost)
+	Budget  int64 // the most Bytes may be
 	Evicted int64 // removed to keep to the budget, since NewCache
+	Hits    int64 // Gets answered with a held asset, since NewCache
+	Misses  int64 // Gets that made their asset, since NewCache
 }
 
 // Stats returns what the cache holds now.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Assets: c.lru.Len(), Bytes: c.held, Evicted: c.evicted}
+	return CacheStats{Assets: c.lru.Len(), Bytes: c.held, Budget: c.budget, Evicted: c.evicted, Hits: c.hits, Misses: c.misses}
 }
 
 // Cost is what a counts against a Cache's budget: its raw bytes and its

@@ -60,6 +60,13 @@ func TestCacheBudget(t *testing.T) {
 		if s := c2.Stats(); s.Evicted != st.wantEvicted || s.Bytes > Cost(a)+Cost(b) || s.Assets != min(i+1, 2) {
 			t.Fatalf("step %d: %+v; want %d evicted, at most the budget, %d held", i, s, st.wantEvicted, min(i+1, 2))
 		}
+		misses := int64(0)
+		for _, n := range st.wantMade {
+			misses += int64(n)
+		}
+		if s := c2.Stats(); s.Misses != misses || s.Hits != int64(i+1)-misses || s.Budget != Cost(a)+Cost(b) {
+			t.Fatalf("step %d: %+v; want %d misses, %d hits, budget %d", i, s, misses, int64(i+1)-misses, Cost(a)+Cost(b))
+		}
 	}
 }
 

@@ -138,3 +138,35 @@ func (m *Metrics) Unverified(site, where string) {
 func (m *Metrics) ChainConflict(site string) {
 	m.chainConflicts.WithLabelValues(site).Inc()
 }
+
+// CacheFigures are a cache's figures at one moment (WatchNoticeCache).
+type CacheFigures struct {
+	Entries                              int
+	Bytes, Budget, Evicted, Hits, Misses int64
+}
+
+// WatchNoticeCache exports the notice cache's figures, read from read at
+// each scrape: consentd_notice_cache_entries, _bytes and _budget_bytes
+// (gauges) and _evictions_total, _hits_total and _misses_total.
+func (m *Metrics) WatchNoticeCache(read func() CacheFigures) {
+	gauge := func(name, help string, v func(CacheFigures) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return v(read()) })
+	}
+	counter := func(name, help string, v func(CacheFigures) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(read()) })
+	}
+	m.reg.MustRegister(
+		gauge("consentd_notice_cache_entries", "Notice pages, snapshots and structured notices held in the notice cache.",
+			func(f CacheFigures) float64 { return float64(f.Entries) }),
+		gauge("consentd_notice_cache_bytes", "Bytes held in the notice cache (raw and compressed forms).",
+			func(f CacheFigures) float64 { return float64(f.Bytes) }),
+		gauge("consentd_notice_cache_budget_bytes", "The most bytes the notice cache holds (--notice-cache-mb).",
+			func(f CacheFigures) float64 { return float64(f.Budget) }),
+		counter("consentd_notice_cache_evictions_total", "Notice documents removed from the notice cache to keep to its budget.",
+			func(f CacheFigures) float64 { return float64(f.Evicted) }),
+		counter("consentd_notice_cache_hits_total", "Requests for a notice document answered from the notice cache.",
+			func(f CacheFigures) float64 { return float64(f.Hits) }),
+		counter("consentd_notice_cache_misses_total", "Requests for a notice document that rendered it (not in the notice cache).",
+			func(f CacheFigures) float64 { return float64(f.Misses) }),
+	)
+}

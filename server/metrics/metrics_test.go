@@ -23,18 +23,37 @@ func TestBatchDoneCountsErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := New()
 			m.BatchDone(24, time.Millisecond, tt.err)
-			if got := counter(t, m, "consentd_redis_errors_total"); got != tt.redisErrors {
+			if got := value(t, m, "consentd_redis_errors_total"); got != tt.redisErrors {
 				t.Errorf("consentd_redis_errors_total = %v, want %v", got, tt.redisErrors)
 			}
-			if got := counter(t, m, "consentd_ledger_not_replicated_total"); got != tt.notConfirmed {
+			if got := value(t, m, "consentd_ledger_not_replicated_total"); got != tt.notConfirmed {
 				t.Errorf("consentd_ledger_not_replicated_total = %v, want %v", got, tt.notConfirmed)
 			}
 		})
 	}
 }
 
-// counter is the value of the counter name in m's registry.
-func counter(t *testing.T, m *Metrics, name string) float64 {
+// TestWatchNoticeCache: each scrape reads the cache's figures anew.
+func TestWatchNoticeCache(t *testing.T) {
+	m := New()
+	f := CacheFigures{Entries: 3, Bytes: 9000, Budget: 16 << 20, Evicted: 2, Hits: 40, Misses: 5}
+	m.WatchNoticeCache(func() CacheFigures { return f })
+	for round := range 2 {
+		for name, want := range map[string]float64{
+			"consentd_notice_cache_entries": float64(f.Entries), "consentd_notice_cache_bytes": float64(f.Bytes),
+			"consentd_notice_cache_budget_bytes": float64(f.Budget), "consentd_notice_cache_evictions_total": float64(f.Evicted),
+			"consentd_notice_cache_hits_total": float64(f.Hits), "consentd_notice_cache_misses_total": float64(f.Misses),
+		} {
+			if got := value(t, m, name); got != want {
+				t.Errorf("round %d: %s = %v, want %v", round, name, got, want)
+			}
+		}
+		f.Hits, f.Bytes = 41, 12000
+	}
+}
+
+// value is the value of the counter or gauge name in m's registry.
+func value(t *testing.T, m *Metrics, name string) float64 {
 	t.Helper()
 	families, err := m.reg.Gather()
 	if err != nil {
@@ -42,6 +61,9 @@ func counter(t *testing.T, m *Metrics, name string) float64 {
 	}
 	for _, f := range families {
 		if f.GetName() == name {
+			if g := f.GetMetric()[0].GetGauge(); g != nil {
+				return g.GetValue()
+			}
 			return f.GetMetric()[0].GetCounter().GetValue()
 		}
 	}
