@@ -158,8 +158,8 @@ func checkOutputs(t *testing.T, r *Report, f *fixture) {
 		Categories []struct {
 			ID       string
 			Services []struct {
-				Name    string
-				Cookies []struct{ Name, Duration string }
+				Use, Name string
+				Cookies   []struct{ Name, Duration string }
 			}
 		}
 	}
@@ -171,7 +171,8 @@ func checkOutputs(t *testing.T, r *Report, f *fixture) {
 		t.Fatalf("site-patch.yaml: %v\n%s", err, pb)
 	}
 	got := fmt.Sprint(patch.Categories)
-	if want := "[{analytics [{Google Analytics [{_ga 2y}]}]} {unknown [{" + fixtureHost + " [{ab_test 24h}]}]}]"; got != want {
+	// _ga: Google Analytics 4 from the catalogue; ab_test: no pattern.
+	if want := "[{analytics [{google-analytics-4  []}]} {unknown [{ " + fixtureHost + " [{ab_test 24h}]}]}]"; got != want {
 		t.Errorf("site-patch.yaml declares %s, want %s\n%s", got, want, pb)
 	}
 }
