@@ -21,6 +21,8 @@ const (
 	fixtureHost = "www.shop-scan.test"
 	trackerHost = "px.tracker-scan.test"
 	fixtureMap  = "MAP *.shop-scan.test 127.0.0.1, MAP *.tracker-scan.test 127.0.0.1"
+	// localTrackerHost is the third party of /3p (thirdPartyLocal).
+	localTrackerHost = "px.tracker.localhost"
 )
 
 // fixture is a site with known behaviour, served on loopback as
@@ -108,6 +110,10 @@ func startFixture(t testing.TB, extra int) *fixture {
 	ps.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.Host)
 		w.Header().Set("Cache-Control", "no-store")
+		if host == localTrackerHost {
+			thirdPartyLocal(w, r)
+			return
+		}
 		if host == trackerHost {
 			http.SetCookie(w, &http.Cookie{Name: "trk", Value: "1", Path: "/", MaxAge: 86400})
 			w.Header().Set("Content-Type", "image/gif")
@@ -141,6 +147,12 @@ func startFixture(t testing.TB, extra int) *fixture {
 		case p == "/products":
 			http.SetCookie(w, &http.Cookie{Name: "ab_test", Value: "b", Path: "/", MaxAge: 86400})
 			page("Products", true)
+		case p == "/3p":
+			frame := `<script src="http://` + localTrackerHost + `:` + port + `/js/px.js"></script>` +
+				`<iframe src="http://` + localTrackerHost + `:` + port + `/frame"></iframe>`
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, strings.NewReplacer("{{title}}", "Third party", "{{widget}}",
+				`<script src="`+env.URL+`/w/demo.js"></script>`+frame).Replace(fixturePage))
 		case p == "/hidden":
 			page("Hidden", false)
 		case p == "/about" || p == "/contact" || p == "/private" || strings.HasPrefix(p, "/p/"):
@@ -152,6 +164,33 @@ func startFixture(t testing.TB, extra int) *fixture {
 	ps.Start()
 	t.Cleanup(ps.Close)
 	return &fixture{env: env, site: s, URL: base + "/", base: base, port: port}
+}
+
+// thirdPartyLocal serves the third party of /3p, on localTrackerHost: a
+// *.localhost host, which Chromium resolves to loopback and counts as
+// potentially trustworthy, so over plain http it stores the Secure,
+// SameSite=None cookies that a third party's cookies must be. /js/px.js
+// (a script of the page) requests /px.gif, which sets tp_px; /frame is
+// a frame whose script /js/frame.js writes tp_js.
+func thirdPartyLocal(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch r.URL.Path {
+	case "/js/px.js":
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, "new Image().src = %q;\n", "http://"+r.Host+"/px.gif")
+	case "/px.gif":
+		http.SetCookie(w, &http.Cookie{Name: "tp_px", Value: "1", Path: "/", MaxAge: 86400, Secure: true, SameSite: http.SameSiteNoneMode})
+		w.Header().Set("Content-Type", "image/gif")
+		fmt.Fprint(w, "GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+	case "/frame":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>frame</title><script src="/js/frame.js"></script>`)
+	case "/js/frame.js":
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.cookie = "tp_js=1; path=/; max-age=86400; SameSite=None; Secure";`+"\n")
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 // fixtureClient fetches robots.txt and sitemaps from the fixture: every

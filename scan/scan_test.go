@@ -117,7 +117,8 @@ func TestScanFixture(t *testing.T) {
 	if noWidget != 3 || len(r.Warnings) != 3 {
 		t.Errorf("warnings %q: want one per pass for /hidden, which has no widget", r.Warnings)
 	}
-	// The tracker's cookie was refused by the browser (SameSite on http): shown, not counted.
+	// The tracker's cookie was refused by the browser (reason UserPreferences: the third-party
+	// cookie block of a new browser context, TestScanThirdPartyCookie): shown, not counted.
 	if b := pass(r, "no-decision").Visits[0].BlockedCookies; len(b) == 0 || b[0].Name != "trk" {
 		t.Errorf("blocked cookies %+v", b)
 	}
@@ -158,8 +159,8 @@ func checkOutputs(t *testing.T, r *Report, f *fixture) {
 		Categories []struct {
 			ID       string
 			Services []struct {
-				Name    string
-				Cookies []struct{ Name, Duration string }
+				Use, Name string
+				Cookies   []struct{ Name, Duration string }
 			}
 		}
 	}
@@ -171,7 +172,8 @@ func checkOutputs(t *testing.T, r *Report, f *fixture) {
 		t.Fatalf("site-patch.yaml: %v\n%s", err, pb)
 	}
 	got := fmt.Sprint(patch.Categories)
-	if want := "[{analytics [{Google Analytics [{_ga 2y}]}]} {unknown [{" + fixtureHost + " [{ab_test 24h}]}]}]"; got != want {
+	// _ga: Google Analytics 4 from the catalogue; ab_test: no pattern.
+	if want := "[{analytics [{google-analytics-4  []}]} {unknown [{ " + fixtureHost + " [{ab_test 24h}]}]}]"; got != want {
 		t.Errorf("site-patch.yaml declares %s, want %s\n%s", got, want, pb)
 	}
 }
