@@ -87,8 +87,9 @@ func serviceOf(s *site.Site, e *catalogue.Entry) (*siteService, bool) {
 // greedily: the entry that explains the most of the cookies not yet
 // explained (an entry the site already has first), again until none
 // explains any. Among entries that explain the same cookies, the one
-// whose host the scan saw wins when it is the only one; otherwise the
-// first by name, and the proposal names the others. rest are the cookies
+// whose host the scan saw wins when it is the only one; otherwise one
+// without hosts (self-hosted), else the first by name, and the proposal
+// names the others. rest are the cookies
 // no entry explains.
 func proposeEntries(s *site.Site, cat *catalogue.Catalogue, hosts EntryHosts, addrs []address, cookies []Undeclared) (props []*useProposal, rest []Undeclared) {
 	entries := cat.Entries() // sorted by name
@@ -146,13 +147,24 @@ func proposeEntries(s *site.Site, cat *catalogue.Catalogue, hosts EntryHosts, ad
 		if len(best) == 0 {
 			break
 		}
-		// The leader: the first whose host the scan saw, else the first.
+		// The leader: the first whose host the scan saw; else the first
+		// that has no hosts (software the site runs itself: the scan
+		// could not have seen a host of it, where it saw none of the
+		// others'); else the first.
 		lead, bySeen := best[0], false
 		var seen address
 		for _, i := range best {
 			if a, ok := hosts.Seen(entries[i].Name, addrs); ok {
 				lead, seen, bySeen = i, a, true
 				break
+			}
+		}
+		if !bySeen {
+			for _, i := range best {
+				if len(hosts[entries[i].Name]) == 0 {
+					lead = i
+					break
+				}
 			}
 		}
 		ks := open(lead)
