@@ -97,6 +97,10 @@ func (s *Server) Checkpointed(site string, cp *proof.Checkpoint, err error) {
 	case errors.As(err, &ue):
 		s.metrics.Unverified(site, "checkpoint")
 		s.log.Error("checkpoint not written: the newest log entry is not part of the signed chain", "site", site, "stream_id", ue.StreamID, "reason", ue.Reason)
+	case errors.Is(err, context.Canceled):
+		// Shutting down: every site's pending checkpoint ends so, and a
+		// warning per site would bury the log of a stop.
+		s.log.Debug("checkpoint not written: shutting down", "site", site)
 	case err != nil:
 		s.log.Warn("checkpoint not written; next try at the next interval", "site", site, "err", err)
 	case cp != nil:

@@ -149,3 +149,18 @@ func verifyBundle(t *testing.T, body io.Reader, keys proof.KeySet) (*audit.Summa
 	defer rc.Close()
 	return audit.Verify(rc, audit.Options{Keys: keys, Checkpoints: b.Checkpoints, Notices: b.Notices})
 }
+
+// TestCheckpointedLog: a checkpoint that failed is a warning, but one
+// ended by the shutdown is not (with many sites every site's ends so).
+func TestCheckpointedLog(t *testing.T) {
+	var log servertest.LogBuffer
+	env := servertest.Start(t, servertest.Options{Log: &log})
+	env.Server.Checkpointed("demo", nil, fmt.Errorf("ledger: store unavailable: read the newest record: %w", context.Canceled))
+	if strings.Contains(log.String(), "level=WARN") {
+		t.Fatalf("a checkpoint ended by the shutdown is a warning:\n%s", log.String())
+	}
+	env.Server.Checkpointed("demo", nil, fmt.Errorf("ledger: store unavailable: %w", io.ErrUnexpectedEOF))
+	if !strings.Contains(log.String(), `level=WARN msg="checkpoint not written; next try at the next interval" site=demo`) {
+		t.Fatalf("a failed checkpoint is not a warning:\n%s", log.String())
+	}
+}
