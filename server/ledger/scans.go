@@ -13,8 +13,8 @@ import (
 
 // Scans returns the site's newest scan records (at most limit), newest
 // first, each checked to be part of the site's signed chain and a scan
-// record; the entries the index names that are not are returned apart,
-// with why. Entries the retention has trimmed are left out.
+// record; the entries the index names that are not (or are not in the
+// log) are returned apart, with why.
 func (l *Ledger) Scans(ctx context.Context, site string, limit int) (entries []Entry, unverified []*UnverifiedError, err error) {
 	if limit < 1 {
 		return nil, nil, nil
@@ -40,9 +40,11 @@ func (l *Ledger) Scans(ctx context.Context, site string, limit int) (entries []E
 			unverified = append(unverified, &UnverifiedError{StreamID: ids[i], Reason: "the scans index names no stream entry: " + c.Err().Error()})
 			continue
 		}
-		for j := range c.Val() {
-			msgs = append(msgs, &c.Val()[j])
+		if len(c.Val()) == 0 {
+			unverified = append(unverified, &UnverifiedError{StreamID: ids[i], Reason: "the scans index names an entry that is not in the log (trimmed by retention, or deleted)"})
+			continue
 		}
+		msgs = append(msgs, &c.Val()[0])
 	}
 	bs := NewBatches(l.rdb, site, l.PublicKeys())
 	if err := bs.Load(ctx, msgs); err != nil {
