@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,6 +120,17 @@ func TestScanRecordsAreNotDecisions(t *testing.T) {
 	}
 	if len(bad) != 1 || bad[0].StreamID != scanAck.StreamID || !strings.Contains(bad[0].Reason, "a scan record, not a decision") {
 		t.Errorf("History unverified: %v", bad)
+	}
+
+	// A retried request whose idempotency value was made to name the scan
+	// record gets no receipt of it.
+	retry := newRecord("demo")
+	retry.ConsentID, retry.IdempotencyKey, retry.RequestHash = dec.ConsentID, "k1", "h1"
+	if err := rdb.HSet(ctx, VisitorKey("demo", dec.ConsentID), IdemField("k1"), "3|h1|"+scanAck.StreamID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := l.Append(ctx, retry); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "a scan record, not the decision") {
+		t.Errorf("a retry answered from a scan record: %+v, %v", ack, err)
 	}
 
 	scans, bad, err := l.Scans(ctx, "demo", 10)
