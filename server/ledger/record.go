@@ -124,33 +124,32 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 // package canon: keys in sorted order, no white space), so the same
 // record always has the same bytes. Field names are part of the stored
 // format (FormatVersion). Hash is SHA-256 of the canonical JSON of the
-// record without "hash" (docs/proof.md).
+// record without "hash" (docs/proof.md). A scan record (Kind
+// evidence.Kind) has only cv, hash, kind, prev, record_id, scan, seq,
+// site, time and v: its decision fields are empty.
 type Stored struct {
-	Choices   map[string]bool `json:"choices"`
-	ConsentID string          `json:"consent_id"`
-	Country   string          `json:"country"`
-	CV        int             `json:"cv,omitempty"`   // canonical format of the hash (proof.CanonVersion)
-	GPC       *bool           `json:"gpc,omitempty"`  // Sec-GPC: 1 seen (nil in records stored before it was recorded)
-	Hash      string          `json:"hash,omitempty"` // hex SHA-256, see above
-	IP        string          `json:"ip"`
-	// Kind is "" for a consent decision and evidence.Kind for a scan
-	// record, which has only cv, hash, kind, prev, record_id, scan, seq,
-	// site, time and v (the members the decision fields are empty for).
-	Kind          string         `json:"kind,omitempty"`
-	Language      string         `json:"language"`
-	Method        string         `json:"method"`
-	Mode          string         `json:"mode"`
-	NoticeVersion string         `json:"notice_version"`
-	PolicyVersion string         `json:"policy_version"`
-	Prev          string         `json:"prev,omitempty"` // hash of the site's previous record (proof.Genesis for the first)
-	RecordID      string         `json:"record_id"`
-	Scan          *evidence.Scan `json:"scan,omitempty"` // the summary of a scan record
-	Seq           int64          `json:"seq,omitempty"`  // 1-based position in the site's chain
-	Site          string         `json:"site"`
-	Time          string         `json:"time"`
-	URL           string         `json:"url"`
-	UserAgent     string         `json:"user_agent"`
-	V             int            `json:"v"`
+	Choices       map[string]bool `json:"choices"`
+	ConsentID     string          `json:"consent_id"`
+	Country       string          `json:"country"`
+	CV            int             `json:"cv,omitempty"`   // canonical format of the hash (proof.CanonVersion)
+	GPC           *bool           `json:"gpc,omitempty"`  // Sec-GPC: 1 seen (nil in records stored before it was recorded)
+	Hash          string          `json:"hash,omitempty"` // hex SHA-256, see above
+	IP            string          `json:"ip"`
+	Kind          string          `json:"kind,omitempty"` // "" for a decision; evidence.Kind for a scan record (IsScan)
+	Language      string          `json:"language"`
+	Method        string          `json:"method"`
+	Mode          string          `json:"mode"`
+	NoticeVersion string          `json:"notice_version"`
+	PolicyVersion string          `json:"policy_version"`
+	Prev          string          `json:"prev,omitempty"` // hash of the site's previous record (proof.Genesis for the first)
+	RecordID      string          `json:"record_id"`
+	Scan          *evidence.Scan  `json:"scan,omitempty"` // a scan record's summary
+	Seq           int64           `json:"seq,omitempty"`  // 1-based position in the site's chain
+	Site          string          `json:"site"`
+	Time          string          `json:"time"`
+	URL           string          `json:"url"`
+	UserAgent     string          `json:"user_agent"`
+	V             int             `json:"v"`
 }
 
 // IsDecision reports whether the stored record is a consent decision
