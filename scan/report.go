@@ -137,11 +137,21 @@ type HostContact struct {
 
 // WriteJSON writes the report as dir/report.json.
 func (r *Report) WriteJSON(dir string) (string, error) {
+	path, _, err := r.WriteJSONContent(dir)
+	return path, err
+}
+
+// WriteJSONContent writes the report as dir/report.json and returns the
+// bytes written too: what a scan record's report_sha256 is the hash of
+// (consentd scan --record, docs/scan.md).
+func (r *Report) WriteJSONContent(dir string) (path string, content []byte, err error) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return "", fmt.Errorf("report.json: %w", err)
+		return "", nil, fmt.Errorf("report.json: %w", err)
 	}
-	return writeFile(dir, "report.json", append(b, '\n'))
+	b = append(b, '\n')
+	path, err = writeFile(dir, "report.json", b)
+	return path, b, err
 }
 
 // writeFile writes dir/name whole: to a temporary file first, renamed

@@ -50,6 +50,7 @@ var adminRoutes = []string{
 	"/v1/sites/demo/consents",
 	"/v1/sites/demo/stats",
 	"/v1/sites/demo/checkpoints",
+	"/v1/sites/demo/scans",
 }
 
 // admittedStatus is what a good token gets from route on an empty store:

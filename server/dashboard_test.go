@@ -11,7 +11,9 @@ func TestDashboardFiles(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	for _, tt := range []struct{ path, ctype, contains string }{
 		{"/admin", "text/html", `<script src="/admin/admin.js" defer></script>`},
+		{"/admin", "text/html", `<div id="scans" class="scroll"`},
 		{"/admin/admin.js", "javascript", "textContent"},
+		{"/admin/admin.js", "javascript", `api("/scans?limit=20")`},
 		{"/admin/admin.css", "text/css", "prefers-color-scheme"},
 	} {
 		r := get(t, env.URL+tt.path, nil)

@@ -50,6 +50,7 @@ func (s *Server) newApp() *fiber.App {
 	admin.Get("/consents", s.exportConsents)
 	admin.Get("/stats", s.siteStats)
 	admin.Get("/checkpoints", s.siteCheckpoints)
+	admin.Get("/scans", s.siteScans)
 	app.Get("/.well-known/consentd-keys.json", s.publicKeys)
 	app.Get("/openapi.yaml", staticFile(s.openapi, "default-src 'none'"))
 	app.Get("/admin", staticFile(s.admin["index.html"], adminCSP))

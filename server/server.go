@@ -40,6 +40,7 @@ import (
 type Ledger interface {
 	Appender      // consent.go
 	HistoryReader // admin.go
+	ScanReader    // scans.go
 	CounterReader // stats.go
 	NoticeStore   // noticepage.go, and the notice registry of every site load
 	PolicySetter  // every site load
@@ -98,6 +99,7 @@ type Server struct {
 	cfg      config.Config
 	appender Appender
 	history  HistoryReader
+	scans    ScanReader
 	counters CounterReader
 	notices  NoticeStore
 	policies PolicySetter
@@ -183,6 +185,7 @@ func New(d Deps) (*Server, error) {
 		cfg:         d.Config,
 		appender:    d.Ledger,
 		history:     d.Ledger,
+		scans:       d.Ledger,
 		counters:    d.Ledger,
 		notices:     d.Ledger,
 		policies:    d.Ledger,

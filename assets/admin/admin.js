@@ -1,6 +1,7 @@
 // consentd controller dashboard: sign in with an admin token, see the
 // token's sites side by side (when it grants several) and, for the site
-// chosen, decisions and opt-in rates; export the log, look up a consent ID.
+// chosen, decisions and opt-in rates and the recorded scans; export the
+// log, look up a consent ID.
 // No framework, no external requests; every value from the server is put
 // into the page with textContent, never as HTML.
 "use strict";
@@ -143,6 +144,53 @@
     totals(r.totals);
     chart(r);
     countries(r.totals.countries);
+    await scans();
+  }
+
+  // scans lists the site's recorded scans (GET /v1/sites/{site}/scans):
+  // when, what, the pages and violations, and the report's SHA-256.
+  async function scans() {
+    $("scans-error").textContent = "";
+    let r;
+    try {
+      r = await (await api("/scans?limit=20")).json();
+    } catch (err) {
+      $("scans-error").textContent = err.message;
+      $("scans").replaceChildren();
+      return;
+    }
+    const parts = [];
+    if (!r.scans.length) {
+      parts.push(el("p", "No scan recorded for this site yet."));
+    } else {
+      const table = el("table", null, { class: "scans" });
+      const head = el("tr");
+      for (const c of ["Recorded (UTC)", "Address", "Pages", "Violations", "Complete", "Report SHA-256", "Seq"]) {
+        head.append(el("th", c, { scope: "col", class: ["Pages", "Violations", "Seq"].includes(c) ? "num" : "" }));
+      }
+      table.append(el("thead"), el("tbody"));
+      table.tHead.append(head);
+      for (const x of r.scans) {
+        const s = x.scan;
+        const tr = el("tr");
+        tr.append(el("td", x.time), el("td", s.url, { class: "mono" }), el("td", s.pages, { class: "num" }),
+          el("td", s.violations, { class: s.violations ? "num bad" : "num" }), el("td", s.complete ? "yes" : "no"),
+          el("td", s.report_sha256.slice(0, 16) + "…", { class: "mono", title: s.report_sha256 }), el("td", x.seq, { class: "num" }));
+        table.tBodies[0].append(tr);
+      }
+      parts.push(table);
+    }
+    if (r.unverified && r.unverified.length) {
+      // Entries the scans index names that are not scan records of the
+      // signed chain: never listed as scans (docs/proof.md).
+      const warn = el("div", null, { class: "error", role: "alert" });
+      warn.append(el("p", r.unverified.length + " entry(ies) of the scans index are not scan records of the signed chain:"));
+      const list = el("ul");
+      for (const u of r.unverified) list.append(el("li", u.stream_id + ": " + u.reason, { class: "mono" }));
+      warn.append(list);
+      parts.push(warn);
+    }
+    $("scans").replaceChildren(...parts);
   }
 
   // overview takes GET /v1/sites: the site switcher and, for a token of

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/consentd/consentd/config"
 	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/scan"
@@ -21,6 +23,7 @@ import (
 // scanUsage is the help text of `consentd scan`.
 const scanUsage = `Usage: consentd scan --site ID [--sites-dir DIR] URL [--pages N] [--out DIR]
                      [--timeout D] [--max-time D] [--chromium PATH]
+                     [--record [--redis-url URL] [--signing-key KEY|FILE]]
 
 scan visits the site in headless Chromium three times, each in a fresh
 browser profile: with no decision, after "reject all" and after "accept
@@ -45,18 +48,30 @@ Flags:
                      reaches it reports what it saw, as incomplete
   --chromium PATH    the browser (default: chromium, chromium-browser or
                      google-chrome on $PATH)
+  --record           sign the scan's summary (site, times, pages, counts,
+                     report.json's SHA-256, versions) into the site's
+                     proof chain in Redis as a scan record, which consentd
+                     verify checks like every record (docs/scan.md)
+  --redis-url URL    with --record: the Redis holding the site's chain
+                     (default $CONSENTD_REDIS_URL or redis://127.0.0.1:6390/0,
+                     the Redis of make run)
+  --signing-key K    with --record: the key the server signs with, as text
+                     or a file (default $CONSENTD_SIGNING_KEY, else
+                     data/signing.key, the key of make run)
 
 Progress goes to stderr, the summary to stdout.
 
 Exit status: 0 no violation, 1 violations (cookies or storage of a
 category that is not required, or not declared, before consent or after
-"reject all"), 2 usage error, or the scan could not run or is incomplete.
+"reject all"), 2 usage error, or the scan could not run, is incomplete
+or (with --record) could not be recorded.
 `
 
 // runScan runs `consentd scan ARGS...` and returns the exit code.
 func runScan(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	redis.SetLogger(quietRedis{}) // --record reports a Redis failure itself
 	return scanCmd(ctx, args, stdout, stderr, os.Getenv)
 }
 
@@ -72,6 +87,9 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	timeout := fs.Duration("timeout", scan.DefaultPageTimeout, "")
 	maxTime := fs.Duration("max-time", scan.DefaultMaxTime, "")
 	chromium := fs.String("chromium", "", "")
+	record := fs.Bool("record", false, "")
+	redisURL := fs.String("redis-url", "", "")
+	signingKey := fs.String("signing-key", "", "")
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "consentd scan: "+format+"\n\n%s", append(a, scanUsage)...)
 		return 2
@@ -103,6 +121,8 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return usage("--pages %d: expected 1 to 1000", *pages)
 	case *timeout <= 0 || *maxTime <= 0:
 		return usage("--timeout and --max-time must be positive")
+	case !*record && (*redisURL != "" || *signingKey != ""):
+		return usage("--redis-url and --signing-key are for --record")
 	}
 	if _, err := scan.NewScope(urls[0]); err != nil {
 		return usage("%v", err)
@@ -119,6 +139,16 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return 2
 	}
 
+	var rec *scanRecording
+	if *record {
+		// Before the scan: a scan that cannot be recorded is not run.
+		if rec, err = newScanRecording(ctx, *redisURL, *signingKey, getenv); err != nil {
+			fmt.Fprintf(stderr, "consentd scan: %v\n", err)
+			return 2
+		}
+		defer rec.rdb.Close()
+	}
+
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r, err := scan.Run(ctx, scan.Options{Site: s, URL: urls[0], Pages: *pages, PageTimeout: *timeout, MaxTime: *maxTime,
 		Chromium: *chromium, Log: log, Progress: func(p scan.Progress) { printProgress(stderr, p) }})
@@ -126,9 +156,18 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintf(stderr, "consentd scan: %v\n", err)
 		return 2
 	}
-	if err := writeScan(r, s, *out, stdout); err != nil {
+	report, err := writeScan(r, s, *out, stdout)
+	if err != nil {
 		fmt.Fprintf(stderr, "consentd scan: %v\n", err)
 		return 2
+	}
+	if rec != nil {
+		ack, sum, err := rec.record(ctx, s, report, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "consentd scan: %v: %v (the report files are written)\n", errNotRecorded, err)
+			return 2
+		}
+		printRecorded(stdout, s.ID, ack, sum, rec.key.ID(), filepath.Join(*out, "report.json"))
 	}
 	return scanExitCode(r)
 }
@@ -164,26 +203,27 @@ func printProgress(w io.Writer, p scan.Progress) {
 }
 
 // writeScan writes report.json, report.html and site-patch.yaml to dir
-// and the summary, with the files' paths, to stdout.
-func writeScan(r *scan.Report, s *site.Site, dir string, stdout io.Writer) error {
+// and the summary, with the files' paths, to stdout. It returns
+// report.json's bytes as written.
+func writeScan(r *scan.Report, s *site.Site, dir string, stdout io.Writer) (report []byte, err error) {
 	var paths []string
 	for _, write := range []func() (string, error){
-		func() (string, error) { return r.WriteJSON(dir) },
+		func() (p string, err error) { p, report, err = r.WriteJSONContent(dir); return p, err },
 		func() (string, error) { return r.WriteHTML(dir) },
 		func() (string, error) { return r.WritePatch(dir, s) },
 	} {
 		p, err := write()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		paths = append(paths, p)
 	}
 	if err := r.WriteSummary(stdout); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(stdout)
 	for _, p := range paths {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
-	return nil
+	return report, nil
 }

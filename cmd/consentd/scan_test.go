@@ -31,7 +31,7 @@ func TestScanUsage(t *testing.T) {
 		{"two addresses", []string{"--site", "demo", "https://a.fi/", "https://b.fi/"}, 2, "one address only"},
 		{"not a web address", []string{"--site", "demo", "www.example.fi"}, 2, "is not a web address"},
 		{"pages", []string{"--site", "demo", "--pages", "0", "https://a.fi/"}, 2, "--pages 0"},
-		{"unknown flag", []string{"--site", "demo", "--record", "https://a.fi/"}, 2, "flag provided but not defined: -record"},
+		{"unknown flag", []string{"--site", "demo", "--recorder", "https://a.fi/"}, 2, "flag provided but not defined: -recorder"},
 		{"no such site", []string{"https://a.fi/", "--site", "nope", "--sites-dir", dir}, 2, `no site file for "nope" in ` + dir},
 		{"no chromium", []string{"--site", "demo", "--sites", filepath.Join("..", "..", "config", "sites"), "--chromium", filepath.Join(dir, "chromium"), "https://a.fi/"},
 			2, "chromium not found: install it"},

@@ -13,12 +13,14 @@ import (
 
 // verifyUsage is the help text of `consentd verify`.
 const verifyUsage = `Usage: consentd verify FILE [--keys KEYS.json] [--checkpoints CPS.json] [--notices DIR]
+                       [--report REPORT.json]...
 
 verify checks an export of the consent log offline (docs/proof.md): every
 record's hash, every link of the hash chain, seq continuity, every
 receipt and batch signature, the checkpoints, and that each cited notice
-version has its snapshot. FILE is a proof bundle (.proof.zip, from
-format=proof or consentd export --format proof) or an NDJSON export.
+version has its snapshot. Scan records (consentd scan --record) are
+checked like decisions and listed. FILE is a proof bundle (.proof.zip,
+from format=proof or consentd export --format proof) or an NDJSON export.
 
 Flags:
   --keys FILE         the public keys ({"keys":[...]}), e.g. a saved copy of
@@ -31,10 +33,13 @@ Flags:
                       checkpoints.json (use copies published or escrowed
                       elsewhere)
   --notices DIR       notice snapshots <version>.json, for an NDJSON export
+  --report FILE       a scan's report.json: once the export verifies, check
+                      that a scan record of it has the report's SHA-256 and
+                      summarises it (site, times, pages, counts); repeatable
 
 Exit status: 0 everything verified (a summary is printed), 1 a problem:
 the first bad record is named (line, record ID, seq) with what is wrong,
-2 usage error or unreadable input.
+or a report is not the one recorded; 2 usage error or unreadable input.
 `
 
 // runVerify runs `consentd verify ARGS...` and returns the exit code.
@@ -44,6 +49,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	keysFile := fs.String("keys", "", "")
 	cpsFile := fs.String("checkpoints", "", "")
 	noticesDir := fs.String("notices", "", "")
+	var reports []string
+	fs.Func("report", "", func(v string) error { reports = append(reports, v); return nil })
 	// The file may come before or after the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -66,6 +73,15 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if file == "" {
 		fmt.Fprint(stderr, "consentd verify: which file? give an export or a proof bundle\n\n"+verifyUsage)
 		return 2
+	}
+	reportBodies := make([][]byte, len(reports))
+	for i, r := range reports {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			fmt.Fprintf(stderr, "consentd verify: --report: %v\n", err)
+			return 2
+		}
+		reportBodies[i] = b
 	}
 	var o audit.Options
 	if *keysFile != "" {
@@ -119,6 +135,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		if *noticesDir == "" {
 			o.Notices = b.Notices
 		}
+		o.Site = b.Site // a bundle is of one site: a record of another was moved
 		if records, err = b.Records(); err != nil {
 			fmt.Fprintf(stderr, "consentd verify: %v\n", err)
 			return 2
@@ -147,6 +164,15 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprint(stdout, sum)
+	for i, body := range reportBodies {
+		sr, err := sum.CheckReport(body)
+		if err != nil {
+			fmt.Fprintf(stderr, "consentd verify: %s: FAILED: %v\n", reports[i], err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: the report of scan record seq %d of site %s (record %s, recorded %s): SHA-256 %s\n",
+			reports[i], sr.Seq, sr.Site, sr.RecordID, sr.Time, sr.Scan.ReportSHA256)
+	}
 	return 0
 }
 

@@ -2,7 +2,9 @@
 // (`consentd verify`, docs/proof.md): every record's hash, every link of
 // each site's hash chain, seq continuity, every receipt and its batch
 // signature, the signed checkpoints, and that each cited notice version
-// has its snapshot. It stops at the first problem and names it: line,
+// has its snapshot. Scan records (package evidence) are checked like
+// decisions, and a scan's report.json against its record
+// (Summary.CheckReport). It stops at the first problem and names it: line,
 // record ID, seq and what is wrong.
 package audit
 
@@ -13,10 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/consentd/consentd/proof"
+	"github.com/consentd/consentd/proof/evidence"
 )
 
 // Kinds of problems.
@@ -35,6 +40,10 @@ const (
 	// Unverified: the exporting server found a stream entry that is not
 	// part of the signed chain (a "not_verified" line).
 	Unverified = "not in the signed chain"
+	// OtherSite: a bundle of one site holds a record of another.
+	OtherSite = "other site"
+	// Report: a report.json is not the one a scan record summarises.
+	Report = "report"
 )
 
 // recordFormat is the stored record format the verifier reads: every
@@ -75,6 +84,9 @@ func (p *Problem) Error() string {
 // Options are what the records are checked against.
 type Options struct {
 	Keys proof.KeySet
+	// Site, when set, is the one site the export is of (a proof bundle's):
+	// a record of another site in it is a problem, not another chain.
+	Site string
 	// Checkpoints: signed checkpoints of the sites exported (any order).
 	Checkpoints []proof.Checkpoint
 	// Notices maps notice version → snapshot bytes; nil: not checked
@@ -84,7 +96,8 @@ type Options struct {
 
 // SiteSummary describes one site's chain in the export.
 type SiteSummary struct {
-	Records  int
+	Records  int // decisions and scan records
+	Scans    int // scan records
 	FirstSeq int64
 	LastSeq  int64
 	Head     string
@@ -98,9 +111,21 @@ type SiteSummary struct {
 // Unprotected is how many records lie after the newest checkpoint.
 func (x *SiteSummary) Unprotected() int64 { return x.LastSeq - x.Checkpointed }
 
+// ScanRecord is a scan record found in the export, verified like every
+// record (docs/proof.md, "Scan records").
+type ScanRecord struct {
+	Line     int
+	Site     string
+	RecordID string
+	Seq      int64
+	Time     string // when it was recorded
+	Scan     evidence.Scan
+}
+
 // Summary is what a successful verification found.
 type Summary struct {
-	Records     int
+	Records     int // decisions and scan records
+	Scans       []ScanRecord
 	Sites       map[string]*SiteSummary
 	Keys        map[string]int // kid → records whose receipt it signed
 	Batches     int            // distinct signed batches
@@ -112,6 +137,9 @@ type Summary struct {
 func (s *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "OK: %d records", s.Records)
+	if len(s.Scans) > 0 {
+		fmt.Fprintf(&b, " (%d decisions, %d scan records)", s.Records-len(s.Scans), len(s.Scans))
+	}
 	fmt.Fprintf(&b, ", %d signed batches, %d checkpoints", s.Batches, s.Checkpoints)
 	if s.Notices >= 0 {
 		fmt.Fprintf(&b, ", %d notice snapshots", s.Notices)
@@ -127,6 +155,13 @@ func (s *Summary) String() string {
 	for _, id := range sites {
 		x := s.Sites[id]
 		fmt.Fprintf(&b, "site %s: %d records, seq %d to %d, head %s, start proven by %s\n", id, x.Records, x.FirstSeq, x.LastSeq, x.Head, x.Anchor)
+		for _, sr := range s.Scans {
+			if sr.Site == id {
+				sc := sr.Scan
+				fmt.Fprintf(&b, "  scan record seq %d, recorded %s: %s, %d pages, %d violations, complete %t, report.json SHA-256 %s\n",
+					sr.Seq, sr.Time, sc.URL, sc.Pages, sc.Violations, sc.Complete, sc.ReportSHA256)
+			}
+		}
 		switch {
 		case x.Checkpointed == 0:
 			fmt.Fprintf(&b, "  no checkpoint given: records removed at the end of the chain would not be noticed (all %d records); verify with --checkpoints\n", x.Records)
@@ -158,6 +193,8 @@ type siteState struct {
 
 type record struct {
 	line    int
+	kind    string         // "" for a decision, evidence.Kind for a scan record
+	scan    *evidence.Scan // a scan record's summary
 	fields  map[string]any
 	hash    proof.Hash
 	claimed string
@@ -286,7 +323,47 @@ func parse(line int, b []byte) (*record, error) {
 	if r.site == "" || r.id == "" {
 		return nil, &Problem{Kind: Malformed, Line: line, RecordID: r.id, Msg: "not a consent record (no site or record_id)"}
 	}
+	if k, ok := fields["kind"]; ok {
+		if err := parseScan(r, k, b); err != nil {
+			return nil, &Problem{Kind: Malformed, Line: line, RecordID: r.id, Msg: err.Error()}
+		}
+	}
 	return r, nil
+}
+
+// scanMembers are the members of a scan record (and of its export line).
+var scanMembers = map[string]bool{"cv": true, "hash": true, "kind": true, "prev": true, "record_id": true, "scan": true,
+	"seq": true, "site": true, "time": true, "v": true, "receipt": true, "stream_id": true}
+
+// parseScan reads the record line b of kind k: a scan record, whose
+// summary must be of the format evidence knows, and which has none of a
+// decision's members.
+func parseScan(r *record, k any, b []byte) error {
+	if k != evidence.Kind {
+		return fmt.Errorf("a record of kind %v: this verifier knows decisions (no kind) and scan records (kind %q)", k, evidence.Kind)
+	}
+	for m := range r.fields {
+		if !scanMembers[m] {
+			return fmt.Errorf("a scan record with the member %q, which only decisions have", m)
+		}
+	}
+	var doc struct {
+		Scan json.RawMessage `json:"scan"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Scan) == 0 {
+		return errors.New("a scan record without its summary (scan)")
+	}
+	var sc evidence.Scan
+	dec := json.NewDecoder(bytes.NewReader(doc.Scan))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return fmt.Errorf("scan record: %w", err)
+	}
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	r.kind, r.scan = evidence.Kind, &sc
+	return nil
 }
 
 func (v *verifier) problem(r *record, kind, format string, args ...any) *Problem {
@@ -307,6 +384,9 @@ func (v *verifier) site(id string) *siteState {
 }
 
 func (v *verifier) record(r, ahead *record) error {
+	if v.o.Site != "" && r.site != v.o.Site {
+		return v.problem(r, OtherSite, "a record of site %s in the export of site %s: it was moved from another site's log", r.site, v.o.Site)
+	}
 	s := v.site(r.site)
 	v.sum.Records++
 	s.sum.Records++
@@ -314,8 +394,14 @@ func (v *verifier) record(r, ahead *record) error {
 		return v.problem(r, Malformed, "a record of format v=%d without hash or seq: not covered by a signed batch (this verifier reads format %d, whose records are all chained and signed)", r.v, recordFormat)
 	}
 	if v.o.Notices != nil {
-		if _, ok := v.o.Notices[r.notice]; !ok {
-			return v.problem(r, Notice, "cites notice version %s, but there is no snapshot of it (notices/%s.json missing)", r.notice, r.notice)
+		cited := []string{r.notice}
+		if r.scan != nil {
+			cited = slices.Sorted(maps.Values(r.scan.NoticeVersions))
+		}
+		for _, n := range cited {
+			if _, ok := v.o.Notices[n]; !ok {
+				return v.problem(r, Notice, "cites notice version %s, but there is no snapshot of it (notices/%s.json missing)", n, n)
+			}
 		}
 	}
 	if r.cv != proof.CanonVersion {
@@ -325,6 +411,9 @@ func (v *verifier) record(r, ahead *record) error {
 		return v.problem(r, Malformed, "a format-%d record without hash", r.v)
 	}
 	if r.hash.String() != r.claimed {
+		if r.scan != nil {
+			return v.problem(r, Edited, "the scan record's content does not hash to its hash (%s): its summary (a count, the report's SHA-256, …) or another field was changed after it was recorded", short(r.claimed))
+		}
 		return v.problem(r, Edited, "the content does not hash to the record's hash (%s): a field was changed after the record was stored", short(r.claimed))
 	}
 	if err := v.receipt(r); err != nil {
@@ -380,7 +469,44 @@ func (v *verifier) record(r, ahead *record) error {
 	s.last = r
 	s.sum.LastSeq = r.seq
 	s.sum.Head = r.claimed
+	if r.scan != nil {
+		s.sum.Scans++
+		t, _ := r.fields["time"].(string)
+		v.sum.Scans = append(v.sum.Scans, ScanRecord{Line: r.line, Site: r.site, RecordID: r.id, Seq: r.seq, Time: t, Scan: *r.scan})
+	}
 	return nil
+}
+
+// CheckReport finds the scan record of the export that summarises
+// report.json's bytes (its report_sha256) and checks the report against
+// it (evidence.CheckReport). A report that no scan record names is a
+// *Problem of kind Report; when a record of the same scan (site, start
+// address and time) is there, the problem names it: the report was
+// changed after it was recorded.
+func (s *Summary) CheckReport(reportJSON []byte) (*ScanRecord, error) {
+	sum := proof.Sum(reportJSON).String()
+	for i := range s.Scans {
+		sr := &s.Scans[i]
+		if sr.Scan.ReportSHA256 != sum {
+			continue
+		}
+		if err := evidence.CheckReport(reportJSON, sr.Site, &sr.Scan); err != nil {
+			return nil, &Problem{Kind: Report, Line: sr.Line, RecordID: sr.RecordID, Seq: sr.Seq, Site: sr.Site, Msg: err.Error()}
+		}
+		return sr, nil
+	}
+	site, fresh, err := evidence.FromReport(reportJSON)
+	if err != nil {
+		return nil, &Problem{Kind: Report, Msg: err.Error()}
+	}
+	for i := range s.Scans {
+		sr := &s.Scans[i]
+		if sr.Site == site && sr.Scan.URL == fresh.URL && sr.Scan.Started == fresh.Started {
+			return nil, &Problem{Kind: Report, Line: sr.Line, RecordID: sr.RecordID, Seq: sr.Seq, Site: sr.Site,
+				Msg: fmt.Sprintf("this is the scan record of the scan of %s started %s, but %v: its SHA-256 is %s, the record says %s", fresh.URL, fresh.Started, evidence.ErrReportChanged, sum, sr.Scan.ReportSHA256)}
+		}
+	}
+	return nil, &Problem{Kind: Report, Site: site, Msg: fmt.Sprintf("no scan record of the export has report.json's SHA-256 %s (site %s, scan of %s started %s): the scan was not recorded, or the report was changed", sum, site, fresh.URL, fresh.Started)}
 }
 
 func (v *verifier) receipt(r *record) error {

@@ -40,7 +40,10 @@ type Bundle struct {
 	records     *zip.File
 	Keys        proof.KeySet       // keys.json
 	Checkpoints []proof.Checkpoint // checkpoints.json
-	Notices     map[string][]byte  // notices/<version>.json
+	// Site is the site the bundle is of (checkpoints.json's "site"): every
+	// record must be of it (Options.Site).
+	Site    string
+	Notices map[string][]byte // notices/<version>.json
 }
 
 // OpenBundle opens a proof bundle and reads everything but the records.
@@ -67,6 +70,14 @@ func OpenBundle(name string) (*Bundle, error) {
 			body, err := readFile(f)
 			if err == nil {
 				b.Checkpoints, err = ParseCheckpoints(body)
+			}
+			if err == nil {
+				var doc struct {
+					Site string `json:"site"`
+				}
+				if json.Unmarshal(body, &doc) == nil {
+					b.Site = doc.Site
+				}
 			}
 			if err != nil {
 				zr.Close()

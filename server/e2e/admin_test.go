@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentd/consentd/proof/evidence/evidencetest"
 	"github.com/consentd/consentd/server/auth"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
@@ -83,6 +85,12 @@ func TestDashboard(t *testing.T) {
 	if err := env.Redis.HSet(context.Background(), ledger.VisitorKey("demo", cid), forged, "accept_all").Err(); err != nil {
 		t.Fatal(err)
 	}
+	// A recorded scan (consentd scan --record), listed with its figures.
+	rid, _ := uuid.NewV7()
+	scanAck, err := env.Ledger.Append(context.Background(), ledger.ScanRecord("demo", rid.String(), time.Now(), evidencetest.Scan(t, "demo", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Four earlier weeks of counters, as the ledger writes them, so the
 	// chart has lines: 10 decisions a day, analytics opt-in rising.
 	dashCounters(t, env, "demo", 28, func(d int) map[string]any {
@@ -130,6 +138,12 @@ func TestDashboard(t *testing.T) {
 	}
 	if c := run(t, ctx, chromedp.Evaluate[string](`document.getElementById('countries').textContent`)); c != "FI: 196SE: 56unknown: 31" {
 		t.Errorf("countries %q", c)
+	}
+	scanRow := run(t, ctx, chromedp.Poll[[]string](`(r => r && [...r.cells].map(c => c.textContent))(document.querySelector('#scans tbody tr'))`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+	if got := strings.Join(scanRow, "|"); !strings.HasPrefix(got, scanAck.Time.UTC().Format("2006-01-02T15:04")) ||
+		!strings.Contains(got, "|https://www.example.fi/|2|2|yes|") || !strings.HasSuffix(got, fmt.Sprintf("…|%d", scanAck.Seq)) {
+		t.Errorf("scans row %q", got)
 	}
 	shot := run(t, ctx, chromedp.FullScreenshot(100))
 	p := filepath.Join(dashArtifacts(t), "dashboard.png")

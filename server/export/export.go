@@ -34,7 +34,8 @@ const (
 )
 
 // Write streams the records of site that match q to w and returns how
-// many it wrote. It writes whole pages (one Write call per page of
+// many decisions it wrote (an NDJSON export of the whole log holds the
+// site's scan records too, Exporter.Scans). It writes whole pages (one Write call per page of
 // PageSize stream entries, never a partial row) and flushes nothing. Only
 // entries of the site's signed chain are records (ledger.Batches.Check,
 // with keys): any other entry is left out of a CSV export and written to
@@ -75,7 +76,8 @@ type Exporter struct {
 	pageSize   int64
 	header     bool // CSV header written
 	done       bool
-	n          int
+	n          int // decisions written
+	scans      int // scan records written (NDJSON and proof exports)
 
 	page bytes.Buffer // one page of output
 	sep  byte         // CSV: the delimiter; 0 for the other formats
@@ -133,8 +135,13 @@ func (e *Exporter) Cited() []string {
 	return out
 }
 
-// Count is how many records have been written so far.
+// Count is how many decisions have been written so far.
 func (e *Exporter) Count() int { return e.n }
+
+// Scans is how many scan records have been written so far: NDJSON and
+// proof exports hold the site's whole chain, and scan records are part
+// of it (docs/proof.md, "Scan records"); a CSV export has decisions only.
+func (e *Exporter) Scans() int { return e.scans }
 
 // Next reads one page of the log and writes its matching records (and,
 // for CSV, the header before the first page) to w. It reports whether
@@ -187,6 +194,12 @@ func (e *Exporter) Next(ctx context.Context) (more bool, err error) {
 }
 
 func (e *Exporter) match(s *ledger.Stored) bool {
+	if !s.IsDecision() {
+		// A scan record: part of the chain, not a decision. In NDJSON and
+		// proof exports of the whole log (no decision filter), so that
+		// the chain has no gap; never a CSV row.
+		return e.sep == 0 && e.q.Method == "" && e.q.Category == "" && e.q.Country == ""
+	}
 	if e.q.Method != "" && s.Method != e.q.Method {
 		return false
 	}
@@ -269,11 +282,20 @@ func (e *Exporter) writeHits(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		rows++
 		switch {
+		case !h.rec.IsDecision():
+			e.scans++
+			if e.cited != nil && h.rec.Scan != nil {
+				for _, v := range h.rec.Scan.NoticeVersions {
+					e.cited[v] = true
+				}
+			}
+			e.ndjsonLine(h.raw, receipt, h.m.ID)
 		case e.sep != 0:
+			rows++
 			appendRecord(&e.page, e.csvRow(&h.rec, h.m.ID), e.sep)
 		default:
+			rows++
 			if e.cited != nil {
 				e.cited[h.rec.NoticeVersion] = true
 			}

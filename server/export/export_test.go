@@ -26,6 +26,7 @@ import (
 
 	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/proof"
+	"github.com/consentd/consentd/proof/evidence/evidencetest"
 	"github.com/consentd/consentd/server/export"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/ledger/ledgertest"
@@ -902,4 +903,71 @@ func BenchmarkExportChained(b *testing.B) {
 			b.ReportMetric(rate/base, "x-baseline")
 		}
 	})
+}
+
+// TestScanRecordsAreNotDecisions: a scan record in the log is part of
+// the chain, so an NDJSON export of the whole log holds it (with its
+// receipt, as a line of kind "scan"), but it is no decision: not a CSV
+// row, not counted, and never matched by a decision filter (not even
+// country=unknown, though it has no country).
+func TestScanRecordsAreNotDecisions(t *testing.T) {
+	_, rdb := newRedis(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	r2 := record(2, t0.Add(2*time.Hour))
+	r2.Country = ""
+	recs := []rec{
+		{streamID(t0.Add(time.Hour), 0), record(1, t0.Add(time.Hour))},
+		{streamID(t0.Add(90*time.Minute), 0), *ledger.ScanRecord("demo", "0196a1b2-0000-7000-8000-000000000099", t0.Add(90*time.Minute), evidencetest.Scan(t, "demo", 1))},
+		{streamID(t0.Add(2*time.Hour), 0), r2},
+	}
+	store(t, rdb, recs)
+
+	for _, tt := range []struct {
+		query string
+		want  string // record numbers; 99 is the scan record
+		scans int
+	}{
+		{"", "1 99 2", 1},
+		{"from=2026-11-01T01:30:00Z", "99 2", 1},
+		{"method=custom", "1 2", 0},
+		{"country=unknown", "2", 0},
+		{"category=analytics:no", "1", 0},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := export.New(rdb, testSite(), query(t, tt.query+"&format=ndjson"), testKeys(), &buf)
+			for {
+				more, err := e.Next(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !more {
+					break
+				}
+			}
+			var got []string
+			sc := bufio.NewScanner(&buf)
+			for sc.Scan() {
+				var s ledger.Stored
+				if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+					t.Fatalf("line %q: %v", sc.Text(), err)
+				}
+				if s.IsScan() != (s.Kind == "scan") || (s.IsScan() && !strings.Contains(sc.Text(), `"receipt":{`)) {
+					t.Errorf("line %s", sc.Text())
+				}
+				n, _ := strconv.Atoi(strings.TrimPrefix(s.RecordID, "0196a1b2-0000-7000-8000-"))
+				got = append(got, strconv.Itoa(n))
+			}
+			if strings.Join(got, " ") != tt.want || e.Scans() != tt.scans || e.Count() != len(got)-tt.scans {
+				t.Errorf("records %v (%d decisions, %d scans), want %s and %d scans", got, e.Count(), e.Scans(), tt.want, tt.scans)
+			}
+		})
+	}
+
+	var buf bytes.Buffer
+	n, err := write(context.Background(), rdb, testSite(), query(t, "format=csv"), &buf, nil)
+	rows, _ := csv.NewReader(&buf).ReadAll()
+	if err != nil || n != 2 || len(rows) != 3 || strings.Contains(fmt.Sprint(rows), "000000000099") {
+		t.Errorf("CSV: %d decisions, %v, rows %v; want the 2 decisions only", n, err, rows)
+	}
 }

@@ -9,7 +9,8 @@
 -- KEYS[5]  stream c:{site}:batches (one entry per signed batch)
 -- then ARGV[3] daily counter hashes c:{site}:d:{day}
 -- then the rate-limit window's hash c:{site}:r:{window start ms} (one field per counter)
--- then 1 key per record: its visitor hash c:{site}:v:{consentId}
+-- then 1 key per record: its visitor hash c:{site}:v:{consentId}; for a scan record, the scans
+--   index c:{site}:scans instead
 --
 -- ARGV[1]  number of records
 -- ARGV[2]  number of notice snapshots that follow as (version, json) pairs
@@ -32,7 +33,9 @@
 --   summed by the caller;
 -- then per record: record JSON, Idempotency-Key ("" without one), idempotency value prefix,
 --   method, consent ID limit (0: not limited), n, then n rate-limit counter indexes (1-based, in
---   the order the record's limits are checked).
+--   the order the record's limits are checked). A scan record (docs/proof.md) has method '', no
+--   Idempotency-Key, no limit and no counters: it is not a decision, so it writes no visitor
+--   hash; its stream ID is added to the scans index (score: its milliseconds).
 --
 -- Each record's entry names its batch (field "b": the batch entry's ID): the receipt is rebuilt
 -- from the batch entry, not stored with every record (docs/proof.md, "Storage").
@@ -221,20 +224,25 @@ for r = 1, nrec do
   a = a + 6 + n
 
   local id = redis.call('XADD', KEYS[1], '*', 'v', '2', 'record', record, 'b', bid)
-  -- The visitor's decisions' stream IDs (fields, holding the method) for look-ups, the
-  -- request's idempotency value and the consent ID limit's count.
-  local f = {id, method}
-  if idem ~= '' then
-    f[#f + 1] = 'i:' .. idem
-    f[#f + 1] = prefix .. '|' .. id
+  if method == '' then
+    -- A scan record: listed in the site's scans index, no visitor.
+    redis.call('ZADD', vkey, tonumber(string.match(id, '^(%d+)')), id)
+  else
+    -- The visitor's decisions' stream IDs (fields, holding the method) for look-ups, the
+    -- request's idempotency value and the consent ID limit's count.
+    local f = {id, method}
+    if idem ~= '' then
+      f[#f + 1] = 'i:' .. idem
+      f[#f + 1] = prefix .. '|' .. id
+    end
+    if climit > 0 then
+      local l = limits[vkey]
+      f[#f + 1] = 'l'
+      f[#f + 1] = l[1] .. ':' .. l[2]
+    end
+    redis.call('HSET', vkey, unpack(f))
+    redis.call('EXPIRE', vkey, vttl)
   end
-  if climit > 0 then
-    local l = limits[vkey]
-    f[#f + 1] = 'l'
-    f[#f + 1] = l[1] .. ':' .. l[2]
-  end
-  redis.call('HSET', vkey, unpack(f))
-  redis.call('EXPIRE', vkey, vttl)
   ids[r] = id
 end
 

@@ -56,6 +56,14 @@ const SiteLimitField = "s"
 // with Idempotency-Key key is answered with when retried (idempotency.go).
 func IdemField(key string) string { return "i:" + key }
 
+// ScansKey is the sorted set c:{site}:scans: the stream IDs of the site's
+// scan records (`consentd scan --record`, docs/scan.md), scored by their
+// milliseconds, written by the append script with each one, so they are
+// listed without reading the whole log. Only an index: every entry it
+// names is read from the log and checked (Ledger.Scans). Lifetime:
+// trimmed with the log (Ledger.Trim).
+func ScansKey(site string) string { return "c:{" + site + "}:scans" }
+
 // HeadKey is the string c:{site}:head: "<seq> <hash>" of the site's last
 // chained record (the chain head). The append script checks it against
 // the head a batch was chained on and moves it, in the same atomic call

@@ -151,6 +151,9 @@ func (l *Ledger) storedReceipt(ctx context.Context, site string, res result) (Ac
 	if err != nil {
 		return Ack{}, err
 	}
+	if !e.Record.IsDecision() {
+		return Ack{}, fmt.Errorf("%w: entry %s is a %s record, not the decision the idempotency key names", ErrUnavailable, rc.StreamID, e.Record.Kind)
+	}
 	rc.RecordID, rc.Receipt = e.Record.RecordID, e.Receipt
 	if rc.Time, err = time.Parse(TimeFormat, e.Record.Time); err != nil {
 		return Ack{}, fmt.Errorf("%w: entry %s: time %q: %w", ErrUnavailable, rc.StreamID, e.Record.Time, err)
@@ -231,6 +234,9 @@ func (l *Ledger) Append(ctx context.Context, r *Record) (Ack, error) {
 		return Ack{RecordID: r.RecordID, ConsentID: r.ConsentID, Time: r.Time}, nil
 	}
 
+	if r.Scan == nil && r.Method == "" {
+		return Ack{}, errors.New("ledger: a decision without a method")
+	}
 	// Encode in the caller's goroutine: the workers stay free for Redis.
 	enc, err := r.encodeParts(make([]byte, 0, 512))
 	if err == nil {

@@ -23,7 +23,8 @@ type Entry struct {
 }
 
 // History returns every stored decision of one consent ID that is part
-// of the site's signed chain, oldest first (those the retention job has
+// of the site's signed chain (a scan record the visitor's index names is
+// returned as unverified: it is no decision), oldest first (those the retention job has
 // trimmed from the log are gone), and the visitor's entries that are not
 // (Batches.Check): those are not decisions, and a look-up shows them
 // apart. Both are empty when the ID has none.
@@ -62,6 +63,10 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) (entries [
 			unverified = append(unverified, ue)
 		case err != nil:
 			return nil, nil, err
+		case !e.Record.IsDecision():
+			// Signed, but a scan record: the visitor hash was made to name
+			// it. Never shown as the visitor's decision.
+			unverified = append(unverified, &UnverifiedError{StreamID: m.ID, Reason: fmt.Sprintf("a %s record, not a decision", e.Record.Kind)})
 		default:
 			entries = append(entries, e)
 		}

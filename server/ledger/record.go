@@ -21,6 +21,7 @@ import (
 
 	"github.com/consentd/consentd/proof"
 	"github.com/consentd/consentd/proof/canon"
+	"github.com/consentd/consentd/proof/evidence"
 )
 
 // Methods a decision can be made by.
@@ -47,7 +48,9 @@ const FormatVersion = "2"
 
 const formatVersion = 2
 
-// Record is one consent decision.
+// Record is one consent decision, or a scan record (Scan set, made by
+// ScanRecord): the summary of a `consentd scan` kept in the site's chain
+// as evidence, which is not a decision (docs/proof.md, "Scan records").
 type Record struct {
 	Site          string
 	RecordID      string // UUIDv7, made by the server
@@ -79,6 +82,17 @@ type Record struct {
 	// Limits are the rate limits the record counts against, checked in
 	// order (*RateLimitedError over one of them).
 	Limits []Limit
+
+	// Scan, when set, makes this a scan record: only Site, RecordID, Time
+	// and Scan are stored; no visitor state, report counter or limit is
+	// touched.
+	Scan *evidence.Scan
+}
+
+// ScanRecord is the scan record of site with the given summary, recorded
+// at t.
+func ScanRecord(site, recordID string, t time.Time, s *evidence.Scan) *Record {
+	return &Record{Site: site, RecordID: recordID, Time: t, Scan: s}
 }
 
 // Ack is what Append answers once the record is stored (or was, for a
@@ -110,7 +124,9 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 // package canon: keys in sorted order, no white space), so the same
 // record always has the same bytes. Field names are part of the stored
 // format (FormatVersion). Hash is SHA-256 of the canonical JSON of the
-// record without "hash" (docs/proof.md).
+// record without "hash" (docs/proof.md). A scan record (Kind
+// evidence.Kind) has only cv, hash, kind, prev, record_id, scan, seq,
+// site, time and v: its decision fields are empty.
 type Stored struct {
 	Choices       map[string]bool `json:"choices"`
 	ConsentID     string          `json:"consent_id"`
@@ -119,6 +135,7 @@ type Stored struct {
 	GPC           *bool           `json:"gpc,omitempty"`  // Sec-GPC: 1 seen (nil in records stored before it was recorded)
 	Hash          string          `json:"hash,omitempty"` // hex SHA-256, see above
 	IP            string          `json:"ip"`
+	Kind          string          `json:"kind,omitempty"` // "" for a decision; evidence.Kind for a scan record (IsScan)
 	Language      string          `json:"language"`
 	Method        string          `json:"method"`
 	Mode          string          `json:"mode"`
@@ -126,13 +143,23 @@ type Stored struct {
 	PolicyVersion string          `json:"policy_version"`
 	Prev          string          `json:"prev,omitempty"` // hash of the site's previous record (proof.Genesis for the first)
 	RecordID      string          `json:"record_id"`
-	Seq           int64           `json:"seq,omitempty"` // 1-based position in the site's chain
+	Scan          *evidence.Scan  `json:"scan,omitempty"` // a scan record's summary
+	Seq           int64           `json:"seq,omitempty"`  // 1-based position in the site's chain
 	Site          string          `json:"site"`
 	Time          string          `json:"time"`
 	URL           string          `json:"url"`
 	UserAgent     string          `json:"user_agent"`
 	V             int             `json:"v"`
 }
+
+// IsDecision reports whether the stored record is a consent decision
+// (not a scan record, nor a kind this version does not know). Only
+// decisions are exported as rows, counted, or shown in a look-up.
+func (s *Stored) IsDecision() bool { return s.Kind == "" }
+
+// IsScan reports whether the stored record is a scan record with its
+// summary.
+func (s *Stored) IsScan() bool { return s.Kind == evidence.Kind && s.Scan != nil }
 
 // Encode returns the record's canonical JSON without the chain members
 // (hash, prev, seq): the content the chain members are added to (tests
@@ -145,7 +172,7 @@ func (r *Record) Encode() ([]byte, error) {
 	return p.buf, nil
 }
 
-// parts is a record's canonical JSON without the chain members, cut where
+// parts is a (decision) record's canonical JSON without the chain members, cut where
 // they go (members are in sorted order):
 //
 //	A {"choices":…,"consent_id":…,"country":…,"cv":1,"gpc":…
@@ -178,6 +205,9 @@ func (p *parts) prehash() error {
 // encodeParts is done in the caller's goroutine; the batcher adds the
 // chain members (chain).
 func (r *Record) encodeParts(dst []byte) (parts, error) {
+	if r.Scan != nil {
+		return r.encodeScanParts(dst)
+	}
 	for _, s := range []string{r.ConsentID, r.Country, r.IP, r.Language, r.Method, r.Mode, r.NoticeVersion,
 		r.PolicyVersion, r.RecordID, r.Site, r.URL, r.UserAgent} {
 		if !utf8.ValidString(s) {
@@ -224,6 +254,44 @@ func (r *Record) encodeParts(dst []byte) (parts, error) {
 	b = append(append(append(b, `,"time":"`...), r.Time.UTC().Format(TimeFormat)...), '"')
 	b = str(append(b, `,"url":`...), r.URL)
 	b = str(append(b, `,"user_agent":`...), r.UserAgent)
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, formatVersion, 10)
+	p.buf = append(b, '}')
+	return p, nil
+}
+
+// encodeScanParts is encodeParts for a scan record, cut the same way:
+//
+//	A {"cv":1
+//	  ,"hash":…
+//	B ,"kind":"scan"
+//	  ,"prev":…
+//	C ,"record_id":…,"scan":{…}
+//	  ,"seq":…
+//	D ,"site":…,"time":…,"v":2}
+func (r *Record) encodeScanParts(dst []byte) (parts, error) {
+	if err := r.Scan.Validate(); err != nil {
+		return parts{}, fmt.Errorf("ledger: encode scan record: %w", err)
+	}
+	for _, s := range []string{r.RecordID, r.Site} {
+		if !utf8.ValidString(s) {
+			return parts{}, fmt.Errorf("ledger: encode scan record: invalid UTF-8 in %q", s)
+		}
+	}
+	summary, err := r.Scan.Canonical()
+	if err != nil {
+		return parts{}, fmt.Errorf("ledger: encode scan record: %w", err)
+	}
+	b := append(dst, `{"cv":`...)
+	b = strconv.AppendInt(b, proof.CanonVersion, 10)
+	p := parts{a: len(b)}
+	b = str(append(b, `,"kind":`...), evidence.Kind)
+	p.b = len(b)
+	b = str(append(b, `,"record_id":`...), r.RecordID)
+	b = append(append(b, `,"scan":`...), summary...)
+	p.c = len(b)
+	b = str(append(b, `,"site":`...), r.Site)
+	b = append(append(append(b, `,"time":"`...), r.Time.UTC().Format(TimeFormat)...), '"')
 	b = append(b, `,"v":`...)
 	b = strconv.AppendInt(b, formatVersion, 10)
 	p.buf = append(b, '}')
@@ -281,6 +349,9 @@ func DecodeEntry(values map[string]any) (Stored, error) {
 // counters returns the daily counter fields this record increments;
 // required categories (always granted) are not counted.
 func (r *Record) counters(required []string) []string {
+	if r.Scan != nil {
+		return nil // not a decision: counted nowhere
+	}
 	out := make([]string, 0, 4+len(r.Choices))
 	out = append(out, "decisions", "method:"+r.Method, "country:"+orUnknown(r.Country), "mode:"+orUnknown(r.Mode))
 	cats := make([]string, 0, len(r.Choices))

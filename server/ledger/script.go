@@ -48,9 +48,10 @@ type appendRecord struct {
 	idemKey    string // "" without an Idempotency-Key
 	idemPrefix string // Record.idemPrefix, "" without an Idempotency-Key
 	stored     []byte // the record's stored JSON
-	method     string
-	limit      int   // decisions per window for its consent ID; 0: not limited
-	counters   []int // its rate-limit counters: 1-based indexes into appendCall.counters
+	method     string // "" for a scan record
+	scan       bool   // a scan record: its key is the scans index, not a visitor hash
+	limit      int    // decisions per window for its consent ID; 0: not limited
+	counters   []int  // its rate-limit counters: 1-based indexes into appendCall.counters
 }
 
 // encode returns the script's KEYS and ARGV.
@@ -83,7 +84,11 @@ func (c *appendCall) encode() (keys []string, args []any) {
 		}
 	}
 	for _, r := range c.records {
-		keys = append(keys, VisitorKey(c.site, r.consentID))
+		if r.scan {
+			keys = append(keys, ScansKey(c.site))
+		} else {
+			keys = append(keys, VisitorKey(c.site, r.consentID))
+		}
 		args = append(args, r.stored, r.idemKey, r.idemPrefix, r.method, r.limit, len(r.counters))
 		for _, i := range r.counters {
 			args = append(args, i)
@@ -104,6 +109,10 @@ func (l *Ledger) appendCall(g *siteBatch) *appendCall {
 		records: make([]appendRecord, len(g.items))}
 	for i, p := range g.items {
 		r := p.rec
+		if r.Scan != nil {
+			c.records[i] = appendRecord{stored: g.stored[i], scan: true}
+			continue
+		}
 		c.records[i] = appendRecord{consentID: r.ConsentID, stored: g.stored[i], method: r.Method}
 		if r.LimitConsentID {
 			c.records[i].limit = l.opts.ConsentIDLimit
@@ -131,6 +140,9 @@ type dayCounts struct {
 func countDays(items []*pending) []*dayCounts {
 	var days []*dayCounts
 	for _, p := range items {
+		if len(p.counters) == 0 {
+			continue // a scan record: no day's counters
+		}
 		var d *dayCounts
 		for _, x := range days {
 			if x.day == p.day {

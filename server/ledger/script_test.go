@@ -27,12 +27,13 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		records: []appendRecord{
 			{consentID: "c1", idemKey: "k1", idemPrefix: "p1", stored: []byte("r1"), method: "custom", limit: 10, counters: []int{1}},
 			{consentID: "c2", stored: []byte("r2"), method: "gpc"},
+			{stored: []byte("r3"), scan: true},
 		}}
 	keys, args := c.encode()
 
 	// What each name in the header stands for in c.
 	wantArg := map[string]any{
-		"number of records": 2, "number of notice snapshots": 1, "number of daily counter hashes": 1,
+		"number of records": 3, "number of notice snapshots": 1, "number of daily counter hashes": 1,
 		"daily counter TTL (s)": "400", "visitor hash TTL (s)": "95",
 		"the head the batch was chained on": c.head.String(), "the head after the batch": c.after.String(),
 		"this instance's token": "tok", "turn TTL (ms)": int64(200), "consent ID limit window (ms)": int64(60000),
@@ -83,17 +84,19 @@ func TestAppendCallMatchesScript(t *testing.T) {
 		"then per rate-limit counter: its field in the window's hash, limit;\n-- then per daily counter hash",
 		"then per record: record JSON, Idempotency-Key (\"\" without one), idempotency value prefix,\n--   method, consent ID limit (0: not limited), n, then n rate-limit counter indexes",
 		"-- then ARGV[3] daily counter hashes c:{site}:d:{day}\n-- then the rate-limit window's hash c:{site}:r:{window start ms}",
+		"its visitor hash c:{site}:v:{consentId}; for a scan record, the scans\n--   index c:{site}:scans instead",
+		"A scan record (docs/proof.md) has method ''",
 	} {
 		if !strings.Contains(header, section) {
 			t.Errorf("the header no longer says %q as encode writes it", section)
 		}
 	}
 	if got, want := fmt.Sprint(args[19:]), fmt.Sprint([]any{"v1", "{}", "s", 100, 1, "decisions", 2,
-		[]byte("r1"), "k1", "p1", "custom", 10, 1, 1, []byte("r2"), "", "", "gpc", 0, 0}); got != want {
+		[]byte("r1"), "k1", "p1", "custom", 10, 1, 1, []byte("r2"), "", "", "gpc", 0, 0, []byte("r3"), "", "", "", 0, 0}); got != want {
 		t.Errorf("variable sections:\n got %s\nwant %s", got, want)
 	}
 	if got, want := fmt.Sprint(keys[5:]), fmt.Sprint([]string{DailyKey("s", "2026-12-05"), "c:{s}:r:1764930000000", VisitorKey("s", "c1"),
-		VisitorKey("s", "c2")}); got != want {
+		VisitorKey("s", "c2"), ScansKey("s")}); got != want {
 		t.Errorf("variable keys:\n got %s\nwant %s", got, want)
 	}
 }

@@ -13,7 +13,8 @@ import (
 // (XTRIM MINID, exact: an entry at cutoff's millisecond stays) and returns
 // how many it removed. Before trimming a chained log it stores a signed
 // "cut" checkpoint of the last record it removes (CutCheckpoint), so the
-// chain stays verifiable from the oldest kept record. Visitor state,
+// chain stays verifiable from the oldest kept record. Scan records are
+// trimmed like decisions, and the scans index with them. Visitor state,
 // visitor hashes and counters expire on their own (see keys.go).
 func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64, error) {
 	min := strconv.FormatInt(cutoff.UnixMilli(), 10)
@@ -23,6 +24,11 @@ func (l *Ledger) Trim(ctx context.Context, site string, cutoff time.Time) (int64
 	n, err := l.rdb.XTrimMinID(ctx, LogKey(site), min).Result()
 	if err != nil {
 		return 0, fmt.Errorf("%w: trim log: %w", ErrUnavailable, err)
+	}
+	// The scans index follows the log: the scan records before cutoff
+	// are gone with it.
+	if err := l.rdb.ZRemRangeByScore(ctx, ScansKey(site), "-inf", "("+min).Err(); err != nil {
+		return n, fmt.Errorf("%w: trim scans index: %w", ErrUnavailable, err)
 	}
 	return n, l.trimBatches(ctx, site, min)
 }

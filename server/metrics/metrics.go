@@ -78,7 +78,7 @@ func New() *Metrics {
 		Name: "consentd_ledger_not_replicated_total", Help: "Group commits Redis wrote but WAIT did not confirm on --redis-wait-replicas replicas in time (their posts answered 503).",
 	})
 	m.unverified = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "consentd_unverified_entries_total", Help: "Log entries that are not part of the site's signed chain (not stored by consentd as they are: tampering or damage), by site and where they were met (lookup, export, checkpoint).",
+		Name: "consentd_unverified_entries_total", Help: "Log entries that are not part of the site's signed chain (not stored by consentd as they are: tampering or damage), by site and where they were met (lookup, export, checkpoint, scans).",
 	}, []string{"site", "where"})
 	m.reg.MustRegister(m.chainConflicts, m.notReplicated, m.unverified)
 	return m
@@ -127,8 +127,8 @@ func (m *Metrics) RateLimited(limit string) {
 }
 
 // Unverified records a log entry of site that is not part of its signed
-// chain (ledger.UnverifiedError), met by where: lookup, export or
-// checkpoint.
+// chain (ledger.UnverifiedError), met by where: lookup, export,
+// checkpoint or scans.
 func (m *Metrics) Unverified(site, where string) {
 	m.unverified.WithLabelValues(site, where).Inc()
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,7 +19,8 @@ import (
 	"github.com/consentd/consentd/server/ledger"
 )
 
-// Entry is a record and the stream ID to store it at.
+// Entry is a record (a decision, or a scan record: ledger.ScanRecord)
+// and the stream ID to store it at.
 type Entry struct {
 	ID     string
 	Record ledger.Record
@@ -64,6 +66,12 @@ func Store(ctx context.Context, rdb redis.UniversalClient, key *proof.SigningKey
 			"seq", seq - int64(len(batch)) + 1, "kid", b.KID, "time", b.Time, "sig", b.SigString(), "root", b.Tree.Root().String(), "leaves", leaves}})
 		for i, e := range batch {
 			pipe.XAdd(ctx, &redis.XAddArgs{Stream: ledger.LogKey(site), ID: e.ID, Values: []any{"v", ledger.FormatVersion, "record", stored[i], "b", bid}})
+			if e.Record.Scan != nil {
+				ms, _, _ := strings.Cut(e.ID, "-")
+				score, _ := strconv.ParseFloat(ms, 64)
+				pipe.ZAdd(ctx, ledger.ScansKey(site), redis.Z{Score: score, Member: e.ID})
+				continue
+			}
 			pipe.HSet(ctx, ledger.VisitorKey(site, e.Record.ConsentID), e.ID, e.Record.Method)
 		}
 		pipe.Set(ctx, ledger.HeadKey(site), strconv.FormatInt(seq, 10)+" "+prev, 0)
