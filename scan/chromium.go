@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -38,14 +40,31 @@ func FindChromium(path string) (string, error) {
 	return "", ErrNoChromium
 }
 
+// profilePreferences is the Preferences file of the scan's profile:
+// third-party cookies allowed (profile.cookie_controls_mode 0, the
+// setting "Allow third-party cookies"). Without it, headless Chromium 156
+// blocks them in its default profile (mode 1) as in every browser
+// context made from it, and refuses each one with the reason
+// UserPreferences; with it, the browser contexts of the passes store them
+// like a visitor's browser that allows them.
+const profilePreferences = `{"profile": {"cookie_controls_mode": 0}}` + "\n"
+
 // startBrowser starts headless Chromium and returns a context holding it;
-// cancel stops it. hostRules are Chromium's --host-resolver-rules (tests
-// map names to loopback with them). Site isolation is off so that the
-// frames of other sites run in the page's own process: their requests,
-// cookie writes and scripts reach the scan through the page's target.
+// cancel stops it and removes its profile. The profile is a new
+// temporary user-data-dir whose preferences allow third-party cookies
+// (profilePreferences). hostRules are Chromium's --host-resolver-rules
+// (tests map names to loopback with them). Site isolation is off so that
+// the frames of other sites run in the page's own process: their
+// requests, cookie writes and scripts reach the scan through the page's
+// target.
 func startBrowser(ctx context.Context, execPath, hostRules string) (context.Context, context.CancelFunc, error) {
+	dir, err := newProfile()
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(execPath),
+		chromedp.UserDataDir(dir),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
@@ -60,11 +79,41 @@ func startBrowser(ctx context.Context, execPath, hostRules string) (context.Cont
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	cancel := func() { cancelBrowser(); cancelAlloc() }
+	// cancelAlloc waits for the browser to exit before the profile goes.
+	cancel := func() { cancelBrowser(); cancelAlloc(); removeProfile(dir) }
 	// The first Run starts the browser and binds it to bctx: no timeout here.
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[int]("1")); err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("start %s: %w", execPath, err)
 	}
 	return bctx, cancel, nil
+}
+
+// newProfile makes a temporary user-data-dir holding Default/Preferences.
+func newProfile() (string, error) {
+	dir, err := os.MkdirTemp("", "consentd-scan-")
+	if err != nil {
+		return "", fmt.Errorf("browser profile: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "Default"), 0o700); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("browser profile: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(profilePreferences), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("browser profile: %w", err)
+	}
+	return dir, nil
+}
+
+// removeProfile removes the profile of a browser that has exited. A
+// helper process (the crash handler) may still write in it for a moment,
+// so it tries again for up to two seconds; a directory that stays is
+// left in the temporary directory.
+func removeProfile(dir string) {
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if os.RemoveAll(dir) == nil || time.Now().After(deadline) {
+			return
+		}
+	}
 }

@@ -52,8 +52,9 @@ type fixture struct {
 }
 
 // fixtureSite is the demo site with the fixture's origin and Meta Pixel's
-// _fbp declared under marketing.
-func fixtureSite(t testing.TB, consentd, origin string) string {
+// _fbp declared under marketing, then the services given (site-file YAML
+// at the indentation of a service) in marketing too.
+func fixtureSite(t testing.TB, consentd, origin string, services ...string) string {
 	s := servertest.DemoSite(t, consentd)
 	s = strings.Replace(s, "origins:\n", "origins:\n  - "+origin+"\n", 1)
 	pixel := `      - name: Meta Pixel
@@ -68,7 +69,7 @@ func fixtureSite(t testing.TB, consentd, origin string) string {
 	if !strings.Contains(s, anchor) {
 		t.Fatal("demo.yaml: no YouTube service (use: youtube) to put Meta Pixel before")
 	}
-	return strings.Replace(s, anchor, pixel+anchor, 1)
+	return strings.Replace(s, anchor, pixel+strings.Join(services, "")+anchor, 1)
 }
 
 const fixturePage = `<!doctype html>
@@ -90,14 +91,15 @@ new Image().src = "http://` + trackerHost + `:{{port}}/px.gif";
 `
 
 // startFixture starts consentd and the fixture site with extra pages
-// /p/1 … /p/extra listed in the sitemap.
-func startFixture(t testing.TB, extra int) *fixture {
+// /p/1 … /p/extra listed in the sitemap, and the services given declared
+// in the site file's marketing category (fixtureSite).
+func startFixture(t testing.TB, extra int, services ...string) *fixture {
 	t.Helper()
 	ps := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(ps.Listener.Addr().String())
 	base := "http://" + fixtureHost + ":" + port
 	env := servertest.Start(t, servertest.Options{Sites: func(consentd string) map[string]string {
-		return map[string]string{"demo.yaml": fixtureSite(t, consentd, base)}
+		return map[string]string{"demo.yaml": fixtureSite(t, consentd, base, services...)}
 	}})
 	s, err := site.Load(filepath.Join(env.SitesDir, "demo.yaml"))
 	if err != nil {
@@ -171,7 +173,8 @@ func startFixture(t testing.TB, extra int) *fixture {
 // potentially trustworthy, so over plain http it stores the Secure,
 // SameSite=None cookies that a third party's cookies must be. /js/px.js
 // (a script of the page) requests /px.gif, which sets tp_px; /frame is
-// a frame whose script /js/frame.js writes tp_js.
+// a frame whose script /js/frame.js writes the cookie tp_js (line 1) and
+// the localStorage key tp_ls (line 2).
 func thirdPartyLocal(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch r.URL.Path {
@@ -187,7 +190,8 @@ func thirdPartyLocal(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>frame</title><script src="/js/frame.js"></script>`)
 	case "/js/frame.js":
 		w.Header().Set("Content-Type", "text/javascript")
-		fmt.Fprint(w, `document.cookie = "tp_js=1; path=/; max-age=86400; SameSite=None; Secure";`+"\n")
+		fmt.Fprint(w, `document.cookie = "tp_js=1; path=/; max-age=86400; SameSite=None; Secure";`+"\n"+
+			`localStorage.setItem("tp_ls", "1");`+"\n")
 	default:
 		http.NotFound(w, r)
 	}

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -41,9 +43,25 @@ const (
     local: keys(() => localStorage), session: keys(() => sessionStorage),
     links: Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href).slice(0, 5000) };
 })()`
+	// jsFrameStorage runs in an isolated world of a frame, which shares
+	// the frame's storage but not its scripts' changes to the built-ins.
+	jsFrameStorage = `(() => {
+  const keys = f => { try { return Object.keys(f()) } catch (e) { return [] } };
+  return { origin: location.origin, local: keys(() => localStorage), session: keys(() => sessionStorage) };
+})()`
 )
 
-// pageState is what jsSnapshot returns.
+// maxFrames bounds the frames whose storage one visit reads.
+const maxFrames = 50
+
+// refusedBySettings are the reasons for which Chromium refuses a cookie
+// because of its third-party cookie settings, not the cookie's own
+// attributes: the scan's profile allows third-party cookies
+// (profilePreferences), so one of these means the scan misses cookies.
+var refusedBySettings = []string{"UserPreferences", "ThirdPartyPhaseout"}
+
+// pageState is what jsSnapshot returns; jsFrameStorage fills Origin,
+// Local and Session.
 type pageState struct {
 	Href    string   `json:"href"`
 	Origin  string   `json:"origin"`
@@ -72,6 +90,7 @@ type passRun struct {
 	hosts        map[string]*HostContact
 	setters      []named // every setter of the pass so far
 	decided      bool
+	refusedWarn  bool // warned that Chromium refused a cookie by its settings
 	warnings     []string
 	consentHosts map[string]bool
 }
@@ -143,11 +162,6 @@ func (p *passRun) prepare() error {
 	if _, err := chromedp.Call(p.tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recorderJS}); err != nil {
 		return fmt.Errorf("add recorder: %w", err)
 	}
-	// Third-party cookies as most browsers still allow them, so that the
-	// scan sees what a tracker would set (SameSite rules still apply).
-	if _, err := chromedp.Call(p.tab, network.SetCookieControls, network.SetCookieControlsParams{}); err != nil {
-		p.warn("%s: third-party cookies stay restricted (%v): the scan may miss some", p.spec.Name, err)
-	}
 	if ua := strings.Replace(p.userAgent, "HeadlessChrome", "Chrome", 1); ua != "" {
 		if _, err := chromedp.Call(p.tab, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
 			return fmt.Errorf("user agent: %w", err)
@@ -166,6 +180,7 @@ func (p *passRun) warn(format string, args ...any) {
 type pageVisit struct {
 	Visit
 	state   pageState
+	frames  []pageState // the storage of the page's frames of other origins
 	cookies []*network.Cookie
 	events  visitEvents
 	at      time.Time
@@ -213,6 +228,7 @@ func (p *passRun) visit(pg string, decide bool) pageVisit {
 	defer rcancel()
 	if st, err := chromedp.Run(rctx, chromedp.Evaluate[pageState](jsSnapshot)); err == nil {
 		v.state = st
+		v.frames = p.frameStorage(rctx, st.Origin)
 	}
 	if res, err := chromedp.CallBrowser(rctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: chromedp.FromContext(p.tab).BrowserContextID}); err == nil {
 		v.cookies = res.Cookies
@@ -223,6 +239,47 @@ func (p *passRun) visit(pg string, decide bool) pageVisit {
 	v.events = p.rec.take()
 	v.Seconds = time.Since(began).Seconds()
 	return v
+}
+
+// frameStorage reads the storage keys of the page's frames (at most
+// maxFrames) whose origin is not top's. With site isolation off, the
+// frames of other sites are in the page's target: each is read in an
+// isolated world of its own. A frame gone meanwhile is skipped.
+func (p *passRun) frameStorage(ctx context.Context, top string) []pageState {
+	tree, err := chromedp.Call(ctx, page.GetFrameTree, cdp.Empty{})
+	if err != nil || tree.FrameTree == nil {
+		return nil
+	}
+	var ids []cdp.FrameID
+	var walk func(*page.FrameTree)
+	walk = func(t *page.FrameTree) {
+		for _, c := range t.ChildFrames {
+			if c.Frame != nil && len(ids) < maxFrames {
+				ids = append(ids, c.Frame.ID)
+			}
+			walk(c)
+		}
+	}
+	walk(tree.FrameTree)
+	var out []pageState
+	byValue := true
+	for _, id := range ids {
+		w, err := chromedp.Call(ctx, page.CreateIsolatedWorld, page.CreateIsolatedWorldParams{FrameID: id, WorldName: "consentd-scan"})
+		if err != nil {
+			continue
+		}
+		res, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{Expression: jsFrameStorage,
+			ContextID: w.ExecutionContextID, ReturnByValue: &byValue})
+		if err != nil || res.ExceptionDetails != nil || res.Result == nil {
+			continue
+		}
+		var st pageState
+		if json.Unmarshal(res.Result.Value, &st) != nil || st.Origin == "" || st.Origin == "null" || st.Origin == top {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // waitWidget waits up to WidgetWait for the consentd widget's API.
@@ -294,16 +351,23 @@ func (p *passRun) add(v pageVisit) {
 		}
 		p.mark(&ck.Presence, v)
 	}
-	for kind, keys := range map[string][]string{"localStorage": v.state.Local, "sessionStorage": v.state.Session} {
-		for _, k := range keys {
-			key := kind + "\x00" + v.state.Origin + "\x00" + k
-			it, seen := p.storage[key]
-			if !seen {
-				it = &StorageItem{Kind: kind, Origin: v.state.Origin, Key: k, FirstParty: true, Presence: Presence{FirstPage: v.URL}}
-				p.storage[key] = it
-				it.SetBy = settersFor(p.setters, k, "", kind)
+	for i, st := range append([]pageState{v.state}, v.frames...) {
+		firstParty := i == 0 // the page's own storage; a frame's by its origin's host
+		if i > 0 {
+			u, err := url.Parse(st.Origin)
+			firstParty = err == nil && p.scope.FirstParty(u.Hostname())
+		}
+		for kind, keys := range map[string][]string{"localStorage": st.Local, "sessionStorage": st.Session} {
+			for _, k := range keys {
+				key := kind + "\x00" + st.Origin + "\x00" + k
+				it, seen := p.storage[key]
+				if !seen {
+					it = &StorageItem{Kind: kind, Origin: st.Origin, Key: k, FirstParty: firstParty, Presence: Presence{FirstPage: v.URL}}
+					p.storage[key] = it
+					it.SetBy = storageSetters(p.setters, k, kind, st.Origin)
+				}
+				p.mark(&it.Presence, v)
 			}
-			p.mark(&it.Presence, v)
 		}
 	}
 	consent := p.rec.consentHosts()
@@ -324,6 +388,11 @@ func (p *passRun) add(v pageVisit) {
 	}
 	for _, b := range v.events.blocked {
 		v.BlockedCookies = append(v.BlockedCookies, b)
+		if !p.refusedWarn && slices.ContainsFunc(b.Reasons, func(r string) bool { return slices.Contains(refusedBySettings, r) }) {
+			p.refusedWarn = true
+			p.warn("%s: %s: Chromium refused the cookie %s of %s by its third-party cookie settings (%s): the scan misses such cookies",
+				p.spec.Name, v.URL, b.Name, b.URL, strings.Join(b.Reasons, ", "))
+		}
 	}
 	v.LocalStorage, v.SessionStorage = v.state.Local, v.state.Session
 	p.pass.Visits = append(p.pass.Visits, v.Visit)
@@ -385,6 +454,18 @@ func settersFor(ss []named, name, domain string, kinds ...string) []Setter {
 			continue
 		}
 		out = mergeSetters(out, []Setter{s.Setter})
+	}
+	return out
+}
+
+// storageSetters picks the setters of storage key name among ss, of
+// kind (localStorage, sessionStorage), written by a document of origin.
+func storageSetters(ss []named, name, kind, origin string) []Setter {
+	var out []Setter
+	for _, s := range ss {
+		if s.name == name && s.Kind == kind && s.origin == origin {
+			out = mergeSetters(out, []Setter{s.Setter})
+		}
 	}
 	return out
 }

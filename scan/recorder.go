@@ -65,9 +65,11 @@ func lineSuffix(n int) string {
 	return " line " + strconv.Itoa(n)
 }
 
-// named is a setter of one cookie or storage key.
+// named is a setter of one cookie or storage key; origin is the writing
+// document's (scripts only), which tells a frame's storage from the page's.
 type named struct {
-	name string
+	name   string
+	origin string
 	Setter
 }
 
@@ -189,7 +191,7 @@ func (r *recorder) requested(ev *network.EventRequestWillBeSent) {
 	}
 	r.urls[ev.RequestID] = ev.Request.URL
 	for _, name := range r.pending[ev.RequestID] {
-		r.setters = append(r.setters, named{name, Setter{Kind: "set-cookie", URL: ev.Request.URL, Page: r.page}})
+		r.setters = append(r.setters, named{name: name, Setter: Setter{Kind: "set-cookie", URL: ev.Request.URL, Page: r.page}})
 	}
 	delete(r.pending, ev.RequestID)
 	for _, b := range r.pendingB[ev.RequestID] {
@@ -253,7 +255,7 @@ func (r *recorder) setCookies(ev *network.EventResponseReceivedExtraInfo) {
 				r.pending[ev.RequestID] = append(r.pending[ev.RequestID], name)
 				continue
 			}
-			r.setters = append(r.setters, named{name, Setter{Kind: "set-cookie", URL: u, Page: r.page}})
+			r.setters = append(r.setters, named{name: name, Setter: Setter{Kind: "set-cookie", URL: u, Page: r.page}})
 		}
 	}
 	for _, b := range ev.BlockedCookies {
@@ -285,17 +287,18 @@ func cookieLineName(line string) string {
 // scriptSet files a report of recorder.js.
 func (r *recorder) scriptSet(payload string) {
 	var p struct {
-		Kind  string `json:"kind"`
-		Name  string `json:"name"`
-		Stack string `json:"stack"`
-		Page  string `json:"page"`
+		Kind   string `json:"kind"`
+		Name   string `json:"name"`
+		Stack  string `json:"stack"`
+		Page   string `json:"page"`
+		Origin string `json:"origin"`
 	}
 	if json.Unmarshal([]byte(payload), &p) != nil || p.Name == "" {
 		return
 	}
 	s := stackSetter(p.Stack, p.Page)
 	s.Kind, s.Page = p.Kind, r.page
-	r.setters = append(r.setters, named{p.Name, s})
+	r.setters = append(r.setters, named{name: p.Name, origin: p.Origin, Setter: s})
 }
 
 // stackFrame finds the address, line and column of a V8 stack frame:

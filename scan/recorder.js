@@ -15,7 +15,7 @@
     const stack = (new Error().stack || "").split("\n").slice(3).join("\n");
     Error.stackTraceLimit = limit;
     try {
-      send(JSON.stringify({ kind: kind, name: String(name), stack: stack, page: location.href }));
+      send(JSON.stringify({ kind: kind, name: String(name), stack: stack, page: location.href, origin: location.origin }));
     } catch (e) { /* never break the page */ }
   };
   // deletes: the assignment removes the cookie (Max-Age <= 0 or an

@@ -117,8 +117,8 @@ func TestScanFixture(t *testing.T) {
 	if noWidget != 3 || len(r.Warnings) != 3 {
 		t.Errorf("warnings %q: want one per pass for /hidden, which has no widget", r.Warnings)
 	}
-	// The tracker's cookie was refused by the browser (reason UserPreferences: the third-party
-	// cookie block of a new browser context, TestScanThirdPartyCookie): shown, not counted.
+	// The tracker's cookie was refused by the browser (no SameSite, so Lax: not sent or stored
+	// in a third-party request, TestScanThirdPartyCookie): shown, not counted.
 	if b := pass(r, "no-decision").Visits[0].BlockedCookies; len(b) == 0 || b[0].Name != "trk" {
 		t.Errorf("blocked cookies %+v", b)
 	}
