@@ -1,6 +1,8 @@
 // Package scan is `consentd scan`: it crawls a site in headless Chromium
 // three times — with no decision, after "reject all" and after "accept
-// all", each in a fresh browser profile, deciding through the consentd
+// all", each in a fresh browser context (of one browser whose profile
+// allows third-party cookies, as a visitor's browser does), deciding
+// through the consentd
 // widget's JavaScript API — records every cookie and storage key, what set
 // it, and the third-party hosts contacted, and compares them with the
 // site file: cookies before consent or after a refusal (violations),
