@@ -40,8 +40,9 @@ type Loader struct {
 
 // ParsedCache keeps parsed site files (their JSON) by key.
 type ParsedCache interface {
-	// Get returns what Put stored under key, if it still has it.
-	Get(key string) ([]byte, bool)
+	// Get returns what Put stored under key, if it still has it,
+	// appended to dst (which the caller reuses once it has decoded it).
+	Get(key string, dst []byte) ([]byte, bool)
 	// Put stores b under key; a failure only costs a parse next time.
 	Put(key string, b []byte)
 }
@@ -187,9 +188,10 @@ func (l *Loader) loadFiles(dir string, names []string, byFile map[string]*Site) 
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			var bufs buffers // the worker's, for file after file
 			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
 				path := filepath.Join(dir, names[i])
-				out[i].site, out[i].err = l.loadFile(path, byFile[path])
+				out[i].site, out[i].err = l.loadFile(path, byFile[path], &bufs)
 			}
 		})
 	}
@@ -197,19 +199,25 @@ func (l *Loader) loadFiles(dir string, names []string, byFile map[string]*Site) 
 	return out
 }
 
+// buffers are a loading worker's read buffers: a site file and a
+// cached site are read into them and copied out by parsing or decoding,
+// so they serve file after file (half the garbage of a start).
+type buffers struct{ file, cached []byte }
+
 // loadFile loads one site file: prev when the file's bytes are those it
 // was parsed from, else from l.Cache, else parsed.
-func (l *Loader) loadFile(path string, prev *Site) (*Site, error) {
-	data, err := yamlfile.Read(path)
+func (l *Loader) loadFile(path string, prev *Site, bufs *buffers) (*Site, error) {
+	data, err := yamlfile.ReadAppend(bufs.file[:0], path)
 	if err != nil {
 		return nil, err
 	}
+	bufs.file = data
 	digest := sha256.Sum256(data)
 	if prev != nil && prev.digest == digest {
 		return prev, nil
 	}
 	key := l.cacheKey(path, digest)
-	if s := l.cached(key); s != nil {
+	if s := l.cached(key, bufs); s != nil {
 		s.File, s.digest = path, digest
 		return s, nil
 	}
@@ -290,14 +298,15 @@ func (l *Loader) cacheKey(path string, digest [sha256.Size]byte) string {
 }
 
 // cached returns the site stored under key in l.Cache, or nil.
-func (l *Loader) cached(key string) *Site {
+func (l *Loader) cached(key string, bufs *buffers) *Site {
 	if key == "" {
 		return nil
 	}
-	b, ok := l.Cache.Get(key)
+	b, ok := l.Cache.Get(key, bufs.cached[:0])
 	if !ok {
 		return nil
 	}
+	bufs.cached = b
 	var s Site
 	if err := json.Unmarshal(b, &s, cacheJSON...); err != nil {
 		return nil

@@ -6,16 +6,17 @@ package sitecache
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/consentd/consentd/config/site"
+	"github.com/consentd/consentd/config/yamlfile"
 )
 
 // NewLoader returns a site.Loader with the built-in catalogue and, when
@@ -43,7 +44,7 @@ func NewLoader(cacheDir string, log *slog.Logger) (*site.Loader, error) {
 
 // Dir is a site.ParsedCache in a directory: one file per key, written
 // whole (a temporary file renamed) and checked when read (its content's
-// SHA-256 is stored with it), so a damaged file is a miss, never a
+// CRC-32C is stored with it), so a damaged file is a miss, never a
 // wrong site.
 type Dir struct {
 	dir string
@@ -62,24 +63,30 @@ func Open(dir string, log *slog.Logger) (*Dir, error) {
 // suffix names the files of the cache.
 const suffix = ".site.json"
 
-// Get returns the bytes stored under key, when they are there whole.
-func (d *Dir) Get(key string) ([]byte, bool) {
-	b, err := os.ReadFile(filepath.Join(d.dir, key+suffix))
+// Get returns the bytes stored under key, when they are there whole,
+// appended to dst (dst[:0] reuses a buffer).
+func (d *Dir) Get(key string, dst []byte) ([]byte, bool) {
+	b, err := yamlfile.ReadAppend(dst, filepath.Join(d.dir, key+suffix))
 	if err != nil {
 		return nil, false
 	}
-	// The file is the content's hex SHA-256, a newline, the content.
-	sum, body, ok := bytes.Cut(b, []byte{'\n'})
-	if !ok || len(sum) != 2*sha256.Size {
+	// The file is the content's CRC-32C (8 hex digits), a newline, the
+	// content. A checksum, not a hash: it finds a damaged or truncated
+	// file; the directory is consentd's own (docs/configuration.md).
+	sum, body, ok := bytes.Cut(b[len(dst):], []byte{'\n'})
+	if !ok || len(sum) != 8 {
 		return nil, false
 	}
-	got := sha256.Sum256(body)
-	var want [sha256.Size]byte
-	if _, err := hex.Decode(want[:], sum); err != nil || got != want {
+	want, err := strconv.ParseUint(string(sum), 16, 32)
+	if err != nil || crc32.Checksum(body, castagnoli) != uint32(want) {
 		return nil, false
 	}
-	return body, true
+	return append(b[:len(dst)], body...), true
 }
+
+// castagnoli is the CRC-32C table (computed by the CPU where it can:
+// a thousand site files' checksums take about a millisecond).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Put stores b under key. A file that cannot be written is logged: it
 // only costs a parse on the next start.
@@ -90,12 +97,11 @@ func (d *Dir) Put(key string, b []byte) {
 }
 
 func (d *Dir) put(key string, b []byte) error {
-	sum := sha256.Sum256(b)
 	f, err := os.CreateTemp(d.dir, key+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("site cache: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(sum[:]) + "\n")
+	_, err = fmt.Fprintf(f, "%08x\n", crc32.Checksum(b, castagnoli))
 	if err == nil {
 		_, err = f.Write(b)
 	}

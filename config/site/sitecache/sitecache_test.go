@@ -19,8 +19,8 @@ type counting struct {
 	hits, puts atomic.Int64
 }
 
-func (c *counting) Get(key string) ([]byte, bool) {
-	b, ok := c.Dir.Get(key)
+func (c *counting) Get(key string, dst []byte) ([]byte, bool) {
+	b, ok := c.Dir.Get(key, dst)
 	if ok {
 		c.hits.Add(1)
 	}
@@ -162,8 +162,11 @@ func TestDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Put("k", []byte(`{"a":1}`))
-	if b, ok := d.Get("k"); !ok || string(b) != `{"a":1}` {
+	if b, ok := d.Get("k", nil); !ok || string(b) != `{"a":1}` {
 		t.Fatalf("Get = %q %v", b, ok)
+	}
+	if b, ok := d.Get("k", []byte("kept:")); !ok || string(b) != `kept:{"a":1}` {
+		t.Fatalf("Get appending = %q %v", b, ok)
 	}
 	f := filepath.Join(dir, "k"+suffix)
 	whole, _ := os.ReadFile(f)
@@ -175,11 +178,11 @@ func TestDir(t *testing.T) {
 		if err := os.WriteFile(f, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := d.Get("k"); ok {
+		if _, ok := d.Get("k", nil); ok {
 			t.Errorf("%s file: found", name)
 		}
 	}
-	if _, ok := d.Get("absent"); ok {
+	if _, ok := d.Get("absent", nil); ok {
 		t.Error("absent key found")
 	}
 	if names, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(names) != 0 {
