@@ -40,7 +40,8 @@ func verifyLog(ctx context.Context, rdb *redis.Client, sitesDir, tmp string) err
 	defer os.Remove(name)
 	unverified := 0
 	start := time.Now()
-	n, err := export.WriteBundle(ctx, rdb, s, keys, time.Now(), f, func(*ledger.UnverifiedError) { unverified++ })
+	c, err := export.WriteBundle(ctx, rdb, s, keys, time.Now(), f, func(*ledger.UnverifiedError) { unverified++ })
+	n := c.Decisions
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -158,19 +158,21 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	rdb := target.Client()
 	defer rdb.Close()
+	var scans int // scan records written too (NDJSON and proof exports)
 	write := func(w io.Writer) (int, error) {
 		bw := bufio.NewWriterSize(w, 256<<10)
-		var n int
+		var c export.Counts
 		var err error
 		if q.Format == export.Proof {
-			n, err = export.WriteBundle(ctx, rdb, s, keys, now, bw, onUnverified)
+			c, err = export.WriteBundle(ctx, rdb, s, keys, now, bw, onUnverified)
 		} else {
-			n, err = export.Write(ctx, rdb, s, q, keys, bw, onUnverified)
+			c, err = export.Write(ctx, rdb, s, q, keys, bw, onUnverified)
 		}
+		scans = c.Scans
 		if err != nil {
-			return n, err
+			return c.Decisions, err
 		}
-		return n, bw.Flush()
+		return c.Decisions, bw.Flush()
 	}
 	start := time.Now()
 	if *out == "" {
@@ -179,7 +181,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			fmt.Fprintf(stderr, "consentd export: INCOMPLETE: stdout has only part of the export (%d records): %v\n", n, err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "exported %d records to stdout in %v%s\n", n, time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
+		fmt.Fprintf(stderr, "exported %d records%s to stdout in %v%s\n", n, scansNote(scans), time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
 		return 0
 	}
 	n, err := writeFile(*out, write)
@@ -187,8 +189,20 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(stderr, "consentd export: %s not written: %v\n", *out, err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "exported %d records to %s in %v%s\n", n, *out, time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
+	fmt.Fprintf(stderr, "exported %d records%s to %s in %v%s\n", n, scansNote(scans), *out, time.Since(start).Round(time.Millisecond), unverifiedNote(unverified))
 	return 0
+}
+
+// scansNote follows the count of decisions in the summary line when the
+// export holds scan records too.
+func scansNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " and 1 scan record"
+	}
+	return fmt.Sprintf(" and %d scan records", n)
 }
 
 // unverifiedNote ends the summary line when stream entries outside the

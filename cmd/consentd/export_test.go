@@ -209,3 +209,13 @@ func TestExportToFile(t *testing.T) {
 		t.Errorf("stdout export with Redis gone: exit %d, %q, %q", code, stdout, stderr)
 	}
 }
+
+// TestScansNote: the summary line counts scan records apart from the
+// decisions, and says nothing of them when there are none.
+func TestScansNote(t *testing.T) {
+	for n, want := range map[int]string{0: "", 1: " and 1 scan record", 3: " and 3 scan records"} {
+		if got := scansNote(n); got != want {
+			t.Errorf("scansNote(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

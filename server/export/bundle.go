@@ -110,27 +110,28 @@ func (b *Bundle) Finish(ctx context.Context, rdb redis.UniversalClient, cited []
 }
 
 // WriteBundle writes the proof bundle of site's whole log to w (the
-// command `consentd export --format proof`) and returns how many records
-// it holds. Entries outside the signed chain are handled as Write does.
-func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *site.Site, keys proof.KeySet, now time.Time, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (int, error) {
+// command `consentd export --format proof`) and returns how many
+// decisions and scan records it holds. Entries outside the signed chain
+// are handled as Write does.
+func WriteBundle(ctx context.Context, rdb redis.UniversalClient, site *site.Site, keys proof.KeySet, now time.Time, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (Counts, error) {
 	cps, err := ledger.ReadCheckpoints(ctx, rdb, site.ID)
 	if err != nil {
-		return 0, err
+		return Counts{}, err
 	}
 	b, err := NewBundle(w, site.ID, keys, cps)
 	if err != nil {
-		return 0, err
+		return Counts{}, err
 	}
 	e := New(rdb, site, Query{Format: Proof, To: now.UTC().Truncate(time.Millisecond)}, keys, b.Records())
 	e.OnUnverified = onUnverified
 	for {
 		more, err := e.Next(ctx)
 		if err != nil {
-			return e.Count(), err
+			return Counts{e.Count(), e.Scans()}, err
 		}
 		if !more {
 			break
 		}
 	}
-	return e.Count(), b.Finish(ctx, rdb, e.Cited())
+	return Counts{e.Count(), e.Scans()}, b.Finish(ctx, rdb, e.Cited())
 }

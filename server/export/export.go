@@ -33,9 +33,12 @@ const (
 	Proof = "proof"
 )
 
+// Counts are what an export wrote: decisions, and the scan records that
+// NDJSON and proof exports of the whole log keep (never CSV rows).
+type Counts struct{ Decisions, Scans int }
+
 // Write streams the records of site that match q to w and returns how
-// many decisions it wrote (an NDJSON export of the whole log holds the
-// site's scan records too, Exporter.Scans). It writes whole pages (one Write call per page of
+// many decisions and scan records it wrote. It writes whole pages (one Write call per page of
 // PageSize stream entries, never a partial row) and flushes nothing. Only
 // entries of the site's signed chain are records (ledger.Batches.Check,
 // with keys): any other entry is left out of a CSV export and written to
@@ -45,13 +48,13 @@ const (
 // written until then is an incomplete export, and the caller must make
 // that visible (the HTTP route aborts the response; the CLI does not
 // rename its temp file).
-func Write(ctx context.Context, rdb redis.UniversalClient, site *site.Site, q Query, keys proof.KeySet, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (n int, err error) {
+func Write(ctx context.Context, rdb redis.UniversalClient, site *site.Site, q Query, keys proof.KeySet, w io.Writer, onUnverified func(*ledger.UnverifiedError)) (Counts, error) {
 	e := New(rdb, site, q, keys, w)
 	e.OnUnverified = onUnverified
 	for {
 		more, err := e.Next(ctx)
 		if err != nil || !more {
-			return e.Count(), err
+			return Counts{e.Count(), e.Scans()}, err
 		}
 	}
 }

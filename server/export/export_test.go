@@ -195,11 +195,12 @@ func store(t testing.TB, rdb redis.UniversalClient, recs []rec) {
 // write exports with the test key set, counting the entries found
 // outside the signed chain in *unverified when it is not nil.
 func write(ctx context.Context, rdb redis.UniversalClient, site *site.Site, q export.Query, w io.Writer, unverified *[]*ledger.UnverifiedError) (int, error) {
-	return export.Write(ctx, rdb, site, q, testKeys(), w, func(u *ledger.UnverifiedError) {
+	c, err := export.Write(ctx, rdb, site, q, testKeys(), w, func(u *ledger.UnverifiedError) {
 		if unverified != nil {
 			*unverified = append(*unverified, u)
 		}
 	})
+	return c.Decisions, err
 }
 
 func newRedis(t testing.TB) (*redisproc.Server, *redis.Client) {
@@ -969,5 +970,15 @@ func TestScanRecordsAreNotDecisions(t *testing.T) {
 	rows, _ := csv.NewReader(&buf).ReadAll()
 	if err != nil || n != 2 || len(rows) != 3 || strings.Contains(fmt.Sprint(rows), "000000000099") {
 		t.Errorf("CSV: %d decisions, %v, rows %v; want the 2 decisions only", n, err, rows)
+	}
+	// What Write and WriteBundle report (the summary line of consentd
+	// export): the decisions and the scan records apart.
+	c, err := export.Write(context.Background(), rdb, testSite(), query(t, "format=ndjson"), testKeys(), io.Discard, nil)
+	if err != nil || c != (export.Counts{Decisions: 2, Scans: 1}) {
+		t.Errorf("NDJSON: %+v, %v; want 2 decisions and 1 scan record", c, err)
+	}
+	c, err = export.WriteBundle(context.Background(), rdb, testSite(), testKeys(), t0.Add(3*time.Hour), io.Discard, nil)
+	if err != nil || c != (export.Counts{Decisions: 2, Scans: 1}) {
+		t.Errorf("proof bundle: %+v, %v; want 2 decisions and 1 scan record", c, err)
 	}
 }
