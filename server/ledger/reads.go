@@ -51,10 +51,26 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) (entries [
 			msgs = append(msgs, &c.Val()[i])
 		}
 	}
+	// Signed, but a scan record: the visitor hash was made to name it.
+	// Never shown as the visitor's decision.
+	return l.checked(ctx, site, msgs, nil, func(r *Stored) string {
+		if r.IsDecision() {
+			return ""
+		}
+		return fmt.Sprintf("a %s record, not a decision", r.Kind)
+	})
+}
+
+// checked returns the entries of msgs that are part of site's signed
+// chain (Batches.Check) and that wrong finds nothing wrong with (it
+// returns why a record is not what the caller asked for, or ""); the
+// others are appended to unverified, with why.
+func (l *Ledger) checked(ctx context.Context, site string, msgs []*redis.XMessage, unverified []*UnverifiedError, wrong func(*Stored) string) ([]Entry, []*UnverifiedError, error) {
 	bs := NewBatches(l.rdb, site, l.PublicKeys())
 	if err := bs.Load(ctx, msgs); err != nil {
 		return nil, nil, err
 	}
+	var entries []Entry
 	for _, m := range msgs {
 		e, err := bs.Entry(m)
 		var ue *UnverifiedError
@@ -63,10 +79,8 @@ func (l *Ledger) History(ctx context.Context, site, consentID string) (entries [
 			unverified = append(unverified, ue)
 		case err != nil:
 			return nil, nil, err
-		case !e.Record.IsDecision():
-			// Signed, but a scan record: the visitor hash was made to name
-			// it. Never shown as the visitor's decision.
-			unverified = append(unverified, &UnverifiedError{StreamID: m.ID, Reason: fmt.Sprintf("a %s record, not a decision", e.Record.Kind)})
+		case wrong(&e.Record) != "":
+			unverified = append(unverified, &UnverifiedError{StreamID: m.ID, Reason: wrong(&e.Record)})
 		default:
 			entries = append(entries, e)
 		}

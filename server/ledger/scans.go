@@ -5,7 +5,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -46,23 +45,10 @@ func (l *Ledger) Scans(ctx context.Context, site string, limit int) (entries []E
 		}
 		msgs = append(msgs, &c.Val()[0])
 	}
-	bs := NewBatches(l.rdb, site, l.PublicKeys())
-	if err := bs.Load(ctx, msgs); err != nil {
-		return nil, nil, err
-	}
-	for _, m := range msgs {
-		e, err := bs.Entry(m)
-		var ue *UnverifiedError
-		switch {
-		case errors.As(err, &ue):
-			unverified = append(unverified, ue)
-		case err != nil:
-			return nil, nil, err
-		case !e.Record.IsScan():
-			unverified = append(unverified, &UnverifiedError{StreamID: m.ID, Reason: "the scans index names a record that is not a scan record"})
-		default:
-			entries = append(entries, e)
+	return l.checked(ctx, site, msgs, unverified, func(r *Stored) string {
+		if r.IsScan() {
+			return ""
 		}
-	}
-	return entries, unverified, nil
+		return "the scans index names a record that is not a scan record"
+	})
 }
