@@ -145,6 +145,8 @@ func TestDashboard(t *testing.T) {
 		!strings.Contains(got, "|https://www.example.fi/|2|2|yes|") || !strings.HasSuffix(got, fmt.Sprintf("…|%d", scanAck.Seq)) {
 		t.Errorf("scans row %q", got)
 	}
+	// The scans table (a scroll region) and the rest: nothing for axe.
+	a11yCheck(t, ctx, a11yAxe(t), "dashboard with a recorded scan", "body")
 	shot := run(t, ctx, chromedp.FullScreenshot(100))
 	p := filepath.Join(dashArtifacts(t), "dashboard.png")
 	if err := os.WriteFile(p, shot, 0o644); err != nil {
