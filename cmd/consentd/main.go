@@ -167,6 +167,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, servingGC i
 		if srv.WaitBuilt(ctx) != nil {
 			return
 		}
+		// Parsed site files of other builds and of changed files, unused
+		// by this start and written over a week ago.
+		if d, ok := loader.Cache.(*sitecache.Dir); ok {
+			if n, err := d.Prune(7*24*time.Hour, time.Now()); err != nil {
+				log.Warn("parsed-site cache not pruned", "err", err)
+			} else if n > 0 {
+				log.Info("parsed-site cache pruned", "removed", n)
+			}
+		}
 		if servingGC > 0 {
 			debug.SetGCPercent(servingGC)
 		}

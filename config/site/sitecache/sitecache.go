@@ -14,6 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/consentd/consentd/config/site"
 	"github.com/consentd/consentd/config/yamlfile"
@@ -47,8 +50,9 @@ func NewLoader(cacheDir string, log *slog.Logger) (*site.Loader, error) {
 // CRC-32C is stored with it), so a damaged file is a miss, never a
 // wrong site.
 type Dir struct {
-	dir string
-	log *slog.Logger
+	dir  string
+	log  *slog.Logger
+	used sync.Map // keys found or stored since Open (Prune keeps them)
 }
 
 // Open returns the cache in dir, creating dir (0700) if needed. Files
@@ -81,6 +85,7 @@ func (d *Dir) Get(key string, dst []byte) ([]byte, bool) {
 	if err != nil || crc32.Checksum(body, castagnoli) != uint32(want) {
 		return nil, false
 	}
+	d.used.Store(key, true)
 	return append(b[:len(dst)], body...), true
 }
 
@@ -93,7 +98,39 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func (d *Dir) Put(key string, b []byte) {
 	if err := d.put(key, b); err != nil {
 		d.log.Warn("site cache not written", "dir", d.dir, "err", err)
+		return
 	}
+	d.used.Store(key, true)
+}
+
+// Prune removes the files that this process has neither found nor
+// stored and that were written more than age ago: those of site files
+// changed since, or of other builds. (Another build's instance sharing
+// the directory loses only what it has not written again within age.)
+// It returns how many it removed.
+func (d *Dir) Prune(age time.Duration, now time.Time) (int, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return 0, fmt.Errorf("site cache: %w", err)
+	}
+	removed := 0
+	for _, e := range entries {
+		key, ok := strings.CutSuffix(e.Name(), suffix)
+		if !ok {
+			continue
+		}
+		if _, used := d.used.Load(key); used {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) < age {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.dir, e.Name())); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 func (d *Dir) put(key string, b []byte) error {

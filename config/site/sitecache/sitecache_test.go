@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/consentd/consentd/config/site"
 )
@@ -203,5 +204,38 @@ func TestExecutableID(t *testing.T) {
 	}
 	if _, err := buildID("sitecache.go"); err == nil {
 		t.Fatal("a Go source file has a build id")
+	}
+}
+
+// TestPrune: files neither found nor stored by this process and older
+// than the age go; used ones and recent ones stay.
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	old, err := Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"found", "stored", "recent", "stale"} {
+		old.Put(k, []byte(k))
+	}
+	now := time.Now()
+	for _, k := range []string{"found", "stored", "stale"} { // written 10 days ago
+		if err := os.Chtimes(filepath.Join(dir, k+suffix), now, now.Add(-10*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := Open(dir, slog.New(slog.DiscardHandler)) // a new process
+	if _, ok := d.Get("found", nil); !ok {
+		t.Fatal("found: not found")
+	}
+	d.Put("stored", []byte("stored again"))
+	n, err := d.Prune(7*24*time.Hour, now)
+	if err != nil || n != 1 {
+		t.Fatalf("Prune removed %d, %v; want 1", n, err)
+	}
+	for k, want := range map[string]bool{"found": true, "stored": true, "recent": true, "stale": false} {
+		if _, ok := d.Get(k, nil); ok != want {
+			t.Errorf("%s: there %v, want %v", k, ok, want)
+		}
 	}
 }
