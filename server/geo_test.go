@@ -11,6 +11,7 @@ import (
 	"github.com/consentd/consentd/server/geo/geotest"
 	"github.com/consentd/consentd/server/ledger"
 	"github.com/consentd/consentd/server/servertest"
+	"github.com/consentd/consentd/widget"
 )
 
 // geoEnv runs the demo site (eea/uk/ch opt-in, us-privacy opt-out,
@@ -73,7 +74,7 @@ func TestSpoofedLocationFromUntrustedPeer(t *testing.T) {
 		t.Errorf("spoofed location believed: %q %q", rec.Country, rec.Mode)
 	}
 	w := get(t, env.URL+"/w/demo.js", map[string]string{"CF-IPCountry": "US", "CF-Region-Code": "CA"})
-	if !strings.HasPrefix(w.Raw, `window.__consentdGeo={m:"opt-in",c:""};`) {
+	if !strings.HasPrefix(w.Raw, widget.CompileHint+`window.__consentdGeo={m:"opt-in",c:""};`) {
 		t.Errorf("widget prologue %.60q", w.Raw)
 	}
 }
@@ -91,7 +92,8 @@ func TestWidgetRegionPrologueAndCaching(t *testing.T) {
 		r        response
 		prologue string
 	}{{a, `window.__consentdGeo={m:"opt-in",c:"FI"};`}, {b, `window.__consentdGeo={m:"opt-out",c:"US"};`}} {
-		if tt.r.Status != 200 || !strings.HasPrefix(tt.r.Raw, tt.prologue) {
+		// The compile hint stays the first line: it must come before any code.
+		if tt.r.Status != 200 || !strings.HasPrefix(tt.r.Raw, widget.CompileHint+tt.prologue) {
 			t.Errorf("prologue %.60q, want %s", tt.r.Raw, tt.prologue)
 		}
 		if cc := tt.r.Header.Get("Cache-Control"); cc != "private, max-age=300" {
@@ -113,7 +115,7 @@ func TestWidgetRegionPrologueAndCaching(t *testing.T) {
 	for k, v := range ca {
 		stale[k] = v
 	}
-	if r := get(t, env.URL+"/w/demo.js", stale); r.Status != 200 || !strings.Contains(r.Raw[:60], `m:"opt-out"`) {
+	if r := get(t, env.URL+"/w/demo.js", stale); r.Status != 200 || !strings.Contains(r.Raw[:90], `m:"opt-out"`) {
 		t.Errorf("revalidation from another region: %d %.60q", r.Status, r.Raw)
 	}
 	if r := get(t, env.URL+"/w/demo.js", map[string]string{"If-None-Match": a.Header.Get("ETag"), "CF-IPCountry": "FI"}); r.Status != 304 {

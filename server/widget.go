@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -101,8 +103,15 @@ func (e *siteEntry) variant(newAsset func(contentType string, raw []byte) (*asse
 	if v, ok := e.variants.Load(key); ok {
 		return v.(*asset.Asset), nil
 	}
+	// After a first line of magic comments (widget.CompileHint), which
+	// must come before any code.
+	raw := e.bundle.Raw()
+	at := 0
+	if bytes.HasPrefix(raw, []byte("//#")) {
+		at = bytes.IndexByte(raw, '\n') + 1
+	}
 	prologue := fmt.Sprintf("window.__consentdGeo={m:%q,c:%q};\n", mode, country)
-	a, err := newAsset(e.bundle.ContentType, append([]byte(prologue), e.bundle.Raw()...))
+	a, err := newAsset(e.bundle.ContentType, slices.Concat(raw[:at], []byte(prologue), raw[at:]))
 	if err != nil {
 		return nil, fmt.Errorf("site %s: widget variant: %w", e.site.ID, err)
 	}

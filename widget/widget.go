@@ -52,8 +52,22 @@ const (
 // Build reads only the embedded sources and is safe for concurrent use.
 func Build(siteJSON []byte) ([]byte, error) {
 	js, _, err := bundle(sources, siteJSON)
-	return js, err
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(CompileHint), js...), nil
 }
+
+// CompileHint is the first line of every site's bundle: V8's explicit
+// compile hint (Chrome 136 and later; other engines read a comment). It
+// has Chrome compile all of the bundle's functions on the thread that
+// streams the script in, instead of each on the page's main thread when
+// it is first called, which took about 2 ms of the time to the banner
+// (docs/performance.md, "Widget: time to the banner"). All of the
+// bundle's functions run at load or when the banner is used; the settings
+// and the notice view are scripts of their own, compiled lazily.
+// Anything put in front of a bundle goes after this line.
+const CompileHint = "//# allFunctionsCalledOnLoad\n"
 
 // bundle is Build from the sources in fsys (the embedded ones, or test
 // files) that also returns esbuild's warnings.
@@ -79,12 +93,16 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: site JSON: banner: %w", err)
 	}
+	layout, err := layoutCSS(fsys, obj["banner"])
+	if err != nil {
+		return nil, nil, fmt.Errorf("widget: site JSON: banner: %w", err)
+	}
 	siteJSON, err = pruneSite(obj)
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
 	}
 
-	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, theme), flags)
+	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, layout+theme), flags)
 }
 
 // Features are the widget's optional parts, each a constant for esbuild
@@ -352,6 +370,46 @@ var themeVars = map[string]string{
 // CSS injection, as the value is written into the style sheet.
 var themeValue = regexp.MustCompile(`^[A-Za-z0-9 #.,'"-]{1,200}$`)
 
+// layouts are the style sheets of each banner layout (banner.layout; the
+// config checks the value), appended to style.css in this order, then
+// phone.css, which overrides them on small screens. A bundle carries only
+// its site's layout: less to download and to parse before the banner.
+var layouts = map[string][]string{
+	"bar":   {"layout-bar.css"},
+	"cloud": {"layout-bar.css", "layout-cloud.css"},
+	"box":   {"layout-box.css"},
+}
+
+// layoutCSS is the CSS of the site's banner layout (the public JSON's
+// banner.layout, bar when absent) and phone.css, to append to style.css.
+func layoutCSS(fsys fs.FS, raw json.RawMessage) (string, error) {
+	var b struct {
+		Layout string `json:"layout"`
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return "", err
+		}
+	}
+	if b.Layout == "" {
+		b.Layout = "bar"
+	}
+	files, ok := layouts[b.Layout]
+	if !ok {
+		return "", fmt.Errorf("layout: %q is not a layout: expected one of %s", b.Layout, strings.Join(slices.Sorted(maps.Keys(layouts)), ", "))
+	}
+	var css strings.Builder
+	for _, f := range append(files, "phone.css") {
+		data, err := fs.ReadFile(fsys, root+"/"+f)
+		if err != nil {
+			return "", fmt.Errorf("layout %s: %w", b.Layout, err)
+		}
+		css.Write(data)
+		css.WriteByte('\n')
+	}
+	return css.String(), nil
+}
+
 // themeCSS is the site's theme (the public JSON's banner.theme and
 // banner.dark) as CSS appended to style.css: the light colours only when
 // the visitor's scheme is not dark, the dark ones only when it is; radius
@@ -413,9 +471,9 @@ func themeCSS(raw json.RawMessage) (string, error) {
 
 // embedPlugin serves every module from fsys (the embedded sources), the
 // site config as the virtual module "consentd:site" and the built-in
-// strings of its languages as "consentd:i18n"; theme is appended to
-// style.css. Nothing is read from disk.
-func embedPlugin(fsys fs.FS, siteJSON, i18n, theme string) api.Plugin {
+// strings of its languages as "consentd:i18n"; extra (the site's layout
+// and theme) is appended to style.css. Nothing is read from disk.
+func embedPlugin(fsys fs.FS, siteJSON, i18n, extra string) api.Plugin {
 	return api.Plugin{
 		Name: "consentd-embed",
 		Setup: func(b api.PluginBuild) {
@@ -436,7 +494,7 @@ func embedPlugin(fsys fs.FS, siteJSON, i18n, theme string) api.Plugin {
 				return api.OnLoadResult{Contents: &siteJSON, Loader: api.LoaderJSON}, nil
 			})
 			b.OnLoad(api.OnLoadOptions{Filter: ".*", Namespace: nsSource}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
-				return load(fsys, args, theme)
+				return load(fsys, args, extra)
 			})
 		},
 	}
@@ -470,8 +528,8 @@ func resolve(fsys fs.FS, args api.OnResolveArgs) (string, error) {
 
 // load reads one embedded file. TypeScript and JSON are handed to esbuild as
 // they are; CSS is minified first and then imported as a string, with
-// theme appended to style.css.
-func load(fsys fs.FS, args api.OnLoadArgs, theme string) (api.OnLoadResult, error) {
+// extra appended to style.css.
+func load(fsys fs.FS, args api.OnLoadArgs, extra string) (api.OnLoadResult, error) {
 	data, err := fs.ReadFile(fsys, args.Path)
 	if err != nil {
 		return api.OnLoadResult{}, fmt.Errorf("read %s: %w", args.Path, err)
@@ -479,7 +537,7 @@ func load(fsys fs.FS, args api.OnLoadArgs, theme string) (api.OnLoadResult, erro
 	contents := string(data)
 
 	if args.Path == root+"/style.css" {
-		contents += "\n" + theme
+		contents += "\n" + extra
 	}
 	switch path.Ext(args.Path) {
 	case ".ts":

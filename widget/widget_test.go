@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"slices"
@@ -478,7 +479,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := bundle(tt.files, site)
+			_, _, err := bundle(withLayouts(t, tt.files), site)
 			if err == nil {
 				t.Fatal("bundle succeeded, want an error")
 			}
@@ -490,6 +491,20 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// withLayouts adds the layouts' style sheets (layoutCSS) to the test
+// sources files.
+func withLayouts(t *testing.T, files fstest.MapFS) fstest.MapFS {
+	t.Helper()
+	for _, f := range []string{"layout-bar.css", "layout-box.css", "layout-cloud.css", "phone.css"} {
+		data, err := fs.ReadFile(sources, root+"/"+f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[root+"/"+f] = &fstest.MapFile{Data: data}
+	}
+	return files
+}
+
 // TestBuildCSSWarnings checks that esbuild's CSS warnings reach bundle's
 // warnings, which TestBuild requires to be empty for the real sources.
 func TestBuildCSSWarnings(t *testing.T) {
@@ -497,7 +512,7 @@ func TestBuildCSSWarnings(t *testing.T) {
 		"src/main.ts": {Data: []byte("import css from \"./s.css\";\nconsole.log(css);\n")},
 		"src/s.css":   {Data: []byte("a { color: red;\n  b {\n")},
 	}
-	_, warnings, err := bundle(files, testSite(t, nil))
+	_, warnings, err := bundle(withLayouts(t, files), testSite(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

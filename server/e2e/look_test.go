@@ -65,10 +65,12 @@ func wdgTestMobile(t *testing.T, env *servertest.Env) {
 	if got != "24px 0px 0px true" {
 		t.Errorf("bar at 1280: padding-left, border-left, radius, text at most 700px wide = %s, want 24px 0px 0px true", got)
 	}
-	eval[any](t, ctx, jsBanner+`.className = 'cd l-box p-bottom-right'`)
+	wdgBanner(t, env, "  layout: box\n  position: bottom-right\n")
+	wdgLoad(t, ctx, env, 1280, 800)
 	if got := eval[string](t, ctx, `getComputedStyle(`+jsBanner+`).maxHeight + ' ' + getComputedStyle(`+jsBanner+`).paddingLeft`); got != "768px 20px" {
 		t.Errorf("box at 1280x800: max-height, padding-left %s, want 768px 20px", got)
 	}
+	wdgBanner(t, env, "  layout: bar\n  position: bottom\n") // the demo site's
 
 	for _, v := range []struct {
 		w, h  int64

@@ -48,9 +48,54 @@ func TestWidget(t *testing.T) {
 		{"mobile", wdgTestMobile},
 		{"api", wdgTestAPI},
 		{"regions", wdgTestRegions},
+		{"cookie reads", wdgTestCookieReads},
 		{"layouts", wdgTestLayouts}, // last: it changes the site file
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, env) })
+	}
+}
+
+// wdgTestCookieReads: the widget reads document.cookie once when it
+// starts (consent.ts startState), before the banner, for a first visit and
+// for a returning one: each read is a round trip to the browser that the
+// banner waits for. A returning visitor gets the reopen control in its
+// own style sheet (corner.css), which comes with it.
+func wdgTestCookieReads(t *testing.T, env *servertest.Env) {
+	ctx := wdgTab(t, nil)
+	// Counts the widget's reads (a stack through /w/), noting whether the
+	// banner was there yet.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `(() => {
+			const d = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+			window.__reads = [];
+			Object.defineProperty(Document.prototype, 'cookie', {configurable: true, set: d.set, get() {
+				if (new Error().stack.includes('/w/')) __reads.push(` + jsBanner + ` ? 'after' : 'before');
+				return d.get.call(this);
+			}});
+		})()`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Until the page has loaded and the widget's later tasks have run.
+	settle := func() {
+		poll(t, ctx, `document.readyState == 'complete'`)
+		time.Sleep(300 * time.Millisecond)
+	}
+	run(t, ctx, chromedp.Navigate(env.URL+"/"))
+	poll(t, ctx, jsBannerSettled)
+	settle()
+	if got := eval[string](t, ctx, `__reads.join(' ')`); got != "before" {
+		t.Errorf("first visit: the widget's reads of document.cookie %q, want one before the banner", got)
+	}
+	eval[any](t, ctx, `consentd.accept()`)
+	run(t, ctx, chromedp.Navigate(env.URL+"/"))
+	poll(t, ctx, `!!window.consentd && !!consentd.get() && !!`+jsRoot+`.getElementById('consentd-link')`)
+	settle()
+	if got := eval[string](t, ctx, `__reads.join(' ')`); got != "before" {
+		t.Errorf("returning visit: the widget's reads of document.cookie %q, want one", got)
+	}
+	if got := eval[string](t, ctx, `(() => { const s = getComputedStyle(`+jsRoot+`.getElementById('consentd-link')); return s.width + ' ' + s.position })()`); got != "44px fixed" {
+		t.Errorf("reopen control: width, position %q, want 44px fixed (corner.css)", got)
 	}
 }
 
@@ -416,17 +461,21 @@ func wdgTestLayouts(t *testing.T, env *servertest.Env) {
 	wdgNarrow(t, ctx, env, "bar")
 	wdgZoom(t, ctx, env, "bar")
 
-	load()
-	for _, p := range []struct{ cls, cond string }{
-		{"l-bar p-top", `r.left === 0 && r.right === W && r.top === 0`},
-		{"l-box p-bottom-right", `r.right === W - 16 && r.bottom === H - 16 && r.width === 400`},
-		{"l-box p-bottom-left", `r.left === 16 && r.bottom === H - 16 && r.width === 400`},
-		{"l-box p-center", `Math.abs(r.left + r.right - W) < 2 && Math.abs(r.top + r.bottom - H) < 2 && r.width === 400`},
-		{"l-cloud p-bottom", `Math.abs(r.left + r.right - W) < 2 && r.bottom === H - 16 && r.width === 1040`},
-		{"l-cloud p-top", `Math.abs(r.left + r.right - W) < 2 && r.top === 16 && r.width === 1040`},
+	// Each layout and position (a bundle carries only its site's layout).
+	for _, p := range []struct{ layout, position, cond string }{
+		{"bar", "top", `r.left === 0 && r.right === W && r.top === 0`},
+		{"box", "bottom-right", `r.right === W - 16 && r.bottom === H - 16 && r.width === 400`},
+		{"box", "bottom-left", `r.left === 16 && r.bottom === H - 16 && r.width === 400`},
+		{"box", "center", `Math.abs(r.left + r.right - W) < 2 && Math.abs(r.top + r.bottom - H) < 2 && r.width === 400`},
+		{"cloud", "bottom", `Math.abs(r.left + r.right - W) < 2 && r.bottom === H - 16 && r.width === 1040`},
+		{"cloud", "top", `Math.abs(r.left + r.right - W) < 2 && r.top === 16 && r.width === 1040`},
 	} {
-		eval[any](t, ctx, jsBanner+`.className = 'cd `+p.cls+`'`)
-		where(p.cls, p.cond)
+		wdgBanner(t, env, "  layout: "+p.layout+"\n  position: "+p.position+"\n")
+		load()
+		if c := eval[string](t, ctx, jsBanner+`.className`); c != "cd l-"+p.layout+" p-"+p.position {
+			t.Errorf("banner classes %q", c)
+		}
+		where(p.layout+", "+p.position, p.cond)
 	}
 
 	// A box at the bottom left, with the site's theme and service switches.

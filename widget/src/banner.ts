@@ -4,12 +4,14 @@ import site from "consentd:site";
 import type { Strings } from "./i18n";
 import type { Site } from "./types";
 import { cross, focused, make, ours, shadow } from "./dom";
+import cornerCSS from "./corner.css";
 
 /** The value of a button's data-action attribute. */
 export type Action = "accept-all" | "reject-all" | "notice" | "settings" | "close";
 
 let section: HTMLElement | null = null;
 let link: HTMLElement | null = null;
+let linkStyle: HTMLElement | null = null;
 /** Keeps the page's end clear of a banner at the bottom (see room()). */
 let spacer: HTMLElement | null = null;
 /** Where the focus was before it entered the banner (or show() moved it). */
@@ -179,8 +181,12 @@ export function corner(label: string, lang: string, onclick: () => void, place?:
   if (place && document.readyState == "loading") {
     return void document.addEventListener("DOMContentLoaded", () => corner(label, lang, onclick, place));
   }
-  if (!link) link = make("button", { type: "button", id: "consentd-link" });
-  shadow((root) => link!.parentNode != root && root.append(link!), !!place);
+  // Its style sheet comes with it: the banner does not wait for it.
+  if (!link) {
+    link = make("button", { type: "button", id: "consentd-link" });
+    linkStyle = make("style", null, cornerCSS);
+  }
+  shadow((root) => link!.parentNode != root && root.append(linkStyle!, link!), !!place);
   Object.assign(link, { lang, onclick, className: place ? "reopen " + place : "", textContent: place ? "" : label });
   if (place) link.setAttribute("aria-label", label);
   else link.removeAttribute("aria-label");

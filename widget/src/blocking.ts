@@ -5,7 +5,7 @@
 // a category is withdrawn, its services' first-party cookies are deleted.
 import site from "consentd:site";
 import type { State } from "./types";
-import { currentState, effective, gpc, region } from "./consent";
+import { effective, gpc, region, startState } from "./consent";
 import { pickLanguage, strings } from "./i18n";
 import { safe } from "./safe";
 
@@ -168,12 +168,14 @@ const update = safe((state: State | null) => {
 safe(() => {
   // Not when the widget is on the page twice: the first one does it.
   if (typeof (window as unknown as { consentd?: { get?: unknown } }).consentd?.get == "function") return;
-  document.addEventListener("consentd:change", (e) => update((e as CustomEvent<State>).detail));
+  // The latest decision of this page, once there is one.
+  let latest: { s: State } | undefined;
+  document.addEventListener("consentd:change", (e) => update((latest = { s: (e as CustomEvent<State>).detail }).s));
   // The page's marked elements, a task later: the banner comes first.
   // Nothing runs before that anyway (the marked elements are inert).
   setTimeout(
     safe(() => {
-      const state = currentState(site);
+      const state = latest ? latest.s : startState(site);
       // A stored "no" also clears the cookies left from before it (set by
       // scripts that still ran when the visitor withdrew).
       if (state) for (const c of site.categories) granted[c.id] = true;

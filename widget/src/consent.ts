@@ -51,6 +51,19 @@ export function currentState(site: Site): State | null {
     : null;
 }
 
+/** The decision found at the start (see startState), once read. */
+let start: { s: State | null } | undefined;
+
+/**
+ * The decision as the page found it: currentState(site), read once at the
+ * widget's start and shared by Consent Mode (gcm.ts), the blocking
+ * (blocking.ts) and the banner (main.ts). Each read of document.cookie is
+ * a round trip to the browser, about 1–2 ms while a page loads, and the
+ * banner waits for these; reads later on (a decision's consent ID) are
+ * fresh, since another tab may have decided meanwhile.
+ */
+export const startState = (site: Site): State | null => (start = start || { s: currentState(site) }).s;
+
 /**
  * Whether each category may be used now: required ones always; then the
  * visitor's decision; without one, per mode: opt-in → no, notice → yes,

@@ -6,7 +6,7 @@
 // effectively granted (consent.ts).
 import site from "consentd:site";
 import type { State } from "./types";
-import { currentState, effective, gpc, region } from "./consent";
+import { effective, gpc, region, startState } from "./consent";
 import { safe } from "./safe";
 
 type F = ((...a: unknown[]) => void) & { q?: unknown[] };
@@ -59,7 +59,7 @@ if (CD_CLARITY && sig.clarity) {
 // Not when the widget is on the page twice: the first one does it.
 if (tags[0] && typeof w.consentd?.get != "function") {
   safe(() => {
-    const state = currentState(site);
+    const state = startState(site);
     for (const tag of tags) {
       tag(true, state);
       // Tags that only listen for updates see a stored decision too.

@@ -14,7 +14,7 @@ import { make, shadow } from "./dom";
 import type { openNotice } from "./notice";
 import type { openPrefs } from "./prefs";
 import { uuid } from "./uuid";
-import { currentState, effective, gpc, region } from "./consent";
+import { effective, gpc, region, startState } from "./consent";
 import { safe, warn } from "./safe";
 
 // document.currentScript is set only while this script first runs, so it is
@@ -93,7 +93,7 @@ function init(): void {
   // Only a decision made for a current notice (in any of its languages)
   // that has not expired counts; else the banner asks again. The consent
   // ID stays, also across notice versions and expiry.
-  let state = currentState(site);
+  let state = startState(site);
   const id = () => (readState() || state || {}).id;
 
   const eff = () => effective(site, state, mode, gpcOn);
