@@ -13,7 +13,8 @@ func TestDashboardFiles(t *testing.T) {
 		{"/admin", "text/html", `<script src="/admin/admin.js" defer></script>`},
 		{"/admin", "text/html", `<div id="scans" class="scroll"`},
 		{"/admin/admin.js", "javascript", "textContent"},
-		{"/admin/admin.js", "javascript", `api("/scans?limit=20")`},
+		{"/admin/admin.js", "javascript", `api("/scans?limit=" + scanPage`},
+		{"/admin", "text/html", `id="scans-more"`},
 		{"/admin/admin.css", "text/css", "prefers-color-scheme"},
 	} {
 		r := get(t, env.URL+tt.path, nil)

@@ -33,7 +33,7 @@ func recordScan(t *testing.T, env *servertest.Env, site string, violations int) 
 func TestSiteScans(t *testing.T) {
 	env, token, _ := adminEnv(t, servertest.Options{})
 	empty := adminGet(t, env.URL+"/v1/sites/demo/scans", token)
-	if empty.Status != 200 || empty.Raw != `{"site":"demo","scans":[]}` {
+	if empty.Status != 200 || empty.Raw != `{"site":"demo","scans":[],"total":0}` {
 		t.Fatalf("no scans: %d %s", empty.Status, empty.Raw)
 	}
 	first := recordScan(t, env, "demo", 2)
@@ -65,9 +65,22 @@ func TestSiteScans(t *testing.T) {
 		oldest.Time == "" || oldest.Scan.Finished != "2026-11-23T10:01:01.500Z" {
 		t.Errorf("scans %+v", body.Scans)
 	}
-	if r := adminGet(t, env.URL+"/v1/sites/demo/scans?limit=1", token); r.Status != 200 || strings.Count(r.Raw, `"stream_id"`) != 1 ||
-		!strings.Contains(r.Raw, second.StreamID) {
+	if !strings.Contains(r.Raw, `"total":2}`) {
+		t.Errorf("both scans, no next: %s", r.Raw)
+	}
+	// Pages: the next of one is the before of the following.
+	r = adminGet(t, env.URL+"/v1/sites/demo/scans?limit=1", token)
+	if r.Status != 200 || strings.Count(r.Raw, `"stream_id"`) != 1 || !strings.Contains(r.Raw, second.StreamID) ||
+		r.Body["total"] != float64(2) || r.Body["next"] != second.StreamID {
 		t.Errorf("limit=1: %d %s", r.Status, r.Raw)
+	}
+	r = adminGet(t, env.URL+"/v1/sites/demo/scans?limit=1&before="+second.StreamID, token)
+	if r.Status != 200 || strings.Count(r.Raw, `"stream_id"`) != 1 || !strings.Contains(r.Raw, first.StreamID) || r.Body["next"] != nil {
+		t.Errorf("limit=1, before the newest: %d %s", r.Status, r.Raw)
+	}
+	// A cursor the index does not list: 400, not a first page.
+	if r := adminGet(t, env.URL+"/v1/sites/demo/scans?before=1-1", token); r.Status != 400 || r.Body["field"] != "before" {
+		t.Errorf("before=1-1: %d %s", r.Status, r.Raw)
 	}
 
 	// Not decisions: the stats and the export count none.
@@ -105,6 +118,10 @@ func TestSiteScansBadInput(t *testing.T) {
 		{"negative limit", "limit=-1", 400, "limit"},
 		{"limit twice", "limit=1&limit=2", 400, "limit"},
 		{"unknown parameter", "from=2026-11-01", 400, "from"},
+		{"before not a stream ID", "before=yesterday", 400, "before"},
+		{"before twice", "before=1-0&before=2-0", 400, "before"},
+		{"before of no scan", "before=1764932400000-0", 400, "before"},
+		{"empty before is the first page", "before=", 200, ""},
 		{"largest limit", "limit=500", 200, ""},
 		{"empty limit is the default", "limit=", 200, ""},
 	} {

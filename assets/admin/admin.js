@@ -148,37 +148,43 @@
   }
 
   // scans lists the site's recorded scans (GET /v1/sites/{site}/scans):
-  // when, what, the pages and violations, and the report's SHA-256.
-  async function scans() {
+  // when, what, the pages and violations, and the report's SHA-256; the
+  // newest scanPage, then a page more with each "Show older scans".
+  const scanPage = 20;
+  async function scans(before) {
     $("scans-error").textContent = "";
     let r;
     try {
-      r = await (await api("/scans?limit=20")).json();
+      r = await (await api("/scans?limit=" + scanPage + (before ? "&before=" + encodeURIComponent(before) : ""))).json();
     } catch (err) {
       $("scans-error").textContent = err.message;
-      $("scans").replaceChildren();
+      if (!before) $("scans").replaceChildren();
+      else $("scans-more").onclick = () => scans(before); // try again
       return;
     }
-    const parts = [];
-    if (!r.scans.length) {
-      parts.push(el("p", "No scan recorded for this site yet."));
-    } else {
-      const table = el("table", null, { class: "scans" });
+    const box = $("scans");
+    if (!before) {
+      box.replaceChildren();
+      if (!r.scans.length) box.append(el("p", "No scan recorded for this site yet."));
+    }
+    let table = box.querySelector("table.scans");
+    if (!table && r.scans.length) {
+      table = el("table", null, { class: "scans" });
       const head = el("tr");
       for (const c of ["Recorded (UTC)", "Address", "Pages", "Violations", "Complete", "Report SHA-256", "Seq"]) {
         head.append(el("th", c, { scope: "col", class: ["Pages", "Violations", "Seq"].includes(c) ? "num" : "" }));
       }
       table.append(el("thead"), el("tbody"));
       table.tHead.append(head);
-      for (const x of r.scans) {
-        const s = x.scan;
-        const tr = el("tr");
-        tr.append(el("td", x.time), el("td", s.url, { class: "mono" }), el("td", s.pages, { class: "num" }),
-          el("td", s.violations, { class: s.violations ? "num bad" : "num" }), el("td", s.complete ? "yes" : "no"),
-          el("td", s.report_sha256.slice(0, 16) + "…", { class: "mono", title: s.report_sha256 }), el("td", x.seq, { class: "num" }));
-        table.tBodies[0].append(tr);
-      }
-      parts.push(table);
+      box.append(table);
+    }
+    for (const x of r.scans) {
+      const s = x.scan;
+      const tr = el("tr");
+      tr.append(el("td", x.time), el("td", s.url, { class: "mono" }), el("td", s.pages, { class: "num" }),
+        el("td", s.violations, { class: s.violations ? "num bad" : "num" }), el("td", s.complete ? "yes" : "no"),
+        el("td", s.report_sha256.slice(0, 16) + "…", { class: "mono", title: s.report_sha256 }), el("td", x.seq, { class: "num" }));
+      table.tBodies[0].append(tr);
     }
     if (r.unverified && r.unverified.length) {
       // Entries the scans index names that are not scan records of the
@@ -188,9 +194,22 @@
       const list = el("ul");
       for (const u of r.unverified) list.append(el("li", u.stream_id + ": " + u.reason, { class: "mono" }));
       warn.append(list);
-      parts.push(warn);
+      box.append(warn);
     }
-    $("scans").replaceChildren(...parts);
+    // How many are shown, and a page more while there are older ones.
+    const shown = table ? table.tBodies[0].rows.length : 0;
+    $("scans-count").textContent = r.total ? shown + " of " + r.total + " scans shown" : "";
+    // The button keeps the focus while pages follow; after the last one
+    // the focus goes to the table's region.
+    const more = $("scans-more");
+    const focused = document.activeElement === more;
+    more.hidden = !r.next;
+    if (focused && more.hidden) box.focus();
+    let asked = false; // one page per click, however fast the clicks
+    more.onclick = () => {
+      if (!asked) scans(r.next);
+      asked = true;
+    };
   }
 
   // overview takes GET /v1/sites: the site switcher and, for a token of

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
@@ -85,7 +86,14 @@ func TestDashboard(t *testing.T) {
 	if err := env.Redis.HSet(context.Background(), ledger.VisitorKey("demo", cid), forged, "accept_all").Err(); err != nil {
 		t.Fatal(err)
 	}
-	// A recorded scan (consentd scan --record), listed with its figures.
+	// 21 earlier scans and a recorded scan (consentd scan --record), listed
+	// with its figures, newest first, 20 at a time.
+	for range 21 {
+		rid, _ := uuid.NewV7()
+		if _, err := env.Ledger.Append(context.Background(), ledger.ScanRecord("demo", rid.String(), time.Now(), evidencetest.Scan(t, "demo", 0))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rid, _ := uuid.NewV7()
 	scanAck, err := env.Ledger.Append(context.Background(), ledger.ScanRecord("demo", rid.String(), time.Now(), evidencetest.Scan(t, "demo", 2)))
 	if err != nil {
@@ -144,6 +152,18 @@ func TestDashboard(t *testing.T) {
 	if got := strings.Join(scanRow, "|"); !strings.HasPrefix(got, scanAck.Time.UTC().Format("2006-01-02T15:04")) ||
 		!strings.Contains(got, "|https://www.example.fi/|2|2|yes|") || !strings.HasSuffix(got, fmt.Sprintf("…|%d", scanAck.Seq)) {
 		t.Errorf("scans row %q", got)
+	}
+	scanRows := `[document.querySelectorAll('#scans tbody tr').length, document.getElementById('scans-count').textContent, document.getElementById('scans-more').hidden].join(' ')`
+	if got := run(t, ctx, chromedp.Evaluate[string](scanRows)); got != "20 20 of 22 scans shown false" {
+		t.Errorf("first page of scans: rows, count, button hidden = %q", got)
+	}
+	// The next page, from the keyboard: the older scans are added below,
+	// and the focus goes to the table when no page is left.
+	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById('scans-more').focus(); true`))
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	if got := run(t, ctx, chromedp.Poll[string](`document.querySelectorAll('#scans tbody tr').length == 22 && `+scanRows+` + ' ' + document.activeElement.id`,
+		chromedp.WithPollingTimeout(5*time.Second))); got != "22 22 of 22 scans shown true scans" {
+		t.Errorf("after Show older scans: rows, count, button hidden, focus = %q", got)
 	}
 	// The scans table (a scroll region) and the rest: nothing for axe.
 	a11yCheck(t, ctx, a11yAxe(t), "dashboard with a recorded scan", "body")

@@ -69,9 +69,10 @@ func TestScanRecordInTheChain(t *testing.T) {
 		t.Errorf("scans index %v, want [%s]", ids, ack.StreamID)
 	}
 
-	got, bad, err := l.Scans(ctx, "demo", 10)
-	if err != nil || len(bad) != 0 || len(got) != 1 {
-		t.Fatalf("Scans: %v, unverified %v, %v", got, bad, err)
+	page, err := l.Scans(ctx, "demo", 10, "")
+	got, bad := page.Entries, page.Unverified
+	if err != nil || len(bad) != 0 || len(got) != 1 || page.Total != 1 || page.Next != "" {
+		t.Fatalf("Scans: %+v, %v", page, err)
 	}
 	e := got[0]
 	if !e.Record.IsScan() || e.Record.IsDecision() || e.Record.Scan.Violations != 2 || e.Record.Seq != 2 {
@@ -133,7 +134,8 @@ func TestScanRecordsAreNotDecisions(t *testing.T) {
 		t.Errorf("a retry answered from a scan record: %+v, %v", ack, err)
 	}
 
-	scans, bad, err := l.Scans(ctx, "demo", 10)
+	page, err := l.Scans(ctx, "demo", 10, "")
+	scans, bad := page.Entries, page.Unverified
 	if err != nil || len(scans) != 1 || scans[0].StreamID != scanAck.StreamID {
 		t.Fatalf("Scans: %v %v", scans, err)
 	}
@@ -204,8 +206,64 @@ func TestTrimRemovesScanRecords(t *testing.T) {
 	if ids := rdb.ZRange(ctx, ScansKey("demo"), 0, -1).Val(); len(ids) != 1 || ids[0] != kept.StreamID {
 		t.Errorf("scans index after the trim: %v, want [%s] (not %s)", ids, kept.StreamID, old.StreamID)
 	}
-	got, bad, err := l.Scans(ctx, "demo", 10)
-	if err != nil || len(bad) != 0 || len(got) != 1 || got[0].StreamID != kept.StreamID {
-		t.Errorf("Scans after the trim: %v %v %v", got, bad, err)
+	page, err := l.Scans(ctx, "demo", 10, "")
+	if err != nil || len(page.Unverified) != 0 || len(page.Entries) != 1 || page.Entries[0].StreamID != kept.StreamID || page.Total != 1 {
+		t.Errorf("Scans after the trim: %+v %v", page, err)
+	}
+	// A cursor of a trimmed scan is refused, not taken as the start.
+	if _, err := l.Scans(ctx, "demo", 10, old.StreamID); !errors.Is(err, ErrUnknownScan) {
+		t.Errorf("Scans before a trimmed scan: %v, want ErrUnknownScan", err)
+	}
+}
+
+// TestScansPages: pages of Scans follow each other through Next, newest
+// first, each scan once, and the last page has no Next; a cursor that is
+// not in the index is refused.
+func TestScansPages(t *testing.T) {
+	l, _, _ := setup(t, Options{})
+	ctx := context.Background()
+	var ids []string // oldest first
+	for i := range 7 {
+		ack, err := l.Append(ctx, newScanRecord(t, "demo", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ack.StreamID)
+	}
+	for _, tt := range []struct {
+		limit int
+		pages string
+	}{{3, "6 5 4 | 3 2 1 | 0"}, {7, "6 5 4 3 2 1 0"}, {10, "6 5 4 3 2 1 0"}, {1, "6 | 5 | 4 | 3 | 2 | 1 | 0"}} {
+		var pages []string
+		before := ""
+		for range 10 {
+			page, err := l.Scans(ctx, "demo", tt.limit, before)
+			if err != nil || len(page.Unverified) != 0 || page.Total != 7 {
+				t.Fatalf("limit %d, before %q: %+v, %v", tt.limit, before, page, err)
+			}
+			var got []string
+			for _, e := range page.Entries {
+				got = append(got, strconv.Itoa(e.Record.Scan.Violations))
+			}
+			pages = append(pages, strings.Join(got, " "))
+			if page.Next == "" {
+				break
+			}
+			if page.Next != page.Entries[len(page.Entries)-1].StreamID {
+				t.Errorf("Next %s is not the page's last entry", page.Next)
+			}
+			before = page.Next
+		}
+		if got := strings.Join(pages, " | "); got != tt.pages {
+			t.Errorf("limit %d: pages %q, want %q", tt.limit, got, tt.pages)
+		}
+	}
+	for _, before := range []string{"1-1", "junk", ids[0] + "0"} {
+		if _, err := l.Scans(ctx, "demo", 3, before); !errors.Is(err, ErrUnknownScan) {
+			t.Errorf("before %q: %v, want ErrUnknownScan", before, err)
+		}
+	}
+	if _, err := l.Scans(ctx, "other", 3, ids[0]); !errors.Is(err, ErrUnknownScan) {
+		t.Errorf("a cursor of another site's scans: %v, want ErrUnknownScan", err)
 	}
 }
