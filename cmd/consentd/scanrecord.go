@@ -30,6 +30,9 @@ type scanRecording struct {
 	rdb      redis.UniversalClient
 	redisURL string // for messages: redacted
 	key      *proof.SigningKey
+	// loseAnswer, in tests, turns the ledger's answer to a stored record
+	// into an error, as a connection lost after Redis ran the append does.
+	loseAnswer bool
 }
 
 // newScanRecording resolves --record's settings as the server and
@@ -103,10 +106,41 @@ func (rec *scanRecording) record(ctx context.Context, s *site.Site, report []byt
 		return ledger.Ack{}, nil, err
 	}
 	ack, err := led.Append(ctx, ledger.ScanRecord(s.ID, rid.String(), now, &sum))
+	if err == nil && rec.loseAnswer {
+		err = errors.New("read tcp: i/o timeout (the answer was lost)")
+	}
 	if err != nil {
+		// The answer may be lost after Redis stored the record: look for
+		// it, so that a scan run again is not recorded twice.
+		found, ok, ferr := findScan(ctx, led, s.ID, rid.String())
+		switch {
+		case ok:
+			return found, &sum, nil
+		case ferr != nil:
+			return ledger.Ack{}, nil, fmt.Errorf("%w; whether the record (ID %s) was stored is not known: the look-up failed too (%w); GET /v1/sites/%s/scans lists it if it was",
+				err, rid, ferr, s.ID)
+		}
 		return ledger.Ack{}, nil, err
 	}
 	return ack, &sum, nil
+}
+
+// findScan looks for the scan record with recordID among the newest of
+// site's scan records, after an append whose answer was an error.
+func findScan(ctx context.Context, led *ledger.Ledger, site, recordID string) (ledger.Ack, bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	page, err := led.Scans(ctx, site, 10, "")
+	if err != nil {
+		return ledger.Ack{}, false, err
+	}
+	for _, e := range page.Entries {
+		if e.Record.RecordID == recordID {
+			t, _ := time.Parse(time.RFC3339Nano, e.Record.Time)
+			return ledger.Ack{RecordID: recordID, Time: t, StreamID: e.StreamID, Seq: e.Record.Seq, Hash: e.Record.Hash, Receipt: e.Receipt}, true, nil
+		}
+	}
+	return ledger.Ack{}, false, nil
 }
 
 // printRecorded tells where the scan record is and how to check it.

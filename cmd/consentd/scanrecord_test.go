@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,4 +165,52 @@ func decide(t *testing.T, rdb redis.UniversalClient, s *site.Site, n int) *proof
 		}
 	}
 	return key
+}
+
+// TestScanRecordLostAnswer: when the append's answer is an error, the
+// record is looked for: one that Redis stored is reported as recorded
+// (once: a scan run again after a lost answer is not recorded twice), and
+// one that was never sent is reported as not recorded.
+func TestScanRecordLostAnswer(t *testing.T) {
+	rs := redisproc.StartT(t, redisproc.Options{})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	s, err := loadSite(sitesDir(t), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := proof.NewSigningKey()
+	r := &scan.Report{Version: scan.ReportVersion, Site: "demo", URL: "https://www.example.fi/", Domain: "example.fi",
+		Started: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 23, 10, 1, 0, 0, time.UTC),
+		Complete: true, Browser: "Chrome/156", Pages: []string{"https://www.example.fi/"}}
+	report, err := writeScan(r, s, t.TempDir(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec, err := newScanRecording(ctx, rs.URL(), key.Secret(), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.rdb.Close()
+
+	rec.loseAnswer = true
+	ack, sum, err := rec.record(ctx, s, report, time.Now())
+	if err != nil || ack.Seq != 1 || ack.StreamID == "" || ack.Hash == "" || len(ack.Receipt) == 0 || sum == nil {
+		t.Fatalf("a stored record whose answer was lost: ack %+v, %v; want it found", ack, err)
+	}
+	if ids := rdb.ZRange(ctx, ledger.ScansKey("demo"), 0, -1).Val(); len(ids) != 1 || ids[0] != ack.StreamID {
+		t.Errorf("scans index %v, want the one record %s", ids, ack.StreamID)
+	}
+
+	// Never sent (the context ended first): not recorded, and nothing stored.
+	rec.loseAnswer = false
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := rec.record(done, s, report, time.Now()); err == nil || strings.Contains(err.Error(), "is not known") {
+		t.Errorf("a record never sent: %v, want a plain error", err)
+	}
+	if n := rdb.ZCard(ctx, ledger.ScansKey("demo")).Val(); n != 1 {
+		t.Errorf("%d scan records, want 1", n)
+	}
 }
