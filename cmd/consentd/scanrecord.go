@@ -110,8 +110,14 @@ func (rec *scanRecording) record(ctx context.Context, s *site.Site, report []byt
 		err = errors.New("read tcp: i/o timeout (the answer was lost)")
 	}
 	if err != nil {
-		// The answer may be lost after Redis stored the record: look for
-		// it, so that a scan run again is not recorded twice.
+		// The answer may be lost after Redis stored the record, or the
+		// ledger may still write it (it took it before ctx ended): wait
+		// for what it took, then look for the record, so that it is
+		// reported as recorded exactly when it is stored, and a scan run
+		// again is not recorded twice.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = led.Close(dctx) // a drain cut short: the look-up tells
+		cancel()
 		found, ok, ferr := findScan(ctx, led, s.ID, rid.String())
 		switch {
 		case ok:
