@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -20,14 +21,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 
 	"github.com/consentd/consentd/server/servertest"
+	"github.com/consentd/consentd/widget"
 )
 
 // benchProbe is the first script of every page: it notes the time, then
@@ -202,18 +206,35 @@ func TestWidgetBench(t *testing.T) {
 		{"vanilla-cookieconsent " + strings.TrimSpace(string(version)), "/vcc.html"},
 		{"consentd", "/consentd.html"},
 	}
+	// $CONSENTD_BENCH_VARIANTS: consentd's banner (its markup, demo texts
+	// and style sheet from the bundle) built the null widget's way, in one
+	// innerHTML, without and with the decision cookie's read: what the
+	// banner itself costs, apart from the rest of consentd's code.
+	if os.Getenv("CONSENTD_BENCH_VARIANTS") != "" {
+		own, err := benchOwnBanner(string(bundle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		find := `const h = document.getElementById('consentd'); return h && h.shadowRoot.getElementById('consentd-banner')`
+		for _, v := range []struct{ name, file, pre string }{
+			{"consentd's banner, null's way", "/own", ""},
+			{"consentd's banner + cookie read", "/own-cookie", `RegExp('(^|;) *consentd=([^;]*)').exec(document.cookie);`},
+		} {
+			files[v.file+".js"] = struct{ typ, body string }{"text/javascript", "(() => {" + v.pre + own + "})();"}
+			files[v.file+".html"] = struct{ typ, body string }{"text/html", benchPage(find, `<script src="`+v.file+`.js" async></script>`)}
+			widgets = append(widgets, struct{ name, page string }{v.name, v.file + ".html"})
+		}
+	}
 	// $CONSENTD_BENCH_MARKS: the performance.mark()s of each page (an
 	// instrumented widget's), from the widget script's start, per page.
 	marks := map[string][]float64{}
-	// load returns the time from the page's first script to the banner,
-	// and from the start of the widget's script to the banner.
 	// detached loads the page in a new browser context without attaching
 	// DevTools to it: chromedp's targets have the Network, DOM and CSS
 	// domains on, which makes each cookie read, DOM change and style
 	// sheet of a page cost more (a visitor's browser has none of this).
 	// The page's probe posts its result.
 	b := chromedp.FromContext(browser).Browser
-	loadN := 0
+	loadN, traceN := 0, 0
 	detached := func(page string) [2]float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -246,6 +267,8 @@ func TestWidgetBench(t *testing.T) {
 			}
 		}
 	}
+	// load returns the time from the page's first script to the banner,
+	// and from the start of the widget's script to the banner.
 	load := func(page string) [2]float64 {
 		if os.Getenv("CONSENTD_BENCH_DETACHED") != "" {
 			return detached(page)
@@ -257,6 +280,7 @@ func TestWidgetBench(t *testing.T) {
 		if _, err := chromedp.Run(c, chromedp.EmulateViewport(1280, 800)); err != nil {
 			t.Fatal(err)
 		}
+		stopTrace := benchTrace(t, c)
 		if _, err := chromedp.Run(c, chromedp.Navigate(pages.URL+page)); err != nil {
 			t.Fatal(err)
 		}
@@ -264,6 +288,8 @@ func TestWidgetBench(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: no banner: %v", page, err)
 		}
+		traceN++
+		stopTrace(fmt.Sprintf("%s-%03d.json", strings.TrimSuffix(strings.TrimPrefix(page, "/"), ".html"), traceN))
 		if os.Getenv("CONSENTD_BENCH_DEBUG") != "" {
 			d, _ := chromedp.Run(c, chromedp.Evaluate[string](`performance.getEntriesByType('resource').map(e => e.name.replace(/.*\//, '') + ' ' + (e.responseEnd - __t0).toFixed(1)).join(', ') + ' | t1 ' + (__t1 - __t0).toFixed(1) + ' dcl ' + (performance.getEntriesByType('navigation')[0].domContentLoadedEventStart - __t0).toFixed(1)`))
 			t.Logf("%s: %s", page, d)
@@ -312,7 +338,7 @@ func TestWidgetBench(t *testing.T) {
 		floor := median(times[0])
 		for i, w := range widgets {
 			m := median(times[i])
-			fmt.Fprintf(&out, "  %-28s median %6.1f ms  (p25 %.1f, p75 %.1f)", w.name, m, q(times[i], .25), q(times[i], .75))
+			fmt.Fprintf(&out, "  %-32s median %6.1f ms  (p25 %.1f, p75 %.1f)", w.name, m, q(times[i], .25), q(times[i], .75))
 			if i > 0 {
 				fmt.Fprintf(&out, "  above the floor %5.1f ms", m-floor)
 			}
@@ -360,6 +386,81 @@ func TestWidgetBench(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+		}
+	}
+}
+
+// benchOwnBanner is a script body that builds consentd's banner the null
+// widget's way: the host, its shadow root and one innerHTML of the
+// bundle's style sheet and the banner's markup (banner.ts) with the demo
+// site's Finnish texts.
+func benchOwnBanner(bundle string) (string, error) {
+	at := strings.Index(bundle, ":host{")
+	if at < 0 {
+		return "", fmt.Errorf("no style sheet in the bundle")
+	}
+	start := strings.LastIndexByte(bundle[:at], '\'')
+	end := at + strings.IndexByte(bundle[at:], '\'')
+	t, err := widget.Strings("fi")
+	if err != nil {
+		return "", err
+	}
+	x := func(k string) string { return strings.ReplaceAll(html.EscapeString(t[k]), "'", "\\'") }
+	markup := `<section id="consentd-banner" class="cd l-bar p-bottom" lang="fi" role="region" aria-labelledby="consentd-title" aria-describedby="consentd-text">` +
+		`<div class="in"><div class="txt"><h2 id="consentd-title">` + x("title") + `</h2><p id="consentd-text">` + x("text") + `</p><div class="links">` +
+		`<button type="button" class="link" data-action="notice">` + x("notice") + `</button>` +
+		`<button type="button" class="link more" aria-expanded="false" aria-controls="consentd-text" hidden>` + x("more") + `</button></div></div>` +
+		`<div class="actions"><button type="button" class="btn" data-action="accept-all">` + x("acceptAll") + `</button>` +
+		`<button type="button" class="btn" data-action="reject-all">` + x("rejectAll") + `</button>` +
+		`<button type="button" class="btn" data-action="settings">` + x("manage") + `</button></div></div></section>`
+	return `const h = document.createElement('div'); h.id = 'consentd';
+  h.attachShadow({mode: 'open'}).innerHTML = '<style>` + bundle[start+1:end] + `</style>` + markup + `';
+  document.body ? document.body.prepend(h) : document.documentElement.append(h);`, nil
+}
+
+// benchTrace starts a Chromium trace of the tab c when $CONSENTD_BENCH_TRACE
+// names a directory (the timeline, V8, Blink, IPC and user timing), and
+// returns the function that stops it and writes it there under the name
+// given (JSON, for chrome://tracing or https://ui.perfetto.dev).
+func benchTrace(t *testing.T, c context.Context) func(name string) {
+	dir := os.Getenv("CONSENTD_BENCH_TRACE")
+	if dir == "" {
+		return func(string) {}
+	}
+	var mu sync.Mutex
+	var events []string
+	done := make(chan struct{})
+	if err := chromedp.Listen(c, func(ev any) {
+		switch e := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
+			for _, v := range e.Value {
+				events = append(events, string(v))
+			}
+			mu.Unlock()
+		case *tracing.EventTracingComplete:
+			close(done)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cats := []string{"devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "blink.user_timing", "v8", "toplevel", "mojom", "loading", "ipc"}
+	if _, err := chromedp.Run(c, chromedp.Action[cdp.Empty](func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, tracing.Start, tracing.StartParams{TransferMode: tracing.StartTransferModeReportEvents, TraceConfig: &tracing.TraceConfig{IncludedCategories: cats}})
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return func(name string) {
+		if _, err := chromedp.Run(c, chromedp.Action[cdp.Empty](func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+			return cdp.Call(ctx, tg, tracing.End, cdp.Empty{})
+		})); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("["+strings.Join(events, ",\n")+"]"), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
