@@ -14,6 +14,7 @@ import (
 	"html"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,9 +123,10 @@ func benchVCCDir(t *testing.T) string {
 // the banner in the DOM, for a null widget (the floor),
 // vanilla-cookieconsent and consentd, and the ratio of consentd's time
 // above the floor to vanilla-cookieconsent's. $CONSENTD_BENCH_LOADS sets
-// the loads per widget (default 21).
+// the loads per widget (default 101: fewer give a ratio too uncertain to
+// read, see benchInterval).
 func TestWidgetBench(t *testing.T) {
-	loads := 21
+	loads := 101
 	if n, err := strconv.Atoi(os.Getenv("CONSENTD_BENCH_LOADS")); err == nil && n > 0 {
 		loads = n
 	}
@@ -224,6 +226,20 @@ func TestWidgetBench(t *testing.T) {
 			files[v.file+".html"] = struct{ typ, body string }{"text/html", benchPage(find, `<script src="`+v.file+`.js" async></script>`)}
 			widgets = append(widgets, struct{ name, page string }{v.name, v.file + ".html"})
 		}
+	}
+	// $CONSENTD_BENCH_SCRIPTS: more widgets to measure in the same run,
+	// each a script file that shows consentd's banner (a build of the
+	// widget with a change to try), as name=file,name=file.
+	for i, kv := range strings.FieldsFunc(os.Getenv("CONSENTD_BENCH_SCRIPTS"), func(r rune) bool { return r == ',' }) {
+		name, file, ok := strings.Cut(kv, "=")
+		body, err := os.ReadFile(file)
+		if !ok || err != nil {
+			t.Fatalf("CONSENTD_BENCH_SCRIPTS: %q: want name=file, names without commas (%v)", kv, err)
+		}
+		path := "/script" + strconv.Itoa(i)
+		files[path+".js"] = struct{ typ, body string }{"text/javascript", string(body)}
+		files[path+".html"] = struct{ typ, body string }{"text/html", benchPage(`const h = document.getElementById('consentd'); return h && h.shadowRoot.getElementById('consentd-banner')`, `<script src="`+path+`.js" async></script>`)}
+		widgets = append(widgets, struct{ name, page string }{name, path + ".html"})
 	}
 	// $CONSENTD_BENCH_MARKS: the performance.mark()s of each page (an
 	// instrumented widget's), from the widget script's start, per page.
@@ -345,7 +361,21 @@ func TestWidgetBench(t *testing.T) {
 			out.WriteString("\n")
 		}
 		ratio := (median(times[2]) - floor) / (median(times[1]) - floor)
-		fmt.Fprintf(&out, "  ratio (consentd above the floor) / (vanilla-cookieconsent above the floor) = %.2f (goal ≤ 0.5)\n", ratio)
+		lo, hi := benchInterval(times, median)
+		fmt.Fprintf(&out, "  ratio (consentd above the floor) / (vanilla-cookieconsent above the floor) = %.2f (goal ≤ 0.5; 90%% interval %.2f–%.2f)\n", ratio, lo, hi)
+	}
+	// $CONSENTD_BENCH_RAW: every load's two times, as CSV, for a closer look.
+	if file := os.Getenv("CONSENTD_BENCH_RAW"); file != "" {
+		var csv strings.Builder
+		csv.WriteString("widget,turn,from_tag_ms,from_start_ms\n")
+		for k, w := range widgets {
+			for i := range times[k] {
+				fmt.Fprintf(&csv, "%q,%d,%.2f,%.2f\n", w.name, i, times[k][i], runs[k][i])
+			}
+		}
+		if err := os.WriteFile(file, []byte(csv.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	report("from the script tag (the page's first script) to the banner in the DOM, laid out:", times)
 	report("from the start of the widget's script to the banner (without the fetch and the wait for the parser):", runs)
@@ -388,6 +418,34 @@ func TestWidgetBench(t *testing.T) {
 			}
 		}
 	}
+}
+
+// benchInterval is a bootstrap 90% interval of the ratio the benchmark
+// reports, (median(times[2]) - median(times[0])) / (median(times[1]) -
+// median(times[0])): the turns are drawn again with replacement, 2000
+// times, keeping each turn's loads together. It shows how far the ratio
+// of a run can be from the one many runs would give: the loads of one
+// widget spread by 10 ms and more.
+func benchInterval(times [][]float64, median func([]float64) float64) (lo, hi float64) {
+	r := rand.New(rand.NewPCG(1, 2)) // the same interval for the same times
+	n := len(times[0])
+	ratios := make([]float64, 2000)
+	pick := make([][]float64, 3)
+	for b := range ratios {
+		for k := range pick {
+			pick[k] = pick[k][:0]
+		}
+		for range n {
+			i := r.IntN(n)
+			for k := range pick {
+				pick[k] = append(pick[k], times[k][i])
+			}
+		}
+		floor := median(pick[0])
+		ratios[b] = (median(pick[2]) - floor) / (median(pick[1]) - floor)
+	}
+	slices.Sort(ratios)
+	return ratios[len(ratios)/20], ratios[len(ratios)-1-len(ratios)/20]
 }
 
 // benchOwnBanner is a script body that builds consentd's banner the null
