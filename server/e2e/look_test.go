@@ -65,6 +65,11 @@ func wdgTestMobile(t *testing.T, env *servertest.Env) {
 	if got != "24px 0px 0px true" {
 		t.Errorf("bar at 1280: padding-left, border-left, radius, text at most 700px wide = %s, want 24px 0px 0px true", got)
 	}
+	// One font weight in the banner: each further one is a font look-up
+	// before its first layout (docs/performance.md).
+	if got := eval[string](t, ctx, `[...new Set([`+jsBanner+`, ...`+jsBanner+`.querySelectorAll('*')].map(e => getComputedStyle(e).fontWeight))].join(' ')`); got != "400" {
+		t.Errorf("font weights in the banner: %s, want 400 only", got)
+	}
 	wdgBanner(t, env, "  layout: box\n  position: bottom-right\n")
 	wdgLoad(t, ctx, env, 1280, 800)
 	if got := eval[string](t, ctx, `getComputedStyle(`+jsBanner+`).maxHeight + ' ' + getComputedStyle(`+jsBanner+`).paddingLeft`); got != "768px 20px" {
