@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -274,4 +278,51 @@ func a11yWidgetScreens(t *testing.T, url, axe string) {
 			eval[any](t, ctx, jsDialog+`.close()`)
 		}
 	}
+}
+
+// wdgTestSlowPage: on a page whose end arrives after the banner is shown
+// (its server pauses in the middle of the body), the spacer that keeps
+// the page's end clear of the banner goes after the page's last content,
+// not where the parser was, and nothing of the page moves.
+func wdgTestSlowPage(t *testing.T, env *servertest.Env) {
+	rest := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>Hidas</title>`+
+			`<script src="%s/w/demo.js" async></script></head><body><main><h1>Hidas sivu</h1>%s`, env.URL, strings.Repeat("<p>Kappale.</p>", 30))
+		w.(http.Flusher).Flush()
+		select {
+		case <-rest:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, `</main><footer><p>Sivun loppu</p></footer></body></html>`)
+	}))
+	defer srv.Close()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(rest)
+		}
+	}
+	defer release()
+
+	ctx := wdgTab(t, nil)
+	run(t, ctx, chromedp.EmulateViewport(375, 740))
+	// Not chromedp.Navigate: it would wait for the page's load event.
+	if _, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: srv.URL + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, jsBannerSettled)
+	if s := eval[string](t, ctx, `document.readyState`); s != "loading" {
+		t.Fatalf("the banner came when the page was %q; the test needs it while the page loads", s)
+	}
+	release()
+	poll(t, ctx, `document.readyState === 'complete' && !!document.querySelector('footer')`)
+	poll(t, ctx, `!!document.querySelector('consentd-spacer')`)
+	if got := eval[string](t, ctx, `document.body.lastElementChild.tagName + ' after ' + document.querySelector('consentd-spacer').previousElementSibling.tagName`); got != "CONSENTD-SPACER after FOOTER" {
+		t.Errorf("the end of <body>: %s, want CONSENTD-SPACER after FOOTER", got)
+	}
+	wdgNoShift(t, ctx, "slow page")
 }

@@ -46,6 +46,7 @@ func TestWidget(t *testing.T) {
 		{"focus", wdgTestFocus},
 		{"controls", wdgTestControls},
 		{"mobile", wdgTestMobile},
+		{"slow page", wdgTestSlowPage},
 		{"api", wdgTestAPI},
 		{"regions", wdgTestRegions},
 		{"cookie reads", wdgTestCookieReads},

@@ -33,9 +33,21 @@ function room(h: number, bottom?: boolean): void {
   st.scrollPaddingBottom = bottom && h ? h + "px" : "";
   st.scrollPaddingTop = !bottom && h ? h + "px" : "";
   if (!spacer) spacer = document.createElement("consentd-spacer");
-  spacer.style.cssText = "display:block;height:" + h + "px";
-  if (h && bottom && !spacer.isConnected) document.body && document.body.append(spacer);
-  if (!h) spacer.remove();
+  spacer.style.cssText = "display:block;height:" + (bottom ? h : 0) + "px";
+  place();
+}
+
+/**
+ * Puts the spacer at the end of <body> when it has a height, else takes it
+ * out. Not before the page is parsed: the page's later content would come
+ * after it, and move down by the banner's height.
+ */
+function place(): void {
+  const s = spacer!;
+  if (s.style.height == "0px") s.remove();
+  // The same listener is added once, however often this runs.
+  else if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", place);
+  else if (!s.isConnected) document.body?.append(s);
 }
 
 // The banner's markup: title, text, links (the notice, "Show more"), then
