@@ -57,6 +57,14 @@ func (c *Cache) Get(key string, build func() (*Asset, error)) (*Asset, error) {
 		return e.a, nil
 	}
 	v, err, _ := c.flight.Do(key, func() (any, error) {
+		// A call that ended between the look-up above and this one has
+		// kept its asset: take it rather than build it again.
+		c.mu.Lock()
+		e, ok := c.lru.Peek(key)
+		c.mu.Unlock()
+		if ok {
+			return e.a, nil
+		}
 		a, err := build()
 		if err != nil {
 			return nil, err
