@@ -14,6 +14,7 @@ import (
 	"html"
 	"io"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -379,6 +380,19 @@ func TestWidgetBench(t *testing.T) {
 	}
 	report("from the script tag (the page's first script) to the banner in the DOM, laid out:", times)
 	report("from the start of the widget's script to the banner (without the fetch and the wait for the parser):", runs)
+	// When each script started, and whether the loads of one turn go
+	// together (they would, if the machine's state drove them; then
+	// comparing within a turn would help).
+	out.WriteString("the widget's script starts after the script tag (medians):")
+	for k, w := range widgets {
+		d := make([]float64, len(times[k]))
+		for i := range d {
+			d[i] = times[k][i] - runs[k][i]
+		}
+		fmt.Fprintf(&out, " %s %.1f ms;", w.name, median(d))
+	}
+	fmt.Fprintf(&out, "\ncorrelation of one turn's loads, from the script tag: floor–v-cc %.2f, floor–consentd %.2f, v-cc–consentd %.2f\n",
+		benchCorr(times[0], times[1]), benchCorr(times[0], times[2]), benchCorr(times[1], times[2]))
 	if len(marks) > 0 {
 		keys := slices.Sorted(maps.Keys(marks))
 		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(median(marks[a]), median(marks[b])) })
@@ -446,6 +460,25 @@ func benchInterval(times [][]float64, median func([]float64) float64) (lo, hi fl
 	}
 	slices.Sort(ratios)
 	return ratios[len(ratios)/20], ratios[len(ratios)-1-len(ratios)/20]
+}
+
+// benchCorr is the Pearson correlation coefficient of x and y.
+func benchCorr(x, y []float64) float64 {
+	mean := func(v []float64) float64 {
+		var s float64
+		for _, f := range v {
+			s += f
+		}
+		return s / float64(len(v))
+	}
+	mx, my := mean(x), mean(y)
+	var sxy, sxx, syy float64
+	for i := range x {
+		sxy += (x[i] - mx) * (y[i] - my)
+		sxx += (x[i] - mx) * (x[i] - mx)
+		syy += (y[i] - my) * (y[i] - my)
+	}
+	return sxy / math.Sqrt(sxx*syy)
 }
 
 // benchOwnBanner is a script body that builds consentd's banner the null
