@@ -75,7 +75,7 @@ func TestScanFixture(t *testing.T) {
 		t.Errorf("oppimo_session %+v", sess)
 	}
 	pk := findCookie(pass(r, "accept-all"), "_pk_id.1.abcd")
-	if len(pk.SetBy) == 0 || !pk.SetBy[0].Inline || pk.SetBy[0].Via != f.env.URL+"/w/demo.js" {
+	if len(pk.SetBy) == 0 || !pk.SetBy[0].Inline || pk.SetBy[0].Via != f.env.URL+"/w/_core.js" {
 		t.Errorf("_pk_id.1.abcd set by %+v: want the blocked inline tag, inserted by the widget", pk.SetBy)
 	}
 

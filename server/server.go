@@ -119,6 +119,8 @@ type Server struct {
 	noticeView *asset.Asset
 	// prefsView is the settings script (widget.PrefsView).
 	prefsView *asset.Asset
+	// core is the widget's later script (widget.Core).
+	core *asset.Asset
 	app       *fiber.App
 	catalog   atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
@@ -247,6 +249,13 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.prefsView, err = asset.New("text/javascript; charset=utf-8", view); err != nil {
+		return nil, err
+	}
+	// Every page view loads it: compressed at once, like the settings.
+	if view, err = widget.Core(); err != nil {
+		return nil, err
+	}
+	if s.core, err = asset.New("text/javascript; charset=utf-8", view); err != nil {
 		return nil, err
 	}
 	if err := s.load(); err != nil {

@@ -69,8 +69,9 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 }
 
 // widgetView serves a part of the widget that it loads on host pages of
-// any origin when first needed: /w/_notice.js, the notice view, and
-// /w/_prefs.js, the settings.
+// any origin: /w/_notice.js, the notice view, and /w/_prefs.js, the
+// settings, when first needed; /w/_core.js, the blocking, the sending and
+// the corner link, after the bundle's first task.
 func (s *Server) widgetView(a *asset.Asset) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAccessControlAllowOrigin, "*")

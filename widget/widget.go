@@ -62,8 +62,8 @@ func Build(siteJSON []byte) ([]byte, error) {
 // streams the script in, instead of each on the page's main thread when
 // it is first called, which took about 2 ms of the time to the banner
 // (docs/performance.md, "Widget: time to the banner"). All of the
-// bundle's functions run at load or when the banner is used; the settings
-// and the notice view are scripts of their own, compiled lazily.
+// bundle's functions run at load or when the banner is used; the settings,
+// the notice view and the later script (Core) are scripts of their own.
 // Anything put in front of a bundle goes after this line.
 const CompileHint = "//# allFunctionsCalledOnLoad\n"
 
@@ -223,6 +223,18 @@ func PrefsView() ([]byte, error) {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
 	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", texts, ""), nil)
+	return js, err
+}
+
+// Core builds the widget's later script (src/coreview.ts): the blocking
+// of marked scripts and iframes, the sending of decisions and the corner
+// link with its styles (src/corner.css). It is the same for every site
+// (the page's bundle hands it the site's configuration, state and texts,
+// the placeholders' included); the server serves it at /w/_core.js, and the
+// page's bundle loads it after its first task, so that the banner does not
+// wait for this code. It sets window.__consentdCore (see core.ts).
+func Core() ([]byte, error) {
+	js, _, err := build(root+"/coreview.ts", embedPlugin(sources, "{}", "{}", ""), nil)
 	return js, err
 }
 

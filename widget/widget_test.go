@@ -94,10 +94,12 @@ func TestBuild(t *testing.T) {
 			want: []string{
 				`id:"demo"`,
 				`"consentd-banner"`, `"accept-all"`, `"reject-all"`, `"consentd:change"`,
-				"/v1/consent", "Idempotency-Key", "consentd.queue",
+				"consentd.queue", "_core.js",
 			},
-			// Not: what the widget does not use (pruneSite).
-			deny: []string{"randomUUID", "\\u00e4", "Recognises a returning visitor.", "policyVersion", "2026-11-01"},
+			// Not: what the widget does not use (pruneSite), nor what the
+			// later script does (TestCore).
+			deny: []string{"randomUUID", "\\u00e4", "Recognises a returning visitor.", "policyVersion", "2026-11-01",
+				"/v1/consent", "Idempotency-Key", "MutationObserver", "consentd-link"},
 		},
 		{
 			name: "UTF-8 kept",
@@ -209,6 +211,35 @@ func TestNoticeView(t *testing.T) {
 	// tables of narrow screens, issue 17 and 19).
 	if gz > 2560 {
 		t.Errorf("notice view: %d bytes gzip, want at most 2.5 KiB", gz)
+	}
+}
+
+// TestCore: the later script sets window.__consentdCore, does the
+// blocking, the sending and the corner link, carries no site's data, no
+// texts and not the banner, and stays small.
+func TestCore(t *testing.T) {
+	core, err := Core()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(core)
+	for _, want := range []string{"__consentdCore", "MutationObserver", "data-consent", "/v1/consent", "Idempotency-Key", "Retry-After",
+		"consentd.queue", "consentd.receipts", "#consentd-link"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("later script lacks %q", want)
+		}
+	}
+	for _, not := range []string{"#consentd-banner", "Hyväksy kaikki", "Accept all", "Salli aina", "__consentdGeo", "consentd-prefs"} {
+		if strings.Contains(js, not) {
+			t.Errorf("later script carries %q", not)
+		}
+	}
+	gz := gzipSize(t, core)
+	t.Logf("later script: %d bytes raw, %d bytes gzip", len(core), gz)
+	// Loaded with every page view, after the banner, the same for every
+	// site: 3.25 KiB.
+	if gz > 3<<10+256 {
+		t.Errorf("later script: %d bytes gzip, want at most 3.25 KiB", gz)
 	}
 }
 

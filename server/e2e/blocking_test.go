@@ -36,6 +36,7 @@ func TestHostPages(t *testing.T) {
 		test func(*testing.T, *blkEnv)
 	}{
 		{"blocking", blkTest},
+		{"decision before the later script", blkTestEarly},
 		{"demo page", blkTestDemoPage},
 		{"consent mode", gcmTest},
 		{"accessibility", a11yTest},
@@ -140,12 +141,28 @@ const blkPage = `<!doctype html>
 <iframe id="f" data-consent="marketing" data-src="/frame.html" data-placeholder width="400" height="200" title="Embedded"></iframe>
 </body></html>`
 
+// blkEarlyPage decides in a script that runs right after the widget's,
+// before the widget has even asked for its later script (/w/_core.js,
+// which sends decisions and runs the blocking): what a visitor's click
+// on the banner before that script has loaded does.
+const blkEarlyPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>early</title>
+<script>window.__order = []</script>
+<script src="{{consentd}}/w/demo.js"></script>
+<script>
+const core = () => String(!!window.__consentdCore || performance.getEntriesByType('resource').some(e => e.name.endsWith('/w/_core.js')));
+window.__early = [core()]; consentd.accept(['analytics']); window.__early.push(core(), JSON.parse(localStorage.getItem('consentd.queue') || '[]').length);
+</script>
+<script type="text/plain" data-consent="analytics" src="/a2.js"></script>
+</head><body></body></html>`
+
 // blkFiles are the page and its scripts.
 func blkFiles() map[string]string {
 	files := map[string]string{
 		"/":           blkPage,
 		"/csp.html":   blkCSPPage,
 		"/twice.html": blkTwicePage,
+		"/early.html": blkEarlyPage,
 		"/frame.html": `<!doctype html><title>frame</title><p>frame loaded</p>`,
 	}
 	for _, name := range []string{"a1-slow", "a2", "m1", "am", "a5", "m2"} {
@@ -157,6 +174,24 @@ func blkFiles() map[string]string {
 // blkLoaded lists the page's requests for the blocked files.
 const blkLoaded = `performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)
 	.filter(p => /^\/(a1-slow|a2|m1|am|a5|m2)\.js$|^\/frame\.html$/.test(p)).sort()`
+
+// blkTestEarly: a decision made before the later script has loaded is
+// queued at once, then sent and applied when the script starts: the
+// record is stored, its receipt kept, the queue emptied and the allowed
+// script run.
+func blkTestEarly(t *testing.T, env *blkEnv) {
+	ctx := tab(t)
+	base := env.Records(t, "demo")
+	run(t, ctx, chromedp.Navigate(env.Page+"/early.html"))
+	poll(t, ctx, `document.readyState === 'complete' && window.__order.includes('a2')`)
+	if got := fmt.Sprint(eval[[]any](t, ctx, `window.__early`)); got != "[false false 1]" {
+		t.Errorf("later script there before / after the decision, queued entries = %s; want [false false 1]", got)
+	}
+	if r := blkRecord(t, env, base); r.Method != "custom" || fmt.Sprint(r.Choices) != "map[analytics:true marketing:false necessary:true]" {
+		t.Errorf("record %s %v", r.Method, r.Choices)
+	}
+	poll(t, ctx, `!localStorage.getItem('consentd.queue') && consentd.receipts().length === 1`)
+}
 
 func blkTest(t *testing.T, env *blkEnv) {
 	ctx := tab(t)

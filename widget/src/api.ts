@@ -1,17 +1,14 @@
-// Sending decisions to the server. A decision is written to the queue before
-// it is sent and leaves it only when the server has answered 2xx (stored) or
+// Sending decisions to the server. A decision is written to the queue
+// (storage.ts enqueue, by the page's bundle) before it is sent and leaves it only when the server has answered 2xx (stored) or
 // another 4xx (will never be accepted), so one that is in flight when the page
 // unloads is sent again on the next page load; its Idempotency-Key lets the
 // server drop the duplicate. Failures (network, 429, 5xx) are retried with
-// exponential back-off (1 s, 2 s, 4 s ... 60 s) or after Retry-After.
-import type { ConsentRequest } from "./types";
+// exponential back-off (1 s, 2 s, 4 s ... 60 s) or after Retry-After. Part
+// of the widget's later script (core.ts).
 import { type Entry, keepReceipt, loadQueue, saveQueue } from "./storage";
-import { uuid } from "./uuid";
 
-/** Posts decisions to one consentd server. */
+/** Posts the queued decisions to one consentd server. */
 export interface Sender {
-  /** Queues a decision and sends it. */
-  send(req: ConsentRequest): void;
   /** Sends every queued decision that is due and schedules the others. */
   flush(): void;
 }
@@ -43,15 +40,16 @@ export function sender(base: string): Sender {
       settle((q) => ({ ...q, tries: q.tries + 1, next: Date.now() + (after || backoff(q.tries)) }));
     try {
       const h: Record<string, string> = { "Content-Type": "application/json", "Idempotency-Key": e.key };
-      // serverCookie: the API is on this origin; the newest decision's
-      // response sets the decision cookie too (server/cookie.go).
-      if (CD_SERVER_COOKIE && e.c) h["Consentd-Cookie"] = "1";
+      // serverCookie (its entries have c): the API is on this origin;
+      // the newest decision's response sets the decision cookie too
+      // (server/cookie.go).
+      if (e.c) h["Consentd-Cookie"] = "1";
       fetch(url, {
         method: "POST",
         headers: h,
         body: e.body,
         keepalive: true,
-        credentials: CD_SERVER_COOKIE ? "same-origin" : "omit",
+        credentials: e.c != null ? "same-origin" : "omit",
       }).then(
         (res) => {
           if (res.ok) {
@@ -93,17 +91,7 @@ export function sender(base: string): Sender {
     }
   };
 
-  return {
-    send(req) {
-      const e: Entry = { body: JSON.stringify(req), key: uuid(), tries: 0, next: 0 };
-      // Only the newest decision may set the cookie: an older one sent
-      // later would overwrite it.
-      if (CD_SERVER_COOKIE) e.c = 1;
-      saveQueue((CD_SERVER_COOKIE ? loadQueue().map((q) => ({ ...q, c: 0 })) : loadQueue()).concat(e));
-      attempt(e);
-    },
-    flush,
-  };
+  return { flush };
 }
 
 /** Delay before the next try after `tries` earlier failures: 1 s, 2 s, 4 s ... 60 s. */

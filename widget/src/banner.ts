@@ -1,17 +1,13 @@
-// The consent banner, a <section> in the widget's shadow root (dom.ts), and
-// the small fixed link of the opt-out and notice modes.
+// The consent banner, a <section> in the widget's shadow root (dom.ts).
 import site from "consentd:site";
 import type { Strings } from "./i18n";
 import type { Site } from "./types";
 import { cross, focused, make, ours, shadow } from "./dom";
-import cornerCSS from "./corner.css";
 
 /** The value of a button's data-action attribute. */
 export type Action = "accept-all" | "reject-all" | "notice" | "settings" | "close";
 
 let section: HTMLElement | null = null;
-let link: HTMLElement | null = null;
-let linkStyle: HTMLElement | null = null;
 /** Keeps the page's end clear of a banner at the bottom (see room()). */
 let spacer: HTMLElement | null = null;
 /** Where the focus was before it entered the banner (or show() moved it). */
@@ -178,28 +174,4 @@ export function closeBanner(): boolean {
   }
   section = back = null;
   return shown;
-}
-
-/**
- * Shows (or relabels) the small link fixed in the bottom-left corner,
- * #consentd-link: "Do Not Sell or Share My Personal Information" in the
- * opt-out mode, the privacy notice in the notice mode. Relabelled in place,
- * it keeps the focus. With place (bottom-left or bottom-right) it is the
- * reopen control of the opt-in mode instead: a round icon button named
- * by label.
- */
-export function corner(label: string, lang: string, onclick: () => void, place?: string): void {
-  // The reopen control comes last in the tab order, after the page.
-  if (place && document.readyState == "loading") {
-    return void document.addEventListener("DOMContentLoaded", () => corner(label, lang, onclick, place));
-  }
-  // Its style sheet comes with it: the banner does not wait for it.
-  if (!link) {
-    link = make("button", { type: "button", id: "consentd-link" });
-    linkStyle = make("style", null, cornerCSS);
-  }
-  shadow((root) => link!.parentNode != root && root.append(linkStyle!, link!), !!place);
-  Object.assign(link, { lang, onclick, className: place ? "reopen " + place : "", textContent: place ? "" : label });
-  if (place) link.setAttribute("aria-label", label);
-  else link.removeAttribute("aria-label");
 }

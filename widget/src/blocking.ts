@@ -3,11 +3,30 @@
 // effectively granted (consent.ts); then the scripts run, in document order,
 // and the iframes load. Elements added later are handled the same way. When
 // a category is withdrawn, its services' first-party cookies are deleted.
-import site from "consentd:site";
-import type { State } from "./types";
-import { effective, gpc, region, startState } from "./consent";
-import { pickLanguage, strings } from "./i18n";
+// Part of the widget's later script (core.ts), started by the page's
+// bundle (main.ts) once it has loaded.
+import type { Site, State } from "./types";
+import { effective } from "./consent";
+import type { Strings } from "./i18n";
 import { safe } from "./safe";
+
+/** What the blocking is told by the page's bundle (main.ts). */
+export interface Page {
+  site: Site;
+  /** The regional mode (consent.ts region). */
+  mode: string;
+  /** Whether Global Privacy Control is on. */
+  gpc: boolean;
+  /** The decision now: null when there is none. */
+  state(): State | null;
+  /** The visitor's language now. */
+  lang(): string;
+  /** The widget's texts in it (with the site's own). */
+  t(): Strings;
+}
+
+/** The page, once started. */
+let page: Page;
 
 const SEL = 'script[type="text/plain" i][data-consent],iframe[data-consent][data-src]';
 
@@ -76,8 +95,9 @@ function frame(f: HTMLIFrameElement, once?: boolean): void {
       ph.remove();
     }
   } else if (!ph && f.hasAttribute("data-placeholder")) {
-    const lang = pickLanguage(site);
-    const t = strings(site, lang);
+    const { site } = page;
+    const lang = page.lang();
+    const t = page.t();
     const missing = cats(f).filter((c) => !granted[c]);
     const label = (id: string) => site.categories.find((c) => c.id == id)?.label[lang] || id;
     const d = make("div");
@@ -142,7 +162,7 @@ function scan(root: Element | Document): void {
  */
 function wipe(cat: string): void {
   const names: string[] = [];
-  for (const c of site.categories) {
+  for (const c of page.site.categories) {
     if (c.id == cat) for (const s of c.services) for (const k of s.cookies) names.push(k.name);
   }
   const re = RegExp("^(" + names.join("|").replace(/[^\w|*]/g, "\\$&").replace(/\*/g, ".*") + ")$");
@@ -160,32 +180,28 @@ function wipe(cat: string): void {
 /** Applies a decision: withdrawn categories lose their cookies, granted ones run. */
 const update = safe((state: State | null) => {
   const before = granted;
-  granted = effective(site, state, region().m, gpc());
+  granted = effective(page.site, state, page.mode, page.gpc);
   for (const c in before) if (before[c] && !granted[c]) wipe(c);
   scan(document);
 });
 
-safe(() => {
-  // Not when the widget is on the page twice: the first one does it.
-  if (typeof (window as unknown as { consentd?: { get?: unknown } }).consentd?.get == "function") return;
-  // The latest decision of this page, once there is one.
-  let latest: { s: State } | undefined;
-  document.addEventListener("consentd:change", (e) => update((latest = { s: (e as CustomEvent<State>).detail }).s));
-  // The page's marked elements, a task later: the banner comes first.
-  // Nothing runs before that anyway (the marked elements are inert).
-  setTimeout(
-    safe(() => {
-      const state = latest ? latest.s : startState(site);
-      // A stored "no" also clears the cookies left from before it (set by
-      // scripts that still ran when the visitor withdrew).
-      if (state) for (const c of site.categories) granted[c.id] = true;
-      update(state);
-      document.addEventListener("DOMContentLoaded", safe(() => scan(document)));
-      new MutationObserver(
-        safe((records: MutationRecord[]) => {
-          for (const r of records) for (const n of r.addedNodes) if (n.nodeType == 1) scan(n as Element);
-        }),
-      ).observe(document, { childList: true, subtree: true });
+/**
+ * Starts the blocking: the page's marked elements as of the decision now,
+ * then every decision (the consentd:change event) and every element added
+ * later.
+ */
+export function startBlocking(p: Page): void {
+  page = p;
+  document.addEventListener("consentd:change", (e) => update((e as CustomEvent<State>).detail));
+  const state = p.state();
+  // A stored "no" also clears the cookies left from before it (set by
+  // scripts that still ran when the visitor withdrew).
+  if (state) for (const c of p.site.categories) granted[c.id] = true;
+  update(state);
+  document.addEventListener("DOMContentLoaded", safe(() => scan(document)));
+  new MutationObserver(
+    safe((records: MutationRecord[]) => {
+      for (const r of records) for (const n of r.addedNodes) if (n.nodeType == 1) scan(n as Element);
     }),
-  );
-})();
+  ).observe(document, { childList: true, subtree: true });
+}

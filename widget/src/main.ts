@@ -1,16 +1,17 @@
 // Entry point: reads the stored decision, shows the banner (opt-in mode)
 // or the corner link (opt-out and notice modes, docs/geo.md) when there is
-// no valid one, and installs window.consentd. Nothing here may throw into
-// the host page.
+// no valid one, and installs window.consentd. The blocking, the sending
+// of decisions and the corner link are a script of their own (core.ts),
+// loaded after this one's first task. Nothing here may throw into the
+// host page.
 import "./gcm";
-import "./blocking";
 import site from "consentd:site";
 import type { Category, Choices, Method, State } from "./types";
 import { pickLanguage, strings } from "./i18n";
-import { readState, receipts, writeState } from "./storage";
-import { sender } from "./api";
-import { closeBanner, corner, openBanner } from "./banner";
+import { enqueue, readState, receipts, writeState } from "./storage";
+import { closeBanner, openBanner } from "./banner";
 import { make, shadow } from "./dom";
+import type { Core, startCore } from "./core";
 import type { openNotice } from "./notice";
 import type { openPrefs } from "./prefs";
 import { uuid } from "./uuid";
@@ -83,7 +84,6 @@ function init(): void {
   if (before && typeof (before as { get?: unknown }).get == "function") return; // loaded twice
 
   const base = apiBase();
-  const api = sender(base);
 
   const mode = region().m;
   const gpcOn = gpc();
@@ -124,15 +124,20 @@ function init(): void {
     closeBanner();
     link();
     document.dispatchEvent(new CustomEvent("consentd:change", { detail: copy(s) }));
-    api.send({
-      site: site.id,
-      consentId: s.id,
-      choices,
-      method,
-      noticeVersion: s.v,
-      language: lang,
-      url: location.href,
-    });
+    // Queued before it is sent: a page left before the later script has
+    // loaded leaves it for the next.
+    enqueue(
+      JSON.stringify({
+        site: site.id,
+        consentId: s.id,
+        choices,
+        method,
+        noticeVersion: s.v,
+        language: lang,
+        url: location.href,
+      }),
+    );
+    later((c) => c.flush());
   };
 
   // Choices with the required categories and those grant() picks.
@@ -150,8 +155,9 @@ function init(): void {
   // The notice view and the settings are scripts of their own
   // (noticeview.ts, prefsview.ts) on the widget's server, loaded when
   // first needed (the settings' also when the visitor first touches the
-  // banner), while the banner stays as it is; a failed load is tried
-  // again on the next. Each sets window.__consentd<Name>.
+  // banner), while the banner stays as it is, and so is the later script
+  // (coreview.ts), loaded after the first task; a failed load is tried
+  // again on the next use. Each sets window.__consentd<Name>.
   const views: Record<string, Promise<unknown> | undefined> = {};
   const view = <T,>(name: string): T | undefined => (window as unknown as Record<string, T>)["__consentd" + name];
   const load = (name: string, file: string) =>
@@ -159,7 +165,9 @@ function init(): void {
       views[name] ||
       new Promise((ok, fail) => {
         const src = base + "/w/" + file;
-        const s = make("script", { src, onload: ok });
+        // With the nonce of this script's tag: a page whose CSP allows
+        // scripts by nonce allows these too.
+        const s = make("script", { src, onload: ok, nonce: (script && script.nonce) || "" });
         s.onerror = () => (s.remove(), fail(src + " did not load"));
         document.head.append(s);
       })).then(
@@ -168,6 +176,27 @@ function init(): void {
         views[name] = undefined;
         warn(e);
       },
+    );
+  // The later script, started once with this page's state.
+  let core: Core | undefined;
+  const later = (f: (c: Core) => unknown) =>
+    load("Core", "_core.js").then(
+      (start) =>
+        start &&
+        f(
+          (core =
+            core ||
+            (start as typeof startCore)({
+              site,
+              base,
+              mode,
+              gpc: gpcOn,
+              state: () => state,
+              lang: () => lang,
+              t: () => t,
+              shadow,
+            })),
+        ),
     );
   const notice = () =>
     load("Notice", "_notice.js").then(
@@ -216,9 +245,11 @@ function init(): void {
   // after a decision → the reopen control (banner.reopen), so that
   // withdrawing is as easy as consenting (GDPR Art. 7(3)).
   const link = () =>
-    mode == "opt-out" ? corner(honoured() ? t.gpc : t.doNotSell, lang, () => settings())
-    : mode == "notice" ? corner(t.notice, lang, notice)
-    : state && site.banner.reopen != "off" && corner(t.settings, lang, () => settings(), site.banner.reopen);
+    later((c) =>
+      mode == "opt-out" ? c.corner(honoured() ? t.gpc : t.doNotSell, lang, () => settings())
+      : mode == "notice" ? c.corner(t.notice, lang, notice)
+      : state && site.banner.reopen != "off" && c.corner(t.settings, lang, () => settings(), site.banner.reopen),
+    );
 
   const consentd: ConsentdAPI = {
     get: () => copy(state),
@@ -269,13 +300,11 @@ function init(): void {
   // mode a site may let it refuse without a banner (gpcInOptIn: reject).
   if (!state && mode == "opt-out" && gpcOn && sale[0]) decide(choose((c) => !c.saleShare), "gpc");
   if (CD_GPC_REJECT && !state && mode == "opt-in" && gpcOn) decide(choose(() => 0), "gpc");
-  link();
   // Only the opt-in mode asks.
   if (!state && mode == "opt-in") banner();
-  // Unsent decisions of earlier pages, when the browser is idle: the
-  // first localStorage access of a page can block for milliseconds, and
-  // the banner comes first.
-  (window.requestIdleCallback || setTimeout)(api.flush);
+  // The later script (blocking, sending, the corner link) after this
+  // task: the banner comes first.
+  setTimeout(link);
 }
 
 safe(init)();

@@ -3,7 +3,7 @@
 // iframes, Safari private mode), and then reads give nothing and writes are
 // dropped (the queue falls back to memory).
 import type { Site, State } from "./types";
-import { isUUID } from "./uuid";
+import { isUUID, uuid } from "./uuid";
 
 const COOKIE = "consentd";
 const QUEUE = "consentd.queue";
@@ -60,7 +60,7 @@ export interface Entry {
   tries: number;
   /** Earliest time of the next attempt, ms since the epoch. */
   next: number;
-  /** 1: the newest decision, whose response may set the cookie (serverCookie). */
+  /** serverCookie sites only: 1 for the newest decision, whose response may set the cookie, else 0. */
   c?: number;
 }
 
@@ -99,6 +99,17 @@ export function saveQueue(list: Entry[]): void {
   } catch {
     persistent = false; // unavailable or full: memory keeps it
   }
+}
+
+/**
+ * Queues a decision's request body for sending (api.ts, which sends the
+ * queue), with a new Idempotency-Key. With serverCookie only the newest
+ * entry may set the cookie: an older one sent later would overwrite it.
+ */
+export function enqueue(body: string): void {
+  const e: Entry = { body, key: uuid(), tries: 0, next: 0 };
+  if (CD_SERVER_COOKIE) e.c = 1;
+  saveQueue((CD_SERVER_COOKIE ? loadQueue().map((q) => ({ ...q, c: 0 })) : loadQueue()).concat(e));
 }
 
 /** Most receipts kept; the oldest are dropped first. */
