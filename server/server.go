@@ -120,9 +120,9 @@ type Server struct {
 	// prefsView is the settings script (widget.PrefsView).
 	prefsView *asset.Asset
 	// core is the widget's later script (widget.Core).
-	core *asset.Asset
-	app       *fiber.App
-	catalog   atomic.Pointer[catalog]
+	core    *asset.Asset
+	app     *fiber.App
+	catalog atomic.Pointer[catalog]
 	// adminFails counts failed admin sign-ins per client address.
 	adminFails *failLimiter
 	assets     *asset.Compressor
