@@ -112,7 +112,7 @@ type recorder struct {
 func newRecorder(scope Scope, siteID string) *recorder {
 	return &recorder{
 		scope:   scope,
-		consent: regexp.MustCompile(`^/w/(` + regexp.QuoteMeta(siteID) + `(\.[0-9a-f]+)?|_prefs|_notice|_core)\.js$`),
+		consent: regexp.MustCompile(`^/w/(` + regexp.QuoteMeta(siteID) + `(\.[0-9a-f]+)?|_prefs|_notice|_core\.[0-9a-f]+)\.js$`),
 		urls:    map[network.RequestID]string{}, pending: map[network.RequestID][]string{}, pendingB: map[network.RequestID][]BlockedCookie{},
 		inflight: map[network.RequestID]bool{}, hosts: map[string]contact{}, consentd: map[string]bool{},
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/consentd/consentd/widget"
 )
 
 // TestScanFixture scans the fixture site (fixture_test.go) in real
@@ -75,7 +77,11 @@ func TestScanFixture(t *testing.T) {
 		t.Errorf("oppimo_session %+v", sess)
 	}
 	pk := findCookie(pass(r, "accept-all"), "_pk_id.1.abcd")
-	if len(pk.SetBy) == 0 || !pk.SetBy[0].Inline || pk.SetBy[0].Via != f.env.URL+"/w/_core.js" {
+	core, err := widget.CoreFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pk.SetBy) == 0 || !pk.SetBy[0].Inline || pk.SetBy[0].Via != f.env.URL+"/w/"+core {
 		t.Errorf("_pk_id.1.abcd set by %+v: want the blocked inline tag, inserted by the widget", pk.SetBy)
 	}
 

@@ -37,7 +37,7 @@ func (s *Server) newApp() *fiber.App {
 	app.Get("/metrics", adaptor.HTTPHandler(s.metrics.Handler()))
 	app.Get("/w/_notice.js", s.widgetView(s.noticeView)) // before /w/:file; "_" is in no site id
 	app.Get("/w/_prefs.js", s.widgetView(s.prefsView))
-	app.Get("/w/_core.js", s.widgetView(s.core))
+	app.Get("/w/_core.:hash.js", s.widgetCore)
 	app.Get("/w/:file", s.widgetJS)
 	app.Get("/n/:site.json", s.noticeJSON)
 	app.Get("/n/:site", s.noticePage)

@@ -69,15 +69,28 @@ func (s *Server) widgetJS(c *fiber.Ctx) error {
 }
 
 // widgetView serves a part of the widget that it loads on host pages of
-// any origin: /w/_notice.js, the notice view, and /w/_prefs.js, the
-// settings, when first needed; /w/_core.js, the blocking, the sending and
-// the corner link, after the bundle's first task.
+// any origin when first needed: /w/_notice.js, the notice view, and
+// /w/_prefs.js, the settings.
 func (s *Server) widgetView(a *asset.Asset) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 		c.Set("Cross-Origin-Resource-Policy", "cross-origin")
 		return a.Serve(c, cacheShort)
 	}
+}
+
+// widgetCore serves /w/_core.{hash}.js, the widget's later script (the
+// blocking, the sending and the corner link), which every bundle loads
+// by the hash of the build it was made with (widget.CoreFile): cached
+// for a year. A bundle of another build (cached by a browser across an
+// upgrade) gets the current script, without that promise.
+func (s *Server) widgetCore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if c.Params("hash") == s.core.Hash {
+		return s.core.Serve(c, cacheImmutable)
+	}
+	return s.core.Serve(c, cacheShort)
 }
 
 func missingWidget(c *fiber.Ctx, id string) error {

@@ -95,6 +95,23 @@ func TestWidgetDelivery(t *testing.T) {
 	if stale.Status != 200 || strings.Contains(stale.Header.Get("Cache-Control"), "immutable") {
 		t.Fatalf("stale hash: %d %q (must serve the current widget, not immutable)", stale.Status, stale.Header.Get("Cache-Control"))
 	}
+
+	// The later script, by the name the bundle carries: its hash is its
+	// ETag, and it is cached for a year; another hash gets the current
+	// script for 5 minutes.
+	name := regexp.MustCompile(`_core\.([0-9a-f]{16})\.js`).FindStringSubmatch(plain.Raw)
+	if name == nil {
+		t.Fatal("the bundle names no later script _core.HASH.js")
+	}
+	core := get(t, env.URL+"/w/"+name[0], nil)
+	if core.Status != 200 || core.Header.Get("ETag") != `"`+name[1]+`"` || core.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+		core.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(core.Raw, "__consentdCore") {
+		t.Fatalf("later script %s: %d ETag %q Cache-Control %q", name[0], core.Status, core.Header.Get("ETag"), core.Header.Get("Cache-Control"))
+	}
+	old := get(t, env.URL+"/w/_core.0123456789abcdef.js", nil)
+	if old.Status != 200 || old.Raw != core.Raw || !strings.Contains(old.Header.Get("Cache-Control"), "max-age=300") {
+		t.Fatalf("later script of another build: %d %q", old.Status, old.Header.Get("Cache-Control"))
+	}
 }
 
 func TestUnknownWidgetIsHarmlessJS(t *testing.T) {

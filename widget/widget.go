@@ -5,7 +5,9 @@ package widget
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/evanw/esbuild/pkg/api"
 
@@ -99,8 +102,13 @@ func bundle(fsys fs.FS, siteJSON []byte) ([]byte, []api.Message, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("widget: site JSON: %w", err)
 	}
-
-	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, layout+theme), flags)
+	core, err := CoreFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	define := defines(flags)
+	define["CD_CORE"] = strconv.Quote(core)
+	return build(entry, embedPlugin(fsys, string(siteJSON), i18n, layout+theme), define)
 }
 
 // Features are the widget's optional parts, each a constant for esbuild
@@ -163,13 +171,19 @@ func siteFlags(obj map[string]json.RawMessage) map[string]bool {
 	}
 }
 
-// build bundles the entry point (a path in the embedded FS) with plugin
-// into one minified IIFE script in UTF-8.
-func build(entryPoint string, plugin api.Plugin, flags map[string]bool) ([]byte, []api.Message, error) {
-	define := make(map[string]string, len(features))
+// defines are esbuild's Define of a build: each feature constant, true
+// when flags has it.
+func defines(flags map[string]bool) map[string]string {
+	define := make(map[string]string, len(features)+1)
 	for _, f := range features {
 		define[f] = strconv.FormatBool(flags[f])
 	}
+	return define
+}
+
+// build bundles the entry point (a path in the embedded FS) with plugin
+// into one minified IIFE script in UTF-8, with the constants of define.
+func build(entryPoint string, plugin api.Plugin, define map[string]string) ([]byte, []api.Message, error) {
 	result := api.Build(api.BuildOptions{
 		Define:            define,
 		EntryPoints:       []string{entryPoint},
@@ -206,7 +220,7 @@ func NoticeView() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
-	js, _, err := build(root+"/noticeview.ts", embedPlugin(sources, "{}", texts, ""), nil)
+	js, _, err := build(root+"/noticeview.ts", embedPlugin(sources, "{}", texts, ""), defines(nil))
 	return js, err
 }
 
@@ -222,7 +236,7 @@ func PrefsView() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
-	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", texts, ""), nil)
+	js, _, err := build(root+"/prefsview.ts", embedPlugin(sources, "{}", texts, ""), defines(nil))
 	return js, err
 }
 
@@ -230,13 +244,31 @@ func PrefsView() ([]byte, error) {
 // of marked scripts and iframes, the sending of decisions and the corner
 // link with its styles (src/corner.css). It is the same for every site
 // (the page's bundle hands it the site's configuration, state and texts,
-// the placeholders' included); the server serves it at /w/_core.js, and the
+// the placeholders' included); the server serves it at /w/_core.HASH.js (CoreFile), and the
 // page's bundle loads it after its first task, so that the banner does not
 // wait for this code. It sets window.__consentdCore (see core.ts).
 func Core() ([]byte, error) {
-	js, _, err := build(root+"/coreview.ts", embedPlugin(sources, "{}", "{}", ""), nil)
+	js, _, err := build(root+"/coreview.ts", embedPlugin(sources, "{}", "{}", ""), defines(nil))
 	return js, err
 }
+
+// CoreFile is the file name under /w/ by which every bundle loads the
+// later script: "_core.HASH.js", HASH the first 16 hex digits of the
+// SHA-256 of Core's output (server/asset's Hash of it). The server
+// serves that name cached for a year. Core is built once per process
+// for it: its output depends only on the embedded sources.
+func CoreFile() (string, error) {
+	return coreFile()
+}
+
+var coreFile = sync.OnceValues(func() (string, error) {
+	js, err := Core()
+	if err != nil {
+		return "", fmt.Errorf("widget: later script: %w", err)
+	}
+	sum := sha256.Sum256(js)
+	return "_core." + hex.EncodeToString(sum[:8]) + ".js", nil
+})
 
 // pruneSite returns the site JSON without the fields of the public site
 // config (site.PublicSite) that the widget does not use, so the bundle

@@ -94,7 +94,7 @@ func TestBuild(t *testing.T) {
 			want: []string{
 				`id:"demo"`,
 				`"consentd-banner"`, `"accept-all"`, `"reject-all"`, `"consentd:change"`,
-				"consentd.queue", "_core.js",
+				"consentd.queue", wantCoreFile(t),
 			},
 			// Not: what the widget does not use (pruneSite), nor what the
 			// later script does (TestCore).
@@ -199,6 +199,19 @@ func TestNoticeView(t *testing.T) {
 	checkScript(t, "notice view", view, 2560,
 		[]string{"__consentdNotice", ".cdn-toc", "consentd-notice/1"},
 		[]string{"#consentd-banner", "Hyväksy kaikki", "Accept all", "__consentdGeo"})
+}
+
+// wantCoreFile is CoreFile's name, which every bundle carries.
+func wantCoreFile(t *testing.T) string {
+	t.Helper()
+	name, err := CoreFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^_core\.[0-9a-f]{16}\.js$`).MatchString(name) {
+		t.Fatalf("CoreFile %q, want _core.HASH.js", name)
+	}
+	return name
 }
 
 // checkScript checks one of the scripts the widget loads: it has each of

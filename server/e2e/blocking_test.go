@@ -142,7 +142,7 @@ const blkPage = `<!doctype html>
 </body></html>`
 
 // blkEarlyPage decides in a script that runs right after the widget's,
-// before the widget has even asked for its later script (/w/_core.js,
+// before the widget has even asked for its later script (/w/_core.HASH.js,
 // which sends decisions and runs the blocking): what a visitor's click
 // on the banner before that script has loaded does.
 const blkEarlyPage = `<!doctype html>
@@ -150,7 +150,7 @@ const blkEarlyPage = `<!doctype html>
 <script>window.__order = []</script>
 <script src="{{consentd}}/w/demo.js"></script>
 <script>
-const core = () => String(!!window.__consentdCore || performance.getEntriesByType('resource').some(e => e.name.endsWith('/w/_core.js')));
+const core = () => String(!!window.__consentdCore || performance.getEntriesByType('resource').some(e => /\/w\/_core\.\w+\.js$/.test(e.name)));
 window.__early = [core()]; consentd.accept(['analytics']); window.__early.push(core(), JSON.parse(localStorage.getItem('consentd.queue') || '[]').length);
 </script>
 <script type="text/plain" data-consent="analytics" src="/a2.js"></script>

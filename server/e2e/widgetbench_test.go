@@ -152,13 +152,17 @@ func TestWidgetBench(t *testing.T) {
 	}
 	// Its later script (blocking, sending), which it loads after the
 	// banner from its own script's origin.
-	core, err := benchGet(env.URL + "/w/_core.js")
+	coreFile, err := widget.CoreFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := benchGet(env.URL + "/w/" + coreFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[string]struct{ typ, body string }{
 		"/consentd.js":   {"text/javascript", string(bundle)},
-		"/w/_core.js":    {"text/javascript", core},
+		"/w/" + coreFile: {"text/javascript", core},
 		"/null.js":       {"text/javascript", benchNull},
 		"/vcc/cc.umd.js": {"text/javascript", string(vccJS)},
 		"/vcc/cc.css":    {"text/css", string(vccCSS)},

@@ -1,4 +1,4 @@
-// The widget's later script, served at /w/_core.js (widget.go Core), the
+// The widget's later script, served at /w/_core.HASH.js (widget.go Core), the
 // same for every site: the blocking of marked scripts and iframes, the
 // sending of decisions, and the corner link. The page's bundle (main.ts)
 // loads it right after its first task, so that the banner does not wait

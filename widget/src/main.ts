@@ -180,7 +180,7 @@ function init(): void {
   // The later script, started once with this page's state.
   let core: Core | undefined;
   const later = (f: (c: Core) => unknown) =>
-    load("Core", "_core.js").then(
+    load("Core", CD_CORE).then(
       (start) =>
         start &&
         f(

@@ -22,3 +22,7 @@ declare const CD_DOMAIN: boolean;
 declare const CD_GPC_REJECT: boolean;
 declare const CD_SERVER_COOKIE: boolean;
 declare const CD_INFO: boolean;
+
+// The later script's file name under /w/, "_core.HASH.js" (widget.go
+// CoreFile): a bundle loads the build it was made with.
+declare const CD_CORE: string;
