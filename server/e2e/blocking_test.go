@@ -156,14 +156,27 @@ window.__early = [core()]; consentd.accept(['analytics']); window.__early.push(c
 <script type="text/plain" data-consent="analytics" src="/a2.js"></script>
 </head><body></body></html>`
 
+// blkNoStoragePage is blkEarlyPage where localStorage throws (blocked
+// storage, as in sandboxed iframes): the send queue lives in the
+// bundle's memory, and the later script must send from that queue.
+const blkNoStoragePage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>no storage</title>
+<script>window.__order = [];
+for (const k of ['getItem', 'setItem', 'removeItem']) Storage.prototype[k] = () => { throw new DOMException('blocked', 'SecurityError') };</script>
+<script src="{{consentd}}/w/demo.js"></script>
+<script>consentd.accept(['analytics'])</script>
+<script type="text/plain" data-consent="analytics" src="/a2.js"></script>
+</head><body></body></html>`
+
 // blkFiles are the page and its scripts.
 func blkFiles() map[string]string {
 	files := map[string]string{
-		"/":           blkPage,
-		"/csp.html":   blkCSPPage,
-		"/twice.html": blkTwicePage,
-		"/early.html": blkEarlyPage,
-		"/frame.html": `<!doctype html><title>frame</title><p>frame loaded</p>`,
+		"/":               blkPage,
+		"/csp.html":       blkCSPPage,
+		"/twice.html":     blkTwicePage,
+		"/early.html":     blkEarlyPage,
+		"/nostorage.html": blkNoStoragePage,
+		"/frame.html":     `<!doctype html><title>frame</title><p>frame loaded</p>`,
 	}
 	for _, name := range []string{"a1-slow", "a2", "m1", "am", "a5", "m2"} {
 		files["/"+name+".js"] = "window.__order.push('" + name + "')"
@@ -178,7 +191,7 @@ const blkLoaded = `performance.getEntriesByType('resource').map(e => new URL(e.n
 // blkTestEarly: a decision made before the later script has loaded is
 // queued at once, then sent and applied when the script starts: the
 // record is stored, its receipt kept, the queue emptied and the allowed
-// script run.
+// script run; also when localStorage is blocked.
 func blkTestEarly(t *testing.T, env *blkEnv) {
 	ctx := tab(t)
 	base := env.Records(t, "demo")
@@ -191,6 +204,13 @@ func blkTestEarly(t *testing.T, env *blkEnv) {
 		t.Errorf("record %s %v", r.Method, r.Choices)
 	}
 	poll(t, ctx, `!localStorage.getItem('consentd.queue') && consentd.receipts().length === 1`)
+
+	// With localStorage blocked the queue is in memory: still sent.
+	run(t, ctx, chromedp.Navigate(env.Page+"/nostorage.html"))
+	poll(t, ctx, `document.readyState === 'complete' && window.__order.includes('a2')`)
+	if r := blkRecord(t, env, base+1); r.Method != "custom" {
+		t.Errorf("with localStorage blocked: record %s %v", r.Method, r.Choices)
+	}
 }
 
 func blkTest(t *testing.T, env *blkEnv) {

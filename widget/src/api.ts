@@ -1,11 +1,22 @@
 // Sending decisions to the server. A decision is written to the queue
-// (storage.ts enqueue, by the page's bundle) before it is sent and leaves it only when the server has answered 2xx (stored) or
-// another 4xx (will never be accepted), so one that is in flight when the page
+// (storage.ts enqueue, by the page's bundle) before it is sent and leaves
+// it only when the server has answered 2xx (stored) or another 4xx (will
+// never be accepted), so one that is in flight when the page
 // unloads is sent again on the next page load; its Idempotency-Key lets the
 // server drop the duplicate. Failures (network, 429, 5xx) are retried with
 // exponential back-off (1 s, 2 s, 4 s ... 60 s) or after Retry-After. Part
 // of the widget's later script (core.ts).
-import { type Entry, keepReceipt, loadQueue, saveQueue } from "./storage";
+import { type Entry, keepReceipt } from "./storage";
+
+/**
+ * The send queue, as the page's bundle keeps it (storage.ts loadQueue and
+ * saveQueue): its copy, since the queue lives in that module's memory
+ * when localStorage is blocked.
+ */
+export interface Queue {
+  load(): Entry[];
+  save(list: Entry[]): void;
+}
 
 /** Posts the queued decisions to one consentd server. */
 export interface Sender {
@@ -15,16 +26,17 @@ export interface Sender {
 
 const MAX_DELAY = 60e3;
 
-/** Makes a Sender for the API at base (an origin, or "" for this page's). */
-export function sender(base: string): Sender {
+/** Makes a Sender of queue for the API at base (an origin, or "" for this page's). */
+export function sender(base: string, queue: Queue): Sender {
   const url = base + "/v1/consent";
   const inFlight: Record<string, boolean> = {};
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   // The queue is re-read on every change: another tab may have changed it.
   const update = (key: string, change: (e: Entry) => Entry | null) =>
-    saveQueue(
-      loadQueue()
+    queue.save(
+      queue
+        .load()
         .map((e) => (e.key == key ? change(e) : e))
         .filter((e): e is Entry => !!e),
     );
@@ -75,7 +87,7 @@ export function sender(base: string): Sender {
   const schedule = () => {
     clearTimeout(timer);
     let first = Infinity;
-    for (const e of loadQueue()) if (!inFlight[e.key]) first = Math.min(first, e.next);
+    for (const e of queue.load()) if (!inFlight[e.key]) first = Math.min(first, e.next);
     if (first < Infinity) {
       timer = setTimeout(flush, Math.min(MAX_DELAY, Math.max(0, first - Date.now())));
     }
@@ -84,7 +96,7 @@ export function sender(base: string): Sender {
   const flush = () => {
     try {
       const now = Date.now();
-      for (const e of loadQueue()) if (!inFlight[e.key] && e.next <= now) attempt(e);
+      for (const e of queue.load()) if (!inFlight[e.key] && e.next <= now) attempt(e);
       schedule();
     } catch {
       // never throw into the host page (this also runs from a timer)

@@ -7,7 +7,7 @@
 // it is sent and applied when this starts. This interface is kept
 // stable: a cached page bundle may meet a newer script.
 import { type Page, startBlocking } from "./blocking";
-import { sender } from "./api";
+import { type Queue, sender } from "./api";
 import { corner, type Shadow } from "./corner";
 import { safe } from "./safe";
 
@@ -17,6 +17,8 @@ export interface CorePage extends Page {
   base: string;
   /** The widget's shadow root (dom.ts shadow). */
   shadow: Shadow;
+  /** The send queue (storage.ts). */
+  queue: Queue;
 }
 
 /** What the later script does for the page's bundle. */
@@ -29,7 +31,7 @@ export interface Core {
 
 /** Starts the blocking and the sending for the page; sends what earlier pages left unsent when the browser is idle. */
 export function startCore(page: CorePage): Core {
-  const api = sender(page.base);
+  const api = sender(page.base, page.queue);
   safe(startBlocking)(page);
   (window.requestIdleCallback || setTimeout)(api.flush);
   return {

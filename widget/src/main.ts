@@ -8,7 +8,7 @@ import "./gcm";
 import site from "consentd:site";
 import type { Category, Choices, Method, State } from "./types";
 import { pickLanguage, strings } from "./i18n";
-import { enqueue, readState, receipts, writeState } from "./storage";
+import { enqueue, loadQueue, readState, receipts, saveQueue, writeState } from "./storage";
 import { closeBanner, openBanner } from "./banner";
 import { make, shadow } from "./dom";
 import type { Core, startCore } from "./core";
@@ -195,6 +195,7 @@ function init(): void {
               lang: () => lang,
               t: () => t,
               shadow,
+              queue: { load: loadQueue, save: saveQueue },
             })),
         ),
     );
