@@ -341,7 +341,8 @@ func askTestMaterial(t *testing.T, env *askEnv) {
 	banner := func(ctx context.Context) bool {
 		t.Helper()
 		run(t, ctx, chromedp.Navigate(env.www+"/"))
-		poll(t, ctx, `!!window.consentd`)
+		// The later script too: it makes the reopen control.
+		poll(t, ctx, `!!window.consentd && !!window.__consentdCore`)
 		time.Sleep(200 * time.Millisecond)
 		return eval[bool](t, ctx, jsBannerShow)
 	}

@@ -90,7 +90,9 @@ func wdgTestCookieReads(t *testing.T, env *servertest.Env) {
 	}
 	eval[any](t, ctx, `consentd.accept()`)
 	run(t, ctx, chromedp.Navigate(env.URL+"/"))
-	poll(t, ctx, `!!window.consentd && !!consentd.get() && !!`+jsRoot+`.getElementById('consentd-link')`)
+	// The reopen control comes with the later script: the host may not
+	// be there yet when the API is.
+	poll(t, ctx, `!!window.consentd && !!consentd.get() && !!`+jsLink)
 	settle()
 	if got := eval[string](t, ctx, `__reads.join(' ')`); got != "before" {
 		t.Errorf("returning visit: the widget's reads of document.cookie %q, want one", got)
